@@ -444,7 +444,10 @@ mod tests {
     fn parse_refuses_more_decimals_than_the_currency_has() {
         assert!(Money::parse("1.5", Currency::JPY).is_err());
         assert!(Money::parse("1.005", Currency::EUR).is_err());
-        assert_eq!(Money::parse("1.005", Currency::KWD).unwrap().amount(), dec!(1.005));
+        assert_eq!(
+            Money::parse("1.005", Currency::KWD).unwrap().amount(),
+            dec!(1.005)
+        );
         assert!(matches!(
             Money::parse("abc", Currency::EUR),
             Err(MoneyError::NotAnAmount(_))
@@ -454,8 +457,14 @@ mod tests {
     #[test]
     fn display_pads_to_minor_units() {
         assert_eq!(eur("12.5").to_string(), "12.50 EUR");
-        assert_eq!(Money::parse("1200", Currency::JPY).unwrap().to_string(), "1200 JPY");
-        assert_eq!(Money::parse("3", Currency::KWD).unwrap().to_string(), "3.000 KWD");
+        assert_eq!(
+            Money::parse("1200", Currency::JPY).unwrap().to_string(),
+            "1200 JPY"
+        );
+        assert_eq!(
+            Money::parse("3", Currency::KWD).unwrap().to_string(),
+            "3.000 KWD"
+        );
     }
 
     #[test]

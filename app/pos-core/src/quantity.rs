@@ -143,6 +143,14 @@ impl fmt::Display for Quantity {
     }
 }
 
+impl Quantity {
+    /// A quantity computed from others (a sum, a split of a batch): callers guarantee it keeps
+    /// at most three decimals, so no unit check is needed.
+    pub(crate) fn of_unchecked(value: Decimal) -> Quantity {
+        Quantity(value.normalize())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,7 +160,9 @@ mod tests {
     fn pieces_are_whole_and_weights_have_three_decimals() {
         assert!(Quantity::of(dec!(2), Unit::Piece).is_ok());
         assert_eq!(
-            Quantity::of(dec!(1.5), Unit::Piece).unwrap_err().to_string(),
+            Quantity::of(dec!(1.5), Unit::Piece)
+                .unwrap_err()
+                .to_string(),
             "a quantity of 1.5 pieces is not a whole number"
         );
         assert!(Quantity::of(dec!(1.235), Unit::Kilogram).is_ok());

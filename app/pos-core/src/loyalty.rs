@@ -1,0 +1,219 @@
+//! Customers and loyalty: points earned per spend, redeemed as a tender; tiers by rolling spend.
+//!
+//! Points are movements, never an overwritten balance: a customer's balance is the sum of their
+//! ledger, so two terminals crediting the same customer offline both count.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Timestamp;
+use crate::id::{CustomerId, LoyaltyCard, RefundId, SaleId};
+use crate::money::{Money, MoneyError};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub card: Option<LoyaltyCard>,
+}
+
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Tier {
+    #[default]
+    Member,
+    Bronze,
+    Silver,
+    Gold,
+}
+
+impl Tier {
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Member => "Member",
+            Tier::Bronze => "Bronze",
+            Tier::Silver => "Silver",
+            Tier::Gold => "Gold",
+        }
+    }
+}
+
+/// One tier's entry bar and earn rate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TierRule {
+    pub tier: Tier,
+    /// Spend over the rolling window needed to reach the tier.
+    pub spend_min: Money,
+    /// Points per whole currency unit spent (1 = one point per euro).
+    pub points_per_unit: Decimal,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoyaltyProgram {
+    /// Ordered from Member up.
+    pub tiers: Vec<TierRule>,
+    pub window_days: i64,
+    /// What one point is worth when redeemed.
+    pub point_value: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoyaltyError {
+    #[error("the customer has {available} points; {requested} cannot be redeemed")]
+    NotEnoughPoints { requested: i64, available: i64 },
+    #[error("points must be a positive number, not {0}")]
+    NotPositive(i64),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+}
+
+/// Something the customer bought or returned, for rolling spend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purchase {
+    pub at: Timestamp,
+    /// Negative for a refund.
+    pub amount: Money,
+}
+
+impl LoyaltyProgram {
+    /// The customer's spend over the window ending at `now`.
+    pub fn rolling_spend(&self, history: &[Purchase], now: Timestamp) -> Result<Money, MoneyError> {
+        let since = now.minus_days(self.window_days);
+        Money::sum(
+            self.point_value.currency(),
+            history
+                .iter()
+                .filter(|p| p.at > since && p.at <= now)
+                .map(|p| &p.amount),
+        )
+    }
+
+    /// The highest tier whose bar the spend reaches.
+    pub fn tier_for(&self, spend: Money) -> Tier {
+        self.tiers
+            .iter()
+            .filter(|rule| rule.spend_min.amount() <= spend.amount())
+            .map(|rule| rule.tier)
+            .max()
+            .unwrap_or(Tier::Member)
+    }
+
+    /// The next tier and how much more spend reaches it, or `None` at the top.
+    pub fn progress(&self, spend: Money) -> Option<(Tier, Money)> {
+        let current = self.tier_for(spend);
+        self.tiers
+            .iter()
+            .filter(|rule| rule.tier > current)
+            .min_by_key(|rule| rule.tier)
+            .map(|rule| {
+                (
+                    rule.tier,
+                    Money::new(rule.spend_min.amount() - spend.amount(), spend.currency()),
+                )
+            })
+    }
+
+    /// Whole points earned on `spend` at `tier` (fractions are dropped, never rounded up).
+    pub fn points_earned(&self, tier: Tier, spend: Money) -> i64 {
+        let rate = self
+            .tiers
+            .iter()
+            .find(|rule| rule.tier == tier)
+            .map(|rule| rule.points_per_unit)
+            .unwrap_or(Decimal::ZERO);
+        (spend.amount() * rate).floor().to_i64().unwrap_or(0).max(0)
+    }
+
+    /// The money value of `points`.
+    pub fn value_of(&self, points: i64) -> Money {
+        self.point_value.times(Decimal::from(points))
+    }
+
+    /// Checks a redemption against the balance and returns its value.
+    pub fn redeem(&self, points: i64, balance: i64) -> Result<Money, LoyaltyError> {
+        if points <= 0 {
+            return Err(LoyaltyError::NotPositive(points));
+        }
+        if points > balance {
+            return Err(LoyaltyError::NotEnoughPoints {
+                requested: points,
+                available: balance,
+            });
+        }
+        Ok(self.value_of(points))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointsReason {
+    Earned(SaleId),
+    Redeemed(SaleId),
+    /// Points given back (redeemed on a refunded sale) or taken back (earned on it).
+    Refund(RefundId),
+    Adjustment(String),
+}
+
+/// One change to a customer's points.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointsMovement {
+    pub customer: CustomerId,
+    pub points: i64,
+    pub reason: PointsReason,
+    pub at: Timestamp,
+}
+
+/// A customer's balance: the sum of their movements.
+pub fn balance(movements: &[PointsMovement], customer: &CustomerId) -> i64 {
+    movements
+        .iter()
+        .filter(|m| &m.customer == customer)
+        .map(|m| m.points)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{eur, loyalty_program};
+
+    #[test]
+    fn tiers_follow_rolling_spend() {
+        let program = loyalty_program();
+        let now = Timestamp::from_unix_ms(400 * crate::clock::MS_PER_DAY);
+        let history = vec![
+            Purchase {
+                at: now.minus_days(400),
+                amount: eur("5000.00"),
+            },
+            Purchase {
+                at: now.minus_days(30),
+                amount: eur("450.00"),
+            },
+            Purchase {
+                at: now.minus_days(2),
+                amount: eur("120.00"),
+            },
+        ];
+        let spend = program.rolling_spend(&history, now).unwrap();
+        assert_eq!(spend, eur("570.00"));
+        assert_eq!(program.tier_for(spend), Tier::Silver);
+        assert_eq!(program.progress(spend), Some((Tier::Gold, eur("430.00"))));
+        assert_eq!(program.points_earned(Tier::Silver, eur("19.99")), 29);
+    }
+
+    #[test]
+    fn cannot_redeem_more_points_than_held() {
+        let program = loyalty_program();
+        assert_eq!(
+            program.redeem(500, 120).unwrap_err().to_string(),
+            "the customer has 120 points; 500 cannot be redeemed"
+        );
+        assert_eq!(program.redeem(100, 120).unwrap(), eur("1.00"));
+    }
+}
