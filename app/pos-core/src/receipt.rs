@@ -91,6 +91,15 @@ fn amount(money: Money) -> String {
     money.display_amount()
 }
 
+/// An amount taken off: `-1.90`, or `0.00` when nothing was.
+fn minus(money: Money) -> String {
+    if money.is_zero() {
+        amount(money)
+    } else {
+        format!("-{}", amount(money))
+    }
+}
+
 fn header(paper: &mut Paper, store: &Store) {
     paper.center(&store.name);
     for line in &store.address {
@@ -260,15 +269,26 @@ pub fn refund(store: &Store, refund: &Refund, width: usize) -> String {
         paper.pair("Cash rounding", &amount(refund.rounding));
     }
     for tender in &refund.tenders {
-        paper.pair(
-            &format!("To {}", tender.kind.name().to_lowercase()),
-            &amount(tender.applied),
-        );
+        let kind = tender.kind.name().to_lowercase();
+        let to = match &tender.reference {
+            Some(reference) => format!("To {kind} ({reference})"),
+            None => format!("To {kind}"),
+        };
+        paper.pair(&to, &amount(tender.applied));
     }
     paper.rule();
+    let returned_taxes: Vec<crate::tax::RateAmount> = refund
+        .taxes
+        .iter()
+        .map(|rate| crate::tax::RateAmount {
+            taxable: rate.taxable.negate(),
+            tax: rate.tax.negate(),
+            ..rate.clone()
+        })
+        .collect();
     tax_table(
         &mut paper,
-        &refund.taxes,
+        &returned_taxes,
         refund.net.negate(),
         refund.tax.negate(),
     );
@@ -299,10 +319,10 @@ pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String
     paper.pair("Sales", &report.sales_count.to_string());
     paper.pair("Customers", &report.customers.to_string());
     paper.pair("Gross sales", &amount(report.gross_sales));
-    paper.pair("Discounts", &format!("-{}", amount(report.discounts)));
+    paper.pair("Discounts", &minus(report.discounts));
     paper.pair(
         &format!("Refunds ({})", report.refunds_count),
-        &format!("-{}", amount(report.refunds)),
+        &minus(report.refunds),
     );
     paper.pair("Net sales", &amount(report.net_sales));
     paper.pair(
@@ -329,7 +349,7 @@ pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String
     paper.line("Cash drawer");
     paper.pair("  Opening float", &amount(report.float));
     paper.pair("  Cash in", &amount(report.cash_in));
-    paper.pair("  Cash out", &format!("-{}", amount(report.cash_out)));
+    paper.pair("  Cash out", &minus(report.cash_out));
     paper.pair("  Expected", &amount(report.expected_cash));
     if let (Some(counted), Some(discrepancy)) = (report.counted_cash, report.discrepancy) {
         paper.pair("  Counted", &amount(counted));

@@ -538,7 +538,7 @@ pub fn exchange(
         destination: RefundDestination::OriginalTenders,
     };
     let lines = refund_lines(original, previous, &request)?;
-    let refund_id = context.id.clone();
+    let credit_reference = format!("exchange {}", context.receipt_number);
     let mut refund = assemble(
         original.currency,
         lines,
@@ -555,7 +555,7 @@ pub fn exchange(
         kind: TenderKind::StoreCredit,
         applied: credit,
         received: credit,
-        reference: Some(format!("exchange {refund_id}")),
+        reference: Some(credit_reference.clone()),
         points: None,
     }];
     let rest = refund.total.checked_sub(credit)?;
@@ -570,11 +570,7 @@ pub fn exchange(
     finish_tenders(&mut refund, tenders, original, previous)?;
     let mut payment = Payment::new(new_total, cash_rounding.copied());
     if credit.is_positive() {
-        payment.add_electronic(
-            TenderKind::StoreCredit,
-            credit,
-            Some(format!("exchange {refund_id}")),
-        )?;
+        payment.add_electronic(TenderKind::StoreCredit, credit, Some(credit_reference))?;
     }
     Ok((refund, payment))
 }
