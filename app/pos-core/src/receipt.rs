@@ -51,30 +51,24 @@ impl Paper {
         self.line(&format!("{}{text}", " ".repeat(pad)));
     }
 
-    /// `left` and `right` on one row, `right` flush with the edge; a long `left` wraps first.
+    /// `left` and `right` on one row, `right` flush with the edge. A long `left` wraps at
+    /// word boundaries (keeping its indent) and `right` goes on the last row, or on a row of
+    /// its own when it does not fit there.
     fn pair(&mut self, left: &str, right: &str) {
         let right_len = right.chars().count();
-        let room = self.width.saturating_sub(right_len + 1);
-        let left: Vec<char> = left.chars().collect();
-        let (head, tail) = if left.len() > room {
-            left.split_at(room)
-        } else {
-            (&left[..], &[][..])
-        };
-        let mut rest = tail.to_vec();
-        let head: String = head.iter().collect();
-        if rest.is_empty() {
-            let gap = self.width.saturating_sub(head.chars().count() + right_len);
-            self.line(&format!("{head}{}{right}", " ".repeat(gap)));
-        } else {
-            self.line(&head);
-            while rest.len() > room {
-                let next: String = rest.drain(..room).collect();
-                self.line(&next);
-            }
-            let last: String = rest.iter().collect();
-            let gap = self.width.saturating_sub(last.chars().count() + right_len);
+        let mut rows = wrap(left, self.width);
+        let last = rows.pop().unwrap_or_default();
+        for row in &rows {
+            self.line(row);
+        }
+        let last_len = last.chars().count();
+        if last_len + 1 + right_len <= self.width {
+            let gap = self.width - last_len - right_len;
             self.line(&format!("{last}{}{right}", " ".repeat(gap)));
+        } else {
+            self.line(&last);
+            let gap = self.width.saturating_sub(right_len);
+            self.line(&format!("{}{right}", " ".repeat(gap)));
         }
     }
 
@@ -85,6 +79,36 @@ impl Paper {
     fn blank(&mut self) {
         self.out.push('\n');
     }
+}
+
+/// Greedy word wrap to `width` columns, keeping the leading indent on every row; a word
+/// longer than a row is split.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let indent_len = text.chars().take_while(|c| *c == ' ').count();
+    let indent = " ".repeat(indent_len);
+    let room = width.saturating_sub(indent_len).max(1);
+    let mut rows: Vec<String> = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let mut word: Vec<char> = word.chars().collect();
+        while word.len() > room {
+            if !row.is_empty() {
+                rows.push(std::mem::take(&mut row));
+            }
+            rows.push(word.drain(..room).collect());
+        }
+        let word: String = word.into_iter().collect();
+        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
+        if needed > room && !row.is_empty() {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(&word);
+    }
+    rows.push(row);
+    rows.into_iter().map(|r| format!("{indent}{r}")).collect()
 }
 
 fn amount(money: Money) -> String {
@@ -365,4 +389,34 @@ pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String
     // A report ends with a blank line, so a printed report tears cleanly.
     paper.blank();
     paper.out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paper;
+
+    #[test]
+    fn a_long_name_wraps_and_keeps_its_amount_on_the_last_row() {
+        let mut paper = Paper::new(32);
+        paper.pair("Extra virgin olive oil, cold pressed, 750 ml", "12.49");
+        let rows: Vec<&str> = paper.out.lines().collect();
+        assert_eq!(
+            rows,
+            vec![
+                "Extra virgin olive oil, cold",
+                "pressed, 750 ml            12.49"
+            ]
+        );
+        assert!(rows.iter().all(|r| r.chars().count() <= 32));
+    }
+
+    #[test]
+    fn an_amount_that_does_not_fit_the_last_row_gets_its_own() {
+        let mut paper = Paper::new(24);
+        paper.pair("  Happy hour drinks -20%", "-0.14");
+        assert_eq!(
+            paper.out.lines().collect::<Vec<_>>(),
+            vec!["  Happy hour drinks -20%", "                   -0.14"]
+        );
+    }
 }
