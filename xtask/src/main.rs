@@ -17,9 +17,10 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      format check, clippy with warnings denied, and the whole test suite
+  ci      install missing Debian packages, then format check, clippy with warnings denied,
+          and the whole test suite: what CI runs
   test    the whole test suite only
-  deps    install the Debian packages the build and the tests need (needs root)
+  deps    install the Debian packages the build and the tests need (root, or sudo)
 ";
 
 fn main() -> Result<()> {
@@ -37,6 +38,7 @@ fn main() -> Result<()> {
 }
 
 fn ci() -> Result<()> {
+    deps()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
         "clippy",
@@ -64,11 +66,28 @@ fn deps() -> Result<()> {
         println!("all Debian packages present: {}", APT_PACKAGES.join(" "));
         return Ok(());
     }
-    run(Command::new("apt-get").arg("update").arg("-q"))?;
-    run(Command::new("apt-get")
+    eprintln!("installing Debian packages: {}", missing.join(" "));
+    run(privileged("apt-get").arg("update").arg("-q"))?;
+    run(privileged("apt-get")
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// `program` as root: directly when we are root, through sudo otherwise.
+fn privileged(program: &str) -> Command {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.stdout.starts_with(b"0"))
+        .unwrap_or(false);
+    if is_root {
+        Command::new(program)
+    } else {
+        let mut sudo = Command::new("sudo");
+        sudo.arg(program);
+        sudo
+    }
 }
 
 fn is_installed(package: &str) -> bool {
