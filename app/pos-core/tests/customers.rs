@@ -54,7 +54,11 @@ fn history_lists_a_customers_sales_and_refunds_and_nobody_elses() {
     .unwrap();
 
     let sales = [first.clone(), stranger, other, second.clone()];
-    let history = loyalty::purchase_history(&CustomerId::new("lena"), &sales, &[returned.clone()]);
+    let history = loyalty::purchase_history(
+        &CustomerId::new("lena"),
+        &sales,
+        std::slice::from_ref(&returned),
+    );
     let rows: Vec<(&str, pos_core::money::Money)> = history
         .iter()
         .map(|p| (p.receipt.as_str(), p.amount))
