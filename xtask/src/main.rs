@@ -3,6 +3,8 @@
 //! Build and check logic lives here, in Rust, so that CI and a developer run exactly the same
 //! steps; `.ci/run` is only a thin wrapper that calls these tasks.
 
+mod bundle;
+mod pki;
 mod yocto;
 
 use std::path::{Path, PathBuf};
@@ -13,8 +15,16 @@ use anyhow::{Context, Result, bail};
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
-/// drivers) at build time.
-const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev"];
+/// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
+/// check update bundles.
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libudev-dev",
+    "rauc",
+    "squashfs-tools",
+    "e2fsprogs",
+    "openssl",
+];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -24,6 +34,11 @@ tasks:
                 denied, the Yocto layer lint and the whole test suite: what CI runs
   test          the whole test suite only
   deps          install the Debian packages the build and the tests need (root, or sudo)
+  pki [--out DIR]
+                create a development signing PKI for update bundles (default target/pki)
+  bundle --rootfs IMAGE --version VERSION [--pki DIR] [--out FILE]
+                pack a root filesystem image into a signed verity bundle and check it as a
+                terminal would (default PKI target/pki, default output target/bundle/)
   yocto-crates  regenerate the Yocto layer's crates include from Cargo.lock
   lint-yocto    lint the Yocto layer with oelint-adv (installed from PyPI into target/)
 ";
@@ -34,6 +49,8 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("test") => test(),
         Some("deps") => deps(),
+        Some("pki") => make_pki(),
+        Some("bundle") => make_bundle(),
         Some("yocto-crates") => yocto_crates(),
         Some("lint-yocto") => lint_yocto(),
         Some("-h" | "--help" | "help") | None => {
@@ -69,6 +86,66 @@ fn workspace_root() -> PathBuf {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default()
+}
+
+/// The value after `--name` on the command line.
+fn option(name: &str) -> Option<String> {
+    std::env::args().skip_while(|arg| arg != name).nth(1)
+}
+
+fn make_pki() -> Result<()> {
+    let dir = option("--out").map_or_else(|| workspace_root().join("target/pki"), PathBuf::from);
+    let pki = pki::Pki::create(&dir, "Open POS development")?;
+    println!(
+        "development PKI in {}; terminals trust {}",
+        pki.dir.display(),
+        pki.keyring().display()
+    );
+    Ok(())
+}
+
+fn make_bundle() -> Result<()> {
+    let root = workspace_root();
+    let rootfs = option("--rootfs").context("--rootfs IMAGE is required")?;
+    let version = option("--version").context("--version VERSION is required")?;
+    let pki_dir = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
+    let pki = pki::Pki::open(&pki_dir)?;
+    let out = option("--out").map_or_else(
+        || root.join(format!("target/bundle/open-pos-{version}.raucb")),
+        PathBuf::from,
+    );
+    let work = root.join("target/bundle/work");
+    std::fs::create_dir_all(&work)?;
+    let system_conf = std::fs::read_to_string(root.join(bundle::SYSTEM_CONF))
+        .with_context(|| format!("reading {}", bundle::SYSTEM_CONF))?;
+    let build = git_revision().unwrap_or_else(|| "unknown".to_owned());
+    let spec = bundle::BundleSpec {
+        rootfs: Path::new(&rootfs),
+        version: &version,
+        compatible: &bundle::system_compatible(&system_conf)?,
+        build: &build,
+    };
+    bundle::build(&spec, &pki, &work, &out)?;
+    let checked = bundle::check(&out, &pki.keyring(), &system_conf, &work)?;
+    println!(
+        "{}: version {} for {}, signed and checked",
+        out.display(),
+        checked.version.as_deref().unwrap_or("?"),
+        checked.compatible
+    );
+    Ok(())
+}
+
+fn git_revision() -> Option<String> {
+    let output = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
 
 fn yocto_crates() -> Result<()> {
@@ -173,6 +250,21 @@ fn is_installed(package: &str) -> bool {
 fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(Command::new(cargo).args(args))
+}
+
+/// Runs `command` with its output captured, shown only when it fails.
+fn run_quiet(command: &mut Command) -> Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("could not start {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<()> {
