@@ -141,3 +141,49 @@ impl Bundle {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Cursor;
+
+    use super::*;
+
+    fn read(bytes: Vec<u8>) -> Result<Bundle, BundleError> {
+        Bundle::read(&mut Cursor::new(bytes))
+    }
+
+    fn with_signature(signature: &[u8], claimed_len: u64) -> Vec<u8> {
+        let mut bytes = b"hsqs".to_vec();
+        bytes.resize(8192, 0);
+        bytes.extend_from_slice(signature);
+        bytes.extend_from_slice(&claimed_len.to_be_bytes());
+        bytes
+    }
+
+    #[test]
+    fn files_that_are_not_signed_bundles_are_named_for_what_they_are() {
+        let zip = b"PK\x03\x04 some archive".repeat(10);
+        assert!(matches!(read(zip), Err(BundleError::NotABundle)));
+        assert!(matches!(
+            read(b"hsqs".to_vec()),
+            Err(BundleError::NotABundle)
+        ));
+        assert!(matches!(
+            read(with_signature(b"", 0)),
+            Err(BundleError::Unsigned)
+        ));
+        assert!(matches!(
+            read(with_signature(b"", 1 << 40)),
+            Err(BundleError::SignatureTooLarge { .. })
+        ));
+        assert!(matches!(
+            read(with_signature(b"not DER at all", 14)),
+            Err(BundleError::MalformedSignature(_))
+        ));
+        let message = read(with_signature(b"", 0)).unwrap_err().to_string();
+        assert_eq!(
+            message,
+            "the bundle is not signed; only signed bundles can be installed"
+        );
+    }
+}
