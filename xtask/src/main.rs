@@ -1,16 +1,13 @@
-//! Project automation, run as `cargo xtask <task>`.
+//! Project automation, run as `cargo xtask <task>`: the command line over the `xtask` library.
 //!
 //! Build and check logic lives here, in Rust, so that CI and a developer run exactly the same
 //! steps; `.ci/run` is only a thin wrapper that calls these tasks.
-
-mod bundle;
-mod pki;
-mod yocto;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use xtask::{bundle, pki, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
@@ -81,13 +78,6 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--locked"])
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
 /// The value after `--name` on the command line.
 fn option(name: &str) -> Option<String> {
     std::env::args().skip_while(|arg| arg != name).nth(1)
@@ -124,6 +114,7 @@ fn make_bundle() -> Result<()> {
         version: &version,
         compatible: &bundle::system_compatible(&system_conf)?,
         build: &build,
+        format: pos_bundle::BundleFormat::Verity,
     };
     bundle::build(&spec, &pki, &work, &out)?;
     let checked = bundle::check(&out, &pki.keyring(), &system_conf, &work)?;
@@ -250,21 +241,6 @@ fn is_installed(package: &str) -> bool {
 fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(Command::new(cargo).args(args))
-}
-
-/// Runs `command` with its output captured, shown only when it fails.
-fn run_quiet(command: &mut Command) -> Result<()> {
-    let output = command
-        .output()
-        .with_context(|| format!("could not start {command:?}"))?;
-    if !output.status.success() {
-        bail!(
-            "{command:?} failed with {}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<()> {
