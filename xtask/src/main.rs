@@ -13,7 +13,7 @@ use xtask::{bundle, pki, workspace_root, yocto};
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
 /// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
-/// check update bundles.
+/// check update bundles; `dbus-daemon` gives the RAUC service a private bus in the tests.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -21,6 +21,7 @@ const APT_PACKAGES: &[&str] = &[
     "squashfs-tools",
     "e2fsprogs",
     "openssl",
+    "dbus-daemon",
 ];
 
 const USAGE: &str = "\
