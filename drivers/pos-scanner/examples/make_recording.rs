@@ -17,7 +17,9 @@ use pos_scanner::{KeyAction, KeyCode};
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [layout, gap_min, gap_max, hold, seed, start, text] = args.as_slice() else {
-        eprintln!("usage: make_recording <us|uk|de|fr> <gap_us_min> <gap_us_max> <hold_us> <seed> <start_us> <text>");
+        eprintln!(
+            "usage: make_recording <us|uk|de|fr> <gap_us_min> <gap_us_max> <hold_us> <seed> <start_us> <text>"
+        );
         return ExitCode::FAILURE;
     };
     let layout = match layout.as_str() {
@@ -31,13 +33,23 @@ fn main() -> ExitCode {
         }
     };
     let number = |text: &str| text.parse::<u64>().unwrap_or(0);
-    let (gap_min, gap_max, hold, mut state, mut at) =
-        (number(gap_min), number(gap_max).max(number(gap_min)), number(hold), number(seed), number(start));
-    let text = text.replace("\\n", "\n").replace("\\t", "\t").replace("\\x1d", "\u{1d}");
+    let (gap_min, gap_max, hold, mut state, mut at) = (
+        number(gap_min),
+        number(gap_max).max(number(gap_min)),
+        number(hold),
+        number(seed),
+        number(start),
+    );
+    let text = text
+        .replace("\\n", "\n")
+        .replace("\\t", "\t")
+        .replace("\\x1d", "\u{1d}");
     let mut events = Vec::new();
     for symbol in text.chars() {
         // A small linear congruential generator: reproducible, good enough for gaps.
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         let gap = gap_min + (state >> 33) % (gap_max - gap_min + 1);
         let (key, modifier) = match symbol {
             '\n' => (KeyCode::KEY_ENTER, None),
@@ -55,9 +67,17 @@ fn main() -> ExitCode {
         };
         let hold = hold.min(gap * 6 / 10).max(2);
         if let Some(modifier) = modifier {
-            events.push(KeyEvent { at_us: at, key: modifier, action: KeyAction::Press });
+            events.push(KeyEvent {
+                at_us: at,
+                key: modifier,
+                action: KeyAction::Press,
+            });
         }
-        let pressed = if modifier.is_some() { at + hold / 4 } else { at };
+        let pressed = if modifier.is_some() {
+            at + hold / 4
+        } else {
+            at
+        };
         events.push(KeyEvent::press(pressed, key));
         events.push(KeyEvent::release(pressed + hold / 2, key));
         if let Some(modifier) = modifier {

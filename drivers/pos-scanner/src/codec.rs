@@ -148,12 +148,20 @@ impl BurstCodec {
     /// arrives first. `None` when nothing is pending.
     pub fn poll_timeout(&self) -> Option<u64> {
         let burst = self.burst.as_ref()?;
-        Some(burst.last_us.saturating_add(self.key_gap_us_max()).saturating_add(1))
+        Some(
+            burst
+                .last_us
+                .saturating_add(self.key_gap_us_max())
+                .saturating_add(1),
+        )
     }
 
     /// Tells the codec that time `now_us` has come without a new key.
     pub fn handle_timeout(&mut self, now_us: u64) {
-        if self.poll_timeout().is_some_and(|deadline| now_us >= deadline) {
+        if self
+            .poll_timeout()
+            .is_some_and(|deadline| now_us >= deadline)
+        {
             self.resolve_after_silence();
         }
     }
@@ -166,9 +174,13 @@ impl BurstCodec {
     /// The kernel dropped events (SYN_DROPPED): whatever was being collected is incomplete.
     pub fn handle_events_lost(&mut self) {
         if self.burst.take().is_some() {
-            self.outputs.push_back(CodecOutput::Rejected(ScanError::EventsLost));
+            self.outputs
+                .push_back(CodecOutput::Rejected(ScanError::EventsLost));
         }
-        self.modifiers = Modifiers { caps_lock: self.modifiers.caps_lock, ..Modifiers::default() };
+        self.modifiers = Modifiers {
+            caps_lock: self.modifiers.caps_lock,
+            ..Modifiers::default()
+        };
         self.alt_code = None;
     }
 
@@ -219,7 +231,11 @@ impl BurstCodec {
         };
         // Alt pressed and released without digits types nothing.
         if let Some(symbol) = (code > 0).then(|| char::from_u32(code)).flatten() {
-            self.push_char(Keystroke { at_us, key: KeyCode::KEY_LEFTALT, text: Some(symbol) });
+            self.push_char(Keystroke {
+                at_us,
+                key: KeyCode::KEY_LEFTALT,
+                text: Some(symbol),
+            });
         }
     }
 
@@ -231,9 +247,11 @@ impl BurstCodec {
 
     fn handle_press(&mut self, event: KeyEvent) {
         let at_us = event.at_us;
-        if let (true, Some(code), Some(digit)) =
-            (self.modifiers.alt && !self.modifiers.alt_gr, self.alt_code, keypad_digit(event.key))
-        {
+        if let (true, Some(code), Some(digit)) = (
+            self.modifiers.alt && !self.modifiers.alt_gr,
+            self.alt_code,
+            keypad_digit(event.key),
+        ) {
             // Bounded: a code above 0x10FFFF is no character and stops growing.
             self.alt_code = Some(code.saturating_mul(10).saturating_add(digit).min(0x11_0000));
             self.touch(at_us);
@@ -241,11 +259,19 @@ impl BurstCodec {
         }
         if self.modifiers.control && event.key == KeyCode::KEY_RIGHTBRACE {
             // Ctrl+] is ASCII 0x1D, the usual way scanners send GS1's FNC1.
-            self.push_char(Keystroke { at_us, key: event.key, text: Some(GROUP_SEPARATOR) });
+            self.push_char(Keystroke {
+                at_us,
+                key: event.key,
+                text: Some(GROUP_SEPARATOR),
+            });
             return;
         }
         if self.is_terminator_key(event.key) {
-            self.finish(Keystroke { at_us, key: event.key, text: None });
+            self.finish(Keystroke {
+                at_us,
+                key: event.key,
+                text: None,
+            });
             return;
         }
         if self.modifiers.control || (self.modifiers.alt && !self.modifiers.alt_gr) {
@@ -254,7 +280,11 @@ impl BurstCodec {
             return;
         }
         match self.layout.char_for(event.key, self.modifiers) {
-            Some(symbol) => self.push_char(Keystroke { at_us, key: event.key, text: Some(symbol) }),
+            Some(symbol) => self.push_char(Keystroke {
+                at_us,
+                key: event.key,
+                text: Some(symbol),
+            }),
             None => self.interrupt(event),
         }
     }
@@ -284,11 +314,14 @@ impl BurstCodec {
         if length > self.rules.scan_length_max {
             self.burst = None;
             let length_max = self.rules.scan_length_max;
-            self.outputs.push_back(CodecOutput::Rejected(ScanError::TooLong { length_max }));
+            self.outputs
+                .push_back(CodecOutput::Rejected(ScanError::TooLong { length_max }));
             return;
         }
         let suffix_length = match &self.rules.terminator {
-            Terminator::Suffix(suffix) if !suffix.is_empty() && burst.text.ends_with(suffix.as_str()) => {
+            Terminator::Suffix(suffix)
+                if !suffix.is_empty() && burst.text.ends_with(suffix.as_str()) =>
+            {
                 suffix.len()
             }
             _ => return,
@@ -311,7 +344,11 @@ impl BurstCodec {
             match self.source {
                 Source::Scanner => {
                     let length_min = self.rules.scan_length_min;
-                    self.outputs.push_back(CodecOutput::Rejected(ScanError::TooShort { length, length_min }));
+                    self.outputs
+                        .push_back(CodecOutput::Rejected(ScanError::TooShort {
+                            length,
+                            length_min,
+                        }));
                 }
                 Source::Keyboard => {
                     self.hand_back(burst);
@@ -330,7 +367,11 @@ impl BurstCodec {
         let duration_ms_max = self.rules.scan_duration_ms_max;
         if duration_us > duration_ms_max.saturating_mul(1_000) {
             let duration_ms = duration_us / 1_000;
-            self.outputs.push_back(CodecOutput::Rejected(ScanError::TooSlow { duration_ms, duration_ms_max }));
+            self.outputs
+                .push_back(CodecOutput::Rejected(ScanError::TooSlow {
+                    duration_ms,
+                    duration_ms_max,
+                }));
             return;
         }
         self.outputs.push_back(CodecOutput::Scan(Scan {
@@ -351,7 +392,8 @@ impl BurstCodec {
                 let last_us = burst.last_us;
                 self.emit_scan(burst, last_us);
             } else {
-                self.outputs.push_back(CodecOutput::Rejected(ScanError::Unterminated { length }));
+                self.outputs
+                    .push_back(CodecOutput::Rejected(ScanError::Unterminated { length }));
             }
             return;
         }
@@ -359,9 +401,14 @@ impl BurstCodec {
             Source::Scanner => {
                 if self.rules.terminator == Terminator::Silence {
                     let length_min = self.rules.scan_length_min;
-                    self.outputs.push_back(CodecOutput::Rejected(ScanError::TooShort { length, length_min }));
+                    self.outputs
+                        .push_back(CodecOutput::Rejected(ScanError::TooShort {
+                            length,
+                            length_min,
+                        }));
                 } else {
-                    self.outputs.push_back(CodecOutput::Rejected(ScanError::Unterminated { length }));
+                    self.outputs
+                        .push_back(CodecOutput::Rejected(ScanError::Unterminated { length }));
                 }
             }
             Source::Keyboard => self.hand_back(burst),
@@ -374,19 +421,25 @@ impl BurstCodec {
             let long_enough = burst.text.chars().count() >= self.rules.scan_length_min;
             if self.source == Source::Scanner || long_enough {
                 let key = format!("{:?}", event.key);
-                self.outputs.push_back(CodecOutput::Rejected(ScanError::Interrupted { key }));
+                self.outputs
+                    .push_back(CodecOutput::Rejected(ScanError::Interrupted { key }));
             } else {
                 self.hand_back(burst);
             }
         }
         if self.source == Source::Keyboard {
             let text = self.layout.char_for(event.key, self.modifiers);
-            self.outputs.push_back(CodecOutput::Typed(Keystroke { at_us: event.at_us, key: event.key, text }));
+            self.outputs.push_back(CodecOutput::Typed(Keystroke {
+                at_us: event.at_us,
+                key: event.key,
+                text,
+            }));
         }
     }
 
     fn hand_back(&mut self, burst: Burst) {
-        self.outputs.extend(burst.keys.into_iter().map(CodecOutput::Typed));
+        self.outputs
+            .extend(burst.keys.into_iter().map(CodecOutput::Typed));
     }
 }
 
@@ -403,5 +456,8 @@ fn keypad_digit(key: KeyCode) -> Option<u32> {
         KeyCode::KEY_KP8,
         KeyCode::KEY_KP9,
     ];
-    digits.iter().position(|digit| *digit == key).and_then(|index| u32::try_from(index).ok())
+    digits
+        .iter()
+        .position(|digit| *digit == key)
+        .and_then(|index| u32::try_from(index).ok())
 }

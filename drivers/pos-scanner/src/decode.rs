@@ -52,7 +52,10 @@ impl Symbology {
     fn carries_gs1(&self) -> bool {
         matches!(
             self,
-            Symbology::Gs1_128 | Symbology::Gs1DataMatrix | Symbology::Gs1QrCode | Symbology::Gs1DataBar
+            Symbology::Gs1_128
+                | Symbology::Gs1DataMatrix
+                | Symbology::Gs1QrCode
+                | Symbology::Gs1DataBar
         )
     }
 }
@@ -75,7 +78,11 @@ pub enum Decoded {
         symbology: Symbology,
     },
     /// An in-store code with the price or weight printed by a scale.
-    Embedded { barcode: Gtin, item_code: String, value: EmbeddedValue },
+    Embedded {
+        barcode: Gtin,
+        item_code: String,
+        value: EmbeddedValue,
+    },
     /// Anything else (Code 128, Code 39, QR text, internal codes): the catalogue decides.
     Text { text: String, symbology: Symbology },
 }
@@ -89,7 +96,9 @@ pub struct DecodeRules {
 
 impl Default for DecodeRules {
     fn default() -> DecodeRules {
-        DecodeRules { embedded: embedded::default_rules() }
+        DecodeRules {
+            embedded: embedded::default_rules(),
+        }
     }
 }
 
@@ -108,26 +117,38 @@ impl Decoder {
     /// `today` resolves two-digit years in GS1 dates (the GS1 century rule).
     pub fn decode(&self, scan_text: &str, today: Date) -> Result<Decoded, ScanError> {
         let (symbology, body) = match scan_text.get(..3) {
-            Some(identifier) if identifier.starts_with(']') => (Symbology::from_aim(identifier), &scan_text[3..]),
+            Some(identifier) if identifier.starts_with(']') => {
+                (Symbology::from_aim(identifier), &scan_text[3..])
+            }
             _ => (Symbology::Unknown, scan_text),
         };
         if body.is_empty() {
-            return Err(ScanError::UnknownFormat { reason: "the scan is empty".to_string() });
+            return Err(ScanError::UnknownFormat {
+                reason: "the scan is empty".to_string(),
+            });
         }
         // Some scanners send FNC1 in first position as a group separator.
         if let Some(element_string) = body.strip_prefix(GROUP_SEPARATOR) {
-            let symbology = if symbology == Symbology::Unknown { Symbology::Gs1_128 } else { symbology };
+            let symbology = if symbology == Symbology::Unknown {
+                Symbology::Gs1_128
+            } else {
+                symbology
+            };
             return decode_gs1(element_string, symbology, today);
         }
         if symbology.carries_gs1() {
             return decode_gs1(body, symbology, today);
         }
-        if let (Symbology::Unknown, Some(element_string)) = (&symbology, gs1::from_human_readable(body)) {
+        if let (Symbology::Unknown, Some(element_string)) =
+            (&symbology, gs1::from_human_readable(body))
+        {
             return decode_gs1(&element_string, Symbology::Unknown, today);
         }
         let all_digits = body.bytes().all(|b| b.is_ascii_digit());
         let gtin = match (&symbology, body.len()) {
-            (Symbology::Ean13, 13) if all_digits => (Gtin::parse(body, "EAN-13")?, Symbology::Ean13),
+            (Symbology::Ean13, 13) if all_digits => {
+                (Gtin::parse(body, "EAN-13")?, Symbology::Ean13)
+            }
             (Symbology::Ean13, 12) if all_digits => (Gtin::parse(body, "UPC-A")?, Symbology::UpcA),
             (Symbology::Ean13, 8) if all_digits => (gtin::expand_upc_e(body)?, Symbology::UpcE),
             (Symbology::Ean8, 8) if all_digits => (Gtin::parse(body, "EAN-8")?, Symbology::Ean8),
@@ -136,17 +157,32 @@ impl Decoder {
                     reason: format!("an EAN/UPC code of {} characters", body.chars().count()),
                 });
             }
-            (Symbology::Unknown, 13) if all_digits => (Gtin::parse(body, "EAN-13")?, Symbology::Ean13),
-            (Symbology::Unknown, 12) if all_digits => (Gtin::parse(body, "UPC-A")?, Symbology::UpcA),
-            (Symbology::Unknown, 14) if all_digits => (Gtin::parse(body, "GTIN-14")?, Symbology::Gtin14),
+            (Symbology::Unknown, 13) if all_digits => {
+                (Gtin::parse(body, "EAN-13")?, Symbology::Ean13)
+            }
+            (Symbology::Unknown, 12) if all_digits => {
+                (Gtin::parse(body, "UPC-A")?, Symbology::UpcA)
+            }
+            (Symbology::Unknown, 14) if all_digits => {
+                (Gtin::parse(body, "GTIN-14")?, Symbology::Gtin14)
+            }
             (Symbology::Unknown, 8) if all_digits => eight_digits(body)?,
-            _ => return Ok(Decoded::Text { text: body.to_string(), symbology }),
+            _ => {
+                return Ok(Decoded::Text {
+                    text: body.to_string(),
+                    symbology,
+                });
+            }
         };
         let (gtin, symbology) = gtin;
         for rule in &self.rules.embedded {
             if let Some(read) = rule.read(&gtin) {
                 let (item_code, value) = read?;
-                return Ok(Decoded::Embedded { barcode: gtin, item_code, value });
+                return Ok(Decoded::Embedded {
+                    barcode: gtin,
+                    item_code,
+                    value,
+                });
             }
         }
         Ok(Decoded::Gtin { gtin, symbology })
@@ -165,7 +201,11 @@ fn eight_digits(body: &str) -> Result<(Gtin, Symbology), ScanError> {
     }
 }
 
-fn decode_gs1(element_string: &str, symbology: Symbology, today: Date) -> Result<Decoded, ScanError> {
+fn decode_gs1(
+    element_string: &str,
+    symbology: Symbology,
+    today: Date,
+) -> Result<Decoded, ScanError> {
     let elements = gs1::parse_element_string(element_string)?;
     let fields = gs1::typed_fields(&elements, today)?;
     Ok(Decoded::Gs1 {

@@ -57,8 +57,16 @@ pub struct ScannerConfig {
 impl Default for ScannerConfig {
     fn default() -> ScannerConfig {
         let patterns = [
-            "barcode", "scanner", "honeywell", "datalogic", "zebra", "symbol tech", "metrologic", "newland",
-            "opticon", "hand held products",
+            "barcode",
+            "scanner",
+            "honeywell",
+            "datalogic",
+            "zebra",
+            "symbol tech",
+            "metrologic",
+            "newland",
+            "opticon",
+            "hand held products",
         ];
         ScannerConfig {
             declared: Vec::new(),
@@ -82,9 +90,14 @@ pub enum ScannerEvidence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceRole {
     /// Grabbed exclusively; every burst is a scan attempt.
-    Scanner { layout: Layout, evidence: ScannerEvidence },
+    Scanner {
+        layout: Layout,
+        evidence: ScannerEvidence,
+    },
     /// Read alongside the UI; only scanner-speed bursts are reported.
-    WatchedKeyboard { layout: Layout },
+    WatchedKeyboard {
+        layout: Layout,
+    },
     Ignored,
 }
 
@@ -95,17 +108,29 @@ impl ScannerConfig {
             .iter()
             .find(|d| d.vendor_id == device.vendor_id && d.product_id == device.product_id)
         {
-            return DeviceRole::Scanner { layout: declared.layout, evidence: ScannerEvidence::DeclaredId };
+            return DeviceRole::Scanner {
+                layout: declared.layout,
+                evidence: ScannerEvidence::DeclaredId,
+            };
         }
         if !device.types_digits {
             return DeviceRole::Ignored;
         }
         let name = device.name.to_lowercase();
-        if self.scanner_name_patterns.iter().any(|p| !p.is_empty() && name.contains(&p.to_lowercase())) {
-            return DeviceRole::Scanner { layout: self.default_layout, evidence: ScannerEvidence::Name };
+        if self
+            .scanner_name_patterns
+            .iter()
+            .any(|p| !p.is_empty() && name.contains(&p.to_lowercase()))
+        {
+            return DeviceRole::Scanner {
+                layout: self.default_layout,
+                evidence: ScannerEvidence::Name,
+            };
         }
         match self.keyboards {
-            KeyboardPolicy::Watch => DeviceRole::WatchedKeyboard { layout: self.default_layout },
+            KeyboardPolicy::Watch => DeviceRole::WatchedKeyboard {
+                layout: self.default_layout,
+            },
             KeyboardPolicy::Ignore => DeviceRole::Ignored,
         }
     }

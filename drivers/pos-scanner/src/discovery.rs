@@ -44,17 +44,26 @@ impl DirectoryWatcher {
     /// then additions, each in path order). Devices beyond `device_count_max` are reported
     /// as errors once and left out, so a flood of nodes cannot grow the reader without bound.
     pub fn poll(&mut self) -> Result<(Vec<DeviceChange>, Vec<DeviceError>), DeviceError> {
-        let entries = std::fs::read_dir(&self.directory)
-            .map_err(|source| DeviceError::Watch { path: self.directory.clone(), source })?;
+        let entries = std::fs::read_dir(&self.directory).map_err(|source| DeviceError::Watch {
+            path: self.directory.clone(),
+            source,
+        })?;
         let mut current = BTreeSet::new();
         for entry in entries {
-            let entry = entry.map_err(|source| DeviceError::Watch { path: self.directory.clone(), source })?;
+            let entry = entry.map_err(|source| DeviceError::Watch {
+                path: self.directory.clone(),
+                source,
+            })?;
             if entry.file_name().to_string_lossy().starts_with("event") {
                 current.insert(entry.path());
             }
         }
-        let mut changes: Vec<DeviceChange> =
-            self.known.difference(&current).cloned().map(DeviceChange::Removed).collect();
+        let mut changes: Vec<DeviceChange> = self
+            .known
+            .difference(&current)
+            .cloned()
+            .map(DeviceChange::Removed)
+            .collect();
         self.known.retain(|path| current.contains(path));
         self.refused.retain(|path| current.contains(path));
         let mut refused = Vec::new();
@@ -64,7 +73,10 @@ impl DirectoryWatcher {
             }
             if self.known.len() >= self.device_count_max {
                 if self.refused.insert(path.clone()) {
-                    refused.push(DeviceError::TooManyDevices { path, limit: self.device_count_max });
+                    refused.push(DeviceError::TooManyDevices {
+                        path,
+                        limit: self.device_count_max,
+                    });
                 }
                 continue;
             }

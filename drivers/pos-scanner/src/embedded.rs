@@ -76,29 +76,51 @@ impl EmbeddedRule {
 
     pub fn validate(&self) -> Result<(), RuleError> {
         let prefix = || self.prefix.clone();
-        if self.prefix.is_empty() || self.prefix.len() > 3 || !self.prefix.bytes().all(|b| b.is_ascii_digit()) {
+        if self.prefix.is_empty()
+            || self.prefix.len() > 3
+            || !self.prefix.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(RuleError::BadPrefix { prefix: prefix() });
         }
         let item = self.item_code_start..self.item_code_start + self.item_code_length;
         let value = self.value_start..self.value_start + self.value_length;
         if self.item_code_length == 0 || item.end > 12 || item.start < self.prefix.len() {
-            return Err(RuleError::OutOfRange { prefix: prefix(), field: "the item code" });
+            return Err(RuleError::OutOfRange {
+                prefix: prefix(),
+                field: "the item code",
+            });
         }
-        if self.value_length == 0 || self.value_length > 6 || value.end > 12 || value.start < self.prefix.len() {
-            return Err(RuleError::OutOfRange { prefix: prefix(), field: "the value" });
+        if self.value_length == 0
+            || self.value_length > 6
+            || value.end > 12
+            || value.start < self.prefix.len()
+        {
+            return Err(RuleError::OutOfRange {
+                prefix: prefix(),
+                field: "the value",
+            });
         }
         if item.start < value.end && value.start < item.end {
-            return Err(RuleError::Overlap { prefix: prefix(), field: "the value" });
+            return Err(RuleError::Overlap {
+                prefix: prefix(),
+                field: "the value",
+            });
         }
         if let Some(position) = self.value_check_digit_position {
             if !matches!(self.value_length, 4 | 5) {
                 return Err(RuleError::CheckDigitNeedsFourOrFiveDigits { prefix: prefix() });
             }
             if position >= 12 || position < self.prefix.len() {
-                return Err(RuleError::OutOfRange { prefix: prefix(), field: "the check digit" });
+                return Err(RuleError::OutOfRange {
+                    prefix: prefix(),
+                    field: "the check digit",
+                });
             }
             if item.contains(&position) || value.contains(&position) {
-                return Err(RuleError::Overlap { prefix: prefix(), field: "the check digit" });
+                return Err(RuleError::Overlap {
+                    prefix: prefix(),
+                    field: "the check digit",
+                });
             }
         }
         Ok(())
@@ -110,14 +132,21 @@ impl EmbeddedRule {
         if thirteen.len() != 13 || !thirteen.starts_with(self.prefix.as_str()) {
             return None;
         }
-        let digits = |start: usize, length: usize| thirteen.get(start..start + length).unwrap_or("");
+        let digits =
+            |start: usize, length: usize| thirteen.get(start..start + length).unwrap_or("");
         let item_code = digits(self.item_code_start, self.item_code_length).to_string();
         let value_digits = digits(self.value_start, self.value_length);
         if let Some(position) = self.value_check_digit_position {
             let expected = value_check_digit(value_digits);
-            let found = thirteen.as_bytes().get(position).map_or(0, |b| b.saturating_sub(b'0'));
+            let found = thirteen
+                .as_bytes()
+                .get(position)
+                .map_or(0, |b| b.saturating_sub(b'0'));
             if Some(found) != expected {
-                return Some(Err(ScanError::BadPriceCheckDigit { expected: expected.unwrap_or(0), found }));
+                return Some(Err(ScanError::BadPriceCheckDigit {
+                    expected: expected.unwrap_or(0),
+                    found,
+                }));
             }
         }
         let raw: i64 = value_digits.parse().ok()?;
@@ -155,8 +184,13 @@ pub fn default_rules() -> Vec<EmbeddedRule> {
 pub fn validate_rules(rules: &[EmbeddedRule]) -> Result<(), RuleError> {
     for (index, rule) in rules.iter().enumerate() {
         rule.validate()?;
-        if rules[..index].iter().any(|earlier| earlier.prefix == rule.prefix) {
-            return Err(RuleError::DuplicatePrefix { prefix: rule.prefix.clone() });
+        if rules[..index]
+            .iter()
+            .any(|earlier| earlier.prefix == rule.prefix)
+        {
+            return Err(RuleError::DuplicatePrefix {
+                prefix: rule.prefix.clone(),
+            });
         }
     }
     Ok(())
@@ -171,7 +205,10 @@ const WEIGHT_5_MINUS: [u8; 10] = [0, 5, 9, 4, 8, 3, 7, 2, 6, 1];
 
 /// The GS1 check digit of a 4- or 5-digit price or weight; `None` for other lengths.
 pub fn value_check_digit(value_digits: &str) -> Option<u8> {
-    let digits: Vec<usize> = value_digits.bytes().map(|b| usize::from(b.saturating_sub(b'0')) % 10).collect();
+    let digits: Vec<usize> = value_digits
+        .bytes()
+        .map(|b| usize::from(b.saturating_sub(b'0')) % 10)
+        .collect();
     match digits.as_slice() {
         [a, b, c, d] => {
             let sum = u32::from(WEIGHT_2_MINUS[*a])
@@ -188,7 +225,10 @@ pub fn value_check_digit(value_digits: &str) -> Option<u8> {
                 + u32::from(WEIGHT_2_MINUS[*e]);
             let target = u8::try_from((10 - sum % 10) % 10).ok()?;
             // The check digit is the digit whose 5- product is the target.
-            WEIGHT_5_MINUS.iter().position(|product| *product == target).and_then(|d| u8::try_from(d).ok())
+            WEIGHT_5_MINUS
+                .iter()
+                .position(|product| *product == target)
+                .and_then(|d| u8::try_from(d).ok())
         }
         _ => None,
     }
@@ -209,12 +249,33 @@ mod tests {
     fn every_rule_error_is_reported() {
         let good = EmbeddedRule::five_digit_value("21", EmbeddedKind::Weight, 3);
         assert_eq!(good.validate(), Ok(()));
-        let bad_prefix = EmbeddedRule { prefix: "2x".into(), ..good.clone() };
-        assert!(matches!(bad_prefix.validate(), Err(RuleError::BadPrefix { .. })));
-        let value_into_check_digit = EmbeddedRule { value_start: 8, ..good.clone() };
-        assert!(matches!(value_into_check_digit.validate(), Err(RuleError::OutOfRange { field: "the value", .. })));
-        let overlapping = EmbeddedRule { item_code_length: 6, ..good.clone() };
-        assert!(matches!(overlapping.validate(), Err(RuleError::Overlap { .. })));
+        let bad_prefix = EmbeddedRule {
+            prefix: "2x".into(),
+            ..good.clone()
+        };
+        assert!(matches!(
+            bad_prefix.validate(),
+            Err(RuleError::BadPrefix { .. })
+        ));
+        let value_into_check_digit = EmbeddedRule {
+            value_start: 8,
+            ..good.clone()
+        };
+        assert!(matches!(
+            value_into_check_digit.validate(),
+            Err(RuleError::OutOfRange {
+                field: "the value",
+                ..
+            })
+        ));
+        let overlapping = EmbeddedRule {
+            item_code_length: 6,
+            ..good.clone()
+        };
+        assert!(matches!(
+            overlapping.validate(),
+            Err(RuleError::Overlap { .. })
+        ));
         let six_digit_checked = EmbeddedRule {
             value_start: 6,
             value_length: 6,
@@ -222,9 +283,21 @@ mod tests {
             value_check_digit_position: Some(12),
             ..good.clone()
         };
-        assert!(matches!(six_digit_checked.validate(), Err(RuleError::CheckDigitNeedsFourOrFiveDigits { .. })));
-        let check_in_value = EmbeddedRule { value_check_digit_position: Some(8), ..good.clone() };
-        assert!(matches!(check_in_value.validate(), Err(RuleError::Overlap { field: "the check digit", .. })));
+        assert!(matches!(
+            six_digit_checked.validate(),
+            Err(RuleError::CheckDigitNeedsFourOrFiveDigits { .. })
+        ));
+        let check_in_value = EmbeddedRule {
+            value_check_digit_position: Some(8),
+            ..good.clone()
+        };
+        assert!(matches!(
+            check_in_value.validate(),
+            Err(RuleError::Overlap {
+                field: "the check digit",
+                ..
+            })
+        ));
         assert_eq!(
             validate_rules(&[good.clone(), good]).map_err(|e| e.to_string()),
             Err("embedded-code rules \"21\" appear twice".to_string())

@@ -19,7 +19,10 @@ pub enum ScanError {
     Unterminated { length: usize },
 
     #[error("Scan too slow ({duration_ms} ms, at most {duration_ms_max} ms). Scan again.")]
-    TooSlow { duration_ms: u64, duration_ms_max: u64 },
+    TooSlow {
+        duration_ms: u64,
+        duration_ms_max: u64,
+    },
 
     #[error("Scan interrupted by another key ({key}). Scan again.")]
     Interrupted { key: String },
@@ -27,8 +30,14 @@ pub enum ScanError {
     #[error("Scan lost: the terminal missed some of the scanner's keys. Scan again.")]
     EventsLost,
 
-    #[error("Barcode misread: {symbology} check digit should be {expected}, read {found}. Scan again.")]
-    BadCheckDigit { symbology: &'static str, expected: u8, found: u8 },
+    #[error(
+        "Barcode misread: {symbology} check digit should be {expected}, read {found}. Scan again."
+    )]
+    BadCheckDigit {
+        symbology: &'static str,
+        expected: u8,
+        found: u8,
+    },
 
     #[error("Barcode misread: price check digit should be {expected}, read {found}. Scan again.")]
     BadPriceCheckDigit { expected: u8, found: u8 },
@@ -36,7 +45,9 @@ pub enum ScanError {
     #[error("Barcode not recognised ({reason}). Enter the item by hand.")]
     UnknownFormat { reason: String },
 
-    #[error("GS1 barcode has an application identifier this till does not know ({ai}). Enter the item by hand.")]
+    #[error(
+        "GS1 barcode has an application identifier this till does not know ({ai}). Enter the item by hand."
+    )]
     UnknownApplicationIdentifier { ai: String },
 
     #[error("GS1 barcode field ({ai}) is invalid: {reason}. Scan again or enter the item by hand.")]
@@ -102,7 +113,9 @@ impl DeviceError {
     pub fn kind(&self) -> DeviceErrorKind {
         match self {
             DeviceError::Unplugged { .. } => DeviceErrorKind::Gone,
-            DeviceError::Read { source, .. } if source.raw_os_error() == Some(19) => DeviceErrorKind::Gone,
+            DeviceError::Read { source, .. } if source.raw_os_error() == Some(19) => {
+                DeviceErrorKind::Gone
+            }
             _ => DeviceErrorKind::Failed,
         }
     }

@@ -82,7 +82,9 @@ pub fn parse_element_string(data: &str) -> Result<Vec<Gs1Element>, ScanError> {
             .iter()
             .copied()
             .find(|(prefix, ..)| rest.starts_with(prefix))
-            .ok_or_else(|| ScanError::UnknownApplicationIdentifier { ai: rest.chars().take(4).collect() })?;
+            .ok_or_else(|| ScanError::UnknownApplicationIdentifier {
+                ai: rest.chars().take(4).collect(),
+            })?;
         let ai: String = rest.chars().take(ai_length).collect();
         if ai.len() != ai_length || !ai.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ScanError::UnknownApplicationIdentifier { ai });
@@ -99,7 +101,10 @@ pub fn parse_element_string(data: &str) -> Result<Vec<Gs1Element>, ScanError> {
             Length::UpTo(count_max) => {
                 let value: String = rest.chars().take_while(|c| *c != GROUP_SEPARATOR).collect();
                 if value.is_empty() || value.chars().count() > count_max {
-                    return Err(invalid(&ai, format!("1 to {count_max} characters expected")));
+                    return Err(invalid(
+                        &ai,
+                        format!("1 to {count_max} characters expected"),
+                    ));
                 }
                 value
             }
@@ -143,7 +148,10 @@ pub fn from_human_readable(text: &str) -> Option<String> {
 }
 
 fn invalid(ai: &str, reason: String) -> ScanError {
-    ScanError::InvalidElement { ai: ai.to_string(), reason }
+    ScanError::InvalidElement {
+        ai: ai.to_string(),
+        reason,
+    }
 }
 
 /// The typed fields a till uses, read from the elements.
@@ -165,7 +173,9 @@ pub fn typed_fields(elements: &[Gs1Element], today: Date) -> Result<Gs1Fields, S
             "10" => fields.batch = Some(value.clone()),
             "17" => fields.expiry = Some(gs1_date(ai, value, today)?),
             "21" => fields.serial = Some(value.clone()),
-            _ if ai.starts_with("310") => fields.net_weight_kg = Some(decimal_with_places(ai, value)?),
+            _ if ai.starts_with("310") => {
+                fields.net_weight_kg = Some(decimal_with_places(ai, value)?)
+            }
             _ if ai.starts_with("392") => fields.price = Some(decimal_with_places(ai, value)?),
             _ => {}
         }
@@ -175,14 +185,20 @@ pub fn typed_fields(elements: &[Gs1Element], today: Date) -> Result<Gs1Fields, S
 
 /// A value whose decimal count is the identifier's last digit (310x, 392x).
 fn decimal_with_places(ai: &str, value: &str) -> Result<Decimal, ScanError> {
-    let places = ai.bytes().last().map_or(0, |b| u32::from(b.saturating_sub(b'0')));
-    let raw: i64 = value.parse().map_err(|_| invalid(ai, "number too large".to_string()))?;
+    let places = ai
+        .bytes()
+        .last()
+        .map_or(0, |b| u32::from(b.saturating_sub(b'0')));
+    let raw: i64 = value
+        .parse()
+        .map_err(|_| invalid(ai, "number too large".to_string()))?;
     Decimal::try_new(raw, places).map_err(|_| invalid(ai, "number out of range".to_string()))
 }
 
 /// YYMMDD with the GS1 century rule, and day 00 meaning the last day of the month.
 fn gs1_date(ai: &str, value: &str, today: Date) -> Result<Date, ScanError> {
-    let number = |range: std::ops::Range<usize>| value.get(range).and_then(|s| s.parse::<i32>().ok());
+    let number =
+        |range: std::ops::Range<usize>| value.get(range).and_then(|s| s.parse::<i32>().ok());
     let (Some(yy), Some(mm), Some(dd)) = (number(0..2), number(2..4), number(4..6)) else {
         return Err(invalid(ai, "date YYMMDD expected".to_string()));
     };

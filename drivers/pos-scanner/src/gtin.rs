@@ -12,7 +12,8 @@ pub struct Gtin(String);
 impl Gtin {
     /// Validates length, digits and check digit. `symbology` names the code in messages.
     pub fn parse(digits: &str, symbology: &'static str) -> Result<Gtin, ScanError> {
-        if !matches!(digits.len(), 8 | 12 | 13 | 14) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if !matches!(digits.len(), 8 | 12 | 13 | 14) || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(ScanError::UnknownFormat {
                 reason: format!("{symbology} must be 8, 12, 13 or 14 digits, read {digits:?}"),
             });
@@ -21,7 +22,11 @@ impl Gtin {
         let expected = check_digit(body);
         let found = check.bytes().next().map_or(0, |b| b - b'0');
         if expected != found {
-            return Err(ScanError::BadCheckDigit { symbology, expected, found });
+            return Err(ScanError::BadCheckDigit {
+                symbology,
+                expected,
+                found,
+            });
         }
         Ok(Gtin(digits.to_string()))
     }
@@ -62,7 +67,8 @@ pub fn check_digit(body: &str) -> u8 {
 /// UPC-A it stands for, and verifies the check digit against that expansion.
 pub fn expand_upc_e(upc_e: &str) -> Result<Gtin, ScanError> {
     let bytes = upc_e.as_bytes();
-    if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_digit) || !matches!(bytes[0], b'0' | b'1') {
+    if bytes.len() != 8 || !bytes.iter().all(u8::is_ascii_digit) || !matches!(bytes[0], b'0' | b'1')
+    {
         return Err(ScanError::UnknownFormat {
             reason: format!("UPC-E must be 8 digits starting with 0 or 1, read {upc_e:?}"),
         });
@@ -71,15 +77,27 @@ pub fn expand_upc_e(upc_e: &str) -> Result<Gtin, ScanError> {
     let number_system = d(0);
     let (d1, d2, d3, d4, d5, d6) = (d(1), d(2), d(3), d(4), d(5), d(6));
     let body: String = match d6 {
-        '0' | '1' | '2' => [number_system, d1, d2, d6, '0', '0', '0', '0', d3, d4, d5].iter().collect(),
-        '3' => [number_system, d1, d2, d3, '0', '0', '0', '0', '0', d4, d5].iter().collect(),
-        '4' => [number_system, d1, d2, d3, d4, '0', '0', '0', '0', '0', d5].iter().collect(),
-        _ => [number_system, d1, d2, d3, d4, d5, '0', '0', '0', '0', d6].iter().collect(),
+        '0' | '1' | '2' => [number_system, d1, d2, d6, '0', '0', '0', '0', d3, d4, d5]
+            .iter()
+            .collect(),
+        '3' => [number_system, d1, d2, d3, '0', '0', '0', '0', '0', d4, d5]
+            .iter()
+            .collect(),
+        '4' => [number_system, d1, d2, d3, d4, '0', '0', '0', '0', '0', d5]
+            .iter()
+            .collect(),
+        _ => [number_system, d1, d2, d3, d4, d5, '0', '0', '0', '0', d6]
+            .iter()
+            .collect(),
     };
     let expected = check_digit(&body);
     let found = bytes[7] - b'0';
     if expected != found {
-        return Err(ScanError::BadCheckDigit { symbology: "UPC-E", expected, found });
+        return Err(ScanError::BadCheckDigit {
+            symbology: "UPC-E",
+            expected,
+            found,
+        });
     }
     Ok(Gtin(format!("{body}{expected}")))
 }
@@ -97,15 +115,31 @@ mod tests {
         assert!(Gtin::parse("036000291452", "UPC-A").is_ok());
         assert_eq!(
             Gtin::parse("4006381333932", "EAN-13"),
-            Err(ScanError::BadCheckDigit { symbology: "EAN-13", expected: 1, found: 2 })
+            Err(ScanError::BadCheckDigit {
+                symbology: "EAN-13",
+                expected: 1,
+                found: 2
+            })
         );
     }
 
     #[test]
     fn upc_e_expands_by_its_last_digit() {
-        assert_eq!(expand_upc_e("04252614").map(|g| g.0), Ok("042100005264".to_string()));
-        assert_eq!(expand_upc_e("01234565").map(|g| g.0), Ok("012345000065".to_string()));
-        assert_eq!(expand_upc_e("01234531").map(|g| g.0), Ok("012300000451".to_string()));
-        assert!(matches!(expand_upc_e("04252615"), Err(ScanError::BadCheckDigit { .. })));
+        assert_eq!(
+            expand_upc_e("04252614").map(|g| g.0),
+            Ok("042100005264".to_string())
+        );
+        assert_eq!(
+            expand_upc_e("01234565").map(|g| g.0),
+            Ok("012345000065".to_string())
+        );
+        assert_eq!(
+            expand_upc_e("01234531").map(|g| g.0),
+            Ok("012300000451".to_string())
+        );
+        assert!(matches!(
+            expand_upc_e("04252615"),
+            Err(ScanError::BadCheckDigit { .. })
+        ));
     }
 }

@@ -54,17 +54,31 @@ pub struct KeyEvent {
 
 impl KeyEvent {
     pub fn press(at_us: u64, key: KeyCode) -> KeyEvent {
-        KeyEvent { at_us, key, action: KeyAction::Press }
+        KeyEvent {
+            at_us,
+            key,
+            action: KeyAction::Press,
+        }
     }
 
     pub fn release(at_us: u64, key: KeyCode) -> KeyEvent {
-        KeyEvent { at_us, key, action: KeyAction::Release }
+        KeyEvent {
+            at_us,
+            key,
+            action: KeyAction::Release,
+        }
     }
 }
 
 impl fmt::Display for KeyEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {:?} {}", self.at_us, self.key, self.action.evdev_value())
+        write!(
+            f,
+            "{} {:?} {}",
+            self.at_us,
+            self.key,
+            self.action.evdev_value()
+        )
     }
 }
 
@@ -77,7 +91,10 @@ pub fn parse_recording(text: &str) -> Result<Vec<KeyEvent>, RecordingError> {
         if line.is_empty() {
             continue;
         }
-        let bad_line = || RecordingError::BadLine { line_number, line: line.to_string() };
+        let bad_line = || RecordingError::BadLine {
+            line_number,
+            line: line.to_string(),
+        };
         let mut fields = line.split_whitespace();
         let (Some(at), Some(name), Some(value), None) =
             (fields.next(), fields.next(), fields.next(), fields.next())
@@ -85,8 +102,10 @@ pub fn parse_recording(text: &str) -> Result<Vec<KeyEvent>, RecordingError> {
             return Err(bad_line());
         };
         let at_us: u64 = at.parse().map_err(|_| bad_line())?;
-        let key = KeyCode::from_str(name)
-            .map_err(|_| RecordingError::UnknownKey { line_number, name: name.to_string() })?;
+        let key = KeyCode::from_str(name).map_err(|_| RecordingError::UnknownKey {
+            line_number,
+            name: name.to_string(),
+        })?;
         let action = value
             .parse::<i32>()
             .ok()

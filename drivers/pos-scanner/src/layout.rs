@@ -253,7 +253,11 @@ impl Layout {
         }
         let base = self.symbol(key, Level::Base)?;
         let base_is_letter = base.is_alphabetic() && base.to_uppercase().next() != Some(base);
-        let shifted = if base_is_letter { modifiers.shift != modifiers.caps_lock } else { modifiers.shift };
+        let shifted = if base_is_letter {
+            modifiers.shift != modifiers.caps_lock
+        } else {
+            modifiers.shift
+        };
         if !shifted {
             return Some(base);
         }
@@ -273,7 +277,11 @@ impl Layout {
             .table()
             .iter()
             .copied()
-            .chain(LETTER_KEYS.iter().map(|(code, letter)| (*code, *letter, letter.to_ascii_uppercase(), N)))
+            .chain(
+                LETTER_KEYS
+                    .iter()
+                    .map(|(code, letter)| (*code, *letter, letter.to_ascii_uppercase(), N)),
+            )
             .filter(|row| self.row(row.0) == Some(*row))
             .chain(SHARED.iter().copied());
         for (key, base, shift, alt_gr) in candidates {
@@ -296,7 +304,13 @@ mod tests {
     use super::*;
 
     fn typed(layout: Layout, key: KeyCode, shift: bool) -> Option<char> {
-        layout.char_for(key, Modifiers { shift, ..Modifiers::default() })
+        layout.char_for(
+            key,
+            Modifiers {
+                shift,
+                ..Modifiers::default()
+            },
+        )
     }
 
     #[test]
@@ -312,14 +326,24 @@ mod tests {
 
     #[test]
     fn caps_lock_capitalises_letters_but_not_digits() {
-        let caps = Modifiers { caps_lock: true, ..Modifiers::default() };
+        let caps = Modifiers {
+            caps_lock: true,
+            ..Modifiers::default()
+        };
         assert_eq!(Layout::Us.char_for(KeyCode::KEY_A, caps), Some('A'));
         assert_eq!(Layout::Us.char_for(KeyCode::KEY_1, caps), Some('1'));
         assert_eq!(Layout::Fr.char_for(KeyCode::KEY_2, caps), Some('2'));
         assert_eq!(Layout::Fr.char_for(KeyCode::KEY_1, caps), Some('&'));
         assert_eq!(Layout::De.char_for(KeyCode::KEY_Y, caps), Some('Z'));
-        let caps_and_shift = Modifiers { caps_lock: true, shift: true, ..Modifiers::default() };
-        assert_eq!(Layout::Us.char_for(KeyCode::KEY_A, caps_and_shift), Some('a'));
+        let caps_and_shift = Modifiers {
+            caps_lock: true,
+            shift: true,
+            ..Modifiers::default()
+        };
+        assert_eq!(
+            Layout::Us.char_for(KeyCode::KEY_A, caps_and_shift),
+            Some('a')
+        );
     }
 
     #[test]
@@ -329,10 +353,17 @@ mod tests {
                 let Some((key, level)) = layout.keystroke_for(symbol) else {
                     continue;
                 };
-                assert_eq!(layout.symbol(key, level), Some(symbol), "{layout:?} {symbol:?}");
+                assert_eq!(
+                    layout.symbol(key, level),
+                    Some(symbol),
+                    "{layout:?} {symbol:?}"
+                );
             }
             for digit in '0'..='9' {
-                assert!(layout.keystroke_for(digit).is_some(), "{layout:?} cannot type {digit}");
+                assert!(
+                    layout.keystroke_for(digit).is_some(),
+                    "{layout:?} cannot type {digit}"
+                );
             }
         }
     }

@@ -13,9 +13,15 @@ use crate::layout::{Layout, Level};
 /// What a reader produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReaderOutput {
-    Scanned { scan: Scan, decoded: Decoded },
+    Scanned {
+        scan: Scan,
+        decoded: Decoded,
+    },
     /// A refused scan; `text` is what was read, for the log (not for the cashier).
-    Rejected { error: ScanError, text: Option<String> },
+    Rejected {
+        error: ScanError,
+        text: Option<String>,
+    },
     /// A key typed by a person (keyboard sources only).
     Typed(Keystroke),
 }
@@ -28,7 +34,10 @@ pub struct ScanReader {
 
 impl ScanReader {
     pub fn new(rules: BurstRules, source: Source, layout: Layout, decoder: Decoder) -> ScanReader {
-        ScanReader { codec: BurstCodec::new(rules, source, layout), decoder }
+        ScanReader {
+            codec: BurstCodec::new(rules, source, layout),
+            decoder,
+        }
     }
 
     pub fn handle_event(&mut self, event: KeyEvent) {
@@ -54,7 +63,10 @@ impl ScanReader {
             CodecOutput::Rejected(error) => ReaderOutput::Rejected { error, text: None },
             CodecOutput::Scan(scan) => match self.decoder.decode(&scan.text, today) {
                 Ok(decoded) => ReaderOutput::Scanned { scan, decoded },
-                Err(error) => ReaderOutput::Rejected { error, text: Some(scan.text) },
+                Err(error) => ReaderOutput::Rejected {
+                    error,
+                    text: Some(scan.text),
+                },
             },
         })
     }
@@ -86,7 +98,10 @@ pub struct SimulatedScanner {
 
 impl SimulatedScanner {
     pub fn new(rules: BurstRules, layout: Layout, decoder: Decoder) -> SimulatedScanner {
-        SimulatedScanner { reader: ScanReader::new(rules, Source::Keyboard, layout, decoder), layout }
+        SimulatedScanner {
+            reader: ScanReader::new(rules, Source::Keyboard, layout, decoder),
+            layout,
+        }
     }
 
     /// A key event from any source (the UI's key handler, a recording, a test).

@@ -56,7 +56,9 @@ impl RawInputEvent {
         let seconds = u64::try_from(i64_at(0)).unwrap_or(0);
         let microseconds = u64::try_from(i64_at(8)).unwrap_or(0);
         RawInputEvent {
-            at_us: seconds.saturating_mul(1_000_000).saturating_add(microseconds),
+            at_us: seconds
+                .saturating_mul(1_000_000)
+                .saturating_add(microseconds),
             event_type: u16::from_ne_bytes([record[16], record[17]]),
             code: u16::from_ne_bytes([record[18], record[19]]),
             value: i32::from_ne_bytes([record[20], record[21], record[22], record[23]]),
@@ -77,15 +79,27 @@ impl RawInputEvent {
     }
 
     pub fn from_key_event(event: &KeyEvent) -> RawInputEvent {
-        RawInputEvent { at_us: event.at_us, event_type: EV_KEY, code: event.key.code(), value: event.action.evdev_value() }
+        RawInputEvent {
+            at_us: event.at_us,
+            event_type: EV_KEY,
+            code: event.key.code(),
+            value: event.action.evdev_value(),
+        }
     }
 
     fn from_evdev(event: &evdev::InputEvent) -> RawInputEvent {
         let at_us = event
             .timestamp()
             .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| u64::try_from(since.as_micros()).unwrap_or(u64::MAX));
-        RawInputEvent { at_us, event_type: event.event_type().0, code: event.code(), value: event.value() }
+            .map_or(0, |since| {
+                u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
+            });
+        RawInputEvent {
+            at_us,
+            event_type: event.event_type().0,
+            code: event.code(),
+            value: event.value(),
+        }
     }
 }
 
@@ -97,7 +111,9 @@ pub trait EventSource {
 
 impl EventSource for evdev::EventStream {
     async fn next_event(&mut self) -> io::Result<RawInputEvent> {
-        evdev::EventStream::next_event(self).await.map(|event| RawInputEvent::from_evdev(&event))
+        evdev::EventStream::next_event(self)
+            .await
+            .map(|event| RawInputEvent::from_evdev(&event))
     }
 }
 
@@ -111,7 +127,10 @@ pub struct RecordStream<R> {
 
 impl<R: AsyncRead + Unpin + Send> RecordStream<R> {
     pub fn new(reader: R) -> RecordStream<R> {
-        RecordStream { reader, pending: Vec::with_capacity(INPUT_EVENT_RECORD_BYTES * 64) }
+        RecordStream {
+            reader,
+            pending: Vec::with_capacity(INPUT_EVENT_RECORD_BYTES * 64),
+        }
     }
 }
 
@@ -137,11 +156,28 @@ impl<R: AsyncRead + Unpin + Send> EventSource for RecordStream<R> {
 /// What the scanner side tells the rest of the terminal.
 #[derive(Debug)]
 pub enum ScannerEvent {
-    Connected { path: PathBuf, identity: DeviceIdentity, role: DeviceRole },
-    Disconnected { path: PathBuf },
-    Scanned { path: PathBuf, scan: Scan, decoded: Decoded },
-    Rejected { path: PathBuf, error: ScanError, text: Option<String> },
-    DeviceFailed { path: PathBuf, error: DeviceError },
+    Connected {
+        path: PathBuf,
+        identity: DeviceIdentity,
+        role: DeviceRole,
+    },
+    Disconnected {
+        path: PathBuf,
+    },
+    Scanned {
+        path: PathBuf,
+        scan: Scan,
+        decoded: Decoded,
+    },
+    Rejected {
+        path: PathBuf,
+        error: ScanError,
+        text: Option<String>,
+    },
+    DeviceFailed {
+        path: PathBuf,
+        error: DeviceError,
+    },
 }
 
 /// One device's reader and what to do with its keys.
@@ -153,14 +189,22 @@ pub struct DeviceSession {
 
 impl DeviceSession {
     /// `None` for devices that are not read at all.
-    pub fn new(path: &Path, role: DeviceRole, config: &ScannerConfig, decoder: Decoder) -> Option<DeviceSession> {
+    pub fn new(
+        path: &Path,
+        role: DeviceRole,
+        config: &ScannerConfig,
+        decoder: Decoder,
+    ) -> Option<DeviceSession> {
         let (source, layout) = match role {
             DeviceRole::Scanner { layout, .. } => (Source::Scanner, layout),
             DeviceRole::WatchedKeyboard { layout } => (Source::Keyboard, layout),
             DeviceRole::Ignored => return None,
         };
         let reader = ScanReader::new(config.burst.clone(), source, layout, decoder);
-        Some(DeviceSession { path: path.to_path_buf(), reader })
+        Some(DeviceSession {
+            path: path.to_path_buf(),
+            reader,
+        })
     }
 
     pub fn handle_raw(&mut self, event: RawInputEvent) {
@@ -168,7 +212,11 @@ impl DeviceSession {
             EV_KEY => {
                 if let Some(action) = KeyAction::from_evdev_value(event.value) {
                     let key = KeyCode::new(event.code);
-                    self.reader.handle_event(KeyEvent { at_us: event.at_us, key, action });
+                    self.reader.handle_event(KeyEvent {
+                        at_us: event.at_us,
+                        key,
+                        action,
+                    });
                 }
             }
             EV_SYN if event.code == SYN_DROPPED => self.reader.handle_events_lost(),
@@ -182,8 +230,16 @@ impl DeviceSession {
         loop {
             let path = self.path.clone();
             match self.reader.poll_output(today)? {
-                ReaderOutput::Scanned { scan, decoded } => return Some(ScannerEvent::Scanned { path, scan, decoded }),
-                ReaderOutput::Rejected { error, text } => return Some(ScannerEvent::Rejected { path, error, text }),
+                ReaderOutput::Scanned { scan, decoded } => {
+                    return Some(ScannerEvent::Scanned {
+                        path,
+                        scan,
+                        decoded,
+                    });
+                }
+                ReaderOutput::Rejected { error, text } => {
+                    return Some(ScannerEvent::Rejected { path, error, text });
+                }
                 ReaderOutput::Typed(_) => {}
             }
         }
@@ -240,9 +296,16 @@ pub async fn run_session<S: EventSource>(
             Some(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
             // ENODEV: the device was unplugged while being read.
             Some(error) if error.raw_os_error() == Some(19) => {
-                return Err(DeviceError::Unplugged { path: session.path.clone() });
+                return Err(DeviceError::Unplugged {
+                    path: session.path.clone(),
+                });
             }
-            Some(source) => return Err(DeviceError::Read { path: session.path.clone(), source }),
+            Some(source) => {
+                return Err(DeviceError::Read {
+                    path: session.path.clone(),
+                    source,
+                });
+            }
         }
     }
 }
@@ -262,10 +325,18 @@ fn identity_of(device: &evdev::Device) -> DeviceIdentity {
 
 /// Opens one device node, classifies it, grabs it if it is a scanner, and reads it until
 /// it goes away. Dropping the device releases the grab.
-async fn run_device(path: PathBuf, config: ScannerConfig, decoder: Decoder, sender: mpsc::Sender<ScannerEvent>) {
+async fn run_device(
+    path: PathBuf,
+    config: ScannerConfig,
+    decoder: Decoder,
+    sender: mpsc::Sender<ScannerEvent>,
+) {
     if let Err(error) = read_device(&path, &config, decoder, &sender).await {
         // A failed send means nobody listens any more, so there is nobody left to tell.
-        sender.send(ScannerEvent::DeviceFailed { path, error }).await.ok();
+        sender
+            .send(ScannerEvent::DeviceFailed { path, error })
+            .await
+            .ok();
     }
 }
 
@@ -275,11 +346,17 @@ async fn read_device(
     decoder: Decoder,
     sender: &mpsc::Sender<ScannerEvent>,
 ) -> Result<(), DeviceError> {
-    let mut device =
-        evdev::Device::open(path).map_err(|source| DeviceError::Open { path: path.to_path_buf(), source })?;
+    let mut device = evdev::Device::open(path).map_err(|source| DeviceError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let identity = identity_of(&device);
     let role = config.classify(&identity);
-    let connected = ScannerEvent::Connected { path: path.to_path_buf(), identity, role };
+    let connected = ScannerEvent::Connected {
+        path: path.to_path_buf(),
+        identity,
+        role,
+    };
     if sender.send(connected).await.is_err() {
         return Ok(());
     }
@@ -289,10 +366,17 @@ async fn read_device(
     if matches!(role, DeviceRole::Scanner { .. }) {
         // EVIOCGRAB: the scanner's keys no longer reach libinput, so they never type into
         // the UI. Released when the device is dropped.
-        device.grab().map_err(|source| DeviceError::Grab { path: path.to_path_buf(), source })?;
+        device.grab().map_err(|source| DeviceError::Grab {
+            path: path.to_path_buf(),
+            source,
+        })?;
     }
-    let mut stream =
-        device.into_event_stream().map_err(|source| DeviceError::Open { path: path.to_path_buf(), source })?;
+    let mut stream = device
+        .into_event_stream()
+        .map_err(|source| DeviceError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
     run_session(&mut stream, &mut session, sender).await
 }
 
@@ -319,12 +403,22 @@ pub async fn watch_devices(
             Ok(found) => found,
             Err(error) => break Err(error),
         };
-        let mut notices: Vec<ScannerEvent> =
-            refused.into_iter().map(|error| ScannerEvent::DeviceFailed { path: directory.to_path_buf(), error }).collect();
+        let mut notices: Vec<ScannerEvent> = refused
+            .into_iter()
+            .map(|error| ScannerEvent::DeviceFailed {
+                path: directory.to_path_buf(),
+                error,
+            })
+            .collect();
         for change in changes {
             match change {
                 DeviceChange::Added(path) => {
-                    let task = tokio::spawn(run_device(path.clone(), config.clone(), decoder.clone(), sender.clone()));
+                    let task = tokio::spawn(run_device(
+                        path.clone(),
+                        config.clone(),
+                        decoder.clone(),
+                        sender.clone(),
+                    ));
                     tasks.insert(path, task);
                 }
                 DeviceChange::Removed(path) => {
