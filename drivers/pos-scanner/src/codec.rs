@@ -208,6 +208,9 @@ impl BurstCodec {
                 self.modifiers.alt = down;
                 if event.action == KeyAction::Press {
                     self.alt_code = Some(0);
+                    // An Alt+keypad character takes several presses; each keeps the burst
+                    // alive, or a slow unit's codes would be cut off.
+                    self.touch(event.at_us);
                 } else if event.action == KeyAction::Release {
                     self.finish_alt_code(event.at_us);
                 }
@@ -219,9 +222,8 @@ impl BurstCodec {
             }
             _ => return false,
         }
-        if event.action == KeyAction::Press {
-            self.touch(event.at_us);
-        }
+        // Other modifiers do not count as activity: a person resting on Shift must not
+        // stretch a burst, and a scanner's gaps are measured between its characters anyway.
         true
     }
 

@@ -139,10 +139,15 @@ impl Decoder {
         if symbology.carries_gs1() {
             return decode_gs1(body, symbology, today);
         }
-        if let (Symbology::Unknown, Some(element_string)) =
-            (&symbology, gs1::from_human_readable(body))
-        {
-            return decode_gs1(&element_string, Symbology::Unknown, today);
+        if symbology == Symbology::Unknown {
+            if let Some(element_string) = gs1::from_human_readable(body) {
+                return decode_gs1(&element_string, Symbology::Unknown, today);
+            }
+            // A group separator never occurs in ordinary text: a GS1 code from a scanner
+            // that sends no symbology identifier.
+            if body.contains(GROUP_SEPARATOR) {
+                return decode_gs1(body, Symbology::Unknown, today);
+            }
         }
         let all_digits = body.bytes().all(|b| b.is_ascii_digit());
         let gtin = match (&symbology, body.len()) {

@@ -100,6 +100,9 @@ pub enum DeviceError {
     TooManyDevices { path: PathBuf, limit: usize },
 }
 
+/// errno for "no such device": what reading an unplugged evdev node returns.
+pub(crate) const ENODEV: i32 = 19;
+
 /// How the caller should react to a device problem.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceErrorKind {
@@ -113,7 +116,7 @@ impl DeviceError {
     pub fn kind(&self) -> DeviceErrorKind {
         match self {
             DeviceError::Unplugged { .. } => DeviceErrorKind::Gone,
-            DeviceError::Read { source, .. } if source.raw_os_error() == Some(19) => {
+            DeviceError::Read { source, .. } if source.raw_os_error() == Some(ENODEV) => {
                 DeviceErrorKind::Gone
             }
             _ => DeviceErrorKind::Failed,

@@ -21,7 +21,7 @@ use crate::codec::{Scan, Source};
 use crate::decode::{Decoded, Decoder};
 use crate::device::{DeviceIdentity, DeviceRole, ScannerConfig};
 use crate::discovery::{DeviceChange, DirectoryWatcher};
-use crate::error::{DeviceError, ScanError};
+use crate::error::{DeviceError, ENODEV, ScanError};
 use crate::key::{KeyAction, KeyCode, KeyEvent};
 use crate::reader::{ReaderOutput, ScanReader};
 
@@ -295,7 +295,7 @@ pub async fn run_session<S: EventSource>(
             None => {}
             Some(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
             // ENODEV: the device was unplugged while being read.
-            Some(error) if error.raw_os_error() == Some(19) => {
+            Some(error) if error.raw_os_error() == Some(ENODEV) => {
                 return Err(DeviceError::Unplugged {
                     path: session.path.clone(),
                 });

@@ -502,3 +502,50 @@ fn embedded_codes_follow_the_store_rules() {
         Ok(Decoded::Gtin { .. })
     ));
 }
+
+#[test]
+fn gs1_without_symbology_identifier_is_found_by_its_group_separator() {
+    let decoded = decode("0109506000134352\u{1d}10LOT7\u{1d}21X");
+    assert!(
+        matches!(&decoded, Ok(Decoded::Gs1 { batch: Some(b), serial: Some(s), .. }) if b == "LOT7" && s == "X"),
+        "{decoded:?}"
+    );
+}
+
+#[test]
+fn a_person_resting_on_shift_does_not_stretch_a_burst_into_a_scan() {
+    // Six capitals, each 70 ms apart, with Shift pressed 35 ms before each: with Shift
+    // counted as activity every gap would be 35 ms, a scanner's pace.
+    let mut events = Vec::new();
+    for (index, key) in [
+        KeyCode::KEY_A,
+        KeyCode::KEY_B,
+        KeyCode::KEY_C,
+        KeyCode::KEY_D,
+        KeyCode::KEY_E,
+        KeyCode::KEY_F,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = 1_000_000 + 70_000 * index as u64;
+        events.push(KeyEvent::press(at, KeyCode::KEY_LEFTSHIFT));
+        events.push(KeyEvent::press(at + 35_000, key));
+        events.push(KeyEvent::release(at + 50_000, key));
+        events.push(KeyEvent::release(at + 52_000, KeyCode::KEY_LEFTSHIFT));
+    }
+    events.push(KeyEvent::press(1_000_000 + 70_000 * 6, KeyCode::KEY_ENTER));
+    let outputs = codec_outputs(BurstRules::default(), Source::Keyboard, &events);
+    assert!(
+        scan_texts(&outputs).is_empty() && refusals(&outputs).is_empty(),
+        "{outputs:?}"
+    );
+    let typed: String = outputs
+        .iter()
+        .filter_map(|o| match o {
+            CodecOutput::Typed(k) => k.text,
+            _ => None,
+        })
+        .collect();
+    assert_eq!(typed, "ABCDEF");
+}
