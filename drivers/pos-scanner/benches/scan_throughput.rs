@@ -22,7 +22,7 @@ fn stream(text: &str, gap_us: u64, repeats: usize) -> Vec<KeyEvent> {
     let mut events = Vec::new();
     for round in 0..repeats {
         let start = 1_000_000 + round as u64 * 2_000_000;
-        match key_events_for_text(Layout::Us, text, start, std::iter::repeat(gap_us)) {
+        match key_events_for_text(Layout::Us, text, start, std::iter::repeat(gap_us), 400) {
             Ok(segment) => events.extend(segment),
             Err(error) => panic!("{error}"),
         }

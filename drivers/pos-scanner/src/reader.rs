@@ -112,7 +112,7 @@ impl SimulatedScanner {
     /// Text the UI received for one key press at `at_us` (`"\n"` for Enter). Characters the
     /// layout cannot type are refused with `RecordingError::UnknownKey`.
     pub fn typed_text(&mut self, at_us: u64, text: &str) -> Result<(), RecordingError> {
-        for event in key_events_for_text(self.layout, text, at_us, std::iter::repeat(0))? {
+        for event in key_events_for_text(self.layout, text, at_us, std::iter::repeat(0), 2)? {
             self.reader.handle_event(event);
         }
         Ok(())
@@ -131,21 +131,21 @@ impl SimulatedScanner {
     }
 }
 
-/// The key events a scanner programmed for `layout` sends to type `text`, one character
-/// every gap from `gaps_us` (`'\n'` is Enter, `'\t'` Tab, 0x1D Ctrl+]). Shift is pressed
-/// around capitals as scanners do; releases fall inside the gap.
+/// The key events that type `text` on a keyboard or scanner programmed for `layout`: one
+/// character, then the next gap from `gaps_us` (`'\n'` is Enter, `'\t'` Tab, 0x1D Ctrl+]).
+/// Shift or AltGr go down just before the key and up just after it, as scanners and most
+/// people do. Each key is held `hold_us` (a scanner: well under a millisecond; a person:
+/// 60–120 ms), cut to 60% of the following gap so that a key is up before the next one.
 pub fn key_events_for_text(
     layout: Layout,
     text: &str,
     start_us: u64,
     mut gaps_us: impl Iterator<Item = u64>,
+    hold_us: u64,
 ) -> Result<Vec<KeyEvent>, RecordingError> {
     let mut events = Vec::new();
     let mut at_us = start_us;
     for (index, symbol) in text.chars().enumerate() {
-        if index > 0 {
-            at_us += gaps_us.next().unwrap_or(10_000);
-        }
         let (key, modifier) = match symbol {
             '\n' => (KeyCode::KEY_ENTER, None),
             '\t' => (KeyCode::KEY_TAB, None),
@@ -162,16 +162,22 @@ pub fn key_events_for_text(
                 }
             },
         };
-        // Releases follow the press by 1 and 2 µs: the events stay in order at any gap of
-        // 3 µs or more, and timing only ever counts presses.
+        let gap_us = gaps_us.next().unwrap_or(10_000);
+        let hold_us = hold_us.min(gap_us * 6 / 10).max(2);
+        let pressed_us = if modifier.is_some() {
+            at_us + hold_us / 4
+        } else {
+            at_us
+        };
         if let Some(modifier) = modifier {
             events.push(KeyEvent::press(at_us, modifier));
         }
-        events.push(KeyEvent::press(at_us, key));
-        events.push(KeyEvent::release(at_us + 1, key));
+        events.push(KeyEvent::press(pressed_us, key));
+        events.push(KeyEvent::release(pressed_us + hold_us / 2, key));
         if let Some(modifier) = modifier {
-            events.push(KeyEvent::release(at_us + 2, modifier));
+            events.push(KeyEvent::release(pressed_us + hold_us / 2 + 1, modifier));
         }
+        at_us += gap_us;
     }
     Ok(events)
 }

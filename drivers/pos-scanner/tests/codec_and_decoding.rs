@@ -28,7 +28,7 @@ fn codec_outputs(rules: BurstRules, source: Source, events: &[KeyEvent]) -> Vec<
 }
 
 fn scanned(text: &str, gap_us: u64) -> Vec<KeyEvent> {
-    key_events_for_text(Layout::Us, text, 1_000_000, std::iter::repeat(gap_us)).unwrap()
+    key_events_for_text(Layout::Us, text, 1_000_000, std::iter::repeat(gap_us), 400).unwrap()
 }
 
 fn scan_texts(outputs: &[CodecOutput]) -> Vec<String> {

@@ -100,7 +100,7 @@ proptest! {
         let text: String = text.chars().filter(|c| layout.keystroke_for(*c).is_some()).collect();
         prop_assume!(text.chars().count() >= 6);
         let source = if from_keyboard { Source::Keyboard } else { Source::Scanner };
-        let events = key_events_for_text(layout, &format!("{text}\n"), 5_000_000, gaps_ms.iter().map(|ms| ms * 1_000)).unwrap();
+        let events = key_events_for_text(layout, &format!("{text}\n"), 5_000_000, gaps_ms.iter().map(|ms| ms * 1_000), 300).unwrap();
         let outputs = run(&mut BurstCodec::new(BurstRules::default(), source, layout), &events);
         prop_assert_eq!(outputs.len(), 1, "{:?}", outputs);
         prop_assert!(matches!(&outputs[0], CodecOutput::Scan(scan) if scan.text == text), "{:?}", outputs);
@@ -115,16 +115,16 @@ proptest! {
         let mut expected_scans = Vec::new();
         let mut expected_typing = String::new();
         for (index, (is_scan, text, human_gaps_ms)) in segments.iter().enumerate() {
-            let (text, gaps): (String, Vec<u64>) = if *is_scan {
+            let (text, gaps, hold_us): (String, Vec<u64>, u64) = if *is_scan {
                 // Scans are real codes, long enough and fast.
                 let code = with_check_digit(&format!("{:0>12}", index * 7919 + text.len()));
                 expected_scans.push(code.clone());
-                (format!("{code}\n"), vec![8_000; 14])
+                (format!("{code}\n"), vec![8_000; 14], 300)
             } else {
                 expected_typing.push_str(text);
-                (text.clone(), human_gaps_ms.iter().map(|ms| ms * 1_000).collect())
+                (text.clone(), human_gaps_ms.iter().map(|ms| ms * 1_000).collect(), 80_000)
             };
-            let segment = key_events_for_text(Layout::Us, &text, at_us, gaps.into_iter()).unwrap();
+            let segment = key_events_for_text(Layout::Us, &text, at_us, gaps.into_iter(), hold_us).unwrap();
             at_us = segment.last().map_or(at_us, |e| e.at_us) + 300_000;
             events.extend(segment);
         }
