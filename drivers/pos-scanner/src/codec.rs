@@ -136,10 +136,6 @@ impl BurstCodec {
         }
     }
 
-    pub fn rules(&self) -> &BurstRules {
-        &self.rules
-    }
-
     fn key_gap_us_max(&self) -> u64 {
         self.rules.key_gap_ms_max.saturating_mul(1_000)
     }

@@ -6,7 +6,7 @@
 //! listing every half second costs nothing next to a till's work.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::DeviceError;
 
@@ -34,10 +34,6 @@ impl DirectoryWatcher {
             refused: BTreeSet::new(),
             device_count_max,
         }
-    }
-
-    pub fn directory(&self) -> &Path {
-        &self.directory
     }
 
     /// Lists the directory and returns what changed since the last call (removals first,

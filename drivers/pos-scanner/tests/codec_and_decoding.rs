@@ -253,7 +253,8 @@ fn simulated_scanner_turns_fast_keyboard_text_into_a_scan_and_slow_text_into_typ
         "{first:?}"
     );
     simulated.typed_text(3_000_000, "q").unwrap();
-    simulated.typed_text(3_200_000, "r").unwrap();
+    // A UI that knows key codes hands over the key event itself.
+    simulated.key(KeyEvent::press(3_200_000, KeyCode::KEY_R));
     simulated.handle_timeout(simulated.poll_timeout().unwrap());
     let typed: String = std::iter::from_fn(|| simulated.poll_output(TODAY))
         .filter_map(|output| match output {
