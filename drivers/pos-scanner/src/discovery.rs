@@ -6,7 +6,7 @@
 //! listing every half second costs nothing next to a till's work.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::DeviceError;
 
@@ -34,6 +34,12 @@ impl DirectoryWatcher {
             refused: BTreeSet::new(),
             device_count_max,
         }
+    }
+
+    /// Drops `path` from what is known, so that the next listing reports it as added if it
+    /// is still there.
+    pub fn forget(&mut self, path: &Path) {
+        self.known.remove(path);
     }
 
     /// Lists the directory and returns what changed since the last call (removals first,

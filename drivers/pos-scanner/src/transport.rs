@@ -21,7 +21,7 @@ use crate::codec::{Scan, Source};
 use crate::decode::{Decoded, Decoder};
 use crate::device::{DeviceIdentity, DeviceRole, ScannerConfig};
 use crate::discovery::{DeviceChange, DirectoryWatcher};
-use crate::error::{DeviceError, ENODEV, ScanError};
+use crate::error::{DeviceError, DeviceErrorKind, ENODEV, ScanError};
 use crate::key::{KeyAction, KeyCode, KeyEvent};
 use crate::reader::{ReaderOutput, ScanReader};
 
@@ -330,14 +330,29 @@ async fn run_device(
     config: ScannerConfig,
     decoder: Decoder,
     sender: mpsc::Sender<ScannerEvent>,
-) {
-    if let Err(error) = read_device(&path, &config, decoder, &sender).await {
-        // A failed send means nobody listens any more, so there is nobody left to tell.
-        sender
-            .send(ScannerEvent::DeviceFailed { path, error })
-            .await
-            .ok();
+) -> DeviceTaskEnd {
+    match read_device(&path, &config, decoder, &sender).await {
+        Ok(()) => DeviceTaskEnd::Done,
+        Err(error) => {
+            let end = match error.kind() {
+                DeviceErrorKind::Gone => DeviceTaskEnd::DeviceGone,
+                DeviceErrorKind::Failed => DeviceTaskEnd::Done,
+            };
+            // A failed send means nobody listens any more, so there is nobody left to tell.
+            sender
+                .send(ScannerEvent::DeviceFailed { path, error })
+                .await
+                .ok();
+            end
+        }
     }
+}
+
+/// How a device's task ended: only a device that went away is worth opening again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeviceTaskEnd {
+    Done,
+    DeviceGone,
 }
 
 async fn read_device(
@@ -391,13 +406,27 @@ pub async fn watch_devices(
     sender: mpsc::Sender<ScannerEvent>,
 ) -> Result<(), DeviceError> {
     let mut watcher = DirectoryWatcher::new(directory, DEVICE_COUNT_MAX);
-    let mut tasks: HashMap<PathBuf, JoinHandle<()>> = HashMap::new();
+    let mut tasks: HashMap<PathBuf, JoinHandle<DeviceTaskEnd>> = HashMap::new();
     let mut interval = tokio::time::interval(poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
         interval.tick().await;
         if sender.is_closed() {
             break Ok(());
+        }
+        // A device that went away while its node stayed (unplugged and plugged back between
+        // two listings) is opened again: forget it so this listing adds it anew.
+        let finished: Vec<PathBuf> = tasks
+            .iter()
+            .filter(|(_, task)| task.is_finished())
+            .map(|(path, _)| path.clone())
+            .collect();
+        for path in finished {
+            if let Some(task) = tasks.remove(&path)
+                && task.await.ok() == Some(DeviceTaskEnd::DeviceGone)
+            {
+                watcher.forget(&path);
+            }
         }
         let (changes, refused) = match watcher.poll() {
             Ok(found) => found,

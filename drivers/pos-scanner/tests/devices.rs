@@ -128,6 +128,13 @@ fn the_watcher_reports_event_nodes_coming_and_going() {
         ]
     );
 
+    // A device that failed while its node stayed is offered again once forgotten.
+    watcher.forget(&node("event7"));
+    assert_eq!(
+        watcher.poll().unwrap().0,
+        vec![DeviceChange::Added(node("event7"))]
+    );
+
     drop(directory);
     let error = DirectoryWatcher::new("/nonexistent/input", 2)
         .poll()
