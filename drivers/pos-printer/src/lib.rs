@@ -19,6 +19,8 @@ pub mod codepage;
 pub mod decode;
 pub mod drawer;
 pub mod encode;
+pub mod error;
 pub mod raster;
 pub mod render;
 pub mod status;
+pub mod transport;
