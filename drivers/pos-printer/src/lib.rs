@@ -18,9 +18,11 @@
 pub mod codepage;
 pub mod decode;
 pub mod drawer;
+pub mod queue;
 pub mod encode;
 pub mod error;
 pub mod raster;
 pub mod render;
+pub mod simulated;
 pub mod status;
 pub mod transport;
