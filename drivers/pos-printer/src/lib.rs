@@ -17,10 +17,12 @@
 
 pub mod codepage;
 pub mod decode;
+pub mod display;
 pub mod drawer;
 pub mod queue;
 pub mod encode;
 pub mod error;
+pub mod pdf;
 pub mod raster;
 pub mod render;
 pub mod simulated;
