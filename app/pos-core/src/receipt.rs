@@ -203,7 +203,7 @@ impl Document {
                 Block::Logo => rows.push(Row::Logo),
                 Block::Text { text, align, style } => {
                     let columns = columns_for(width, *style);
-                    for row in chop(text, columns) {
+                    for row in wrap(text, columns) {
                         rows.push(text_row(row, *align, *style));
                     }
                 }
