@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
 /// drivers) at build time.
-const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev"];
+const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev", "poppler-utils"];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>

@@ -185,9 +185,10 @@ impl Transport for SerialTransport {
 
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let timeout = self.port.timeout();
+        // No flush: serialport's flush is tcdrain, which blocks until the UART has shifted
+        // out every byte; the status read that follows waits for the printer anyway.
         self.port
             .write_all(bytes)
-            .and_then(|()| self.port.flush())
             .map_err(|e| Error::from_io(&self.name, e, ms(timeout)))
     }
 
