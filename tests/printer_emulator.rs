@@ -105,7 +105,11 @@ fn serve(listener: &TcpListener, state: &Mutex<PrinterState>, stop: &AtomicBool)
 }
 
 /// One connection: decode what arrives, answer status queries, drop the line when told to.
-fn talk(mut stream: TcpStream, state: &Mutex<PrinterState>, stop: &AtomicBool) -> std::io::Result<()> {
+fn talk(
+    mut stream: TcpStream,
+    state: &Mutex<PrinterState>,
+    stop: &AtomicBool,
+) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(POLL))?;
     let mut decoder = Decoder::new();
@@ -114,7 +118,14 @@ fn talk(mut stream: TcpStream, state: &Mutex<PrinterState>, stop: &AtomicBool) -
         let n = match stream.read(&mut buf) {
             Ok(0) => return Ok(()),
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         };
         let mut guard = lock(state);

@@ -24,7 +24,11 @@ fn logo(paper: Paper) -> Raster {
     let image = image::GrayImage::from_fn(size, size / 2, |x, y| {
         let (dx, dy) = (x as f32 - 80.0, (y as f32 - 40.0) * 2.0);
         let r = (dx * dx + dy * dy).sqrt();
-        let shade = if r < 76.0 { (r / 76.0 * 230.0) as u8 } else { 255 };
+        let shade = if r < 76.0 {
+            (r / 76.0 * 230.0) as u8
+        } else {
+            255
+        };
         image::Luma([shade])
     });
     let mut png = std::io::Cursor::new(Vec::new());
@@ -106,7 +110,12 @@ fn assert_png_snapshot(name: &str, image: &image::GrayImage) {
 #[test]
 fn the_core_keeps_its_plain_text_receipts() {
     for example in worked::examples() {
-        assert_eq!(example.document.to_text(42), example.text_42, "{}", example.name);
+        assert_eq!(
+            example.document.to_text(42),
+            example.text_42,
+            "{}",
+            example.name
+        );
     }
 }
 
@@ -125,15 +134,8 @@ fn every_worked_example_prints_and_reads_back_as_the_same_receipt() {
             let name = format!("{}-{}", example.name, paper.columns);
 
             // The paper says what the core's text says, in the printer's code page.
-            let expected = printable(
-                profile.code_page,
-                &example.document.to_text(paper.columns),
-            );
-            assert_eq!(
-                words_by_line(&printed),
-                words_by_line(&expected),
-                "{name}"
-            );
+            let expected = printable(profile.code_page, &example.document.to_text(paper.columns));
+            assert_eq!(words_by_line(&printed), words_by_line(&expected), "{name}");
             for line in printed.lines().filter(|l| !l.starts_with('[')) {
                 assert!(line.chars().count() <= paper.columns, "{name}: `{line}`");
             }
@@ -166,10 +168,7 @@ fn the_pdf_receipt_says_what_the_paper_says() {
             String::from_utf8_lossy(&output.stderr)
         );
         let extracted = String::from_utf8(output.stdout).unwrap();
-        let mut expected = printable(
-            CodePage::Wpc1252,
-            &example.document.to_text(paper.columns),
-        );
+        let mut expected = printable(CodePage::Wpc1252, &example.document.to_text(paper.columns));
         // The barcode's number is printed under its bars.
         for block in &example.document.blocks {
             if let Block::Barcode { data } = block {

@@ -44,7 +44,9 @@ fn read_until(master: &mut TTYPort, mut done: impl FnMut(&[u8]) -> bool) -> Vec<
 
 #[test]
 fn the_pole_display_shows_the_item_then_the_change() {
-    let _one_at_a_time = PTY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = PTY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (mut master, path) = pty();
     let transport = SerialTransport::open(&path, 9600).unwrap();
     let mut display = PoleDisplay::open(transport, CodePage::Pc858).unwrap();
@@ -79,7 +81,9 @@ fn the_pole_display_shows_the_item_then_the_change() {
 
 #[test]
 fn a_serial_receipt_printer_answers_status_and_prints_the_job() {
-    let _one_at_a_time = PTY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = PTY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (mut master, path) = pty();
     // The printer: decode what arrives and answer DLE EOT, until it has answered the four
     // queries before the job and the four after it.
@@ -147,7 +151,9 @@ fn a_serial_receipt_printer_answers_status_and_prints_the_job() {
 
 #[test]
 fn a_serial_printer_that_never_answers_is_a_timeout_with_a_clear_message() {
-    let _one_at_a_time = PTY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = PTY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_master, path) = pty();
     let mut transport = SerialTransport::open(&path, 9600).unwrap();
     let err = pos_printer::transport::query_status(

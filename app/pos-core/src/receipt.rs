@@ -117,9 +117,13 @@ pub enum Block {
     Blank,
     /// The receipt number as a CODE39 barcode, so a return scans it. Not part of the text,
     /// which already shows the number.
-    Barcode { data: String },
+    Barcode {
+        data: String,
+    },
     /// A QR code (the receipt's reference for an electronic copy). Not part of the text.
-    QrCode { data: String },
+    QrCode {
+        data: String,
+    },
     /// End of the document: the printer feeds and cuts. Not part of the text.
     Cut,
 }
@@ -736,7 +740,10 @@ mod tests {
                 style: Style::TITLE_WIDE,
             }]
         );
-        assert_eq!(doc.to_text(32), format!("TOTAL EUR{}17.30\n", " ".repeat(18)));
+        assert_eq!(
+            doc.to_text(32),
+            format!("TOTAL EUR{}17.30\n", " ".repeat(18))
+        );
     }
 
     #[test]

@@ -28,9 +28,19 @@ pub struct PrintedLine {
 pub enum Event {
     Init,
     Line(PrintedLine),
-    Raster { raster: Raster, align: Align },
-    Barcode { data: String, height_dots: u8, module_dots: u8 },
-    QrCode { data: String, module_dots: u8 },
+    Raster {
+        raster: Raster,
+        align: Align,
+    },
+    Barcode {
+        data: String,
+        height_dots: u8,
+        module_dots: u8,
+    },
+    QrCode {
+        data: String,
+        module_dots: u8,
+    },
     Cut(CutKind),
     DrawerKick(DrawerKick),
     StatusQuery(StatusKind),

@@ -108,7 +108,10 @@ mod tests {
         };
         assert_eq!(
             lines(&screen),
-            ["Extra virgin o 12.49".to_owned(), "Total EUR      47.30".to_owned()]
+            [
+                "Extra virgin o 12.49".to_owned(),
+                "Total EUR      47.30".to_owned()
+            ]
         );
     }
 

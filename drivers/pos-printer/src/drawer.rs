@@ -109,7 +109,10 @@ impl DrawerPolicy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DrawerAlert {
     /// Open longer than allowed: show it to the cashier (once per opening).
-    LeftOpen { open_since_ms: i64, open_for_ms: i64 },
+    LeftOpen {
+        open_since_ms: i64,
+        open_for_ms: i64,
+    },
     /// Shut again after a [`DrawerAlert::LeftOpen`]: clear the alert.
     ClosedAgain { open_for_ms: i64 },
 }

@@ -165,8 +165,7 @@ impl Encoder<'_> {
         self.set_align(Align::Center);
         let module = self.profile.qr_module_dots.clamp(1, 16);
         // GS ( k pL pH cn fn …, cn = 49 (QR): model 2, module size, error level M, store, print.
-        self.out
-            .extend([GS, b'(', b'k', 4, 0, 49, 65, 50, 0]);
+        self.out.extend([GS, b'(', b'k', 4, 0, 49, 65, 50, 0]);
         self.out.extend([GS, b'(', b'k', 3, 0, 49, 67, module]);
         self.out.extend([GS, b'(', b'k', 3, 0, 49, 69, 49]);
         let stored = data.as_bytes();

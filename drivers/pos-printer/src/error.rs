@@ -26,7 +26,9 @@ pub enum Error {
     Printer(PrinterProblem),
     #[error("The receipt printer did not answer within {waited_ms} ms. Check its cable and power.")]
     Timeout { waited_ms: u64 },
-    #[error("The receipt printer was disconnected ({device}). Plug it back in; the receipt prints then.")]
+    #[error(
+        "The receipt printer was disconnected ({device}). Plug it back in; the receipt prints then."
+    )]
     Disconnected { device: String },
     #[error("No printer found at {device}: {detail}")]
     NotFound { device: String, detail: String },

@@ -112,8 +112,16 @@ pub fn to_pdf(document: &Document, profile: &PrinterProfile) -> Vec<u8> {
         match row {
             Row::Text { text, align, style } => {
                 let scale = (
-                    if style.size.is_double_width() { 2.0 } else { 1.0 },
-                    if style.size.is_double_height() { 2.0 } else { 1.0 },
+                    if style.size.is_double_width() {
+                        2.0
+                    } else {
+                        1.0
+                    },
+                    if style.size.is_double_height() {
+                        2.0
+                    } else {
+                        1.0
+                    },
                 );
                 page.text(&text, align, style.weight, scale);
             }
@@ -248,8 +256,7 @@ fn assemble(width_pt: f32, height_pt: f32, content: &str, logo: Option<&Raster>)
             stream.extend(b"\nendstream");
             stream
         },
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>"
-            .to_vec(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier /Encoding /WinAnsiEncoding >>".to_vec(),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Courier-Bold /Encoding /WinAnsiEncoding >>"
             .to_vec(),
     ];

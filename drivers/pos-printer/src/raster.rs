@@ -127,7 +127,8 @@ mod tests {
 
     #[test]
     fn black_stays_black_and_white_stays_white() {
-        let raster = Raster::from_png(&png(16, 2, |x, _| if x < 8 { 0 } else { 255 }), 384).unwrap();
+        let raster =
+            Raster::from_png(&png(16, 2, |x, _| if x < 8 { 0 } else { 255 }), 384).unwrap();
         assert_eq!((raster.width_dots, raster.height_dots), (16, 2));
         assert_eq!(raster.bits, vec![0xFF, 0x00, 0xFF, 0x00]);
     }

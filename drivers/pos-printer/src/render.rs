@@ -175,8 +175,16 @@ pub fn render(events: &[Event], paper: Paper) -> image::GrayImage {
         match event {
             Event::Line(line) => {
                 let scale = (
-                    if line.style.size.is_double_width() { 2 } else { 1 },
-                    if line.style.size.is_double_height() { 2 } else { 1 },
+                    if line.style.size.is_double_width() {
+                        2
+                    } else {
+                        1
+                    },
+                    if line.style.size.is_double_height() {
+                        2
+                    } else {
+                        1
+                    },
                 );
                 draw_text(&mut strip, &line.text, line.align, line.style.weight, scale);
             }
@@ -213,9 +221,7 @@ pub fn render(events: &[Event], paper: Paper) -> image::GrayImage {
             }
             Event::QrCode { data, module_dots } => {
                 let module = usize::from(*module_dots).max(1);
-                if let Ok(qr) =
-                    qrcodegen::QrCode::encode_text(data, qrcodegen::QrCodeEcc::Medium)
-                {
+                if let Ok(qr) = qrcodegen::QrCode::encode_text(data, qrcodegen::QrCodeEcc::Medium) {
                     let size = usize::try_from(qr.size()).unwrap_or(0);
                     let left = strip.left_for(size * module, Align::Center);
                     let top = strip.y;

@@ -22,7 +22,10 @@ use crate::transport::{ReturnChannel, Transport};
 pub enum HardwareEvent {
     DrawerKicked(DrawerKick),
     /// A receipt was cut off; its text and picture are in these files.
-    ReceiptPrinted { text: PathBuf, png: PathBuf },
+    ReceiptPrinted {
+        text: PathBuf,
+        png: PathBuf,
+    },
 }
 
 /// Events kept until the UI takes them; older ones are dropped past this.

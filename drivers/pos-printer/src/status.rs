@@ -199,7 +199,13 @@ mod tests {
             PrinterStatus::parse([0x12, 0x12, 0x12, 0x7E], DrawerSense::OpenWhenHigh).unwrap();
         assert!(status.paper_out && status.paper_near_end);
         assert_eq!(status.problem(), Some(PrinterProblem::PaperOut));
-        assert!(status.problem().unwrap().to_string().contains("out of paper"));
+        assert!(
+            status
+                .problem()
+                .unwrap()
+                .to_string()
+                .contains("out of paper")
+        );
     }
 
     #[test]
@@ -227,8 +233,8 @@ mod tests {
 
     #[test]
     fn a_byte_without_the_fixed_bits_is_refused() {
-        let err = PrinterStatus::parse([0x12, 0xFF, 0x12, 0x12], DrawerSense::OpenWhenHigh)
-            .unwrap_err();
+        let err =
+            PrinterStatus::parse([0x12, 0xFF, 0x12, 0x12], DrawerSense::OpenWhenHigh).unwrap_err();
         assert_eq!(err.byte, 0xFF);
     }
 

@@ -299,11 +299,8 @@ pub mod usb {
     /// Picks the route: a printer-class interface first (any interface when `selector` named
     /// the device), with a bulk OUT endpoint.
     pub fn pick_route(interfaces: &[InterfaceInfo], selector: UsbSelector) -> Option<Route> {
-        let usable = |i: &&InterfaceInfo| {
-            i.endpoints
-                .iter()
-                .any(|e| e.bulk && e.address & 0x80 == 0)
-        };
+        let usable =
+            |i: &&InterfaceInfo| i.endpoints.iter().any(|e| e.bulk && e.address & 0x80 == 0);
         let chosen = interfaces
             .iter()
             .filter(usable)
@@ -542,7 +539,9 @@ mod tests {
 
     #[test]
     fn a_missing_device_file_is_not_found() {
-        let err = DeviceFileTransport::open("/dev/usb/lp-missing").err().unwrap();
+        let err = DeviceFileTransport::open("/dev/usb/lp-missing")
+            .err()
+            .unwrap();
         assert_eq!(err.kind(), ErrorKind::NotFound);
     }
 

@@ -165,7 +165,10 @@ fn the_queue_survives_a_restart_and_never_prints_a_job_twice() {
     let mut queue = PrintQueue::open(&shop.queue_dir).unwrap();
     assert_eq!(queue.pending().unwrap(), vec!["sale-2"]);
     // A retry of the first sale after the crash is recognised, not queued again.
-    assert_eq!(queue.enqueue(&job("sale-1")).unwrap(), Enqueued::AlreadyKnown);
+    assert_eq!(
+        queue.enqueue(&job("sale-1")).unwrap(),
+        Enqueued::AlreadyKnown
+    );
     let report = queue.pump(&mut printer, &settings()).unwrap();
     assert_eq!(report.printed, vec!["sale-2"]);
     assert_eq!(printer.receipts_filed(), 2);
@@ -259,7 +262,10 @@ fn any_printed_receipt_can_be_reprinted_as_a_marked_copy() {
             .any(|e| matches!(e, HardwareEvent::DrawerKicked(_)))
     );
     let err = queue.reprint("sale-unknown").unwrap_err();
-    assert!(err.to_string().contains("no printed receipt `sale-unknown`"));
+    assert!(
+        err.to_string()
+            .contains("no printed receipt `sale-unknown`")
+    );
 }
 
 #[test]
@@ -274,7 +280,10 @@ fn a_cash_sale_reports_the_drawer_kick_to_the_ui() {
     };
     queue.pump(&mut printer, &settings).unwrap();
     let events = printer.take_events();
-    assert_eq!(events[0], HardwareEvent::DrawerKicked(DrawerKick::default()));
+    assert_eq!(
+        events[0],
+        HardwareEvent::DrawerKicked(DrawerKick::default())
+    );
     let HardwareEvent::ReceiptPrinted { text, png } = &events[1] else {
         panic!("expected a receipt, got {events:?}");
     };

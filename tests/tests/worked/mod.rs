@@ -38,20 +38,31 @@ pub fn examples() -> Vec<Example> {
     // Supermarket basket: milk ×3, butter, weighed apples and bananas, colas 3 for 2, bread.
     let mut till = Till::new();
     let mut cart = till.cart();
-    for code in ["4006381333931", "4006381333931", "4006381333931", "4008452011231"] {
-        cart.add_by_code(&till.catalog, code, Quantity::ONE).unwrap();
+    for code in [
+        "4006381333931",
+        "4006381333931",
+        "4006381333931",
+        "4008452011231",
+    ] {
+        cart.add_by_code(&till.catalog, code, Quantity::ONE)
+            .unwrap();
     }
     let apples = till.catalog.get(&ProductId::new("apples")).unwrap().clone();
     cart.add(&apples, Quantity::parse("1.235", Unit::Kilogram).unwrap())
         .unwrap();
-    let bananas = till.catalog.get(&ProductId::new("bananas")).unwrap().clone();
+    let bananas = till
+        .catalog
+        .get(&ProductId::new("bananas"))
+        .unwrap()
+        .clone();
     cart.add(&bananas, Quantity::parse("0.85", Unit::Kilogram).unwrap())
         .unwrap();
     for _ in 0..3 {
         cart.add_by_code(&till.catalog, "5449000000996", Quantity::ONE)
             .unwrap();
     }
-    cart.add_by_code(&till.catalog, "SKU-bread", Quantity::ONE).unwrap();
+    cart.add_by_code(&till.catalog, "SKU-bread", Quantity::ONE)
+        .unwrap();
     let sale = till.sell(&cart, |payment| {
         payment.add_cash(eur("30.00")).unwrap();
     });
