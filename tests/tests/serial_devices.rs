@@ -174,3 +174,15 @@ fn a_serial_port_that_does_not_exist_is_not_found() {
     assert_eq!(err.kind(), pos_printer::error::ErrorKind::NotFound);
     assert!(err.to_string().contains("/dev/ttyUSB-missing"));
 }
+
+#[test]
+fn a_serial_cash_drawer_gets_its_open_command() {
+    let _one_at_a_time = PTY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (mut master, path) = pty();
+    let mut transport = SerialTransport::open(&path, 9600).unwrap();
+    let drawer = pos_printer::drawer::DrawerConnection::Serial {
+        open_command: vec![0x07],
+    };
+    pos_printer::drawer::open_drawer(&mut transport, &drawer).unwrap();
+    assert_eq!(read_until(&mut master, |got| !got.is_empty()), vec![0x07]);
+}

@@ -3,6 +3,8 @@
 //! transliterated ("ł" → "l", "€" → "EUR") so a receipt never prints a wrong letter, only a
 //! plainer one.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 
 /// The code pages this driver can select. PC858 is PC850 with the euro sign at 0xD5; WPC1252
@@ -36,19 +38,37 @@ impl CodePage {
             .find(|page| page.esc_t() == n)
     }
 
+    /// The 128 characters of bytes 0x80..=0xFF, decoded once.
+    fn high_half(self) -> &'static [char; 128] {
+        static TABLES: OnceLock<[[char; 128]; 3]> = OnceLock::new();
+        let tables = TABLES.get_or_init(|| {
+            let fill = |chars: &mut dyn Iterator<Item = char>| {
+                let mut table = ['\u{fffd}'; 128];
+                for (slot, ch) in table.iter_mut().zip(chars) {
+                    *slot = ch;
+                }
+                table
+            };
+            let latin1 = (0xA0..=0xFF_u32).filter_map(char::from_u32);
+            [
+                fill(&mut PC437_HIGH.chars()),
+                fill(&mut PC858_HIGH.chars()),
+                fill(&mut WPC1252_80_9F.chars().chain(latin1)),
+            ]
+        });
+        match self {
+            CodePage::Pc437 => &tables[0],
+            CodePage::Pc858 => &tables[1],
+            CodePage::Wpc1252 => &tables[2],
+        }
+    }
+
     /// The character byte `byte` prints as in this table.
     pub fn decode_byte(self, byte: u8) -> char {
-        if byte < 0x80 {
-            return char::from(byte);
+        match byte.checked_sub(0x80) {
+            None => char::from(byte),
+            Some(index) => self.high_half()[usize::from(index)],
         }
-        let index = usize::from(byte - 0x80);
-        let found = match self {
-            CodePage::Pc437 => PC437_HIGH.chars().nth(index),
-            CodePage::Pc858 => PC858_HIGH.chars().nth(index),
-            CodePage::Wpc1252 if byte < 0xA0 => WPC1252_80_9F.chars().nth(index),
-            CodePage::Wpc1252 => char::from_u32(u32::from(byte)),
-        };
-        found.unwrap_or('\u{fffd}')
     }
 
     fn encode_char(self, ch: char) -> Option<u8> {
@@ -58,7 +78,8 @@ impl CodePage {
         if ch == '\u{fffd}' {
             return None;
         }
-        (0x80..=0xFF_u8).find(|byte| self.decode_byte(*byte) == ch)
+        let index = self.high_half().iter().position(|c| *c == ch)?;
+        u8::try_from(index + 0x80).ok()
     }
 
     /// `text` in this table's bytes. Control characters become spaces (they would be

@@ -5,6 +5,9 @@
 use pos_core::tender::TenderKind;
 use serde::{Deserialize, Serialize};
 
+use crate::error::Error;
+use crate::transport::Transport;
+
 /// The drawer connector pin the solenoid is wired to (a two-drawer cable uses both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DrawerPin {
@@ -52,6 +55,35 @@ impl DrawerKick {
             units_of_2ms(self.off_ms),
         ]
     }
+}
+
+/// How the drawer is wired.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DrawerConnection {
+    /// The usual RJ-11 cable into the receipt printer's drawer port.
+    ThroughPrinter(DrawerKick),
+    /// A drawer with its own serial interface, opened by a command its maker documents
+    /// (often a single byte, such as BEL).
+    Serial { open_command: Vec<u8> },
+}
+
+impl DrawerConnection {
+    /// The bytes that open the drawer on its transport.
+    pub fn open_bytes(&self) -> Vec<u8> {
+        match self {
+            DrawerConnection::ThroughPrinter(kick) => crate::encode::kick_only(*kick),
+            DrawerConnection::Serial { open_command } => open_command.clone(),
+        }
+    }
+}
+
+/// Opens the drawer now, without printing (a "no sale" the terminal has allowed and logged,
+/// or a serial drawer after a cash sale).
+pub fn open_drawer(
+    transport: &mut dyn Transport,
+    connection: &DrawerConnection,
+) -> Result<(), Error> {
+    transport.write_all(&connection.open_bytes())
 }
 
 /// Which tenders open the drawer. Cash does by default: the cashier puts notes in and takes
@@ -206,6 +238,19 @@ mod tests {
             off_ms: 2_000,
         };
         assert_eq!(extreme.bytes(), [0x1B, 0x70, 0, 1, 255]);
+    }
+
+    #[test]
+    fn a_no_sale_kick_through_the_printer_is_init_then_the_full_command() {
+        let connection = DrawerConnection::ThroughPrinter(DrawerKick::default());
+        assert_eq!(
+            connection.open_bytes(),
+            vec![0x1B, 0x40, 0x1B, 0x70, 0, 50, 100]
+        );
+        let serial = DrawerConnection::Serial {
+            open_command: vec![0x07],
+        };
+        assert_eq!(serial.open_bytes(), vec![0x07]);
     }
 
     #[test]
