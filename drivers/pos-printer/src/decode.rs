@@ -112,22 +112,27 @@ impl Decoder {
 
     /// Decodes `bytes` and returns the events they complete.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Event>, DecodeError> {
-        self.pending.extend_from_slice(bytes);
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.extend_from_slice(bytes);
         let mut events = Vec::new();
         let mut start = 0;
-        while start < self.pending.len() {
-            let rest = self.pending[start..].to_vec();
-            match self.step(&rest)? {
-                Step::More => break,
-                Step::Done(used, produced) => {
+        let outcome = loop {
+            if start >= pending.len() {
+                break Ok(());
+            }
+            match self.step(&pending[start..]) {
+                Ok(Step::More) => break Ok(()),
+                Ok(Step::Done(used, produced)) => {
                     start += used;
                     self.consumed += used;
                     events.extend(produced);
                 }
+                Err(e) => break Err(e),
             }
-        }
-        self.pending.drain(..start);
-        Ok(events)
+        };
+        pending.drain(..start);
+        self.pending = pending;
+        outcome.map(|()| events)
     }
 
     /// Bytes held back because their command is not complete.
