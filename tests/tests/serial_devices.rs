@@ -177,7 +177,9 @@ fn a_serial_port_that_does_not_exist_is_not_found() {
 
 #[test]
 fn a_serial_cash_drawer_gets_its_open_command() {
-    let _one_at_a_time = PTY.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one_at_a_time = PTY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (mut master, path) = pty();
     let mut transport = SerialTransport::open(&path, 9600).unwrap();
     let drawer = pos_printer::drawer::DrawerConnection::Serial {

@@ -55,7 +55,10 @@ fn time<T>(label: &str, rounds: u32, mut f: impl FnMut() -> T) {
         black_box(f());
     }
     let per_round = start.elapsed() / rounds;
-    println!("{label:<28} {:>9.1} µs per receipt", per_round.as_secs_f64() * 1e6);
+    println!(
+        "{label:<28} {:>9.1} µs per receipt",
+        per_round.as_secs_f64() * 1e6
+    );
 }
 
 fn main() {
@@ -74,9 +77,13 @@ fn main() {
     time("logo PNG -> dithered raster", 200, || {
         Raster::from_png(&png, 288).unwrap()
     });
-    time("document -> ESC/POS", 2_000, || encode(&document, &profile, None));
+    time("document -> ESC/POS", 2_000, || {
+        encode(&document, &profile, None)
+    });
     time("ESC/POS -> events", 2_000, || decode(&bytes).unwrap());
-    time("events -> paper image", 100, || render(&events, Paper::MM80_48));
+    time("events -> paper image", 100, || {
+        render(&events, Paper::MM80_48)
+    });
     time("document -> PDF", 1_000, || {
         pos_printer::pdf::to_pdf(&document, &profile)
     });

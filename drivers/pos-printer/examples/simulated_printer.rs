@@ -31,7 +31,12 @@ fn main() -> anyhow::Result<()> {
     let promotions = pos_core::demo::promotions();
     let now = Timestamp::from_unix_ms(1_772_445_600_000);
     let mut cart = Cart::new(store.currency);
-    for code in ["4006381333931", "4006381333931", "4006381333931", "5449000000996"] {
+    for code in [
+        "4006381333931",
+        "4006381333931",
+        "4006381333931",
+        "5449000000996",
+    ] {
         cart.add_by_code(&catalog, code, Quantity::ONE)
             .context("scan")?;
     }

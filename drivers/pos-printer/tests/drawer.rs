@@ -18,9 +18,13 @@ fn a_drawer_opened_and_left_open_raises_an_alert_from_the_printer_status() {
     let mut printer = SimulatedPrinter::new(dir.path(), Paper::MM58).unwrap();
     let mut watch = DrawerWatch::new(60_000);
     let status = |printer: &mut SimulatedPrinter| {
-        query_status(printer, DrawerSense::OpenWhenHigh, Duration::from_millis(10))
-            .unwrap()
-            .unwrap()
+        query_status(
+            printer,
+            DrawerSense::OpenWhenHigh,
+            Duration::from_millis(10),
+        )
+        .unwrap()
+        .unwrap()
     };
     assert!(!status(&mut printer).drawer_open);
 
@@ -30,7 +34,10 @@ fn a_drawer_opened_and_left_open_raises_an_alert_from_the_printer_status() {
         off_ms: 240,
     };
     open_drawer(&mut printer, &DrawerConnection::ThroughPrinter(kick)).unwrap();
-    assert_eq!(printer.take_events(), vec![HardwareEvent::DrawerKicked(kick)]);
+    assert_eq!(
+        printer.take_events(),
+        vec![HardwareEvent::DrawerKicked(kick)]
+    );
 
     // Polled every 15 s: the alert comes with the first reading past a minute.
     let mut alerts = Vec::new();
