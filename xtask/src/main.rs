@@ -1,26 +1,44 @@
-//! Project automation, run as `cargo xtask <task>`.
+//! Project automation, run as `cargo xtask <task>`: the command line over the `xtask` library.
 //!
 //! Build and check logic lives here, in Rust, so that CI and a developer run exactly the same
 //! steps; `.ci/run` is only a thin wrapper that calls these tasks.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use xtask::{bundle, pki, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
-/// drivers) at build time.
-const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev", "poppler-utils"];
+/// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
+/// check update bundles; `poppler-utils` (pdftotext) reads receipt PDFs back in the tests.
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libudev-dev",
+    "rauc",
+    "squashfs-tools",
+    "e2fsprogs",
+    "openssl",
+    "poppler-utils",
+];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci      install missing Debian packages, then format check, clippy with warnings denied,
-          and the whole test suite: what CI runs
-  test    the whole test suite only
-  deps    install the Debian packages the build and the tests need (root, or sudo)
+  ci            install missing Debian packages, then format check, clippy with warnings
+                denied, the Yocto layer lint and the whole test suite: what CI runs
+  test          the whole test suite only
+  deps          install the Debian packages the build and the tests need (root, or sudo)
+  pki [--out DIR]
+                create a development signing PKI for update bundles (default target/pki)
+  bundle --rootfs IMAGE --version VERSION [--pki DIR] [--out FILE]
+                pack a root filesystem image into a signed verity bundle and check it as a
+                terminal would (default PKI target/pki, default output target/bundle/)
+  yocto-crates  regenerate the Yocto layer's crates include from Cargo.lock
+  lint-yocto    lint the Yocto layer with oelint-adv (installed from PyPI into target/)
 ";
 
 fn main() -> Result<()> {
@@ -29,6 +47,10 @@ fn main() -> Result<()> {
         Some("ci") => ci(),
         Some("test") => test(),
         Some("deps") => deps(),
+        Some("pki") => make_pki(),
+        Some("bundle") => make_bundle(),
+        Some("yocto-crates") => yocto_crates(),
+        Some("lint-yocto") => lint_yocto(),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())
@@ -49,11 +71,130 @@ fn ci() -> Result<()> {
         "-D",
         "warnings",
     ])?;
+    lint_yocto()?;
     test()
 }
 
 fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--locked"])
+}
+
+/// The value after `--name` on the command line.
+fn option(name: &str) -> Option<String> {
+    std::env::args().skip_while(|arg| arg != name).nth(1)
+}
+
+fn make_pki() -> Result<()> {
+    let dir = option("--out").map_or_else(|| workspace_root().join("target/pki"), PathBuf::from);
+    let pki = pki::Pki::create(&dir, "Open POS development")?;
+    println!(
+        "development PKI in {}; terminals trust {}",
+        pki.dir.display(),
+        pki.keyring().display()
+    );
+    Ok(())
+}
+
+fn make_bundle() -> Result<()> {
+    let root = workspace_root();
+    let rootfs = option("--rootfs").context("--rootfs IMAGE is required")?;
+    let version = option("--version").context("--version VERSION is required")?;
+    let pki_dir = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
+    let pki = pki::Pki::open(&pki_dir)?;
+    let out = option("--out").map_or_else(
+        || root.join(format!("target/bundle/open-pos-{version}.raucb")),
+        PathBuf::from,
+    );
+    let work = root.join("target/bundle/work");
+    std::fs::create_dir_all(&work)?;
+    let system_conf = std::fs::read_to_string(root.join(bundle::SYSTEM_CONF))
+        .with_context(|| format!("reading {}", bundle::SYSTEM_CONF))?;
+    let build = git_revision().unwrap_or_else(|| "unknown".to_owned());
+    let spec = bundle::BundleSpec {
+        rootfs: Path::new(&rootfs),
+        version: &version,
+        compatible: &bundle::system_compatible(&system_conf)?,
+        build: &build,
+        format: pos_bundle::BundleFormat::Verity,
+    };
+    bundle::build(&spec, &pki, &work, &out)?;
+    let checked = bundle::check(&out, &pki.keyring(), &system_conf, &work)?;
+    println!(
+        "{}: version {} for {}, signed and checked",
+        out.display(),
+        checked.version.as_deref().unwrap_or("?"),
+        checked.compatible
+    );
+    Ok(())
+}
+
+fn git_revision() -> Option<String> {
+    let output = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(workspace_root())
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+fn yocto_crates() -> Result<()> {
+    let root = workspace_root();
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let include = yocto::crates_include(&lock)?;
+    std::fs::write(root.join(yocto::CRATES_INCLUDE), include)
+        .with_context(|| format!("writing {}", yocto::CRATES_INCLUDE))?;
+    println!("wrote {}", yocto::CRATES_INCLUDE);
+    Ok(())
+}
+
+/// The Yocto release the layer is written for (`LAYERSERIES_COMPAT` in its `layer.conf`).
+const YOCTO_RELEASE: &str = "scarthgap";
+
+/// The oelint-adv release the layer is checked with; a newer one may add rules.
+const OELINT_ADV: &str = "oelint_adv==9.11.2";
+
+fn lint_yocto() -> Result<()> {
+    let root = workspace_root();
+    let venv = root.join("target/tools/oelint");
+    let oelint = venv.join("bin/oelint-adv");
+    if !oelint.is_file() {
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            OELINT_ADV,
+        ]))?;
+    }
+    let mut files = Vec::new();
+    collect_recipes(&root.join("yocto-layer"), &mut files)?;
+    files.sort();
+    // Any finding, even a warning or an info, fails the lint. The project has no public web
+    // home yet: HOMEPAGE and BUGTRACKER are waived until it has one (and the reachability check
+    // of HOMEPAGE could not run offline anyway).
+    run(Command::new(oelint)
+        .args(["--quiet", "--release", YOCTO_RELEASE, "--mode", "all"])
+        .args(["--suppress", "oelint.var.mandatoryvar.HOMEPAGE"])
+        .args(["--suppress", "oelint.var.suggestedvar.BUGTRACKER"])
+        .args(&files))
+}
+
+fn collect_recipes(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_recipes(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|ext| ext == "bb" || ext == "bbappend" || ext == "inc")
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 fn deps() -> Result<()> {

@@ -8,8 +8,10 @@ use rust_decimal::prelude::ToPrimitive;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
-use crate::id::{CustomerId, LoyaltyCard, RefundId, SaleId};
+use crate::id::{CustomerId, LoyaltyCard, ReceiptNumber, RefundId, SaleId};
 use crate::money::{Money, MoneyError};
+use crate::refund::Refund;
+use crate::sale::Sale;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {
@@ -72,12 +74,53 @@ pub enum LoyaltyError {
     Money(#[from] MoneyError),
 }
 
-/// Something the customer bought or returned, for rolling spend.
+/// Something the customer bought or returned: a row of their history, and what rolling spend
+/// counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Purchase {
     pub at: Timestamp,
+    /// The sale's receipt, or the refund's own.
+    pub receipt: ReceiptNumber,
     /// Negative for a refund.
     pub amount: Money,
+}
+
+/// A customer's purchase history, oldest first: their sales, and the refunds made against
+/// those sales (a refund carries no customer of its own; it belongs to the original sale's).
+pub fn purchase_history(
+    customer: &CustomerId,
+    sales: &[Sale],
+    refunds: &[Refund],
+) -> Vec<Purchase> {
+    let theirs: Vec<&Sale> = sales
+        .iter()
+        .filter(|sale| {
+            sale.loyalty
+                .as_ref()
+                .is_some_and(|loyalty| &loyalty.customer.id == customer)
+        })
+        .collect();
+    let bought = theirs.iter().map(|sale| Purchase {
+        at: sale.at,
+        receipt: sale.receipt_number.clone(),
+        amount: sale.total,
+    });
+    let returned = refunds
+        .iter()
+        .filter(|refund| {
+            refund
+                .original_sale
+                .as_ref()
+                .is_some_and(|id| theirs.iter().any(|sale| &sale.id == id))
+        })
+        .map(|refund| Purchase {
+            at: refund.at,
+            receipt: refund.receipt_number.clone(),
+            amount: refund.total.negate(),
+        });
+    let mut history: Vec<Purchase> = bought.chain(returned).collect();
+    history.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.receipt.cmp(&b.receipt)));
+    history
 }
 
 impl LoyaltyProgram {
@@ -189,14 +232,17 @@ mod tests {
         let history = vec![
             Purchase {
                 at: now.minus_days(400),
+                receipt: ReceiptNumber::new("R1"),
                 amount: eur("5000.00"),
             },
             Purchase {
                 at: now.minus_days(30),
+                receipt: ReceiptNumber::new("R2"),
                 amount: eur("450.00"),
             },
             Purchase {
                 at: now.minus_days(2),
+                receipt: ReceiptNumber::new("R3"),
                 amount: eur("120.00"),
             },
         ];
