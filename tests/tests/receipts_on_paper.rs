@@ -121,14 +121,15 @@ fn the_core_keeps_its_plain_text_receipts() {
 
 #[test]
 fn every_worked_example_prints_and_reads_back_as_the_same_receipt() {
+    let profiles = PAPERS.map(profile);
     for example in worked::examples() {
-        for paper in PAPERS {
-            let profile = profile(paper);
+        for profile in &profiles {
+            let paper = profile.paper;
             let kick = example
                 .name
                 .starts_with("supermarket")
                 .then(DrawerKick::default);
-            let bytes = encode(&example.document, &profile, kick);
+            let bytes = encode(&example.document, profile, kick);
             let events = decode(&bytes).unwrap();
             let printed = to_text(&events, paper.columns);
             let name = format!("{}-{}", example.name, paper.columns);
@@ -150,9 +151,10 @@ fn every_worked_example_prints_and_reads_back_as_the_same_receipt() {
 #[test]
 fn the_pdf_receipt_says_what_the_paper_says() {
     let dir = tempfile::tempdir().unwrap();
+    let paper = Paper::MM80_48;
+    let profile = profile(paper);
     for example in worked::examples() {
-        let paper = Paper::MM80_48;
-        let pdf = pos_printer::pdf::to_pdf(&example.document, &profile(paper));
+        let pdf = pos_printer::pdf::to_pdf(&example.document, &profile);
         let path = dir.path().join(format!("{}.pdf", example.name));
         std::fs::write(&path, &pdf).unwrap();
         let output = std::process::Command::new("pdftotext")

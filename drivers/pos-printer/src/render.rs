@@ -31,17 +31,20 @@ impl Strip {
     }
 
     fn set(&mut self, x: usize, y: usize) {
-        if x < self.width && y < HEIGHT_DOTS_MAX {
-            self.grow_to(y + 1);
-            self.dots[y * self.width + x] = true;
-        }
+        self.fill(x, y, 1, 1);
     }
 
+    /// Blackens a rectangle, clipped to the paper.
     fn fill(&mut self, x: usize, y: usize, width: usize, height: usize) {
-        for dy in 0..height {
-            for dx in 0..width {
-                self.set(x + dx, y + dy);
-            }
+        let bottom = (y + height).min(HEIGHT_DOTS_MAX);
+        let right = (x + width).min(self.width);
+        if x >= right || y >= bottom {
+            return;
+        }
+        self.grow_to(bottom);
+        for row in y..bottom {
+            let start = row * self.width;
+            self.dots[start + x..start + right].fill(true);
         }
     }
 
@@ -252,14 +255,16 @@ pub fn render(events: &[Event], paper: Paper) -> image::GrayImage {
     let height = strip.y.max(1);
     strip.grow_to(height);
     let width = strip.width;
-    image::GrayImage::from_fn(
+    let pixels: Vec<u8> = strip.dots[..width * height]
+        .iter()
+        .map(|black| if *black { 0 } else { 255 })
+        .collect();
+    let (width, height) = (
         u32::try_from(width).unwrap_or(0),
         u32::try_from(height).unwrap_or(0),
-        |x, y| {
-            let black = strip.dots[(y as usize) * width + x as usize];
-            image::Luma([if black { 0 } else { 255 }])
-        },
-    )
+    );
+    image::GrayImage::from_raw(width, height, pixels)
+        .unwrap_or_else(|| image::GrayImage::new(width, height))
 }
 
 /// The picture as PNG bytes.
