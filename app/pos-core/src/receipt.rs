@@ -207,7 +207,7 @@ impl Document {
                 Block::Logo => rows.push(Row::Logo),
                 Block::Text { text, align, style } => {
                     let columns = columns_for(width, *style);
-                    for row in wrap(text, columns) {
+                    for row in wrap(text, columns).iter().flat_map(|r| chop(r, columns)) {
                         rows.push(text_row(row, *align, *style));
                     }
                 }
@@ -253,9 +253,7 @@ impl Document {
         }
         out
     }
-}
 
-impl Document {
     /// This document with every character at normal size, as plain text shows it.
     pub fn normal_size(&self) -> Document {
         let blocks = self
@@ -744,6 +742,34 @@ mod tests {
             doc.to_text(32),
             format!("TOTAL EUR{}17.30\n", " ".repeat(18))
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_row_fits_its_columns(
+            text in "[ a-zA-Zé€0-9.-]{0,90}",
+            right in "[0-9.-]{0,12}",
+            width in super::COLUMNS_MIN..=super::COLUMNS_MAX,
+            wide: bool,
+        ) {
+            let style = if wide { Style::TITLE_WIDE } else { Style::PLAIN };
+            let doc = Document {
+                blocks: vec![
+                    Block::Text { text: text.clone(), align: super::Align::Center, style },
+                    Block::Pair { left: text, right, style },
+                ],
+            };
+            for row in doc.layout(width) {
+                if let super::Row::Text { text, style, .. } = row {
+                    proptest::prop_assert!(
+                        text.chars().count() <= super::columns_for(width, style)
+                    );
+                }
+            }
+            for line in doc.to_text(width).lines() {
+                proptest::prop_assert!(line.chars().count() <= width);
+            }
+        }
     }
 
     #[test]

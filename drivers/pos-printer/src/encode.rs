@@ -287,4 +287,31 @@ mod tests {
         assert!(!bytes.windows(2).any(|w| w == [0x1D, b'k']));
         assert!(bytes.windows(7).any(|w| w == b"T1_0001"));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_document_reads_back_as_its_text(
+            lines in proptest::collection::vec(("[ a-zA-Zäöüé€0-9.,:-]{0,60}", "[0-9.-]{0,10}", 0..3_u8), 1..8),
+            paper in proptest::sample::select(vec![Paper::MM58, Paper::MM80_42, Paper::MM80_48]),
+        ) {
+            let blocks = lines
+                .into_iter()
+                .map(|(left, right, kind)| match kind {
+                    0 => Block::Pair { left, right, style: Style::PLAIN },
+                    1 => Block::Text { text: left, align: Align::Center, style: Style::BOLD },
+                    _ => Block::Pair { left, right, style: Style::TOTAL },
+                })
+                .collect();
+            let document = doc(blocks);
+            let profile = PrinterProfile::new(paper);
+            let events = crate::decode::decode(&encode(&document, &profile, None)).unwrap();
+            let printed = crate::decode::to_text(&events, paper.columns);
+            let expected: String = document
+                .to_text(paper.columns)
+                .lines()
+                .map(|line| format!("{}\n", profile.code_page.printable(line)))
+                .collect();
+            proptest::prop_assert_eq!(printed, expected);
+        }
+    }
 }
