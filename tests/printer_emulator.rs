@@ -40,7 +40,12 @@ const POLL: Duration = Duration::from_millis(20);
 
 impl PrinterEmulator {
     pub fn start() -> std::io::Result<PrinterEmulator> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        PrinterEmulator::start_on("127.0.0.1:0".parse().map_err(std::io::Error::other)?)
+    }
+
+    /// Listens on `addr`: a printer switched back on keeps its address.
+    pub fn start_on(addr: SocketAddr) -> std::io::Result<PrinterEmulator> {
+        let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(PrinterState {

@@ -13,7 +13,7 @@ use pos_printer::encode::{Paper, PrinterProfile};
 use pos_printer::error::ErrorKind;
 use pos_printer::queue::{PrintJob, PrintQueue, PumpSettings, Resolution};
 use pos_printer::status::{DrawerSense, PrinterStatus};
-use pos_printer::transport::TcpTransport;
+use pos_printer::transport::{Reconnecting, ReturnChannel, TcpTransport};
 use tests::printer_emulator::PrinterEmulator;
 
 fn settings() -> PumpSettings {
@@ -160,4 +160,37 @@ fn a_connection_dropped_mid_receipt_asks_the_cashier_and_prints_once_more_on_req
         .filter(|e| matches!(e, Event::DrawerKick(_)))
         .count();
     assert_eq!(kicks, 1);
+}
+
+#[test]
+fn a_printer_switched_off_prints_the_queue_once_it_is_back_on() {
+    let emulator = PrinterEmulator::start().unwrap();
+    let addr = emulator.addr();
+    let mut line = Reconnecting::new("receipt printer", ReturnChannel::Bidirectional, || {
+        TcpTransport::connect(addr, Duration::from_millis(500))
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut queue = PrintQueue::open(dir.path()).unwrap();
+    queue.enqueue(&supermarket_job()).unwrap();
+    let report = queue.pump(&mut line, &settings()).unwrap();
+    assert_eq!(report.printed, vec!["sale-T1-00001"]);
+
+    // Switched off: the next receipt waits, with a message the cashier understands.
+    drop(emulator);
+    let mut second = supermarket_job();
+    second.id = "sale-T1-00002".to_owned();
+    queue.enqueue(&second).unwrap();
+    let waiting = queue.pump(&mut line, &settings()).unwrap().waiting.unwrap();
+    assert_eq!(waiting.kind(), ErrorKind::Disconnected);
+    assert!(waiting.to_string().contains("Plug it back in"), "{waiting}");
+    assert!(!line.is_connected());
+    assert_eq!(queue.pending().unwrap(), vec!["sale-T1-00002"]);
+
+    // Back on, same address: the queue prints by itself, the first receipt not again.
+    let emulator = PrinterEmulator::start_on(addr).unwrap();
+    let report = queue.pump(&mut line, &settings()).unwrap();
+    assert_eq!(report.printed, vec!["sale-T1-00002"]);
+    wait_for_cuts(&emulator, 1);
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(cuts(&emulator), 1);
 }

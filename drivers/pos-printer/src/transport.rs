@@ -71,6 +71,69 @@ pub fn query_status(
     Ok(Some(PrinterStatus::parse(answers, sense)?))
 }
 
+/// A transport that opens its connection when first needed and again after the device
+/// went away, so a printer switched off or unplugged prints the queue once it is back
+/// without the terminal doing anything. `connect` opens the underlying transport.
+pub struct Reconnecting<T, F> {
+    connect: F,
+    current: Option<T>,
+    name: String,
+    channel: ReturnChannel,
+}
+
+impl<T: Transport, F: FnMut() -> Result<T, Error>> Reconnecting<T, F> {
+    /// `name` and `channel` describe the device while it is not connected.
+    pub fn new(name: &str, channel: ReturnChannel, connect: F) -> Reconnecting<T, F> {
+        Reconnecting {
+            connect,
+            current: None,
+            name: name.to_owned(),
+            channel,
+        }
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.current.is_some()
+    }
+
+    /// Runs `op` on the connection, opening it first if needed; a broken connection is
+    /// dropped so the next call opens a new one.
+    fn with_line<R>(&mut self, op: impl FnOnce(&mut T) -> Result<R, Error>) -> Result<R, Error> {
+        let line = match &mut self.current {
+            Some(line) => line,
+            None => self.current.insert((self.connect)()?),
+        };
+        let result = op(line);
+        if let Err(e) = &result
+            && matches!(
+                e.kind(),
+                crate::error::ErrorKind::Disconnected | crate::error::ErrorKind::NotFound
+            )
+        {
+            self.current = None;
+        }
+        result
+    }
+}
+
+impl<T: Transport, F: FnMut() -> Result<T, Error>> Transport for Reconnecting<T, F> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn return_channel(&self) -> ReturnChannel {
+        self.channel
+    }
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.with_line(|line| line.write_all(bytes))
+    }
+
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, Error> {
+        self.with_line(|line| line.read(buf, timeout))
+    }
+}
+
 /// A network printer's raw port (9100 on nearly all of them).
 pub struct TcpTransport {
     stream: TcpStream,
