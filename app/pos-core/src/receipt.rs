@@ -255,7 +255,7 @@ impl Document {
     }
 
     /// This document with every character at normal size, as plain text shows it.
-    pub fn normal_size(&self) -> Document {
+    fn normal_size(&self) -> Document {
         let blocks = self
             .blocks
             .iter()

@@ -51,7 +51,6 @@ pub struct SimulatedPrinter {
     out_dir: PathBuf,
     receipts: usize,
     events: VecDeque<HardwareEvent>,
-    received_bytes: usize,
 }
 
 impl SimulatedPrinter {
@@ -78,7 +77,6 @@ impl SimulatedPrinter {
             out_dir: out_dir.to_owned(),
             receipts,
             events: VecDeque::new(),
-            received_bytes: 0,
         })
     }
 
@@ -93,11 +91,6 @@ impl SimulatedPrinter {
 
     pub fn set_cable(&mut self, cable: Cable) {
         self.cable = cable;
-    }
-
-    /// Everything the printer has been sent, in bytes.
-    pub fn received_bytes(&self) -> usize {
-        self.received_bytes
     }
 
     /// Receipts cut and filed since the folder was first used.
@@ -158,7 +151,6 @@ impl Transport for SimulatedPrinter {
         if self.cable == Cable::Unplugged {
             return Err(self.unplugged());
         }
-        self.received_bytes += bytes.len();
         let events = self.decoder.feed(bytes).map_err(|e| Error::Io {
             device: self.name(),
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
