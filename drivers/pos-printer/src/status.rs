@@ -147,6 +147,12 @@ impl PrinterStatus {
         [printer, offline, error, paper]
     }
 
+    /// What the cashier should know although printing goes on.
+    pub fn warning(&self) -> Option<&'static str> {
+        (self.paper_near_end && !self.paper_out)
+            .then_some("The receipt roll is nearly used up. Have a new roll ready.")
+    }
+
     /// What stops printing now, most specific first; `None` when a receipt can print.
     pub fn problem(&self) -> Option<PrinterProblem> {
         if self.cover_open {
@@ -206,6 +212,15 @@ mod tests {
                 .to_string()
                 .contains("out of paper")
         );
+    }
+
+    #[test]
+    fn paper_near_end_warns_but_still_prints() {
+        let status =
+            PrinterStatus::parse([0x12, 0x12, 0x12, 0x1E], DrawerSense::OpenWhenHigh).unwrap();
+        assert!(status.paper_near_end && !status.paper_out);
+        assert_eq!(status.problem(), None);
+        assert!(status.warning().unwrap().contains("nearly used up"));
     }
 
     #[test]
