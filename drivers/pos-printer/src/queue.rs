@@ -78,6 +78,8 @@ pub struct PumpReport {
     pub uncertain: Vec<String>,
     /// Why printing stopped with jobs still waiting; `None` when the queue was emptied.
     pub waiting: Option<Error>,
+    /// What the printer's last status warns of (paper nearly out) while still printing.
+    pub warning: Option<&'static str>,
 }
 
 /// How the queue talks to the printer.
@@ -370,13 +372,19 @@ impl PrintQueue {
             printed: Vec::new(),
             uncertain: Vec::new(),
             waiting: None,
+            warning: None,
         };
-        let ask = |transport: &mut dyn Transport| -> Result<(), Error> {
+        let ask = |transport: &mut dyn Transport,
+                   warning: &mut Option<&'static str>|
+         -> Result<(), Error> {
             match query_status(transport, settings.drawer_sense, settings.status_timeout)? {
-                Some(status) => match status.problem() {
-                    Some(problem) => Err(Error::Printer(problem)),
-                    None => Ok(()),
-                },
+                Some(status) => {
+                    *warning = status.warning();
+                    match status.problem() {
+                        Some(problem) => Err(Error::Printer(problem)),
+                        None => Ok(()),
+                    }
+                }
                 None => Ok(()),
             }
         };
@@ -385,14 +393,16 @@ impl PrintQueue {
             .into_iter()
             .take(JOBS_PER_PUMP_MAX)
         {
-            if let Err(reason) = ask(transport) {
+            if let Err(reason) = ask(transport, &mut report.warning) {
                 report.waiting = Some(reason);
                 return Ok(report);
             }
             let job = self.read(State::Pending, &entry)?;
             self.shift(&entry, State::Pending, State::Sending)?;
             let bytes = encode(&job.document, &settings.profile, job.kick);
-            let confirmed = transport.write_all(&bytes).and_then(|()| ask(transport));
+            let confirmed = transport
+                .write_all(&bytes)
+                .and_then(|()| ask(transport, &mut report.warning));
             match confirmed {
                 Ok(()) => {
                     self.shift(&entry, State::Sending, State::Printed)?;

@@ -94,10 +94,18 @@ fn paper_out_holds_the_receipt_until_a_new_roll_is_in() {
     assert_eq!(queue.pending().unwrap(), vec!["sale-1"]);
     assert_eq!(printer.receipts_filed(), 0);
 
-    printer.set_status(PrinterStatus::READY);
+    // The new roll is in; the printer's own near-end sensor still sees a short roll.
+    printer.set_status(PrinterStatus {
+        paper_near_end: true,
+        ..PrinterStatus::READY
+    });
     let report = queue.pump(&mut printer, &settings()).unwrap();
     assert_eq!(report.printed, vec!["sale-1"]);
     assert!(report.waiting.is_none());
+    assert_eq!(
+        report.warning,
+        Some("The receipt roll is nearly used up. Have a new roll ready.")
+    );
     assert_eq!(printer.receipts_filed(), 1);
     // Nothing more to print: a second pump sends nothing.
     let report = queue.pump(&mut printer, &settings()).unwrap();
