@@ -94,7 +94,7 @@ fn paper_out_holds_the_receipt_until_a_new_roll_is_in() {
     assert_eq!(queue.pending().unwrap(), vec!["sale-1"]);
     assert_eq!(printer.receipts_filed(), 0);
 
-    // The new roll is in; the printer's own near-end sensor still sees a short roll.
+    // A part-used roll goes in: it prints, and the near-end sensor warns.
     printer.set_status(PrinterStatus {
         paper_near_end: true,
         ..PrinterStatus::READY
