@@ -13,7 +13,8 @@ use xtask::{bundle, pki, workspace_root, yocto};
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
 /// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
-/// check update bundles; `dbus-daemon` gives the RAUC service a private bus in the tests.
+/// check update bundles; `dbus-daemon` gives the RAUC service a private bus in the tests;
+/// `poppler-utils` (pdftotext) reads receipt PDFs back in the tests.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -22,6 +23,7 @@ const APT_PACKAGES: &[&str] = &[
     "e2fsprogs",
     "openssl",
     "dbus-daemon",
+    "poppler-utils",
 ];
 
 const USAGE: &str = "\
