@@ -209,3 +209,27 @@ fn the_euro_sign_and_accents_reach_paper_and_pdf() {
     );
     assert!(printed.contains("à bientôt. EUR"), "{printed}");
 }
+
+#[test]
+fn every_receipt_of_the_demo_day_prints_and_reads_back() {
+    let documents = pos_terminal::demo_day::documents().unwrap();
+    assert_eq!(
+        documents.len(),
+        6,
+        "three sales, a refund, an X and a Z report"
+    );
+    for profile in PAPERS.map(profile) {
+        let paper = profile.paper;
+        for (index, document) in documents.iter().enumerate() {
+            let events = decode(&encode(document, &profile, None)).unwrap();
+            let printed = to_text(&events, paper.columns);
+            let expected = printable(profile.code_page, &document.to_text(paper.columns));
+            assert_eq!(
+                words_by_line(&printed),
+                words_by_line(&expected),
+                "receipt {index} at {} columns",
+                paper.columns
+            );
+        }
+    }
+}
