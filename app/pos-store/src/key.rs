@@ -49,7 +49,7 @@ impl RawKey {
     }
 
     /// The value for `PRAGMA key` / `PRAGMA rekey`: a blob literal, so SQLCipher skips its KDF.
-    pub(crate) fn pragma_literal(&self) -> String {
+    pub fn pragma_literal(&self) -> String {
         format!("\"x'{}'\"", hex::encode(self.0))
     }
 }

@@ -33,6 +33,7 @@ pub mod journal;
 pub mod key;
 pub mod migrate;
 pub mod read;
+pub mod sample;
 mod store;
 
 pub use error::{ErrorKind, StoreError};

@@ -337,7 +337,12 @@ fn keyed_connection(path: &Path, key: &RawKey, create: OpenFlags) -> Result<Conn
         | OpenFlags::SQLITE_OPEN_URI
         | create;
     let connection = Connection::open_with_flags(path, flags)?;
-    connection.execute_batch(&format!("PRAGMA key = {};", key.pragma_literal()))?;
+    // A wrong key is an error we report ourselves; SQLCipher's own log lines on stderr would
+    // only alarm whoever reads the console.
+    connection.execute_batch(&format!(
+        "PRAGMA cipher_log_level = NONE; PRAGMA key = {};",
+        key.pragma_literal()
+    ))?;
     Ok(connection)
 }
 
