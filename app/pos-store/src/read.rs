@@ -190,6 +190,15 @@ impl Store {
         collect_sales(rows)
     }
 
+    /// Every sale of a shift, oldest first, for its X and Z reports.
+    pub fn sales_of_shift(&self, shift: &pos_core::id::ShiftId) -> Result<Vec<Sale>> {
+        let records = self.strings(
+            "SELECT record FROM sale WHERE shift = ?1 ORDER BY at_ms",
+            [shift.as_str()],
+        )?;
+        records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+    }
+
     /// A customer's purchases, newest first.
     pub fn customer_history(&self, customer: &CustomerId, limit: u32) -> Result<Vec<SaleSummary>> {
         let mut statement = self.connection.prepare_cached(
