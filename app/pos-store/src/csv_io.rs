@@ -44,7 +44,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use crate::error::{Result, StoreError};
 use crate::journal::{self, NewEntry};
-use crate::store::{insert_movement, money_text, quantity_from, unit_from, unit_text, upsert_product};
+use crate::store::{insert_movement, money_from, quantity_from, unit_from, unit_text, upsert_product};
 use crate::Store;
 
 pub const COLUMNS: [&str; 15] = [
@@ -182,7 +182,7 @@ impl Store {
         writer.write_record(COLUMNS).map_err(csv_error)?;
         let mut statement = self.connection.prepare(
             "SELECT p.id, p.sku, p.name, p.parent, p.variant, p.unit, p.price, p.cost, \
-             p.tax_category, p.category, p.vendor, p.active, p.low_stock_threshold, \
+             p.currency, p.tax_category, p.category, p.vendor, p.active, p.low_stock_threshold, \
              (SELECT group_concat(code, '|') FROM (SELECT code FROM barcode b WHERE b.product = p.id ORDER BY code)), \
              (SELECT group_concat(quantity, ' ') FROM stock_level l WHERE l.store = ?1 AND l.product = p.id) \
              FROM product p ORDER BY p.rowid",
@@ -191,9 +191,12 @@ impl Store {
         let mut count = 0;
         while let Some(row) = rows.next()? {
             let variant: Vec<VariantAttribute> = serde_json::from_str(&row.get::<_, String>(4)?)?;
+            let currency: String = row.get(8)?;
+            let price = money_from(&row.get::<_, String>(6)?, &currency)?.display_amount();
+            let cost = money_from(&row.get::<_, String>(7)?, &currency)?.display_amount();
             let variant: Vec<String> = variant.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
             let mut stock = Quantity::ZERO;
-            for part in row.get::<_, Option<String>>(14)?.unwrap_or_default().split_whitespace() {
+            for part in row.get::<_, Option<String>>(15)?.unwrap_or_default().split_whitespace() {
                 stock = stock + quantity_from(part)?;
             }
             let text = |index: usize| -> rusqlite::Result<String> {
@@ -207,14 +210,14 @@ impl Store {
                     text(3)?,
                     variant.join(";"),
                     text(5)?,
-                    text(6)?,
-                    text(7)?,
-                    text(8)?,
+                    price,
+                    cost,
                     text(9)?,
                     text(10)?,
-                    if row.get::<_, bool>(11)? { "true" } else { "false" }.to_owned(),
-                    text(12)?,
+                    text(11)?,
+                    if row.get::<_, bool>(12)? { "true" } else { "false" }.to_owned(),
                     text(13)?,
+                    text(14)?,
                     stock.value().normalize().to_string(),
                 ])
                 .map_err(csv_error)?;
@@ -419,8 +422,8 @@ pub fn product_row(product: &Product, stock: Option<Quantity>) -> Vec<String> {
         product.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
         variant.join(";"),
         unit_text(product.unit).to_owned(),
-        money_text(&product.price),
-        money_text(&product.cost),
+        product.price.display_amount(),
+        product.cost.display_amount(),
         product.tax_category.to_string(),
         product.category.as_ref().map(ToString::to_string).unwrap_or_default(),
         product.vendor.as_ref().map(ToString::to_string).unwrap_or_default(),
