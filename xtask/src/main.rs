@@ -10,8 +10,16 @@ use anyhow::{Context, Result, bail};
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
-/// drivers) at build time.
-const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev"];
+/// drivers) at build time. `perl` and `make` build the OpenSSL that `pos-store`'s bundled
+/// SQLCipher links; `mount` and `util-linux` (`unshare`) run its full-disk and read-only tests.
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libudev-dev",
+    "perl",
+    "make",
+    "mount",
+    "util-linux",
+];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>

@@ -2,6 +2,7 @@
 //! appends journal entries and updates the read tables in one durable transaction.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -63,7 +64,7 @@ impl Store {
         fs::create_dir_all(data_dir).map_err(|source| writable_error(&data_dir.join("."), source))?;
         probe_writable(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let existing = existing_file(&path)?;
+        let existing = existing_file(&path, encryption)?;
         let connection = match encryption {
             Encryption::None => open_plain(&path)?,
             Encryption::DeviceKey => open_encrypted(data_dir, &path, existing)?,
@@ -245,7 +246,7 @@ fn probe_writable(dir: &Path) -> Result<()> {
 
 /// Whether a database file with content exists. A file that is not a whole number of pages
 /// was cut short; a plain SQLite file is not ours.
-fn existing_file(path: &Path) -> Result<bool> {
+fn existing_file(path: &Path, encryption: Encryption) -> Result<bool> {
     let length = match fs::metadata(path) {
         Ok(metadata) => metadata.len(),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -259,13 +260,16 @@ fn existing_file(path: &Path) -> Result<bool> {
     if length == 0 {
         return Ok(false);
     }
-    let header = fs::read(path)
-        .map(|bytes| bytes.into_iter().take(16).collect::<Vec<u8>>())
+    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
+    fs::File::open(path)
+        .and_then(|file| {
+            file.take(SQLITE_HEADER.len() as u64).read_to_end(&mut header)
+        })
         .map_err(|source| StoreError::File {
             path: path.to_path_buf(),
             source,
         })?;
-    if header.as_slice() == SQLITE_HEADER {
+    if header.as_slice() == SQLITE_HEADER && encryption == Encryption::DeviceKey {
         return Err(StoreError::NotEncrypted {
             path: path.to_path_buf(),
         });
