@@ -36,16 +36,20 @@ use std::io::{Read, Write};
 use pos_core::catalog::{Product, VariantAttribute};
 use pos_core::clock::Timestamp;
 use pos_core::event::DomainEvent;
-use pos_core::id::{Barcode, CategoryId, MovementId, ProductId, Sku, StoreId, TaxCategoryId, UserId, VendorId};
+use pos_core::id::{
+    Barcode, CategoryId, MovementId, ProductId, Sku, StoreId, TaxCategoryId, UserId, VendorId,
+};
 use pos_core::money::{Currency, Money};
 use pos_core::quantity::{Quantity, Unit};
 use pos_core::stock::{MovementReason, StockMovement};
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
+use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::journal::{self, NewEntry};
-use crate::store::{insert_movement, money_from, quantity_from, unit_from, unit_text, upsert_product};
-use crate::Store;
+use crate::store::{
+    insert_movement, money_from, quantity_from, unit_from, unit_text, upsert_product,
+};
 
 pub const COLUMNS: [&str; 15] = [
     "id",
@@ -110,7 +114,11 @@ struct ParsedRow {
 
 impl Store {
     /// Imports products (with variants and barcodes) and stock counts from CSV.
-    pub fn import_products_csv(&mut self, input: impl Read, options: &ImportOptions) -> Result<ImportReport> {
+    pub fn import_products_csv(
+        &mut self,
+        input: impl Read,
+        options: &ImportOptions,
+    ) -> Result<ImportReport> {
         let (rows, mut rejected) = parse(input, options.currency)?;
         let transaction = self
             .connection
@@ -194,9 +202,16 @@ impl Store {
             let currency: String = row.get(8)?;
             let price = money_from(&row.get::<_, String>(6)?, &currency)?.display_amount();
             let cost = money_from(&row.get::<_, String>(7)?, &currency)?.display_amount();
-            let variant: Vec<String> = variant.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
+            let variant: Vec<String> = variant
+                .iter()
+                .map(|a| format!("{}={}", a.name, a.value))
+                .collect();
             let mut stock = Quantity::ZERO;
-            for part in row.get::<_, Option<String>>(15)?.unwrap_or_default().split_whitespace() {
+            for part in row
+                .get::<_, Option<String>>(15)?
+                .unwrap_or_default()
+                .split_whitespace()
+            {
                 stock = stock + quantity_from(part)?;
             }
             let text = |index: usize| -> rusqlite::Result<String> {
@@ -215,7 +230,12 @@ impl Store {
                     text(9)?,
                     text(10)?,
                     text(11)?,
-                    if row.get::<_, bool>(12)? { "true" } else { "false" }.to_owned(),
+                    if row.get::<_, bool>(12)? {
+                        "true"
+                    } else {
+                        "false"
+                    }
+                    .to_owned(),
                     text(13)?,
                     text(14)?,
                     stock.value().normalize().to_string(),
@@ -223,7 +243,9 @@ impl Store {
                 .map_err(csv_error)?;
             count += 1;
         }
-        writer.flush().map_err(|error| StoreError::Refused(format!("writing the export failed: {error}")))?;
+        writer
+            .flush()
+            .map_err(|error| StoreError::Refused(format!("writing the export failed: {error}")))?;
         Ok(count)
     }
 }
@@ -232,7 +254,11 @@ fn csv_error(error: csv::Error) -> StoreError {
     StoreError::Refused(format!("writing the export failed: {error}"))
 }
 
-fn level_in(transaction: &rusqlite::Transaction<'_>, store: &StoreId, product: &ProductId) -> Result<Quantity> {
+fn level_in(
+    transaction: &rusqlite::Transaction<'_>,
+    store: &StoreId,
+    product: &ProductId,
+) -> Result<Quantity> {
     let mut statement = transaction
         .prepare_cached("SELECT quantity FROM stock_level WHERE store = ?1 AND product = ?2")?;
     let mut rows = statement.query(params![store.as_str(), product.as_str()])?;
@@ -256,7 +282,10 @@ fn check_against_catalogue(
         .query_row([product.sku.as_str()], |r| r.get(0))
         .optional()?;
     if let Some(owner) = sku_owner.filter(|owner| owner != product.id.as_str()) {
-        return Ok(Some(format!("SKU {} already belongs to product {owner}", product.sku)));
+        return Ok(Some(format!(
+            "SKU {} already belongs to product {owner}",
+            product.sku
+        )));
     }
     for barcode in &product.barcodes {
         let owner: Option<String> = transaction
@@ -264,7 +293,9 @@ fn check_against_catalogue(
             .query_row([barcode.as_str()], |r| r.get(0))
             .optional()?;
         if let Some(owner) = owner.filter(|owner| owner != product.id.as_str()) {
-            return Ok(Some(format!("barcode {barcode} already belongs to product {owner}")));
+            return Ok(Some(format!(
+                "barcode {barcode} already belongs to product {owner}"
+            )));
         }
     }
     if let Some(parent) = &product.parent
@@ -275,14 +306,18 @@ fn check_against_catalogue(
             .query_row([parent.as_str()], |r| r.get(0))
             .optional()?;
         if exists.is_none() {
-            return Ok(Some(format!("parent product {parent} is neither in the file nor in the catalogue")));
+            return Ok(Some(format!(
+                "parent product {parent} is neither in the file nor in the catalogue"
+            )));
         }
     }
     Ok(None)
 }
 
 fn parse(input: impl Read, currency: Currency) -> Result<(Vec<ParsedRow>, Vec<RowError>)> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(input);
     let headers = reader
         .headers()
         .map_err(|error| header_error(error.to_string()))?
@@ -291,9 +326,16 @@ fn parse(input: impl Read, currency: Currency) -> Result<(Vec<ParsedRow>, Vec<Ro
     for (position, name) in headers.iter().enumerate() {
         index.insert(name.trim().to_owned(), position);
     }
-    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !index.contains_key(*c)).collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !index.contains_key(*c))
+        .collect();
     if !missing.is_empty() {
-        return Err(header_error(format!("the header lacks the column(s) {}", missing.join(", "))));
+        return Err(header_error(format!(
+            "the header lacks the column(s) {}",
+            missing.join(", ")
+        )));
     }
     let mut rows = Vec::new();
     let mut rejected = Vec::new();
@@ -332,7 +374,11 @@ fn parse(input: impl Read, currency: Currency) -> Result<(Vec<ParsedRow>, Vec<Ro
                 }
                 match duplicate {
                     Some(reason) => rejected.push(RowError { line, reason }),
-                    None => rows.push(ParsedRow { line, product, stock }),
+                    None => rows.push(ParsedRow {
+                        line,
+                        product,
+                        stock,
+                    }),
                 }
             }
             Err(reason) => rejected.push(RowError { line, reason }),
@@ -350,7 +396,13 @@ fn parse_row(
     index: &HashMap<String, usize>,
     currency: Currency,
 ) -> std::result::Result<(Product, Option<Quantity>), String> {
-    let field = |name: &str| index.get(name).and_then(|&i| record.get(i)).unwrap_or("").trim();
+    let field = |name: &str| {
+        index
+            .get(name)
+            .and_then(|&i| record.get(i))
+            .unwrap_or("")
+            .trim()
+    };
     let required = |name: &str| -> std::result::Result<String, String> {
         let value = field(name);
         if value.is_empty() {
@@ -359,7 +411,11 @@ fn parse_row(
             Ok(value.to_owned())
         }
     };
-    let optional = |name: &str| Some(field(name)).filter(|v| !v.is_empty()).map(str::to_owned);
+    let optional = |name: &str| {
+        Some(field(name))
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
     let unit_text = required("unit")?;
     let unit = unit_from(&unit_text)
         .ok_or_else(|| format!("unit `{unit_text}` is not piece, kilogram or pound"))?;
@@ -404,7 +460,9 @@ fn parse_row(
         active,
         low_stock_threshold: quantity("low_stock_threshold")?,
     };
-    product.validate(currency).map_err(|error| error.to_string())?;
+    product
+        .validate(currency)
+        .map_err(|error| error.to_string())?;
     if product.parent.as_ref() == Some(&product.id) {
         return Err("a product cannot be a variant of itself".to_owned());
     }
@@ -413,22 +471,41 @@ fn parse_row(
 
 /// The CSV form of a product row, for tests and tools that write import files.
 pub fn product_row(product: &Product, stock: Option<Quantity>) -> Vec<String> {
-    let variant: Vec<String> = product.variant.iter().map(|a| format!("{}={}", a.name, a.value)).collect();
+    let variant: Vec<String> = product
+        .variant
+        .iter()
+        .map(|a| format!("{}={}", a.name, a.value))
+        .collect();
     let barcodes: Vec<&str> = product.barcodes.iter().map(Barcode::as_str).collect();
     vec![
         product.id.to_string(),
         product.sku.to_string(),
         product.name.clone(),
-        product.parent.as_ref().map(ToString::to_string).unwrap_or_default(),
+        product
+            .parent
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         variant.join(";"),
         unit_text(product.unit).to_owned(),
         product.price.display_amount(),
         product.cost.display_amount(),
         product.tax_category.to_string(),
-        product.category.as_ref().map(ToString::to_string).unwrap_or_default(),
-        product.vendor.as_ref().map(ToString::to_string).unwrap_or_default(),
+        product
+            .category
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        product
+            .vendor
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         product.active.to_string(),
-        product.low_stock_threshold.map(|q| q.value().to_string()).unwrap_or_default(),
+        product
+            .low_stock_threshold
+            .map(|q| q.value().to_string())
+            .unwrap_or_default(),
         barcodes.join("|"),
         stock.map(|q| q.value().to_string()).unwrap_or_default(),
     ]

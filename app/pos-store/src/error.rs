@@ -56,16 +56,22 @@ pub enum StoreError {
          was left untouched"
     )]
     SchemaTooNew { found: u32, supported: u32 },
-    #[error("upgrading the store to schema version {version} ({name}) failed, nothing was changed: {source}")]
+    #[error(
+        "upgrading the store to schema version {version} ({name}) failed, nothing was changed: {source}"
+    )]
     Migration {
         version: u32,
         name: &'static str,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("the disk is full: the last change was not saved, everything saved before is safe. Free space on the data partition")]
+    #[error(
+        "the disk is full: the last change was not saved, everything saved before is safe. Free space on the data partition"
+    )]
     DiskFull,
-    #[error("the data directory {path} cannot be written ({reason}); check that the data partition is mounted read-write")]
+    #[error(
+        "the data directory {path} cannot be written ({reason}); check that the data partition is mounted read-write"
+    )]
     ReadOnly { path: PathBuf, reason: String },
     #[error("sale {0} is already recorded; it was not recorded twice")]
     DuplicateSale(String),
@@ -93,9 +99,9 @@ impl StoreError {
             StoreError::WrongKey { .. }
             | StoreError::KeyMissing { .. }
             | StoreError::KeyDamaged { .. } => ErrorKind::Key,
-            StoreError::Corrupt { .. } | StoreError::NotEncrypted { .. } | StoreError::Decode(_) => {
-                ErrorKind::Corrupt
-            }
+            StoreError::Corrupt { .. }
+            | StoreError::NotEncrypted { .. }
+            | StoreError::Decode(_) => ErrorKind::Corrupt,
             StoreError::SchemaTooNew { .. } => ErrorKind::SchemaTooNew,
             StoreError::DiskFull => ErrorKind::DiskFull,
             StoreError::ReadOnly { .. } => ErrorKind::ReadOnly,

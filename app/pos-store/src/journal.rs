@@ -188,7 +188,9 @@ pub(crate) fn append(
 pub enum ChainBreak {
     #[error("journal entry {expected} is missing (the next entry is {found})")]
     Gap { expected: u64, found: u64 },
-    #[error("journal entry {seq} does not follow the entry before it: an entry was removed or replaced")]
+    #[error(
+        "journal entry {seq} does not follow the entry before it: an entry was removed or replaced"
+    )]
     Unlinked { seq: u64 },
     #[error("journal entry {seq} was changed after it was written")]
     Altered { seq: u64 },
@@ -304,9 +306,8 @@ const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 /// sorting by time.
 pub(crate) fn ulid(wall_ms: i64) -> Result<String> {
     let mut random = [0u8; 10];
-    getrandom::fill(&mut random).map_err(|error| {
-        StoreError::Refused(format!("no randomness for an event id: {error}"))
-    })?;
+    getrandom::fill(&mut random)
+        .map_err(|error| StoreError::Refused(format!("no randomness for an event id: {error}")))?;
     let ms = u128::from(u64::try_from(wall_ms).unwrap_or(0) & 0xFFFF_FFFF_FFFF);
     let mut value = ms << 80;
     for (index, byte) in random.iter().enumerate() {

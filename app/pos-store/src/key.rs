@@ -230,7 +230,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let secrets = Secrets::new(dir.path());
         let key = secrets.create().unwrap();
-        let mode = fs::metadata(secrets.current_path()).unwrap().permissions().mode();
+        let mode = fs::metadata(secrets.current_path())
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert!(secrets.create().is_err());
         assert_eq!(secrets.candidates().unwrap()[0].1, key);
@@ -241,6 +244,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(dir.path().join(SECRET_FILE), b"short").unwrap();
         let error = Secrets::new(dir.path()).candidates().unwrap_err();
-        assert!(error.to_string().contains("5 bytes instead of 32"), "{error}");
+        assert!(
+            error.to_string().contains("5 bytes instead of 32"),
+            "{error}"
+        );
     }
 }

@@ -92,19 +92,20 @@ mod tests {
             assert_eq!(migration.version as usize, index + 1);
             assert!(!migration.sql.trim().is_empty());
         }
-        let mut files: Vec<String> = std::fs::read_dir(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../migrations"
-        ))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.ends_with(".sql"))
-        .collect();
+        let mut files: Vec<String> =
+            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../migrations"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|name| name.ends_with(".sql"))
+                .collect();
         files.sort();
         let expected: Vec<String> = MIGRATIONS
             .iter()
             .map(|m| format!("{:04}_{}.sql", m.version, m.name))
             .collect();
-        assert_eq!(files, expected, "every file in migrations/ is embedded, in order");
+        assert_eq!(
+            files, expected,
+            "every file in migrations/ is embedded, in order"
+        );
     }
 }

@@ -19,9 +19,9 @@ use pos_core::tax::TaxRate;
 use rusqlite::{OptionalExtension, Row, params};
 use time::Date;
 
+use crate::Store;
 use crate::error::{Result, StoreError};
 use crate::store::{decimal_from, money_from, quantity_from, unit_from};
-use crate::Store;
 
 /// A product in a search result or a category list.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -100,7 +100,9 @@ impl Store {
     pub fn product(&self, id: &ProductId) -> Result<Option<Product>> {
         let row = self
             .connection
-            .prepare_cached(&format!("SELECT {PRODUCT_COLUMNS} FROM product p WHERE p.id = ?1"))?
+            .prepare_cached(&format!(
+                "SELECT {PRODUCT_COLUMNS} FROM product p WHERE p.id = ?1"
+            ))?
             .query_row([id.as_str()], ProductRow::from_row)
             .optional()?;
         let Some(row) = row else { return Ok(None) };
@@ -157,7 +159,11 @@ impl Store {
             "SELECT p.id, p.sku, p.name, p.price, p.currency FROM product p \
              WHERE p.category = ?1 AND p.name > ?2 AND p.active ORDER BY p.name LIMIT ?3",
         )?;
-        let rows = statement.query(params![category.as_str(), after_name, limit.min(LIST_ROWS_MAX)])?;
+        let rows = statement.query(params![
+            category.as_str(),
+            after_name,
+            limit.min(LIST_ROWS_MAX)
+        ])?;
         collect_hits(rows)
     }
 
@@ -181,12 +187,21 @@ impl Store {
     }
 
     /// Sales made in `[from, to)`, oldest first.
-    pub fn sales_between(&self, from: Timestamp, to: Timestamp, limit: u32) -> Result<Vec<SaleSummary>> {
+    pub fn sales_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<SaleSummary>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT id, receipt_number, at_ms, cashier, total, currency FROM sale \
              WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms LIMIT ?3",
         )?;
-        let rows = statement.query(params![from.unix_ms(), to.unix_ms(), limit.min(LIST_ROWS_MAX)])?;
+        let rows = statement.query(params![
+            from.unix_ms(),
+            to.unix_ms(),
+            limit.min(LIST_ROWS_MAX)
+        ])?;
         collect_sales(rows)
     }
 
@@ -196,7 +211,10 @@ impl Store {
             "SELECT record FROM sale WHERE shift = ?1 ORDER BY at_ms",
             [shift.as_str()],
         )?;
-        records.iter().map(|r| Ok(serde_json::from_str(r)?)).collect()
+        records
+            .iter()
+            .map(|r| Ok(serde_json::from_str(r)?))
+            .collect()
     }
 
     /// A customer's purchases, newest first.
@@ -212,7 +230,9 @@ impl Store {
     pub fn customer(&self, id: &CustomerId) -> Result<Option<(Customer, i64)>> {
         Ok(self
             .connection
-            .prepare_cached("SELECT id, name, email, phone, card, points FROM customer WHERE id = ?1")?
+            .prepare_cached(
+                "SELECT id, name, email, phone, card, points FROM customer WHERE id = ?1",
+            )?
             .query_row([id.as_str()], |row| {
                 Ok((
                     Customer {
@@ -220,7 +240,9 @@ impl Store {
                         name: row.get(1)?,
                         email: row.get(2)?,
                         phone: row.get(3)?,
-                        card: row.get::<_, Option<String>>(4)?.map(pos_core::id::LoyaltyCard::new),
+                        card: row
+                            .get::<_, Option<String>>(4)?
+                            .map(pos_core::id::LoyaltyCard::new),
                     },
                     row.get(5)?,
                 ))
@@ -257,7 +279,11 @@ impl Store {
             }
             let threshold = quantity_from(&row.get::<_, String>(3)?)?;
             let mut level = Quantity::ZERO;
-            for part in row.get::<_, Option<String>>(4)?.unwrap_or_default().split_whitespace() {
+            for part in row
+                .get::<_, Option<String>>(4)?
+                .unwrap_or_default()
+                .split_whitespace()
+            {
                 level = level + quantity_from(part)?;
             }
             if is_low(level, Some(threshold)) {
@@ -274,7 +300,12 @@ impl Store {
     }
 
     /// Batches in stock in `store` that expire on or before `by`, soonest first.
-    pub fn expiring_batches(&self, store: &StoreId, by: Date, limit: u32) -> Result<Vec<ExpiringBatch>> {
+    pub fn expiring_batches(
+        &self,
+        store: &StoreId,
+        by: Date,
+        limit: u32,
+    ) -> Result<Vec<ExpiringBatch>> {
         let mut statement = self.connection.prepare_cached(
             "SELECT b.id, b.product, p.name, b.lot, b.expiry, l.quantity FROM batch b \
              JOIN product p ON p.id = b.product \
@@ -351,7 +382,13 @@ impl Store {
     }
 
     /// Saves a user with their role (which must be saved first) and PIN hash.
-    pub fn save_user(&mut self, user: &UserId, name: &str, role: &RoleId, pin_hash: Option<&str>) -> Result<()> {
+    pub fn save_user(
+        &mut self,
+        user: &UserId,
+        name: &str,
+        role: &RoleId,
+        pin_hash: Option<&str>,
+    ) -> Result<()> {
         self.connection
             .execute(
                 "INSERT INTO user (id, name, role, pin_hash) VALUES (?1, ?2, ?3, ?4) \
@@ -361,7 +398,9 @@ impl Store {
             )
             .map_err(|error| {
                 if error.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) {
-                    StoreError::Refused(format!("role {role} does not exist; save it before the user"))
+                    StoreError::Refused(format!(
+                        "role {role} does not exist; save it before the user"
+                    ))
                 } else {
                     error.into()
                 }
@@ -377,7 +416,9 @@ impl Store {
                 "SELECT u.name, r.id, r.name, r.grants FROM user u JOIN role r ON r.id = u.role \
                  WHERE u.id = ?1 AND u.active",
             )?
-            .query_row([user.as_str()], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))
+            .query_row([user.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
             .optional()?;
         let Some((name, role_id, role_name, grants)) = found else {
             return Ok(None);
@@ -433,7 +474,12 @@ impl Store {
         Ok(rates)
     }
 
-    pub fn save_category(&mut self, id: &CategoryId, name: &str, parent: Option<&CategoryId>) -> Result<()> {
+    pub fn save_category(
+        &mut self,
+        id: &CategoryId,
+        name: &str,
+        parent: Option<&CategoryId>,
+    ) -> Result<()> {
         self.connection.execute(
             "INSERT INTO category (id, name, parent) VALUES (?1, ?2, ?3) \
              ON CONFLICT(id) DO UPDATE SET name = excluded.name, parent = excluded.parent",
@@ -556,8 +602,9 @@ impl ProductRow {
     }
 
     fn into_product(self, barcodes: Vec<Barcode>) -> Result<Product> {
-        let unit = unit_from(&self.unit)
-            .ok_or_else(|| StoreError::Decode(format!("unit `{}` of product {}", self.unit, self.id)))?;
+        let unit = unit_from(&self.unit).ok_or_else(|| {
+            StoreError::Decode(format!("unit `{}` of product {}", self.unit, self.id))
+        })?;
         let variant: Vec<VariantAttribute> = serde_json::from_str(&self.variant)?;
         Ok(Product {
             id: ProductId::new(self.id),

@@ -27,19 +27,67 @@ const BRANDS_B: &[&str] = &[
     "haus", "brunn", "stern", "kraft", "blick", "werk", "bach", "au", "ring",
 ];
 const ADJECTIVES: &[&str] = &[
-    "Organic", "Classic", "Light", "Whole", "Smoked", "Crunchy", "Creamy", "Spicy", "Sweet",
-    "Salted", "Fresh", "Roasted", "Wholegrain", "Mild", "Extra", "Mini", "Family", "Premium",
-    "Natural", "Dark",
+    "Organic",
+    "Classic",
+    "Light",
+    "Whole",
+    "Smoked",
+    "Crunchy",
+    "Creamy",
+    "Spicy",
+    "Sweet",
+    "Salted",
+    "Fresh",
+    "Roasted",
+    "Wholegrain",
+    "Mild",
+    "Extra",
+    "Mini",
+    "Family",
+    "Premium",
+    "Natural",
+    "Dark",
 ];
 const NOUNS: &[&str] = &[
-    "Milk", "Yoghurt", "Butter", "Cheese", "Chocolate", "Coffee", "Tea", "Muesli", "Pasta",
-    "Rice", "Tomatoes", "Olive Oil", "Crisps", "Cookies", "Juice", "Water", "Cola", "Beer",
-    "Bread", "Ham", "Salami", "Tuna", "Soup", "Ketchup", "Mustard", "Honey", "Jam", "Flour",
-    "Sugar", "Detergent", "Shampoo", "Toothpaste", "Tissues", "Cat Food", "Dog Food",
+    "Milk",
+    "Yoghurt",
+    "Butter",
+    "Cheese",
+    "Chocolate",
+    "Coffee",
+    "Tea",
+    "Muesli",
+    "Pasta",
+    "Rice",
+    "Tomatoes",
+    "Olive Oil",
+    "Crisps",
+    "Cookies",
+    "Juice",
+    "Water",
+    "Cola",
+    "Beer",
+    "Bread",
+    "Ham",
+    "Salami",
+    "Tuna",
+    "Soup",
+    "Ketchup",
+    "Mustard",
+    "Honey",
+    "Jam",
+    "Flour",
+    "Sugar",
+    "Detergent",
+    "Shampoo",
+    "Toothpaste",
+    "Tissues",
+    "Cat Food",
+    "Dog Food",
 ];
 const SIZES: &[&str] = &[
-    "100g", "150g", "200g", "250g", "400g", "500g", "750g", "1kg", "2kg", "330ml", "500ml",
-    "1L", "1.5L", "6x1.5L", "4-pack",
+    "100g", "150g", "200g", "250g", "400g", "500g", "750g", "1kg", "2kg", "330ml", "500ml", "1L",
+    "1.5L", "6x1.5L", "4-pack",
 ];
 
 /// The EAN-13 check digit of 12 digits (GS1: weights 1,3 from the left).
@@ -86,7 +134,10 @@ pub fn product(n: u64) -> Product {
         pick(SIZES, seed >> 32)
     );
     let price_minor = 29 + (seed >> 40) % 1_970;
-    let food = !matches!(noun, "Detergent" | "Shampoo" | "Toothpaste" | "Tissues" | "Beer");
+    let food = !matches!(
+        noun,
+        "Detergent" | "Shampoo" | "Toothpaste" | "Tissues" | "Beer"
+    );
     Product {
         id: ProductId::new(format!("p{n:07}")),
         sku: Sku::new(format!("SKU{n:07}")),
@@ -95,7 +146,10 @@ pub fn product(n: u64) -> Product {
         parent: None,
         variant: Vec::new(),
         unit: Unit::Piece,
-        cost: Money::from_minor(i64::try_from(price_minor * 6 / 10).unwrap_or(0), Currency::EUR),
+        cost: Money::from_minor(
+            i64::try_from(price_minor * 6 / 10).unwrap_or(0),
+            Currency::EUR,
+        ),
         price: Money::from_minor(i64::try_from(price_minor).unwrap_or(0), Currency::EUR),
         tax_category: TaxCategoryId::new(if food { "food" } else { "standard" }),
         category: Some(CategoryId::new(noun.to_lowercase().replace(' ', "-"))),
@@ -130,7 +184,12 @@ impl SaleMaker {
 
     /// Sale number `n` of the given products (one piece each, paid in cash) and its stock
     /// movements, as the till would make them.
-    pub fn sale(&self, n: u64, products: &[Product], at: Timestamp) -> Result<(Sale, Vec<StockMovement>)> {
+    pub fn sale(
+        &self,
+        n: u64,
+        products: &[Product],
+        at: Timestamp,
+    ) -> Result<(Sale, Vec<StockMovement>)> {
         let refuse = |step: &str, error: String| StoreError::Refused(format!("{step}: {error}"));
         let mut cart = Cart::new(Currency::EUR);
         for product in products {

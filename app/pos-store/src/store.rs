@@ -18,7 +18,9 @@ use pos_core::refund::Refund;
 use pos_core::sale::Sale;
 use pos_core::shift::{Shift, ShiftReport};
 use pos_core::stock::{Batch, StockMovement};
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use rust_decimal::Decimal;
 
 use crate::error::{Result, StoreError};
@@ -61,7 +63,8 @@ impl Store {
     }
 
     pub fn open_with(data_dir: &Path, device: DeviceId, encryption: Encryption) -> Result<Store> {
-        fs::create_dir_all(data_dir).map_err(|source| writable_error(&data_dir.join("."), source))?;
+        fs::create_dir_all(data_dir)
+            .map_err(|source| writable_error(&data_dir.join("."), source))?;
         probe_writable(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
         let existing = existing_file(&path, encryption)?;
@@ -190,12 +193,15 @@ impl Store {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let acked: i64 =
-            transaction.query_row("SELECT acked_seq FROM outbox WHERE singleton = 1", [], |r| {
-                r.get(0)
-            })?;
+        let acked: i64 = transaction.query_row(
+            "SELECT acked_seq FROM outbox WHERE singleton = 1",
+            [],
+            |r| r.get(0),
+        )?;
         let anchor: Option<Vec<u8>> = transaction
-            .query_row("SELECT hash FROM journal WHERE seq = ?1", [acked], |r| r.get(0))
+            .query_row("SELECT hash FROM journal WHERE seq = ?1", [acked], |r| {
+                r.get(0)
+            })
             .optional()?;
         let Some(anchor) = anchor else {
             return Ok(0);
@@ -213,7 +219,9 @@ impl Store {
     /// any step leaves a secret that opens the database.
     pub fn rekey(&mut self) -> Result<()> {
         if self.encryption == Encryption::None {
-            return Err(StoreError::Refused("this store is not encrypted".to_owned()));
+            return Err(StoreError::Refused(
+                "this store is not encrypted".to_owned(),
+            ));
         }
         let secrets = Secrets::new(&self.data_dir);
         let next = secrets.prepare_next()?;
@@ -263,7 +271,8 @@ fn existing_file(path: &Path, encryption: Encryption) -> Result<bool> {
     let mut header = Vec::with_capacity(SQLITE_HEADER.len());
     fs::File::open(path)
         .and_then(|file| {
-            file.take(SQLITE_HEADER.len() as u64).read_to_end(&mut header)
+            file.take(SQLITE_HEADER.len() as u64)
+                .read_to_end(&mut header)
         })
         .map_err(|source| StoreError::File {
             path: path.to_path_buf(),
@@ -277,7 +286,9 @@ fn existing_file(path: &Path, encryption: Encryption) -> Result<bool> {
     if length % PAGE_BYTES != 0 {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
-            reason: format!("the file is {length} bytes, not a whole number of {PAGE_BYTES}-byte pages: it was cut short"),
+            reason: format!(
+                "the file is {length} bytes, not a whole number of {PAGE_BYTES}-byte pages: it was cut short"
+            ),
         });
     }
     Ok(true)
@@ -357,7 +368,9 @@ fn check_not_truncated(connection: &Connection, path: &Path) -> Result<()> {
     let length = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let mut wal = path.as_os_str().to_owned();
     wal.push("-wal");
-    let wal_bytes = fs::metadata(PathBuf::from(wal)).map(|m| m.len()).unwrap_or(0);
+    let wal_bytes = fs::metadata(PathBuf::from(wal))
+        .map(|m| m.len())
+        .unwrap_or(0);
     if wal_bytes == 0 && length < page_count * PAGE_BYTES {
         return Err(StoreError::Corrupt {
             path: path.to_path_buf(),
@@ -405,8 +418,8 @@ pub(crate) fn money_text(money: &Money) -> String {
 }
 
 pub(crate) fn money_from(text: &str, currency: &str) -> Result<Money> {
-    let currency = Currency::from_code(currency)
-        .map_err(|error| StoreError::Decode(error.to_string()))?;
+    let currency =
+        Currency::from_code(currency).map_err(|error| StoreError::Decode(error.to_string()))?;
     Ok(Money::new(decimal_from(text)?, currency))
 }
 
@@ -450,7 +463,8 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         DomainEvent::StockMoved(movement) => insert_movement(transaction, movement),
         DomainEvent::CartHeld(held) => insert_held(transaction, held),
         DomainEvent::CartResumed { id, .. } => {
-            let removed = transaction.execute("DELETE FROM held_cart WHERE id = ?1", [id.as_str()])?;
+            let removed =
+                transaction.execute("DELETE FROM held_cart WHERE id = ?1", [id.as_str()])?;
             if removed == 0 {
                 return Err(StoreError::Refused(format!(
                     "held cart {id} is not here: it was already resumed or never held"
@@ -486,7 +500,9 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
                 params![product.as_str(), money_text(new), new.currency().code()],
             )?;
             if changed == 0 {
-                return Err(StoreError::Refused(format!("product {product} is not in the catalogue")));
+                return Err(StoreError::Refused(format!(
+                    "product {product} is not in the catalogue"
+                )));
             }
             Ok(())
         }
@@ -589,11 +605,16 @@ fn insert_refund(transaction: &Transaction<'_>, refund: &Refund) -> Result<()> {
                 serde_json::to_string(refund)?,
             ],
         )
-        .map_err(|error| refuse_constraint(error, format!("refund {} is already recorded", refund.id)))?;
+        .map_err(|error| {
+            refuse_constraint(error, format!("refund {} is already recorded", refund.id))
+        })?;
     Ok(())
 }
 
-pub(crate) fn insert_movement(transaction: &Transaction<'_>, movement: &StockMovement) -> Result<()> {
+pub(crate) fn insert_movement(
+    transaction: &Transaction<'_>,
+    movement: &StockMovement,
+) -> Result<()> {
     transaction
         .prepare_cached(
             "INSERT INTO stock_movement (id, product, store, batch, quantity, reason, at_ms, by_user) \
@@ -658,13 +679,20 @@ fn insert_held(transaction: &Transaction<'_>, held: &HeldCart) -> Result<()> {
 
 fn load_shift(transaction: &Transaction<'_>, id: &str) -> Result<Shift> {
     let record: Option<String> = transaction
-        .query_row("SELECT record FROM shift WHERE id = ?1", [id], |row| row.get(0))
+        .query_row("SELECT record FROM shift WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })
         .optional()?;
-    let record = record.ok_or_else(|| StoreError::Refused(format!("shift {id} was never opened here")))?;
+    let record =
+        record.ok_or_else(|| StoreError::Refused(format!("shift {id} was never opened here")))?;
     Ok(serde_json::from_str(&record)?)
 }
 
-fn save_shift(transaction: &Transaction<'_>, shift: &Shift, report: Option<&ShiftReport>) -> Result<()> {
+fn save_shift(
+    transaction: &Transaction<'_>,
+    shift: &Shift,
+    report: Option<&ShiftReport>,
+) -> Result<()> {
     let report = report.map(serde_json::to_string).transpose()?;
     let changed = transaction.execute(
         "UPDATE shift SET record = ?2, closed_at = ?3, report = coalesce(?4, report) WHERE id = ?1",
@@ -676,7 +704,10 @@ fn save_shift(transaction: &Transaction<'_>, shift: &Shift, report: Option<&Shif
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::Refused(format!("shift {} was never opened here", shift.id)));
+        return Err(StoreError::Refused(format!(
+            "shift {} was never opened here",
+            shift.id
+        )));
     }
     Ok(())
 }
@@ -722,14 +753,18 @@ pub(crate) fn upsert_product(transaction: &Transaction<'_>, product: &Product) -
     transaction
         .prepare_cached("DELETE FROM barcode WHERE product = ?1")?
         .execute([product.id.as_str()])?;
-    let mut insert = transaction.prepare_cached("INSERT INTO barcode (code, product) VALUES (?1, ?2)")?;
+    let mut insert =
+        transaction.prepare_cached("INSERT INTO barcode (code, product) VALUES (?1, ?2)")?;
     for barcode in &product.barcodes {
         insert
             .execute(params![barcode.as_str(), product.id.as_str()])
             .map_err(|error| {
                 refuse_constraint(
                     error,
-                    format!("barcode {barcode} of {} already belongs to another product", product.id),
+                    format!(
+                        "barcode {barcode} of {} already belongs to another product",
+                        product.id
+                    ),
                 )
             })?;
     }
@@ -751,7 +786,13 @@ fn upsert_customer(transaction: &Transaction<'_>, customer: &Customer) -> Result
             ],
         )
         .map_err(|error| {
-            refuse_constraint(error, format!("loyalty card of {} belongs to another customer", customer.id))
+            refuse_constraint(
+                error,
+                format!(
+                    "loyalty card of {} belongs to another customer",
+                    customer.id
+                ),
+            )
         })?;
     Ok(())
 }

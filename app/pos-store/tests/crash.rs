@@ -17,7 +17,11 @@ use rust_decimal::Decimal;
 use support::{open, raw};
 
 fn kills() -> u64 {
-    if std::env::var_os("POS_SLOW_TESTS").is_some() { 200 } else { 12 }
+    if std::env::var_os("POS_SLOW_TESTS").is_some() {
+        200
+    } else {
+        12
+    }
 }
 
 /// xorshift64: enough randomness for kill times, reproducible from the printed seed.
@@ -62,7 +66,10 @@ fn sales_survive_being_killed_at_random_points() {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
-            BufReader::new(stdout).lines().map(Result::unwrap).collect::<Vec<String>>()
+            BufReader::new(stdout)
+                .lines()
+                .map(Result::unwrap)
+                .collect::<Vec<String>>()
         });
         std::thread::sleep(Duration::from_millis(20 + dice.below(200)));
         child.kill().unwrap(); // SIGKILL
@@ -87,38 +94,79 @@ fn sales_survive_being_killed_at_random_points() {
         drop(store);
         assert_whole_or_absent(&raw(dir.path()), round);
     }
-    assert!(reported_total > 0, "no sale was ever committed before a kill");
+    assert!(
+        reported_total > 0,
+        "no sale was ever committed before a kill"
+    );
     println!("{reported_total} sales committed over {} kills", kills());
 }
 
 fn assert_whole_or_absent(connection: &rusqlite::Connection, round: u64) {
-    let count = |sql: &str| connection.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let count = |sql: &str| {
+        connection
+            .query_row(sql, [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
     let sales = count("SELECT count(*) FROM sale");
-    assert_eq!(count("SELECT count(*) FROM sale_line"), sales * 5, "round {round}: lines");
-    assert_eq!(count("SELECT count(*) FROM sale_tender"), sales, "round {round}: tenders");
-    assert_eq!(count("SELECT count(*) FROM stock_movement"), sales * 5, "round {round}: movements");
-    assert_eq!(count("SELECT count(*) FROM journal WHERE kind = 'sale_completed'"), sales);
-    assert_eq!(count("SELECT count(*) FROM journal WHERE kind = 'stock_moved'"), sales * 5);
-    assert_eq!(count("SELECT count(*) FROM journal WHERE kind = 'drawer_opened'"), sales);
     assert_eq!(
-        count("SELECT count(*) FROM sale s WHERE (SELECT count(*) FROM sale_line l WHERE l.sale = s.id) <> 5"),
+        count("SELECT count(*) FROM sale_line"),
+        sales * 5,
+        "round {round}: lines"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM sale_tender"),
+        sales,
+        "round {round}: tenders"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM stock_movement"),
+        sales * 5,
+        "round {round}: movements"
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM journal WHERE kind = 'sale_completed'"),
+        sales
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM journal WHERE kind = 'stock_moved'"),
+        sales * 5
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM journal WHERE kind = 'drawer_opened'"),
+        sales
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM sale s WHERE (SELECT count(*) FROM sale_line l WHERE l.sale = s.id) <> 5"
+        ),
         0,
         "round {round}: a sale with missing lines"
     );
     // Stock is the sum of its movements, to the last unit.
     let mut sums: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    let mut statement = connection.prepare("SELECT store, product, quantity FROM stock_movement").unwrap();
+    let mut statement = connection
+        .prepare("SELECT store, product, quantity FROM stock_movement")
+        .unwrap();
     let mut rows = statement.query([]).unwrap();
     while let Some(row) = rows.next().unwrap() {
         let quantity: Decimal = row.get::<_, String>(2).unwrap().parse().unwrap();
-        *sums.entry((row.get(0).unwrap(), row.get(1).unwrap())).or_default() += quantity;
+        *sums
+            .entry((row.get(0).unwrap(), row.get(1).unwrap()))
+            .or_default() += quantity;
     }
     let mut levels: BTreeMap<(String, String), Decimal> = BTreeMap::new();
-    let mut statement = connection.prepare("SELECT store, product, quantity FROM stock_level").unwrap();
+    let mut statement = connection
+        .prepare("SELECT store, product, quantity FROM stock_level")
+        .unwrap();
     let mut rows = statement.query([]).unwrap();
     while let Some(row) = rows.next().unwrap() {
         let quantity: Decimal = row.get::<_, String>(2).unwrap().parse().unwrap();
-        *levels.entry((row.get(0).unwrap(), row.get(1).unwrap())).or_default() += quantity;
+        *levels
+            .entry((row.get(0).unwrap(), row.get(1).unwrap()))
+            .or_default() += quantity;
     }
-    assert_eq!(levels, sums, "round {round}: stock levels differ from the sum of movements");
+    assert_eq!(
+        levels, sums,
+        "round {round}: stock levels differ from the sum of movements"
+    );
 }

@@ -37,13 +37,23 @@ fn inside_private_mount_namespace(test: &str) -> bool {
         .expect("unshare (util-linux) runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "{test} failed inside the mount namespace");
-    assert!(stdout.contains("1 passed"), "{test} did not run inside the namespace");
+    assert!(
+        output.status.success(),
+        "{test} failed inside the mount namespace"
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "{test} did not run inside the namespace"
+    );
     false
 }
 
 fn mount(args: &[&str], target: &Path) {
-    let status = Command::new("mount").args(args).arg(target).status().unwrap();
+    let status = Command::new("mount")
+        .args(args)
+        .arg(target)
+        .status()
+        .unwrap();
     assert!(status.success(), "mount {args:?} {}", target.display());
 }
 
@@ -84,7 +94,12 @@ fn a_full_disk_is_reported_and_loses_nothing_committed() {
         assert!(store.sale(id).unwrap().is_some(), "sale {id} lost");
     }
     assert!(store.verify_journal().unwrap().is_intact());
-    assert_eq!(store.sale(&SaleId::new(format!("T1-sale-{}", committed.len() + 1))).unwrap(), None);
+    assert_eq!(
+        store
+            .sale(&SaleId::new(format!("T1-sale-{}", committed.len() + 1)))
+            .unwrap(),
+        None
+    );
     drop(store);
     // Space freed: selling goes on.
     mount(&["-o", "remount,size=16m"], dir.path());
@@ -110,7 +125,10 @@ fn a_read_only_data_partition_is_reported() {
     let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
     assert_eq!(error.kind(), ErrorKind::ReadOnly, "{error}");
     assert!(
-        error.to_string().starts_with(&format!("the data directory {} cannot be written", dir.path().display())),
+        error.to_string().starts_with(&format!(
+            "the data directory {} cannot be written",
+            dir.path().display()
+        )),
         "{error}"
     );
     assert!(error.to_string().contains("mounted read-write"));

@@ -20,7 +20,10 @@ use rusqlite::types::Value;
 type Snapshot = BTreeMap<String, (Vec<String>, Vec<Vec<Value>>)>;
 
 fn fixture(version: u32) -> String {
-    let path = format!("{}/tests/fixtures/v{version:04}.sql", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/v{version:04}.sql",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path)
         .unwrap_or_else(|_| panic!("add {path}: data as a version-{version} terminal writes it"))
 }
@@ -45,13 +48,21 @@ fn snapshot(connection: &Connection) -> Snapshot {
              AND name NOT LIKE 'product_search%'",
         )
         .unwrap();
-    let names: Vec<String> = tables.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let names: Vec<String> = tables
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     let mut snapshot = Snapshot::new();
     for name in names {
-        let mut statement = connection.prepare(&format!("SELECT * FROM \"{name}\"")).unwrap();
+        let mut statement = connection
+            .prepare(&format!("SELECT * FROM \"{name}\""))
+            .unwrap();
         let columns: Vec<String> = statement.column_names().map(str::to_owned).collect();
         let mut rows: Vec<Vec<Value>> = statement
-            .query_map([], |row| (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect())
+            .query_map([], |row| {
+                (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect()
+            })
             .unwrap()
             .map(Result::unwrap)
             .collect();
@@ -69,14 +80,22 @@ fn assert_kept(old: &Snapshot, new: &Snapshot, from: u32) {
             .unwrap_or_else(|| panic!("upgrading from {from} lost table {table}"));
         let positions: Vec<usize> = old_columns
             .iter()
-            .map(|c| new_columns.iter().position(|n| n == c).unwrap_or_else(|| panic!("{table}.{c} lost")))
+            .map(|c| {
+                new_columns
+                    .iter()
+                    .position(|n| n == c)
+                    .unwrap_or_else(|| panic!("{table}.{c} lost"))
+            })
             .collect();
         let mut projected: Vec<Vec<Value>> = new_rows
             .iter()
             .map(|row| positions.iter().map(|&i| row[i].clone()).collect())
             .collect();
         projected.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-        assert_eq!(&projected, old_rows, "rows of {table} changed upgrading from version {from}");
+        assert_eq!(
+            &projected, old_rows,
+            "rows of {table} changed upgrading from version {from}"
+        );
     }
 }
 
@@ -111,7 +130,10 @@ fn version_two_fills_in_the_customer_of_earlier_sales() {
     drop(connection);
     let store = Store::open(dir.path(), DeviceId::new("T1")).unwrap();
     let history = store.customer_history(&CustomerId::new("c1"), 10).unwrap();
-    assert_eq!(history.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["s1"]);
+    assert_eq!(
+        history.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["s1"]
+    );
 }
 
 #[test]
@@ -133,8 +155,17 @@ fn a_failing_migration_leaves_the_previous_version_untouched() {
         },
     ];
     let error = migrate::apply(&mut connection, &broken).unwrap_err();
-    assert!(matches!(error, StoreError::Migration { version: 2, name: "broken", .. }));
-    assert!(error.to_string().starts_with("upgrading the store to schema version 2 (broken) failed, nothing was changed"));
+    assert!(matches!(
+        error,
+        StoreError::Migration {
+            version: 2,
+            name: "broken",
+            ..
+        }
+    ));
+    assert!(error.to_string().starts_with(
+        "upgrading the store to schema version 2 (broken) failed, nothing was changed"
+    ));
     assert_eq!(migrate::schema_version(&connection).unwrap(), 1);
     assert_eq!(snapshot(&connection), before);
 }

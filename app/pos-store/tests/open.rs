@@ -23,7 +23,12 @@ fn the_file_on_disk_is_encrypted_and_holds_nothing_in_clear() {
         assert!(!content.starts_with(b"SQLite format 3"));
         let name = sale.lines[0].product.name.as_bytes();
         let total = sale.total.amount().to_string();
-        for needle in [name, total.as_bytes(), sale.id.as_str().as_bytes(), b"sale_completed"] {
+        for needle in [
+            name,
+            total.as_bytes(),
+            sale.id.as_str().as_bytes(),
+            b"sale_completed",
+        ] {
             assert!(
                 !content.windows(needle.len()).any(|w| w == needle),
                 "found {:?} in clear",
@@ -34,12 +39,20 @@ fn the_file_on_disk_is_encrypted_and_holds_nothing_in_clear() {
     // Plain SQLite cannot read it.
     let plain = rusqlite::Connection::open(dir.path().join("pos.db")).unwrap();
     let error = plain
-        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
         .unwrap_err();
-    assert_eq!(error.sqlite_error_code(), Some(rusqlite::ErrorCode::NotADatabase));
+    assert_eq!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase)
+    );
     // With the key it reads back.
     let store = open(dir.path());
-    assert_eq!(store.sale_by_receipt(&sale.receipt_number).unwrap(), Some(sale));
+    assert_eq!(
+        store.sale_by_receipt(&sale.receipt_number).unwrap(),
+        Some(sale)
+    );
 }
 
 #[test]
@@ -50,7 +63,10 @@ fn the_device_secret_is_made_once_private_and_kept() {
     let secret = dir.path().join("device.secret");
     let first = fs::read(&secret).unwrap();
     assert_eq!(first.len(), 32);
-    assert_eq!(fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        fs::metadata(&secret).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     drop(open(dir.path()));
     assert_eq!(fs::read(&secret).unwrap(), first);
 }
@@ -66,7 +82,12 @@ fn a_wrong_key_is_refused_and_the_file_left_untouched() {
     let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
     assert_eq!(error.kind(), ErrorKind::Key);
     assert!(matches!(error, StoreError::WrongKey { .. }));
-    assert!(error.to_string().contains("cannot be decrypted with this terminal's key"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("cannot be decrypted with this terminal's key"),
+        "{error}"
+    );
     assert!(error.to_string().contains("left untouched"));
     assert_eq!(file_bytes(dir.path()), before);
 }
@@ -81,7 +102,10 @@ fn a_missing_key_is_refused_without_making_a_new_one() {
     let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
     assert!(matches!(error, StoreError::KeyMissing { .. }), "{error}");
     assert!(error.to_string().contains("device secret"));
-    assert!(!dir.path().join("device.secret").exists(), "no new secret over old data");
+    assert!(
+        !dir.path().join("device.secret").exists(),
+        "no new secret over old data"
+    );
     assert_eq!(file_bytes(dir.path()), before);
 }
 
@@ -113,7 +137,9 @@ fn a_truncated_file_is_reported_as_damaged() {
 fn a_plain_sqlite_file_is_not_taken_for_the_store() {
     let dir = tempfile::tempdir().unwrap();
     let plain = rusqlite::Connection::open(dir.path().join("pos.db")).unwrap();
-    plain.execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);").unwrap();
+    plain
+        .execute_batch("CREATE TABLE t(x); INSERT INTO t VALUES (1);")
+        .unwrap();
     drop(plain);
     let before = file_bytes(dir.path());
     let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
@@ -127,7 +153,9 @@ fn a_store_from_a_newer_version_is_refused() {
     let (sale, movements) = sale(1);
     open(dir.path()).complete_sale(&sale, &movements).unwrap();
     let newer = pos_store::migrate::latest_version() + 1;
-    raw(dir.path()).pragma_update(None, "user_version", newer).unwrap();
+    raw(dir.path())
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
     let before = file_bytes(dir.path());
     let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
     assert_eq!(error.kind(), ErrorKind::SchemaTooNew);
@@ -140,7 +168,9 @@ fn a_store_from_a_newer_version_is_refused() {
     );
     assert_eq!(file_bytes(dir.path()), before);
     assert_eq!(
-        raw(dir.path()).query_row("SELECT count(*) FROM sale", [], |r| r.get::<_, i64>(0)).unwrap(),
+        raw(dir.path())
+            .query_row("SELECT count(*) FROM sale", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
         1
     );
 }
@@ -156,9 +186,17 @@ fn rekeying_replaces_the_key_and_the_old_one_no_longer_opens() {
         old_secret = fs::read(dir.path().join("device.secret")).unwrap();
         store.rekey().unwrap();
     }
-    assert_ne!(fs::read(dir.path().join("device.secret")).unwrap(), old_secret);
+    assert_ne!(
+        fs::read(dir.path().join("device.secret")).unwrap(),
+        old_secret
+    );
     assert!(!dir.path().join("device.secret.next").exists());
-    assert_eq!(open(dir.path()).sale_by_receipt(&sale.receipt_number).unwrap(), Some(sale));
+    assert_eq!(
+        open(dir.path())
+            .sale_by_receipt(&sale.receipt_number)
+            .unwrap(),
+        Some(sale)
+    );
     fs::remove_file(dir.path().join("device.secret")).unwrap();
     fs::write(dir.path().join("device.secret"), &old_secret).unwrap();
     assert!(matches!(

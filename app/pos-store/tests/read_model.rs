@@ -45,7 +45,9 @@ fn receive(product: &ProductId, batch: Option<&str>, pieces: i64, n: u32) -> Dom
         store: StoreId::new("berlin-mitte"),
         batch: batch.map(BatchId::new),
         quantity: Quantity::pieces(pieces),
-        reason: MovementReason::GoodsReceipt { reference: Some("DN-1".to_owned()) },
+        reason: MovementReason::GoodsReceipt {
+            reference: Some("DN-1".to_owned()),
+        },
         at: at(0),
         by: UserId::new("marc"),
     })
@@ -56,24 +58,51 @@ fn a_scanned_barcode_or_typed_sku_finds_the_product() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let milk = milk();
-    store.record(&UserId::new("marc"), at(0), &[DomainEvent::ProductSaved(milk.clone())]).unwrap();
-    assert_eq!(store.product_by_barcode("4006381333948").unwrap(), Some(milk.clone()));
-    assert_eq!(store.product_by_barcode(" 4006381333931\n").unwrap(), Some(milk.clone()));
+    store
+        .record(
+            &UserId::new("marc"),
+            at(0),
+            &[DomainEvent::ProductSaved(milk.clone())],
+        )
+        .unwrap();
+    assert_eq!(
+        store.product_by_barcode("4006381333948").unwrap(),
+        Some(milk.clone())
+    );
+    assert_eq!(
+        store.product_by_barcode(" 4006381333931\n").unwrap(),
+        Some(milk.clone())
+    );
     assert_eq!(store.product_by_code("MLK-1L").unwrap(), Some(milk.clone()));
     assert_eq!(store.product_by_barcode("4006381333955").unwrap(), None);
     // A barcode moves only with an explicit save; stealing it is refused.
     let mut other = product(2);
     other.barcodes = vec![Barcode::new("4006381333931")];
-    let error = store.record(&UserId::new("marc"), at(1), &[DomainEvent::ProductSaved(other)]).unwrap_err();
-    assert_eq!(error.to_string(), "barcode 4006381333931 of p0000002 already belongs to another product");
-    assert_eq!(store.verify_journal().unwrap().entries_checked, 1, "the refused save left no entry");
+    let error = store
+        .record(
+            &UserId::new("marc"),
+            at(1),
+            &[DomainEvent::ProductSaved(other)],
+        )
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "barcode 4006381333931 of p0000002 already belongs to another product"
+    );
+    assert_eq!(
+        store.verify_journal().unwrap().entries_checked,
+        1,
+        "the refused save left no entry"
+    );
 }
 
 #[test]
 fn search_matches_word_prefixes_and_skips_inactive_products() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
-    let mut events: Vec<DomainEvent> = (10..300).map(|n| DomainEvent::ProductSaved(product(n))).collect();
+    let mut events: Vec<DomainEvent> = (10..300)
+        .map(|n| DomainEvent::ProductSaved(product(n)))
+        .collect();
     events.push(DomainEvent::ProductSaved(milk()));
     let mut old = product(5);
     old.name = "Organic milk powder (delisted)".to_owned();
@@ -81,12 +110,21 @@ fn search_matches_word_prefixes_and_skips_inactive_products() {
     events.push(DomainEvent::ProductSaved(old));
     store.record(&UserId::new("marc"), at(0), &events).unwrap();
     fn names_in(store: &pos_store::Store, text: &str) -> Vec<String> {
-        store.search_products(text, 20).unwrap().into_iter().map(|h| h.name).collect()
+        store
+            .search_products(text, 20)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.name)
+            .collect()
     }
     let names = |text: &str| names_in(&store, text);
     assert_eq!(names("org whol mil"), ["Organic whole milk 1L"]);
     assert_eq!(names("MLK"), ["Organic whole milk 1L"], "SKU prefix");
-    assert_eq!(names("mil 1l\"*)"), ["Organic whole milk 1L"], "FTS syntax typed by mistake is ignored");
+    assert_eq!(
+        names("mil 1l\"*)"),
+        ["Organic whole milk 1L"],
+        "FTS syntax typed by mistake is ignored"
+    );
     assert!(names("").is_empty());
     let chocolate = names("choc");
     assert!(!chocolate.is_empty() && chocolate.len() <= 20);
@@ -94,7 +132,13 @@ fn search_matches_word_prefixes_and_skips_inactive_products() {
     // Renaming updates the index.
     let mut renamed = milk();
     renamed.name = "Organic oat drink 1L".to_owned();
-    store.record(&UserId::new("marc"), at(1), &[DomainEvent::ProductSaved(renamed)]).unwrap();
+    store
+        .record(
+            &UserId::new("marc"),
+            at(1),
+            &[DomainEvent::ProductSaved(renamed)],
+        )
+        .unwrap();
     assert!(names_in(&store, "org whol mil").is_empty());
     assert_eq!(names_in(&store, "oat"), ["Organic oat drink 1L"]);
 }
@@ -103,7 +147,10 @@ fn search_matches_word_prefixes_and_skips_inactive_products() {
 fn categories_page_by_name_and_variants_list_under_their_parent() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
-    let tee = Product { category: Some(CategoryId::new("fashion")), ..product(900) };
+    let tee = Product {
+        category: Some(CategoryId::new("fashion")),
+        ..product(900)
+    };
     let variant = |size: &str, n: u64| Product {
         parent: Some(tee.id.clone()),
         variant: vec![VariantAttribute::new("size", size)],
@@ -124,15 +171,26 @@ fn categories_page_by_name_and_variants_list_under_their_parent() {
         .map(|p| p.variant[0].value.clone())
         .collect();
     assert_eq!(sizes, ["S", "M", "L"]);
-    let first = store.products_in_category(&CategoryId::new("fashion"), "", 3).unwrap();
+    let first = store
+        .products_in_category(&CategoryId::new("fashion"), "", 3)
+        .unwrap();
     assert_eq!(first.len(), 3);
     let rest = store
         .products_in_category(&CategoryId::new("fashion"), &first[2].name, 3)
         .unwrap();
     assert_eq!(rest.len(), 1);
-    assert!(first.iter().all(|p| p.name < rest[0].name || p.name == rest[0].name));
-    store.save_category(&CategoryId::new("fashion"), "Fashion", None).unwrap();
-    assert_eq!(store.categories().unwrap(), [(CategoryId::new("fashion"), "Fashion".to_owned())]);
+    assert!(
+        first
+            .iter()
+            .all(|p| p.name < rest[0].name || p.name == rest[0].name)
+    );
+    store
+        .save_category(&CategoryId::new("fashion"), "Fashion", None)
+        .unwrap();
+    assert_eq!(
+        store.categories().unwrap(),
+        [(CategoryId::new("fashion"), "Fashion".to_owned())]
+    );
 }
 
 #[test]
@@ -144,12 +202,29 @@ fn sales_are_found_by_receipt_date_and_customer() {
         store.complete_sale(&sale, &movements).unwrap();
     }
     let (third, _) = sale(3);
-    assert_eq!(store.sale_by_receipt(&third.receipt_number).unwrap(), Some(third.clone()));
-    assert_eq!(store.sale_by_receipt(&ReceiptNumber::new("T1-9999999")).unwrap(), None);
+    assert_eq!(
+        store.sale_by_receipt(&third.receipt_number).unwrap(),
+        Some(third.clone())
+    );
+    assert_eq!(
+        store
+            .sale_by_receipt(&ReceiptNumber::new("T1-9999999"))
+            .unwrap(),
+        None
+    );
     let between = store.sales_between(at(2), at(4), 100).unwrap();
-    assert_eq!(between.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["T1-sale-2", "T1-sale-3"]);
+    assert_eq!(
+        between.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["T1-sale-2", "T1-sale-3"]
+    );
     assert_eq!(between[1].total, third.total);
-    assert_eq!(store.sales_of_shift(&ShiftId::new("T1-shift-1")).unwrap().len(), 5);
+    assert_eq!(
+        store
+            .sales_of_shift(&ShiftId::new("T1-shift-1"))
+            .unwrap()
+            .len(),
+        5
+    );
 
     // A loyalty customer's sale lands in their history with its points.
     let jo = Customer {
@@ -159,10 +234,21 @@ fn sales_are_found_by_receipt_date_and_customer() {
         phone: Some("+49 30 1234".to_owned()),
         card: Some(pos_core::id::LoyaltyCard::new("LC-1")),
     };
-    store.record(&UserId::new("anna"), at(10), &[DomainEvent::CustomerSaved(jo.clone())]).unwrap();
+    store
+        .record(
+            &UserId::new("anna"),
+            at(10),
+            &[DomainEvent::CustomerSaved(jo.clone())],
+        )
+        .unwrap();
     let mut cart = Cart::new(Currency::EUR);
     cart.add(&milk(), Quantity::pieces(2)).unwrap();
-    cart.attach_customer(AttachedCustomer { id: jo.id.clone(), name: "Jo".to_owned(), tier: Tier::default(), points: 0 });
+    cart.attach_customer(AttachedCustomer {
+        id: jo.id.clone(),
+        name: "Jo".to_owned(),
+        tier: Tier::default(),
+        points: 0,
+    });
     let demo = pos_core::demo::store().unwrap();
     let priced = cart
         .price(&PricingContext {
@@ -183,12 +269,21 @@ fn sales_are_found_by_receipt_date_and_customer() {
         shift: None,
         at: at(11),
     };
-    let loyal = Sale::complete(priced, payment.finish().unwrap(), context, Some(&pos_core::demo::loyalty())).unwrap();
+    let loyal = Sale::complete(
+        priced,
+        payment.finish().unwrap(),
+        context,
+        Some(&pos_core::demo::loyalty()),
+    )
+    .unwrap();
     let earned = loyal.loyalty.as_ref().unwrap().points_earned;
     assert!(earned > 0);
     store.complete_sale(&loyal, &[]).unwrap();
     let history = store.customer_history(&jo.id, 10).unwrap();
-    assert_eq!(history.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["loyal-1"]);
+    assert_eq!(
+        history.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+        ["loyal-1"]
+    );
     assert_eq!(store.customer(&jo.id).unwrap(), Some((jo, earned)));
 }
 
@@ -197,29 +292,74 @@ fn low_stock_and_batches_expiring_soon() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let milk = milk();
-    let plenty = Product { low_stock_threshold: Some(Quantity::pieces(2)), ..product(7) };
+    let plenty = Product {
+        low_stock_threshold: Some(Quantity::pieces(2)),
+        ..product(7)
+    };
     let marc = UserId::new("marc");
     store
-        .record(&marc, at(0), &[DomainEvent::ProductSaved(milk.clone()), DomainEvent::ProductSaved(plenty.clone())])
+        .record(
+            &marc,
+            at(0),
+            &[
+                DomainEvent::ProductSaved(milk.clone()),
+                DomainEvent::ProductSaved(plenty.clone()),
+            ],
+        )
         .unwrap();
-    store.save_batch(&Batch { id: BatchId::new("L1"), product: milk.id.clone(), lot: "L1".to_owned(), expiry: Some(date!(2026 - 12 - 01)) }).unwrap();
-    store.save_batch(&Batch { id: BatchId::new("L2"), product: milk.id.clone(), lot: "L2".to_owned(), expiry: Some(date!(2027 - 01 - 15)) }).unwrap();
+    store
+        .save_batch(&Batch {
+            id: BatchId::new("L1"),
+            product: milk.id.clone(),
+            lot: "L1".to_owned(),
+            expiry: Some(date!(2026 - 12 - 01)),
+        })
+        .unwrap();
+    store
+        .save_batch(&Batch {
+            id: BatchId::new("L2"),
+            product: milk.id.clone(),
+            lot: "L2".to_owned(),
+            expiry: Some(date!(2027 - 01 - 15)),
+        })
+        .unwrap();
     store
         .record(
             &marc,
             at(1),
-            &[receive(&milk.id, Some("L1"), 3, 1), receive(&milk.id, Some("L2"), 2, 2), receive(&plenty.id, None, 40, 3)],
+            &[
+                receive(&milk.id, Some("L1"), 3, 1),
+                receive(&milk.id, Some("L2"), 2, 2),
+                receive(&plenty.id, None, 40, 3),
+            ],
         )
         .unwrap();
     let berlin = StoreId::new("berlin-mitte");
-    assert_eq!(store.stock_level(&berlin, &milk.id).unwrap(), Quantity::pieces(5));
+    assert_eq!(
+        store.stock_level(&berlin, &milk.id).unwrap(),
+        Quantity::pieces(5)
+    );
     let low = store.low_stock(&berlin, 50).unwrap();
     assert_eq!(low.len(), 1);
-    assert_eq!((low[0].product.clone(), low[0].level, low[0].threshold), (milk.id.clone(), Quantity::pieces(5), Quantity::pieces(6)));
-    let soon = store.expiring_batches(&berlin, date!(2026 - 12 - 31), 10).unwrap();
+    assert_eq!(
+        (low[0].product.clone(), low[0].level, low[0].threshold),
+        (milk.id.clone(), Quantity::pieces(5), Quantity::pieces(6))
+    );
+    let soon = store
+        .expiring_batches(&berlin, date!(2026 - 12 - 31), 10)
+        .unwrap();
     assert_eq!(soon.len(), 1);
-    assert_eq!((soon[0].batch.as_str(), soon[0].level, soon[0].expiry), ("L1", Quantity::pieces(3), date!(2026 - 12 - 01)));
-    assert_eq!(store.expiring_batches(&berlin, date!(2027 - 02 - 01), 10).unwrap().len(), 2);
+    assert_eq!(
+        (soon[0].batch.as_str(), soon[0].level, soon[0].expiry),
+        ("L1", Quantity::pieces(3), date!(2026 - 12 - 01))
+    );
+    assert_eq!(
+        store
+            .expiring_batches(&berlin, date!(2027 - 02 - 01), 10)
+            .unwrap()
+            .len(),
+        2
+    );
 }
 
 #[test]
@@ -235,14 +375,30 @@ fn held_carts_survive_a_restart_and_resume_once() {
         held_by: UserId::new("anna"),
         device: DeviceId::new("T1"),
     };
-    open(dir.path()).record(&UserId::new("anna"), at(5), &[DomainEvent::CartHeld(held.clone())]).unwrap();
+    open(dir.path())
+        .record(
+            &UserId::new("anna"),
+            at(5),
+            &[DomainEvent::CartHeld(held.clone())],
+        )
+        .unwrap();
     let mut store = open(dir.path());
     assert_eq!(store.held_carts().unwrap(), [held.clone()]);
-    let resume = DomainEvent::CartResumed { id: held.id.clone(), device: DeviceId::new("T2") };
-    store.record(&UserId::new("ben"), at(6), std::slice::from_ref(&resume)).unwrap();
+    let resume = DomainEvent::CartResumed {
+        id: held.id.clone(),
+        device: DeviceId::new("T2"),
+    };
+    store
+        .record(&UserId::new("ben"), at(6), std::slice::from_ref(&resume))
+        .unwrap();
     assert!(store.held_carts().unwrap().is_empty());
-    let error = store.record(&UserId::new("ben"), at(7), &[resume]).unwrap_err();
-    assert_eq!(error.to_string(), "held cart h1 is not here: it was already resumed or never held");
+    let error = store
+        .record(&UserId::new("ben"), at(7), &[resume])
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "held cart h1 is not here: it was already resumed or never held"
+    );
 }
 
 #[test]
@@ -250,19 +406,61 @@ fn a_shift_opens_moves_cash_and_closes() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = open(dir.path());
     let anna = UserId::new("anna");
-    let mut shift = Shift::open(ShiftId::new("T1-shift-1"), StoreId::new("berlin-mitte"), DeviceId::new("T1"), anna.clone(), eur(15_000), at(0)).unwrap();
-    store.record(&anna, at(0), &[DomainEvent::ShiftOpened(shift.clone())]).unwrap();
-    let drop_to_safe = CashMovement { direction: CashDirection::Out, amount: eur(5_000), reason: "safe drop".to_owned(), at: at(60), by: anna.clone() };
+    let mut shift = Shift::open(
+        ShiftId::new("T1-shift-1"),
+        StoreId::new("berlin-mitte"),
+        DeviceId::new("T1"),
+        anna.clone(),
+        eur(15_000),
+        at(0),
+    )
+    .unwrap();
     store
-        .record(&anna, at(60), &[DomainEvent::CashMoved { shift: shift.id.clone(), movement: drop_to_safe.clone() }])
+        .record(&anna, at(0), &[DomainEvent::ShiftOpened(shift.clone())])
+        .unwrap();
+    let drop_to_safe = CashMovement {
+        direction: CashDirection::Out,
+        amount: eur(5_000),
+        reason: "safe drop".to_owned(),
+        at: at(60),
+        by: anna.clone(),
+    };
+    store
+        .record(
+            &anna,
+            at(60),
+            &[DomainEvent::CashMoved {
+                shift: shift.id.clone(),
+                movement: drop_to_safe.clone(),
+            }],
+        )
         .unwrap();
     shift.move_cash(drop_to_safe).unwrap();
-    assert_eq!(store.open_shift(&DeviceId::new("T1")).unwrap(), Some(shift.clone()));
+    assert_eq!(
+        store.open_shift(&DeviceId::new("T1")).unwrap(),
+        Some(shift.clone())
+    );
     shift
-        .close(CashCount { currency: Currency::EUR, denominations: vec![(Decimal::new(50, 0), 2)] }, anna.clone(), at(480))
+        .close(
+            CashCount {
+                currency: Currency::EUR,
+                denominations: vec![(Decimal::new(50, 0), 2)],
+            },
+            anna.clone(),
+            at(480),
+        )
         .unwrap();
     let report = pos_core::shift::report(&shift, &[], &[], &[], at(480)).unwrap();
-    store.record(&anna, at(480), &[DomainEvent::ShiftClosed { shift: shift.clone(), report }]).unwrap();
+    store
+        .record(
+            &anna,
+            at(480),
+            &[DomainEvent::ShiftClosed {
+                shift: shift.clone(),
+                report,
+            }],
+        )
+        .unwrap();
     assert_eq!(store.open_shift(&DeviceId::new("T1")).unwrap(), None);
     assert_eq!(store.shift(&shift.id).unwrap(), Some(shift));
 }
@@ -273,22 +471,51 @@ fn users_roles_settings_and_prices() {
     let mut store = open(dir.path());
     let roles = pos_core::access::Role::defaults();
     let cashier = roles.iter().find(|r| r.id.as_str() == "cashier").unwrap();
-    let error = store.save_user(&UserId::new("anna"), "Anna", &cashier.id, Some("argon2:x")).unwrap_err();
+    let error = store
+        .save_user(&UserId::new("anna"), "Anna", &cashier.id, Some("argon2:x"))
+        .unwrap_err();
     assert!(matches!(error, StoreError::Refused(_)), "{error}");
     store.save_role(cashier).unwrap();
-    store.save_user(&UserId::new("anna"), "Anna", &RoleId::new("cashier"), Some("argon2:x")).unwrap();
+    store
+        .save_user(
+            &UserId::new("anna"),
+            "Anna",
+            &RoleId::new("cashier"),
+            Some("argon2:x"),
+        )
+        .unwrap();
     let actor = store.actor(&UserId::new("anna")).unwrap().unwrap();
     assert_eq!(actor.role, *cashier);
     assert!(actor.role.allows("sales.sell"));
     store.set_setting("receipt.footer", "Thank you!").unwrap();
-    assert_eq!(store.setting("receipt.footer").unwrap().as_deref(), Some("Thank you!"));
-    let rate = pos_core::tax::TaxRate { id: pos_core::id::TaxRateId::new("vat7"), name: "VAT 7%".to_owned(), rate: Decimal::new(7, 2) };
+    assert_eq!(
+        store.setting("receipt.footer").unwrap().as_deref(),
+        Some("Thank you!")
+    );
+    let rate = pos_core::tax::TaxRate {
+        id: pos_core::id::TaxRateId::new("vat7"),
+        name: "VAT 7%".to_owned(),
+        rate: Decimal::new(7, 2),
+    };
     store.save_tax_rate(&rate).unwrap();
     assert_eq!(store.tax_rates().unwrap(), [rate]);
 
     let milk = milk();
-    store.record(&UserId::new("marc"), at(0), &[DomainEvent::ProductSaved(milk.clone())]).unwrap();
-    let change = DomainEvent::PriceChanged { product: milk.id.clone(), old: milk.price, new: eur(129), effective_at: at(1) };
-    store.record(&UserId::new("marc"), at(1), &[change]).unwrap();
+    store
+        .record(
+            &UserId::new("marc"),
+            at(0),
+            &[DomainEvent::ProductSaved(milk.clone())],
+        )
+        .unwrap();
+    let change = DomainEvent::PriceChanged {
+        product: milk.id.clone(),
+        old: milk.price,
+        new: eur(129),
+        effective_at: at(1),
+    };
+    store
+        .record(&UserId::new("marc"), at(1), &[change])
+        .unwrap();
     assert_eq!(store.product(&milk.id).unwrap().unwrap().price, eur(129));
 }

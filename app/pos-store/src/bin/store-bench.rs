@@ -127,7 +127,8 @@ fn build_catalogue(store: &mut Store, products: u64) -> Result<()> {
     while from < products {
         let to = (from + CHUNK).min(products);
         let file = csv_chunk(from, to)?;
-        let (report, took) = timed(|| Ok(store.import_products_csv(file.as_slice(), &import_options())?))?;
+        let (report, took) =
+            timed(|| Ok(store.import_products_csv(file.as_slice(), &import_options())?))?;
         if from == 0 {
             println!(
                 "| CSV import of {} products (empty catalogue, one transaction) | {:.2} s |",
@@ -191,7 +192,10 @@ fn fsync_probe(dir: &Path) -> Result<()> {
     }
     drop(file);
     fs::remove_file(&path)?;
-    println!("{}", Stats(samples).line("disk probe: 4 KiB append + fdatasync"));
+    println!(
+        "{}",
+        Stats(samples).line("disk probe: 4 KiB append + fdatasync")
+    );
     Ok(())
 }
 
@@ -201,7 +205,12 @@ fn main() -> Result<()> {
     let plain_dir = args.dir.join("plain");
     fresh_dir(&encrypted_dir)?;
     fresh_dir(&plain_dir)?;
-    println!("store-bench: {} products, {} sales, in {}", args.products, args.sales, args.dir.display());
+    println!(
+        "store-bench: {} products, {} sales, in {}",
+        args.products,
+        args.sales,
+        args.dir.display()
+    );
     println!();
     println!("| measurement | n | p50 | p99 | max |");
     println!("|---|---|---|---|---|");
@@ -209,7 +218,11 @@ fn main() -> Result<()> {
 
     let mut store = Store::open(&encrypted_dir, device())?;
     let (_, took) = timed(|| build_catalogue(&mut store, args.products))?;
-    println!("| catalogue of {} products built (CSV import, 100,000 per transaction) | {:.1} s |", args.products, took.as_secs_f64());
+    println!(
+        "| catalogue of {} products built (CSV import, 100,000 per transaction) | {:.1} s |",
+        args.products,
+        took.as_secs_f64()
+    );
     drop(store);
     let size = fs::metadata(encrypted_dir.join(pos_store::DATABASE_FILE))?.len();
     println!("| database size | {:.0} MB |", size as f64 / 1e6);
@@ -224,7 +237,10 @@ fn main() -> Result<()> {
             bail!("the catalogue lacks product {}", args.products / 2);
         }
     }
-    println!("{}", Stats(opens).line("open (key, schema check, migrations) + first barcode lookup"));
+    println!(
+        "{}",
+        Stats(opens).line("open (key, schema check, migrations) + first barcode lookup")
+    );
 
     let mut store = Store::open(&encrypted_dir, device())?;
     let mut dice = Dice(0x5eed_0002);
@@ -238,14 +254,45 @@ fn main() -> Result<()> {
             bail!("barcode {code} not found");
         }
     }
-    println!("{}", Stats(lookups).line("barcode lookup → full product (random, 1M catalogue)"));
+    println!(
+        "{}",
+        Stats(lookups).line("barcode lookup → full product (random, 1M catalogue)")
+    );
 
     let queries: &[(&str, &[&str])] = &[
-        ("2-letter prefix", &["ka", "no", "bi", "so", "gr", "mi", "fr", "te"]),
-        ("3-letter prefix", &["kal", "nor", "alp", "son", "ber", "mir", "ter", "vit"]),
-        ("4-letter noun prefix", &["choc", "coff", "yogh", "butt", "toma", "deter", "sham", "must"]),
-        ("two prefixes", &["kalih choc", "nord milk", "alpen org", "bio coff", "terra past", "vita crisp"]),
-        ("brand + noun + size", &["kalihof chocolate 100g", "nordgut milk 1l", "sonnenhof coffee 500g"]),
+        (
+            "2-letter prefix",
+            &["ka", "no", "bi", "so", "gr", "mi", "fr", "te"],
+        ),
+        (
+            "3-letter prefix",
+            &["kal", "nor", "alp", "son", "ber", "mir", "ter", "vit"],
+        ),
+        (
+            "4-letter noun prefix",
+            &[
+                "choc", "coff", "yogh", "butt", "toma", "deter", "sham", "must",
+            ],
+        ),
+        (
+            "two prefixes",
+            &[
+                "kalih choc",
+                "nord milk",
+                "alpen org",
+                "bio coff",
+                "terra past",
+                "vita crisp",
+            ],
+        ),
+        (
+            "brand + noun + size",
+            &[
+                "kalihof chocolate 100g",
+                "nordgut milk 1l",
+                "sonnenhof coffee 500g",
+            ],
+        ),
     ];
     for (kind, words) in queries {
         let mut samples = Vec::new();
@@ -256,23 +303,52 @@ fn main() -> Result<()> {
             hits += store.search_products(query, 20)?.len();
             samples.push(start.elapsed());
         }
-        println!("{}", Stats(samples).line(&format!("name search, first 20, {kind} (avg {} hits)", hits / 400)));
+        println!(
+            "{}",
+            Stats(samples).line(&format!(
+                "name search, first 20, {kind} (avg {} hits)",
+                hits / 400
+            ))
+        );
     }
 
-    sale_commits(&mut store, args.sales, args.products, "sale commit, 5 lines + 7 journal entries, SQLCipher, 1M catalogue")?;
-    journal_only_commits(&mut store, args.sales / 3, "journal-only commit, 7 entries, SQLCipher")?;
+    sale_commits(
+        &mut store,
+        args.sales,
+        args.products,
+        "sale commit, 5 lines + 7 journal entries, SQLCipher, 1M catalogue",
+    )?;
+    journal_only_commits(
+        &mut store,
+        args.sales / 3,
+        "journal-only commit, 7 entries, SQLCipher",
+    )?;
     drop(store);
 
     let mut plain = Store::open_with(&plain_dir, device(), Encryption::None)?;
     build_catalogue(&mut plain, 100_000)?;
-    sale_commits(&mut plain, args.sales, 100_000, "sale commit, same, plain SQLite (100k catalogue)")?;
-    journal_only_commits(&mut plain, args.sales / 3, "journal-only commit, 7 entries, plain SQLite")?;
+    sale_commits(
+        &mut plain,
+        args.sales,
+        100_000,
+        "sale commit, same, plain SQLite (100k catalogue)",
+    )?;
+    journal_only_commits(
+        &mut plain,
+        args.sales / 3,
+        "journal-only commit, 7 entries, plain SQLite",
+    )?;
     drop(plain);
 
     let small_dir = args.dir.join("encrypted-small");
     fresh_dir(&small_dir)?;
     let mut small = Store::open(&small_dir, device())?;
     build_catalogue(&mut small, 100_000)?;
-    sale_commits(&mut small, args.sales, 100_000, "sale commit, same, SQLCipher (100k catalogue)")?;
+    sale_commits(
+        &mut small,
+        args.sales,
+        100_000,
+        "sale commit, same, SQLCipher (100k catalogue)",
+    )?;
     Ok(())
 }

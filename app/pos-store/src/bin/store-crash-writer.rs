@@ -16,7 +16,9 @@ use pos_store::sample::{SaleMaker, product};
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, dir, device, first, count] = args.as_slice() else {
-        anyhow::bail!("usage: store-crash-writer <data-dir> <device> <first-sale-number> <sales-max>");
+        anyhow::bail!(
+            "usage: store-crash-writer <data-dir> <device> <first-sale-number> <sales-max>"
+        );
     };
     let first: u64 = first.parse().context("first sale number")?;
     let count: u64 = count.parse().context("sales max")?;
@@ -25,7 +27,9 @@ fn main() -> Result<()> {
     let stdout = std::io::stdout();
     for n in first..first + count {
         // Five lines from a small set of products, so stock levels are shared across sales.
-        let products: Vec<_> = (0..5).map(|line| product((n * 7 + line * 3) % 40)).collect();
+        let products: Vec<_> = (0..5)
+            .map(|line| product((n * 7 + line * 3) % 40))
+            .collect();
         let at = Timestamp::from_unix_ms(1_780_000_000_000 + i64::try_from(n)? * 1_000);
         let (sale, movements) = maker.sale(n, &products, at)?;
         store.complete_sale(&sale, &movements)?;
