@@ -121,9 +121,9 @@ impl StoreError {
 }
 
 // errno values on Linux, the only platform the terminal runs on.
-const ENOSPC: i32 = 28;
-const EROFS: i32 = 30;
-const EACCES: i32 = 13;
+pub(crate) const ENOSPC: i32 = 28;
+pub(crate) const EROFS: i32 = 30;
+pub(crate) const EACCES: i32 = 13;
 
 fn sqlite_kind(error: &rusqlite::Error) -> ErrorKind {
     use rusqlite::ffi::ErrorCode;

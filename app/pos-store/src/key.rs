@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::error::{Result, StoreError};
+use crate::error::{EACCES, ENOSPC, EROFS, Result, StoreError};
 
 pub const SECRET_FILE: &str = "device.secret";
 pub const NEXT_SECRET_FILE: &str = "device.secret.next";
@@ -199,11 +199,11 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 pub(crate) fn writable_error(path: &Path, source: std::io::Error) -> StoreError {
     match source.raw_os_error() {
-        Some(30 | 13) => StoreError::ReadOnly {
+        Some(EROFS | EACCES) => StoreError::ReadOnly {
             path: path.parent().unwrap_or(path).to_path_buf(),
             reason: source.to_string(),
         },
-        Some(28) => StoreError::DiskFull,
+        Some(ENOSPC) => StoreError::DiskFull,
         _ => StoreError::File {
             path: path.to_path_buf(),
             source,
@@ -221,7 +221,9 @@ mod tests {
         assert_eq!(a, RawKey::derive(&[1; 32]));
         assert_ne!(a, RawKey::derive(&[2; 32]));
         assert_eq!(format!("{a:?}"), "RawKey(..)");
-        assert_eq!(a.pragma_literal().len(), 2 + 2 + 64 + 2);
+        let literal = a.pragma_literal();
+        assert!(literal.starts_with("\"x'") && literal.ends_with("'\""), "{literal}");
+        assert_eq!(literal.len(), 3 + 64 + 2);
     }
 
     #[test]

@@ -256,7 +256,10 @@ fn main() -> Result<()> {
     }
     println!(
         "{}",
-        Stats(lookups).line("barcode lookup → full product (random, 1M catalogue)")
+        Stats(lookups).line(&format!(
+            "barcode lookup → full product (random, {} catalogue)",
+            args.products
+        ))
     );
 
     let queries: &[(&str, &[&str])] = &[
@@ -316,7 +319,10 @@ fn main() -> Result<()> {
         &mut store,
         args.sales,
         args.products,
-        "sale commit, 5 lines + 7 journal entries, SQLCipher, 1M catalogue",
+        &format!(
+            "sale commit, 5 lines + 7 journal entries, SQLCipher, {} catalogue",
+            args.products
+        ),
     )?;
     journal_only_commits(
         &mut store,
