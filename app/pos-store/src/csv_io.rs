@@ -212,7 +212,7 @@ impl Store {
                 .unwrap_or_default()
                 .split_whitespace()
             {
-                stock = stock + quantity_from(part)?;
+                stock += quantity_from(part)?;
             }
             let text = |index: usize| -> rusqlite::Result<String> {
                 Ok(row.get::<_, Option<String>>(index)?.unwrap_or_default())
@@ -264,7 +264,7 @@ fn level_in(
     let mut rows = statement.query(params![store.as_str(), product.as_str()])?;
     let mut level = Quantity::ZERO;
     while let Some(row) = rows.next()? {
-        level = level + quantity_from(&row.get::<_, String>(0)?)?;
+        level += quantity_from(&row.get::<_, String>(0)?)?;
     }
     Ok(level)
 }

@@ -222,7 +222,10 @@ mod tests {
         assert_ne!(a, RawKey::derive(&[2; 32]));
         assert_eq!(format!("{a:?}"), "RawKey(..)");
         let literal = a.pragma_literal();
-        assert!(literal.starts_with("\"x'") && literal.ends_with("'\""), "{literal}");
+        assert!(
+            literal.starts_with("\"x'") && literal.ends_with("'\""),
+            "{literal}"
+        );
         assert_eq!(literal.len(), 3 + 64 + 2);
     }
 

@@ -258,7 +258,7 @@ impl Store {
         )?;
         let mut level = Quantity::ZERO;
         for text in texts {
-            level = level + quantity_from(&text)?;
+            level += quantity_from(&text)?;
         }
         Ok(level)
     }
@@ -284,7 +284,7 @@ impl Store {
                 .unwrap_or_default()
                 .split_whitespace()
             {
-                level = level + quantity_from(part)?;
+                level += quantity_from(part)?;
             }
             if is_low(level, Some(threshold)) {
                 low.push(LowStock {

@@ -4,6 +4,7 @@
 //! reported as committed is there.
 //!
 //! 12 kills by default (a few seconds); `POS_SLOW_TESTS=1` runs 200.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! Bulk import and export of products, variants, barcodes and stock.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -2,6 +2,7 @@
 //! inside a private mount namespace (`unshare -m`) where it mounts a small tmpfs, so nothing
 //! outside the test sees the mounts. Needs root (CI runs as root); elsewhere it says it
 //! skipped and why.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

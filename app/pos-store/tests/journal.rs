@@ -1,5 +1,6 @@
 //! The journal: one entry per event in the same transaction as the read tables, hash-chained,
 //! and an outbox that never loses what upstream has not acknowledged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -6,6 +6,7 @@
 //! terminal's history would (migrate to 1, add v1 data, migrate to 2, add v2 data, …), then
 //! opens it with the current software and compares. Appending a migration needs only its
 //! fixture.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::path::Path;

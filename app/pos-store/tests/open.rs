@@ -1,5 +1,6 @@
 //! Opening the store: encryption at rest, and every way opening can fail, each with a clear
 //! message and the file left untouched.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -1,5 +1,6 @@
 //! Property tests where stock and parsing rules invite them: stock is the sum of whatever
 //! movements were recorded, and any product survives a CSV export and re-import unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 

@@ -1,4 +1,5 @@
 //! What the till's screens ask the store, answered from the read tables after real events.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
@@ -179,11 +180,7 @@ fn categories_page_by_name_and_variants_list_under_their_parent() {
         .products_in_category(&CategoryId::new("fashion"), &first[2].name, 3)
         .unwrap();
     assert_eq!(rest.len(), 1);
-    assert!(
-        first
-            .iter()
-            .all(|p| p.name < rest[0].name || p.name == rest[0].name)
-    );
+    assert!(first.iter().all(|p| p.name <= rest[0].name));
     store
         .save_category(&CategoryId::new("fashion"), "Fashion", None)
         .unwrap();
@@ -383,7 +380,7 @@ fn held_carts_survive_a_restart_and_resume_once() {
         )
         .unwrap();
     let mut store = open(dir.path());
-    assert_eq!(store.held_carts().unwrap(), [held.clone()]);
+    assert_eq!(store.held_carts().unwrap(), std::slice::from_ref(&held));
     let resume = DomainEvent::CartResumed {
         id: held.id.clone(),
         device: DeviceId::new("T2"),
