@@ -62,6 +62,8 @@ impl Store {
         Store::open_with(data_dir, device, Encryption::DeviceKey)
     }
 
+    /// As [`Store::open`], choosing the encryption: the terminal always uses
+    /// [`Encryption::DeviceKey`]; [`Encryption::None`] exists to measure what encryption costs.
     pub fn open_with(data_dir: &Path, device: DeviceId, encryption: Encryption) -> Result<Store> {
         fs::create_dir_all(data_dir)
             .map_err(|source| writable_error(&data_dir.join("."), source))?;
@@ -188,13 +190,15 @@ impl Store {
     }
 
     /// Deletes acknowledged entries (never others), keeping the chain verifiable from the
-    /// last deleted entry's hash. Returns how many were deleted.
+    /// last deleted entry's hash. The newest entry always stays, so the clock resumes from it
+    /// after a restart. Returns how many were deleted.
     pub fn prune_acknowledged(&mut self) -> Result<u64> {
         let transaction = self
             .connection
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let acked: i64 = transaction.query_row(
-            "SELECT acked_seq FROM outbox WHERE singleton = 1",
+            "SELECT min(o.acked_seq, coalesce((SELECT max(seq) FROM journal), 0) - 1) \
+             FROM outbox o WHERE o.singleton = 1",
             [],
             |r| r.get(0),
         )?;

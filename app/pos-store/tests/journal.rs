@@ -199,6 +199,19 @@ fn the_outbox_keeps_unacknowledged_entries_and_prunes_acknowledged_ones() {
         .execute("UPDATE outbox SET acked_seq = 1", [])
         .unwrap_err();
     assert!(refused.to_string().contains("cannot move backwards"));
+    // Everything acknowledged: the newest entry stays, so the clock resumes after it.
+    let mut store = open(dir.path());
+    store.acknowledge(28).unwrap();
+    assert_eq!(store.prune_acknowledged().unwrap(), 17);
+    assert!(store.pending_upload(10).unwrap().is_empty());
+    drop(store);
+    let mut store = open(dir.path());
+    // Sale 0 carries an earlier wall time than sale 4, the newest entry.
+    let (next, next_moves) = support::sale(0);
+    let entries = store.complete_sale(&next, &next_moves).unwrap();
+    assert_eq!(entries[0].seq, 29);
+    assert_eq!(entries[0].hlc.wall_ms, support::T0_MS + 4 * 60_000);
+    assert!(store.verify_journal().unwrap().is_intact());
 }
 
 #[test]
