@@ -205,6 +205,19 @@ impl Store {
         collect_sales(rows)
     }
 
+    /// Refunds already made against a sale, oldest first: what `pos_core::refund::returnable`
+    /// needs to know what can still be returned.
+    pub fn refunds_of_sale(&self, sale: &SaleId) -> Result<Vec<pos_core::refund::Refund>> {
+        let records = self.strings(
+            "SELECT record FROM refund WHERE original_sale = ?1 ORDER BY at_ms, id LIMIT ?2",
+            params![sale.as_str(), LIST_ROWS_MAX],
+        )?;
+        records
+            .iter()
+            .map(|r| Ok(serde_json::from_str(r)?))
+            .collect()
+    }
+
     /// Every sale of a shift, oldest first, for its X and Z reports.
     pub fn sales_of_shift(&self, shift: &pos_core::id::ShiftId) -> Result<Vec<Sale>> {
         let records = self.strings(

@@ -516,3 +516,67 @@ fn users_roles_settings_and_prices() {
         .unwrap();
     assert_eq!(store.product(&milk.id).unwrap().unwrap().price, eur(129));
 }
+
+#[test]
+fn a_refund_restocks_and_limits_what_can_still_be_returned() {
+    use pos_core::access::{Actor, Features, Role};
+    use pos_core::cart::{Authority, LineNo};
+    use pos_core::refund::{ReasonCode, RefundContext, RefundDestination, RefundRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let (original, movements) = sale(1);
+    store.complete_sale(&original, &movements).unwrap();
+    let roles = Role::defaults();
+    let manager = roles.iter().find(|r| r.id.as_str() == "manager").unwrap();
+    let marc = Actor::new("marc", "Marc", manager.clone());
+    let features = Features::all_enabled();
+    let reason = ReasonCode::defaults()
+        .into_iter()
+        .find(|r| r.restock)
+        .unwrap();
+    let refund = pos_core::refund::refund(
+        &original,
+        &store.refunds_of_sale(&original.id).unwrap(),
+        &RefundRequest {
+            lines: vec![(LineNo(1), Quantity::ONE)],
+            reason,
+            destination: RefundDestination::OriginalTenders,
+        },
+        &Authority {
+            features: &features,
+            actor: &marc,
+            approver: None,
+            at: at(30),
+        },
+        None,
+        RefundContext {
+            id: pos_core::id::RefundId::new("r1"),
+            receipt_number: ReceiptNumber::new("T1-R1"),
+            store: original.store.clone(),
+            device: DeviceId::new("T1"),
+            shift: None,
+            at: at(30),
+        },
+    )
+    .unwrap();
+    let mut n = 0;
+    let restock = pos_core::stock::movements_for_refund(&refund, || {
+        n += 1;
+        MovementId::new(format!("r1-m{n}"))
+    });
+    let events = pos_core::event::refund_events(&refund, &restock, None);
+    store.record(&marc.user, at(30), &events).unwrap();
+
+    let refunds = store.refunds_of_sale(&original.id).unwrap();
+    assert_eq!(refunds, std::slice::from_ref(&refund));
+    let left = pos_core::refund::returnable(&original, &refunds).unwrap();
+    assert_eq!(left[0], (LineNo(1), Quantity::ZERO));
+    let product = &original.lines[0].product.id;
+    assert_eq!(
+        store.stock_level(&original.store, product).unwrap(),
+        Quantity::ZERO
+    );
+    let error = store.record(&marc.user, at(31), &events).unwrap_err();
+    assert_eq!(error.to_string(), "refund r1 is already recorded");
+}
