@@ -228,3 +228,22 @@ fn a_rekey_cut_short_by_power_loss_still_opens() {
     assert_eq!(secrets.candidates().unwrap().len(), 1);
     assert_eq!(secrets.candidates().unwrap()[0].1, next);
 }
+
+#[test]
+fn a_file_of_garbage_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let garbage: Vec<u8> = (0..8 * 4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    fs::write(dir.path().join("pos.db"), &garbage).unwrap();
+    let error = Store::open(dir.path(), DeviceId::new("T1")).err().unwrap();
+    // Encrypted pages that fail their MAC cannot tell a wrong key from damage: the message
+    // names both, and the file stays as it was for whoever investigates.
+    assert_eq!(error.kind(), ErrorKind::Key);
+    assert!(
+        error.to_string().contains("or the file is damaged"),
+        "{error}"
+    );
+    assert_eq!(file_bytes(dir.path()), garbage);
+}
