@@ -21,10 +21,6 @@ impl HlcTime {
         wall_ms: 0,
         counter: 0,
     };
-
-    pub fn timestamp(self) -> Timestamp {
-        Timestamp::from_unix_ms(self.wall_ms)
-    }
 }
 
 impl fmt::Display for HlcTime {

@@ -23,6 +23,13 @@
 //! it cannot read: a wrong or missing key, a truncated or a plain file, or a newer schema is
 //! a typed [`StoreError`] and the file stays as it was.
 //!
+//! # Journal and clock
+//! [`journal`]: entries carry a ULID, the device, a hybrid logical clock time ([`hlc`], pure:
+//! wall time is passed in), the actor, the event's disk form and the SHA-256 of the previous
+//! entry; [`Store::verify_journal`] walks the chain. The journal is the sync outbox:
+//! [`Store::pending_upload`], [`Store::acknowledge`], and [`Store::prune_acknowledged`], which
+//! (like a trigger in the schema) never deletes an entry upstream has not acknowledged.
+//!
 //! # CSV
 //! See [`csv_io`] for the product/stock column set (also in `docs/csv-format.md`).
 

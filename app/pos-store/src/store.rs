@@ -99,10 +99,6 @@ impl Store {
         &self.device
     }
 
-    pub fn path(&self) -> PathBuf {
-        self.data_dir.join(DATABASE_FILE)
-    }
-
     /// Records business events: each is appended to the journal and applied to the read
     /// tables, all in one transaction that is on disk when this returns. `now` is the
     /// terminal's wall clock; the journal orders by a hybrid clock built on it.
