@@ -12,12 +12,18 @@ use xtask::{bundle, pki, workspace_root, yocto};
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
-/// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
-/// check update bundles; `dbus-daemon` gives the RAUC service a private bus in the tests;
-/// `poppler-utils` (pdftotext) reads receipt PDFs back in the tests.
+/// drivers) at build time; `perl` and `make` build the OpenSSL that `pos-store`'s bundled
+/// SQLCipher links; `mount` and `util-linux` (`unshare`) run its full-disk and read-only
+/// tests; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and check update
+/// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
+/// (pdftotext) reads receipt PDFs back in the tests.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
+    "perl",
+    "make",
+    "mount",
+    "util-linux",
     "rauc",
     "squashfs-tools",
     "e2fsprogs",
