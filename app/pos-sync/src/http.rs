@@ -16,7 +16,8 @@ use crate::wire::{
 pub trait Journal {
     type Error: std::error::Error + Send + Sync + 'static;
     /// Entries with `seq >= from_seq`, in order, at most `entries_max`.
-    fn load(&mut self, from_seq: u64, entries_max: usize) -> Result<Vec<JournalEntry>, Self::Error>;
+    fn load(&mut self, from_seq: u64, entries_max: usize)
+    -> Result<Vec<JournalEntry>, Self::Error>;
     /// The fleet holds everything up to `high_water_seq`.
     fn acknowledged(&mut self, high_water_seq: u64) -> Result<(), Self::Error>;
     /// Apply pulled changes and store the cursor, in one transaction.
@@ -175,7 +176,9 @@ pub async fn run_until_caught_up<J: Journal>(
                 Err(_) => machine.handle_transport_error(id, now_ms()),
             },
             Output::Acknowledged { high_water_seq } => {
-                journal.acknowledged(high_water_seq).map_err(journal_error)?;
+                journal
+                    .acknowledged(high_water_seq)
+                    .map_err(journal_error)?;
             }
             Output::Apply {
                 changes,

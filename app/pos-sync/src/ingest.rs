@@ -22,7 +22,9 @@ pub const BATCH_ENTRIES_MAX: usize = 2_000;
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
-    #[error("this terminal is {authenticated} but the batch is for {claimed}; a terminal pushes only its own journal")]
+    #[error(
+        "this terminal is {authenticated} but the batch is for {claimed}; a terminal pushes only its own journal"
+    )]
     WrongDevice {
         claimed: DeviceId,
         authenticated: DeviceId,
@@ -210,10 +212,8 @@ impl Ledger {
         }
         let stored = u32::try_from(fresh.len()).unwrap_or(u32::MAX);
         for entry in fresh {
-            self.at_seq.insert(
-                (batch.device.clone(), entry.seq),
-                entry.event_id.clone(),
-            );
+            self.at_seq
+                .insert((batch.device.clone(), entry.seq), entry.event_id.clone());
             self.entries.insert(
                 entry.event_id.clone(),
                 StoredEntry {
@@ -320,8 +320,14 @@ mod tests {
         let sent = batch("T1", vec![entry("a", 1), entry("b", 2)]);
         let first = ledger.ingest(&sent, &t1).unwrap();
         let again = ledger.ingest(&sent, &t1).unwrap();
-        assert_eq!((first.stored, first.duplicates, first.high_water_seq), (2, 0, 2));
-        assert_eq!((again.stored, again.duplicates, again.high_water_seq), (0, 2, 2));
+        assert_eq!(
+            (first.stored, first.duplicates, first.high_water_seq),
+            (2, 0, 2)
+        );
+        assert_eq!(
+            (again.stored, again.duplicates, again.high_water_seq),
+            (0, 2, 2)
+        );
         assert_eq!(ledger.len(), 2);
     }
 
@@ -343,7 +349,9 @@ mod tests {
     fn a_batch_with_one_bad_entry_stores_nothing() {
         let mut ledger = Ledger::default();
         let t1 = DeviceId::new("T1");
-        ledger.ingest(&batch("T1", vec![entry("a", 1)]), &t1).unwrap();
+        ledger
+            .ingest(&batch("T1", vec![entry("a", 1)]), &t1)
+            .unwrap();
         // "b" is new, but "a" comes back with another sequence number: a reset journal.
         let err = ledger
             .ingest(&batch("T1", vec![entry("b", 2), entry("a", 3)]), &t1)
@@ -357,7 +365,9 @@ mod tests {
     fn a_sequence_number_reused_by_another_event_is_a_conflict() {
         let mut ledger = Ledger::default();
         let t1 = DeviceId::new("T1");
-        ledger.ingest(&batch("T1", vec![entry("a", 1)]), &t1).unwrap();
+        ledger
+            .ingest(&batch("T1", vec![entry("a", 1)]), &t1)
+            .unwrap();
         let err = ledger
             .ingest(&batch("T1", vec![entry("z", 1)]), &t1)
             .unwrap_err();
@@ -401,6 +411,9 @@ mod tests {
         let too_many = (1..=BATCH_ENTRIES_MAX as u64 + 1)
             .map(|seq| entry(&format!("e{seq}"), seq))
             .collect();
-        check(too_many, "the batch has 2001 entries; at most 2000 are taken at once");
+        check(
+            too_many,
+            "the batch has 2001 entries; at most 2000 are taken at once",
+        );
     }
 }

@@ -89,7 +89,10 @@ pub enum Response {
     Pushed(PushAck),
     Pulled(PullResponse),
     /// The fleet answered with an error status and body.
-    Refused { status: u16, error: ErrorBody },
+    Refused {
+        status: u16,
+        error: ErrorBody,
+    },
 }
 
 /// What the machine wants done.
@@ -192,7 +195,9 @@ pub struct SyncMachine {
 
 impl SyncMachine {
     pub fn new(config: SyncConfig, resume: ResumePoint) -> SyncMachine {
-        let entries_max_now = config.batch_entries_max.clamp(1, crate::ingest::BATCH_ENTRIES_MAX);
+        let entries_max_now = config
+            .batch_entries_max
+            .clamp(1, crate::ingest::BATCH_ENTRIES_MAX);
         let jitter_state = config.jitter_seed;
         SyncMachine {
             config,
@@ -373,9 +378,7 @@ impl SyncMachine {
                 let from_seq = *from_seq;
                 self.refused(error, Some(from_seq), now_ms);
             }
-            (Phase::Pulling { id: sent, .. }, Response::Refused { error, .. })
-                if *sent == id =>
-            {
+            (Phase::Pulling { id: sent, .. }, Response::Refused { error, .. }) if *sent == id => {
                 self.refused(error, None, now_ms);
             }
             (Phase::Pushing { id: sent, .. } | Phase::Pulling { id: sent, .. }, _)

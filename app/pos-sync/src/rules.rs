@@ -69,7 +69,9 @@ impl LwwDocument {
                 None => true,
             };
             if newer {
-                let previous = self.fields.insert(name.clone(), (value.clone(), stamp.clone()));
+                let previous = self
+                    .fields
+                    .insert(name.clone(), (value.clone(), stamp.clone()));
                 if previous.is_none_or(|(old, _)| &old != value) {
                     changed.push(name.clone());
                 }
@@ -173,8 +175,12 @@ pub fn sale_anomalies<'a>(
     for line in &sale.lines {
         let id = &line.product.id;
         let anomaly = match catalogue(id) {
-            None => Anomaly::SoldUnknownProduct { product: id.clone() },
-            Some(product) if !product.active => Anomaly::SoldWhileArchived { product: id.clone() },
+            None => Anomaly::SoldUnknownProduct {
+                product: id.clone(),
+            },
+            Some(product) if !product.active => Anomaly::SoldWhileArchived {
+                product: id.clone(),
+            },
             Some(_) => continue,
         };
         if !found.contains(&anomaly) {
@@ -226,9 +232,15 @@ mod tests {
     #[test]
     fn the_later_write_wins_per_field_not_per_record() {
         let mut product = LwwDocument::default();
-        product.write(&fields(json!({"name": "Milk", "price": "1.09"})), &stamp(10, Origin::Fleet));
+        product.write(
+            &fields(json!({"name": "Milk", "price": "1.09"})),
+            &stamp(10, Origin::Fleet),
+        );
         // A manager's till renamed it offline at 20; the fleet repriced it at 30.
-        product.write(&fields(json!({"name": "Whole milk"})), &stamp(20, till("T1")));
+        product.write(
+            &fields(json!({"name": "Whole milk"})),
+            &stamp(20, till("T1")),
+        );
         product.write(&fields(json!({"price": "1.19"})), &stamp(30, Origin::Fleet));
         assert_eq!(
             product.document(),

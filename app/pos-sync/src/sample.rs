@@ -77,7 +77,12 @@ impl SampleTill {
             shift: None,
             at,
         };
-        let sale = step(Sale::complete(priced, step(payment.finish())?, context, None))?;
+        let sale = step(Sale::complete(
+            priced,
+            step(payment.finish())?,
+            context,
+            None,
+        ))?;
         let mut line = 0u32;
         let movements = movements_for_sale(
             &sale,

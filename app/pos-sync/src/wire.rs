@@ -288,7 +288,10 @@ fn change_body_or_unknown<'de, D: serde::Deserializer<'de>>(
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum ChangeBody {
     /// The whole product as the fleet now holds it (archived products have `active: false`).
-    Product { scope: Scope, product: Product },
+    Product {
+        scope: Scope,
+        product: Product,
+    },
     /// A price that takes effect at `effective_at` (now or later).
     PriceScheduled {
         scope: Scope,
@@ -297,16 +300,25 @@ pub enum ChangeBody {
         price: Money,
         effective_at: Timestamp,
     },
-    TaxRate { scope: Scope, rate: TaxRate },
-    Staff { member: StaffMember },
-    Role { role: pos_core::access::Role },
+    TaxRate {
+        scope: Scope,
+        rate: TaxRate,
+    },
+    Staff {
+        member: StaffMember,
+    },
+    Role {
+        role: pos_core::access::Role,
+    },
     /// A setting (store currency, feature switches, receipt header…) by key.
     Setting {
         scope: Scope,
         key: String,
         value: serde_json::Value,
     },
-    Customer { customer: Customer },
+    Customer {
+        customer: Customer,
+    },
     PointsMoved {
         event_id: EventId,
         movement: PointsMovement,

@@ -128,7 +128,10 @@ fn two_offline_tills_selling_the_last_item_both_keep_their_sale_and_stock_shows_
     }
     let summary = fleet.summary();
     assert_eq!(summary.sales.len(), 2, "neither sale is lost");
-    assert_eq!(summary.stock.level(&store(), &milk.id), Quantity::pieces(-1));
+    assert_eq!(
+        summary.stock.level(&store(), &milk.id),
+        Quantity::pieces(-1)
+    );
     assert_eq!(
         stock_alerts(&summary.stock, &store(), [&milk.id]),
         [Anomaly::NegativeStock {

@@ -4,7 +4,7 @@
 use pos_core::id::{DeviceId, ProductId, StoreId};
 use pos_sync::ingest::Ledger;
 use pos_sync::machine::{
-    Halt, HaltKind, Output, Request, RequestId, ResumePoint, Response, SyncConfig, SyncMachine,
+    Halt, HaltKind, Output, Request, RequestId, Response, ResumePoint, SyncConfig, SyncMachine,
 };
 use pos_sync::sample::SampleTill;
 use pos_sync::wire::{ErrorBody, ErrorCode, JournalEntry, PROTOCOL, PullResponse};
@@ -23,7 +23,10 @@ fn outbox(device: &str, sales: usize) -> Vec<JournalEntry> {
     let mut till = SampleTill::new(device, &StoreId::new("berlin-mitte"));
     let product = milk();
     (0..sales)
-        .flat_map(|i| till.sell(&product, 1, 1_000 + i64::try_from(i).unwrap()).unwrap())
+        .flat_map(|i| {
+            till.sell(&product, 1, 1_000 + i64::try_from(i).unwrap())
+                .unwrap()
+        })
         .collect()
 }
 
@@ -233,7 +236,17 @@ fn after_a_restart_it_resumes_from_the_fleets_mark_not_its_own() {
     sim.machine.handle_outbox_appended(10);
     // The fleet stores everything but every answer is lost, then the terminal restarts
     // having recorded nothing.
-    sim.run(3, |n| if n == 1 { Net::Deliver } else { Net::LoseResponse }, fleet);
+    sim.run(
+        3,
+        |n| {
+            if n == 1 {
+                Net::Deliver
+            } else {
+                Net::LoseResponse
+            }
+        },
+        fleet,
+    );
     assert_eq!(sim.fleet.high_water(&DeviceId::new("T1")), 10);
     assert_eq!(sim.recorded_ack, 0);
 
