@@ -64,7 +64,7 @@ impl LwwDocument {
                 // copied device does it, the greater value wins so replicas still agree.
                 Some((current_value, current)) => {
                     stamp > current
-                        || (stamp == current && value.to_string() > current_value.to_string())
+                        || (stamp == current && canonical(value) > canonical(current_value))
                 }
                 None => true,
             };
@@ -101,6 +101,11 @@ impl LwwDocument {
     pub fn latest(&self) -> Option<&Stamp> {
         self.fields.values().map(|(_, stamp)| stamp).max()
     }
+}
+
+/// A value's JSON text: keys sorted, so equal values read equal.
+fn canonical(value: &serde_json::Value) -> String {
+    value.to_string()
 }
 
 /// A price that takes effect at a time, possibly in the future.

@@ -2,6 +2,7 @@
 //! however the journal was cut into batches, the fleet ends up with the same sales, stock and
 //! points. And the stock rule that makes this safe for money: two offline tills selling the
 //! last item both keep their sale.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pos_core::catalog::Product;
 use pos_core::id::{DeviceId, ProductId, StoreId};

@@ -1,5 +1,6 @@
 //! The terminal's sync state machine against the fleet's rules in memory ([`Ledger`]), with
 //! the network failing on purpose. Time is simulated: nothing here sleeps.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pos_core::id::{DeviceId, ProductId, StoreId};
 use pos_sync::ingest::Ledger;

@@ -407,11 +407,14 @@ fn stock_level(
 
 /// What a new journal entry changes beyond the journal: the sales list, stock, what other
 /// terminals pull, and anomalies for a manager.
+/// `stock_taken` collects the products this batch took stock of, so that their levels are
+/// checked once per batch rather than once per movement.
 fn take_in(
     tx: &Transaction<'_>,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
+    stock_taken: &mut Vec<ProductId>,
     now: Timestamp,
 ) -> Result<(), StorageError> {
     let device = &terminal.id;
@@ -494,23 +497,8 @@ fn take_in(
                         movement: movement.clone(),
                     },
                 )?;
-                let level = stock_level(tx, &terminal.store, &movement.product)?;
-                if level.is_negative() && movement.quantity.is_negative() {
-                    let anomaly = Anomaly::NegativeStock {
-                        store: terminal.store.clone(),
-                        product: movement.product.clone(),
-                        level,
-                    };
-                    let detail = serde_json::to_value(&anomaly).map_err(json_err)?;
-                    record_anomaly(
-                        tx,
-                        tenant,
-                        Some(&terminal.store),
-                        Some(device),
-                        anomaly_kind(&anomaly),
-                        &detail,
-                        now,
-                    )?;
+                if movement.quantity.is_negative() && !stock_taken.contains(&movement.product) {
+                    stock_taken.push(movement.product.clone());
                 }
             }
         }
@@ -1083,6 +1071,7 @@ impl FleetStorage for SqliteStorage {
             }
         }
         let mut clock_ahead = None;
+        let mut stock_taken = Vec::new();
         for (entry, event) in &fresh {
             tx.execute(
                 "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload, received_at)
@@ -1101,12 +1090,33 @@ impl FleetStorage for SqliteStorage {
             )
             .map_err(db)?;
             if let Some(event) = event {
-                take_in(&tx, terminal, entry, event, now)?;
+                take_in(&tx, terminal, entry, event, &mut stock_taken, now)?;
             }
             // Keep the fleet's clock after what terminals did, unless a terminal's clock is
             // far ahead: then its entries are kept, and a manager is told.
             if let Err(refused) = clock.observe(entry.hlc, now.unix_ms()) {
                 clock_ahead = Some(refused.to_string());
+            }
+        }
+        // Selling below zero is allowed (the sale happened); a manager is told.
+        for product in &stock_taken {
+            let level = stock_level(&tx, &terminal.store, product)?;
+            if level.is_negative() {
+                let anomaly = Anomaly::NegativeStock {
+                    store: terminal.store.clone(),
+                    product: product.clone(),
+                    level,
+                };
+                let detail = serde_json::to_value(&anomaly).map_err(json_err)?;
+                record_anomaly(
+                    &tx,
+                    &terminal.tenant,
+                    Some(&terminal.store),
+                    Some(&terminal.id),
+                    anomaly_kind(&anomaly),
+                    &detail,
+                    now,
+                )?;
             }
         }
         if let Some(message) = clock_ahead {

@@ -2,6 +2,7 @@
 //! sync state machine through the reqwest adapter against a real fleet on loopback. The fleet
 //! shows every sale exactly once and stock as the sum of both terminals' movements, and each
 //! terminal pulls the other's movements and the fleet's catalogue changes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

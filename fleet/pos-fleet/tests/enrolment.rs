@@ -1,4 +1,5 @@
 //! Enrolment and terminal credentials, over real HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

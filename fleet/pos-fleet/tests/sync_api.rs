@@ -1,5 +1,6 @@
 //! The sync API's rules over real HTTP: idempotent pushes, all-or-nothing batches, the pull
 //! cursor, and a clear JSON refusal for each kind of bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

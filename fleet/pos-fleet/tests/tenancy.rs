@@ -1,4 +1,5 @@
 //! Accounts and tenants: each person sees only their own tenant's data, whatever ids they try.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! The fleet over HTTPS with rustls: a terminal enrols and syncs over TLS, and a plain-HTTP
 //! request to the TLS port gets no answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
