@@ -240,3 +240,89 @@ async fn a_bad_product_or_price_is_refused_with_the_reason() {
         "the price is in CHF but the store sells in EUR"
     );
 }
+
+#[tokio::test]
+async fn feature_switches_and_store_settings_reach_the_stores_terminals_only() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let (status, other) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{}/stores", acme.id),
+            Some(&acme.owner),
+            Some(json!({"name": "Acme Zürich", "currency": "CHF"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let till = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    // Only the operator switches features; the owner sets store settings.
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{}/features", acme.id),
+            Some(&acme.owner),
+            Some(json!({"disabled": ["loyalty"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{}/features", acme.id),
+            Some(&fleet.operator),
+            Some(json!({"disabled": ["loyalty"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/stores/{}/settings/receipt_footer", acme.store),
+            Some(&acme.owner),
+            Some(json!(["Danke!"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!(
+                "/api/v1/stores/{}/settings/receipt_footer",
+                other["id"].as_str().unwrap()
+            ),
+            Some(&acme.owner),
+            Some(json!(["Merci!"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (_, page) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&till.token),
+            Some(common::pull_body(till.device.as_str(), 0, 100)),
+        )
+        .await;
+    let settings: Vec<(String, serde_json::Value)> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["body"]["type"] == "setting")
+        .map(|c| {
+            (
+                c["body"]["data"]["key"].as_str().unwrap().to_owned(),
+                c["body"]["data"]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("name".to_owned(), json!("Acme Mitte")),
+            ("currency".to_owned(), json!("EUR")),
+            ("features".to_owned(), json!({"disabled": ["loyalty"]})),
+            ("receipt_footer".to_owned(), json!(["Danke!"])),
+        ]
+    );
+}
