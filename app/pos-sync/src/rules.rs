@@ -270,6 +270,20 @@ mod tests {
         assert_eq!(product.document(), fields(json!({"price": "1.19"})));
     }
 
+    /// Found by `lww_converges_whatever_the_order`: two writes with the very same stamp
+    /// (a copied device) must still give every replica the same value.
+    #[test]
+    fn equal_stamps_with_different_values_still_converge() {
+        let tie = stamp(5, till("T1"));
+        let mut a = LwwDocument::default();
+        a.write(&fields(json!({"name": 0})), &tie);
+        a.write(&fields(json!({"name": 1})), &tie);
+        let mut b = LwwDocument::default();
+        b.write(&fields(json!({"name": 1})), &tie);
+        b.write(&fields(json!({"name": 0})), &tie);
+        assert_eq!(a.document(), b.document());
+    }
+
     #[test]
     fn a_scheduled_price_applies_from_its_time_on() {
         let eur = |minor| Money::from_minor(minor, Currency::EUR);
