@@ -144,8 +144,9 @@ pub struct AppState {
     pub storage: Arc<dyn FleetStorage>,
 }
 
-/// Now, for expiry times and stamps. The HTTP edge is the only place the fleet reads a clock.
-fn now() -> Timestamp {
+/// Now, for expiry times and stamps. The HTTP edge is the only place the fleet reads a clock:
+/// storage takes the time as an argument.
+pub fn now() -> Timestamp {
     let ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));

@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use pos_core::clock::Timestamp;
 use pos_fleet::server::{self, FleetConfig, TlsFiles};
 use pos_fleet::sqlite::SqliteStorage;
 
@@ -73,13 +72,6 @@ fn parse(args: &[String]) -> Result<Command> {
     }))
 }
 
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-    Timestamp::from_unix_ms(ms)
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -88,7 +80,7 @@ async fn main() -> Result<()> {
             let password = std::env::var("POS_FLEET_PASSWORD")
                 .context("set POS_FLEET_PASSWORD to the new operator's password")?;
             let storage = SqliteStorage::open(&data_dir).context("open the fleet database")?;
-            let account = server::add_operator(&storage, &email, &password, now())
+            let account = server::add_operator(&storage, &email, &password, pos_fleet::api::now())
                 .context("create the operator")?;
             println!("created fleet operator {} ({})", account.email, account.id);
             Ok(())

@@ -775,7 +775,24 @@ impl FleetStorage for SqliteStorage {
     }
 
     fn tenant(&self, id: &TenantId) -> Result<Option<TenantRecord>, StorageError> {
-        Ok(self.tenants()?.into_iter().find(|t| &t.id == id))
+        let inner = self.lock()?;
+        let row: Option<(String, String)> = inner
+            .conn
+            .query_row(
+                "SELECT name, features FROM tenants WHERE id = ?1",
+                params![id.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(name, features)| {
+            Ok(TenantRecord {
+                id: id.clone(),
+                name,
+                features: from_json(&features)?,
+            })
+        })
+        .transpose()
     }
 
     fn set_tenant_features(

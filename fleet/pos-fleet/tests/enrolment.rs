@@ -136,3 +136,44 @@ async fn a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored() {
     assert!(message.ends_with("its sales stay on it until it is enrolled again with a new code"));
     assert!(fleet.sales(&acme.owner, &acme.store).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_expired_enrolment_code_is_refused() {
+    use pos_fleet::storage::FleetStorage;
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let code = "7QK2-M9XD-4TPA";
+    let hash = pos_fleet::auth::hash_token(&pos_fleet::auth::normalise_code(code));
+    // Created yesterday, valid until an hour ago.
+    let an_hour_ago = pos_core::clock::Timestamp::from_unix_ms(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+            - 3_600_000,
+    );
+    fleet
+        .storage
+        .create_enrolment_code(&StoreId::new(acme.store.clone()), &hash, an_hour_ago)
+        .unwrap();
+    let err = pos_sync::http::enrol(&fleet.client, &fleet.base, code, "Till 1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("this enrolment code is wrong, already used or expired"),
+        "{err}"
+    );
+    let (_, terminals) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", acme.store),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals, serde_json::json!([]));
+}

@@ -374,3 +374,58 @@ async fn an_unknown_path_is_a_json_404() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn entries_from_a_clock_far_ahead_are_kept_and_reported() {
+    let mut s = setup().await;
+    let tomorrow_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        + 86_400_000;
+    let entries = s
+        .till
+        .sell(&common::demo_product("milk"), 1, tomorrow_ms)
+        .unwrap();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(
+        s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(),
+        1,
+        "the sale is a fact and is kept"
+    );
+    let (_, anomalies) = s
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/anomalies", s.acme.store),
+            Some(&s.acme.owner),
+            None,
+        )
+        .await;
+    let clock = anomalies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "clock_ahead")
+        .expect("a clock_ahead anomaly");
+    assert!(
+        clock["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check the date and time settings"),
+        "{clock}"
+    );
+    assert_eq!(clock["device"], s.device);
+}
