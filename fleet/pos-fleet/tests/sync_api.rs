@@ -429,3 +429,70 @@ async fn entries_from_a_clock_far_ahead_are_kept_and_reported() {
     );
     assert_eq!(clock["device"], s.device);
 }
+
+#[tokio::test]
+async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing() {
+    let s = setup().await;
+    let tenant = &s.acme.id;
+    let owner = Some(s.acme.owner.as_str());
+    let (status, body) = s
+        .fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{tenant}/staff/anna"),
+            owner,
+            Some(json!({"id": "anna", "name": "Anna"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the staff is not complete: missing field"),
+        "{body}"
+    );
+    for (path, record) in [
+        (
+            "tax-rates/vat19",
+            json!({"id": "vat19", "name": "VAT 19%", "rate": "0.19"}),
+        ),
+        (
+            "staff/anna",
+            json!({"id": "anna", "name": "Anna", "role": "cashier", "pin_hash": null, "active": true}),
+        ),
+        (
+            "roles/cashier",
+            serde_json::to_value(&pos_core::access::Role::defaults()[0]).unwrap(),
+        ),
+    ] {
+        let (status, body) = s
+            .fleet
+            .call(
+                "PUT",
+                &format!("/api/v1/tenants/{tenant}/{path}"),
+                owner,
+                Some(record),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{path}: {body}");
+    }
+    let (_, page) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&s.token),
+            Some(common::pull_body(&s.device, 0, 100)),
+        )
+        .await;
+    let kinds: Vec<&str> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["setting", "setting", "tax_rate", "staff", "role"]);
+    let staff = &page["changes"][3]["body"]["data"]["member"];
+    assert_eq!(staff["role"], "cashier");
+}
