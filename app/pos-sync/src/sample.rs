@@ -12,7 +12,7 @@ use pos_core::sale::{Sale, SaleContext};
 use pos_core::stock::movements_for_sale;
 use pos_core::tender::{Payment, TenderKind};
 
-use crate::hlc::{HlcClock, HlcTime};
+use crate::hlc::HlcClock;
 use crate::wire::JournalEntry;
 
 #[derive(Debug, thiserror::Error)]
@@ -108,14 +108,5 @@ impl SampleTill {
                 step(JournalEntry::from_envelope(seq, hlc, &envelope))
             })
             .collect()
-    }
-
-    /// The last sequence number written.
-    pub fn last_seq(&self) -> u64 {
-        self.next_seq - 1
-    }
-
-    pub fn last_hlc(&self) -> HlcTime {
-        self.clock.last()
     }
 }
