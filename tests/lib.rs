@@ -1,1 +1,4 @@
-//! Cross-crate tests live in `tests/`; this library is empty on purpose.
+//! Cross-crate tests live in `tests/`. This library holds what several of them share: a
+//! network receipt printer emulator.
+
+pub mod printer_emulator;

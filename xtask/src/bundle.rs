@@ -3,13 +3,11 @@
 //! and verifies its signature against the terminals' keyring, its compatible string is the
 //! terminals' own, and its payload matches the signed verity root hash.
 
-use std::path::Path;
-#[cfg(test)]
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use pos_bundle::Bundle;
+use pos_bundle::{Bundle, BundleFormat};
 
 use crate::pki::Pki;
 use crate::run_quiet;
@@ -23,6 +21,9 @@ pub struct BundleSpec<'a> {
     pub version: &'a str,
     pub compatible: &'a str,
     pub build: &'a str,
+    /// Verity for every bundle that ships. Plain only where the kernel has no device-mapper
+    /// to open a verity bundle, as on a CI host; terminals refuse plain bundles.
+    pub format: BundleFormat,
 }
 
 /// The compatible string terminals are configured with.
@@ -43,9 +44,16 @@ pub fn build(spec: &BundleSpec<'_>, pki: &Pki, work: &Path, out: &Path) -> Resul
     std::fs::create_dir_all(&content)?;
     std::fs::copy(spec.rootfs, content.join("rootfs.ext4"))
         .with_context(|| format!("copying {}", spec.rootfs.display()))?;
+    let format = match spec.format {
+        BundleFormat::Plain => "plain",
+        BundleFormat::Verity => "verity",
+        BundleFormat::Crypt => {
+            bail!("encrypted bundles are made from verity ones with `rauc encrypt`")
+        }
+    };
     let manifest = format!(
         "[update]\ncompatible={}\nversion={}\ndescription=Open POS terminal\nbuild={}\n\n\
-         [bundle]\nformat=verity\n\n[image.rootfs]\nfilename=rootfs.ext4\n",
+         [bundle]\nformat={format}\n\n[image.rootfs]\nfilename=rootfs.ext4\n",
         spec.compatible, spec.version, spec.build
     );
     std::fs::write(content.join("manifest.raucm"), manifest)?;
@@ -136,38 +144,43 @@ fn conf_for_checks(system_conf: &str, keyring: &Path, data: &Path) -> String {
     out
 }
 
+/// An ext4 image of `size_mib` holding `files`: a root filesystem to bundle.
+pub fn ext4_image(
+    files: &[(&str, &[u8])],
+    size_mib: u32,
+    work: &Path,
+    out: &Path,
+) -> Result<PathBuf> {
+    let tree = work.join("rootfs-tree");
+    if tree.exists() {
+        std::fs::remove_dir_all(&tree)?;
+    }
+    for (path, content) in files {
+        let file = tree.join(path);
+        if let Some(parent) = file.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(file, content)?;
+    }
+    if out.exists() {
+        std::fs::remove_file(out)?;
+    }
+    run_quiet(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-d"])
+            .arg(&tree)
+            .arg(out)
+            .arg(format!("{size_mib}M")),
+    )?;
+    std::fs::remove_dir_all(&tree)?;
+    Ok(out.to_path_buf())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
 
     use super::*;
-
-    /// A small ext4 image holding `files`: a root filesystem to bundle.
-    fn ext4_image(files: &[(&str, &[u8])], work: &Path, out: &Path) -> Result<PathBuf> {
-        let tree = work.join("rootfs-tree");
-        if tree.exists() {
-            std::fs::remove_dir_all(&tree)?;
-        }
-        for (path, content) in files {
-            let file = tree.join(path);
-            if let Some(parent) = file.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            std::fs::write(file, content)?;
-        }
-        if out.exists() {
-            std::fs::remove_file(out)?;
-        }
-        run_quiet(
-            Command::new("mkfs.ext4")
-                .args(["-q", "-d"])
-                .arg(&tree)
-                .arg(out)
-                .arg("16M"),
-        )?;
-        std::fs::remove_dir_all(&tree)?;
-        Ok(out.to_path_buf())
-    }
 
     fn system_conf() -> String {
         std::fs::read_to_string(crate::workspace_root().join(SYSTEM_CONF)).unwrap()
@@ -201,6 +214,7 @@ mod tests {
                 ("etc/os-release", b"NAME=Open POS\n"),
                 ("usr/lib/pos/data", &noise),
             ],
+            16,
             work,
             &work.join("rootfs.ext4"),
         )
@@ -210,6 +224,7 @@ mod tests {
             version: "1.4.0",
             compatible,
             build: "test",
+            format: BundleFormat::Verity,
         };
         let out = work.join("update.raucb");
         build(&spec, signer, work, &out).unwrap();

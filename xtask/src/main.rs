@@ -1,22 +1,20 @@
-//! Project automation, run as `cargo xtask <task>`.
+//! Project automation, run as `cargo xtask <task>`: the command line over the `xtask` library.
 //!
 //! Build and check logic lives here, in Rust, so that CI and a developer run exactly the same
 //! steps; `.ci/run` is only a thin wrapper that calls these tasks.
-
-mod bundle;
-mod pki;
-mod yocto;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use xtask::{bundle, pki, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
 /// drivers) at build time; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and
-/// check update bundles.
+/// check update bundles; `dbus-daemon` gives the RAUC service a private bus in the tests;
+/// `poppler-utils` (pdftotext) reads receipt PDFs back in the tests.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -24,6 +22,8 @@ const APT_PACKAGES: &[&str] = &[
     "squashfs-tools",
     "e2fsprogs",
     "openssl",
+    "dbus-daemon",
+    "poppler-utils",
 ];
 
 const USAGE: &str = "\
@@ -81,13 +81,6 @@ fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--locked"])
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
-
 /// The value after `--name` on the command line.
 fn option(name: &str) -> Option<String> {
     std::env::args().skip_while(|arg| arg != name).nth(1)
@@ -124,6 +117,7 @@ fn make_bundle() -> Result<()> {
         version: &version,
         compatible: &bundle::system_compatible(&system_conf)?,
         build: &build,
+        format: pos_bundle::BundleFormat::Verity,
     };
     bundle::build(&spec, &pki, &work, &out)?;
     let checked = bundle::check(&out, &pki.keyring(), &system_conf, &work)?;
@@ -250,21 +244,6 @@ fn is_installed(package: &str) -> bool {
 fn cargo(args: &[&str]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     run(Command::new(cargo).args(args))
-}
-
-/// Runs `command` with its output captured, shown only when it fails.
-fn run_quiet(command: &mut Command) -> Result<()> {
-    let output = command
-        .output()
-        .with_context(|| format!("could not start {command:?}"))?;
-    if !output.status.success() {
-        bail!(
-            "{command:?} failed with {}: {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
 }
 
 fn run(command: &mut Command) -> Result<()> {

@@ -1,6 +1,13 @@
-//! Receipts and shift reports as plain text, in a fixed number of columns (32, 42 or 48 for
-//! 58 mm and 80 mm paper). The printer drivers lay out the same content in ESC/POS; this text
-//! is what the tests, the email body and the back office show.
+//! Receipts and shift reports as a structured [`Document`]: a list of blocks (logo, text,
+//! left/right pairs, rules, tax rows, the receipt number as a barcode, a QR code, the cut)
+//! that every output renders the same way. [`Document::to_text`] lays it out in a fixed
+//! number of columns (32, 42 or 48 for 58 mm and 80 mm paper): that text is what the tests,
+//! the email body and the back office show. The printer driver renders the same document to
+//! ESC/POS and PDF from [`Document::layout`], so paper, PDF and text never disagree.
+//!
+//! Pure: building and laying out a document does no IO.
+
+use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 use crate::refund::Refund;
@@ -15,70 +22,308 @@ pub enum ReceiptStyle {
     Gift,
 }
 
-struct Paper {
-    width: usize,
-    out: String,
+/// The narrowest and widest paper the layout accepts, in columns of the printer's font A.
+pub const COLUMNS_MIN: usize = 24;
+pub const COLUMNS_MAX: usize = 64;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Weight {
+    #[default]
+    Regular,
+    Bold,
 }
 
-impl Paper {
-    fn new(width: usize) -> Paper {
-        Paper {
-            width: width.clamp(24, 64),
-            out: String::new(),
-        }
+/// Character size. Double width halves the columns a line has; double height does not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Size {
+    #[default]
+    Normal,
+    DoubleHeight,
+    DoubleWidth,
+    Double,
+}
+
+impl Size {
+    pub fn is_double_width(self) -> bool {
+        matches!(self, Size::DoubleWidth | Size::Double)
     }
 
-    fn line(&mut self, text: &str) {
-        let mut row = String::new();
-        for ch in text.chars() {
-            if row.chars().count() == self.width {
-                self.push_row(&row);
-                row.clear();
-            }
-            row.push(ch);
-        }
-        self.push_row(&row);
+    pub fn is_double_height(self) -> bool {
+        matches!(self, Size::DoubleHeight | Size::Double)
     }
+}
 
-    fn push_row(&mut self, row: &str) {
-        self.out.push_str(row.trim_end());
-        self.out.push('\n');
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Style {
+    pub weight: Weight,
+    pub size: Size,
+}
+
+impl Style {
+    pub const PLAIN: Style = Style {
+        weight: Weight::Regular,
+        size: Size::Normal,
+    };
+    pub const BOLD: Style = Style {
+        weight: Weight::Bold,
+        size: Size::Normal,
+    };
+    /// The store's name: bold and tall, still the paper's full width.
+    pub const TITLE: Style = Style {
+        weight: Weight::Bold,
+        size: Size::DoubleHeight,
+    };
+    /// A short banner (REFUND, GIFT RECEIPT): twice as tall and twice as wide.
+    pub const TITLE_WIDE: Style = Style {
+        weight: Weight::Bold,
+        size: Size::Double,
+    };
+    pub const TOTAL: Style = Style {
+        weight: Weight::Bold,
+        size: Size::DoubleHeight,
+    };
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Align {
+    #[default]
+    Left,
+    Center,
+}
+
+/// One element of a receipt, in printing order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Block {
+    /// The store's logo; each output supplies its own image for it. Not part of the text.
+    Logo,
+    Text {
+        text: String,
+        align: Align,
+        style: Style,
+    },
+    /// `left` and `right` on one row, `right` flush with the edge.
+    Pair {
+        left: String,
+        right: String,
+        style: Style,
+    },
+    /// One rate of the tax summary: the net amount it was charged on, and the tax.
+    TaxRow {
+        name: String,
+        taxable: Money,
+        tax: Money,
+    },
+    Rule,
+    Blank,
+    /// The receipt number as a CODE39 barcode, so a return scans it. Not part of the text,
+    /// which already shows the number.
+    Barcode {
+        data: String,
+    },
+    /// A QR code (the receipt's reference for an electronic copy). Not part of the text.
+    QrCode {
+        data: String,
+    },
+    /// End of the document: the printer feeds and cuts. Not part of the text.
+    Cut,
+}
+
+/// A receipt, refund slip or report, ready to be laid out on any width.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Document {
+    pub blocks: Vec<Block>,
+}
+
+/// A laid-out row: what a printer prints, top to bottom. Text rows are at most as long as
+/// the columns available to their size (half the paper's for double width).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Row {
+    /// `text` keeps its layout padding except centring, which `align` asks for.
+    Text {
+        text: String,
+        align: Align,
+        style: Style,
+    },
+    /// An empty row.
+    Blank,
+    Logo,
+    Barcode(String),
+    QrCode(String),
+    Cut,
+}
+
+impl Document {
+    fn push(&mut self, block: Block) {
+        self.blocks.push(block);
     }
 
     fn center(&mut self, text: &str) {
-        let len = text.chars().count();
-        let pad = self.width.saturating_sub(len) / 2;
-        self.line(&format!("{}{text}", " ".repeat(pad)));
+        self.center_styled(text, Style::PLAIN);
     }
 
-    /// `left` and `right` on one row, `right` flush with the edge. A long `left` wraps at
-    /// word boundaries (keeping its indent) and `right` goes on the last row, or on a row of
-    /// its own when it does not fit there.
+    fn center_styled(&mut self, text: &str, style: Style) {
+        self.push(Block::Text {
+            text: text.to_owned(),
+            align: Align::Center,
+            style,
+        });
+    }
+
+    fn line(&mut self, text: &str) {
+        self.push(Block::Text {
+            text: text.to_owned(),
+            align: Align::Left,
+            style: Style::PLAIN,
+        });
+    }
+
     fn pair(&mut self, left: &str, right: &str) {
-        let right_len = right.chars().count();
-        let mut rows = wrap(left, self.width);
-        let last = rows.pop().unwrap_or_default();
-        for row in &rows {
-            self.line(row);
-        }
-        let last_len = last.chars().count();
-        if last_len + 1 + right_len <= self.width {
-            let gap = self.width - last_len - right_len;
-            self.line(&format!("{last}{}{right}", " ".repeat(gap)));
-        } else {
-            self.line(&last);
-            let gap = self.width.saturating_sub(right_len);
-            self.line(&format!("{}{right}", " ".repeat(gap)));
-        }
+        self.pair_styled(left, right, Style::PLAIN);
+    }
+
+    fn pair_styled(&mut self, left: &str, right: &str, style: Style) {
+        self.push(Block::Pair {
+            left: left.to_owned(),
+            right: right.to_owned(),
+            style,
+        });
     }
 
     fn rule(&mut self) {
-        self.line(&"-".repeat(self.width));
+        self.push(Block::Rule);
     }
 
     fn blank(&mut self) {
-        self.out.push('\n');
+        self.push(Block::Blank);
     }
+
+    /// The rows of this document on paper `width` columns wide (clamped to
+    /// [`COLUMNS_MIN`]..=[`COLUMNS_MAX`]).
+    pub fn layout(&self, width: usize) -> Vec<Row> {
+        let width = width.clamp(COLUMNS_MIN, COLUMNS_MAX);
+        let mut rows = Vec::new();
+        for block in &self.blocks {
+            match block {
+                Block::Logo => rows.push(Row::Logo),
+                Block::Text { text, align, style } => {
+                    let columns = columns_for(width, *style);
+                    for row in wrap(text, columns).iter().flat_map(|r| chop(r, columns)) {
+                        rows.push(text_row(row, *align, *style));
+                    }
+                }
+                Block::Pair { left, right, style } => {
+                    let columns = columns_for(width, *style);
+                    for row in pair_rows(left, right, columns) {
+                        rows.push(text_row(row, Align::Left, *style));
+                    }
+                }
+                Block::TaxRow { name, taxable, tax } => {
+                    let left = format!("{name} on {}", amount(*taxable));
+                    for row in pair_rows(&left, &amount(*tax), width) {
+                        rows.push(text_row(row, Align::Left, Style::PLAIN));
+                    }
+                }
+                Block::Rule => rows.push(text_row("-".repeat(width), Align::Left, Style::PLAIN)),
+                Block::Blank => rows.push(Row::Blank),
+                Block::Barcode { data } => rows.push(Row::Barcode(data.clone())),
+                Block::QrCode { data } => rows.push(Row::QrCode(data.clone())),
+                Block::Cut => rows.push(Row::Cut),
+            }
+        }
+        rows
+    }
+
+    /// The document as plain text, `width` columns wide: centred rows padded with spaces,
+    /// trailing spaces trimmed, one `\n` per row. Logo, barcode, QR code and cut are left
+    /// out: they are pictures and paper handling, and the text already shows the number.
+    /// Text has no character sizes, so every row has the paper's full width.
+    pub fn to_text(&self, width: usize) -> String {
+        let width = width.clamp(COLUMNS_MIN, COLUMNS_MAX);
+        let mut out = String::new();
+        for row in self.normal_size().layout(width) {
+            match row {
+                Row::Text { text, align, style } => {
+                    let columns = columns_for(width, style);
+                    out.push_str(padded(&text, align, columns).trim_end());
+                    out.push('\n');
+                }
+                Row::Blank => out.push('\n'),
+                Row::Logo | Row::Barcode(_) | Row::QrCode(_) | Row::Cut => {}
+            }
+        }
+        out
+    }
+
+    /// This document with every character at normal size, as plain text shows it.
+    fn normal_size(&self) -> Document {
+        let blocks = self
+            .blocks
+            .iter()
+            .cloned()
+            .map(|mut block| {
+                if let Block::Text { style, .. } | Block::Pair { style, .. } = &mut block {
+                    style.size = Size::Normal;
+                }
+                block
+            })
+            .collect();
+        Document { blocks }
+    }
+}
+
+/// A text row as it is shown: centred rows padded on the left to the middle of `columns`.
+pub fn padded(text: &str, align: Align, columns: usize) -> String {
+    match align {
+        Align::Left => text.to_owned(),
+        Align::Center => {
+            let pad = columns.saturating_sub(text.chars().count()) / 2;
+            format!("{}{text}", " ".repeat(pad))
+        }
+    }
+}
+
+/// The columns a row of `style` has on paper `width` columns wide.
+pub fn columns_for(width: usize, style: Style) -> usize {
+    if style.size.is_double_width() {
+        width / 2
+    } else {
+        width
+    }
+}
+
+fn text_row(text: String, align: Align, style: Style) -> Row {
+    Row::Text { text, align, style }
+}
+
+/// Splits `text` into rows of at most `width` characters, hard, as a printer wraps.
+fn chop(text: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars
+        .chunks(width.max(1))
+        .map(|chunk| chunk.iter().collect())
+        .collect()
+}
+
+/// `left` and `right` on one row, `right` flush with the edge. A long `left` wraps at word
+/// boundaries (keeping its indent) and `right` goes on the last row, or on a row of its own
+/// when it does not fit there.
+fn pair_rows(left: &str, right: &str, width: usize) -> Vec<String> {
+    let right_len = right.chars().count();
+    let mut rows = wrap(left, width);
+    let last = rows.pop().unwrap_or_default();
+    let last_len = last.chars().count();
+    if last_len + 1 + right_len <= width {
+        let gap = width - last_len - right_len;
+        rows.push(format!("{last}{}{right}", " ".repeat(gap)));
+    } else {
+        rows.push(last);
+        let gap = width.saturating_sub(right_len);
+        rows.push(format!("{}{right}", " ".repeat(gap)));
+    }
+    rows.into_iter().flat_map(|row| chop(&row, width)).collect()
 }
 
 /// Greedy word wrap to `width` columns, keeping the leading indent on every row; a word
@@ -124,23 +369,24 @@ fn minus(money: Money) -> String {
     }
 }
 
-fn header(paper: &mut Paper, store: &Store) {
-    paper.center(&store.name);
+fn header(doc: &mut Document, store: &Store) {
+    doc.push(Block::Logo);
+    doc.center_styled(&store.name, Style::TITLE);
     for line in &store.address {
-        paper.center(line);
+        doc.center(line);
     }
     if let Some(tax_number) = &store.tax_number {
-        paper.center(&format!("Tax no. {tax_number}"));
+        doc.center(&format!("Tax no. {tax_number}"));
     }
     for line in &store.receipt.header {
-        paper.center(line);
+        doc.center(line);
     }
-    paper.rule();
+    doc.rule();
 }
 
-fn footer(paper: &mut Paper, store: &Store) {
+fn footer(doc: &mut Document, store: &Store) {
     for line in &store.receipt.footer {
-        paper.center(line);
+        doc.center(line);
     }
 }
 
@@ -156,31 +402,49 @@ fn time_of(at: crate::clock::Timestamp, store: &Store) -> String {
     )
 }
 
-/// A sale's receipt.
+/// A sale's receipt as text, `width` columns wide.
 pub fn sale(store: &Store, sale: &Sale, style: ReceiptStyle, width: usize) -> String {
-    let mut paper = Paper::new(width);
-    header(&mut paper, store);
-    paper.pair(
+    sale_document(store, sale, style).to_text(width)
+}
+
+/// What a receipt's QR code holds: a compact reference to the sale for an electronic copy
+/// or a return (`POS1` is the format's version).
+pub fn qr_reference(store: &Store, sale: &Sale) -> String {
+    format!(
+        "POS1;{};{};{};{} {}",
+        store.id,
+        sale.receipt_number,
+        sale.at.unix_ms(),
+        amount(sale.total),
+        sale.currency
+    )
+}
+
+/// A sale's receipt.
+pub fn sale_document(store: &Store, sale: &Sale, style: ReceiptStyle) -> Document {
+    let mut doc = Document::default();
+    header(&mut doc, store);
+    doc.pair(
         &format!("Receipt {}", sale.receipt_number),
         &time_of(sale.at, store),
     );
-    paper.line(&format!("Cashier {}", sale.cashier));
+    doc.line(&format!("Cashier {}", sale.cashier));
     if style == ReceiptStyle::Gift {
-        paper.center("GIFT RECEIPT");
+        doc.center_styled("GIFT RECEIPT", Style::TITLE_WIDE);
     }
-    paper.rule();
+    doc.rule();
     for line in &sale.lines {
         let name = line.product.display_name();
         match style {
-            ReceiptStyle::Gift => paper.pair(&name, &format!("x{}", line.quantity)),
+            ReceiptStyle::Gift => doc.pair(&name, &format!("x{}", line.quantity)),
             ReceiptStyle::Normal => {
                 let unit = line.product.unit;
                 let is_single =
                     !unit.is_weighed() && line.quantity.value() == rust_decimal::Decimal::ONE;
                 if is_single {
-                    paper.pair(&name, &amount(line.base));
+                    doc.pair(&name, &amount(line.base));
                 } else {
-                    paper.line(&name);
+                    doc.line(&name);
                     let detail = if unit.is_weighed() {
                         format!(
                             "  {} {} x {}/{}",
@@ -192,10 +456,10 @@ pub fn sale(store: &Store, sale: &Sale, style: ReceiptStyle, width: usize) -> St
                     } else {
                         format!("  {} x {}", line.quantity, amount(line.unit_price))
                     };
-                    paper.pair(&detail, &amount(line.base));
+                    doc.pair(&detail, &amount(line.base));
                 }
                 for discount in &line.discounts {
-                    paper.pair(
+                    doc.pair(
                         &format!("  {}", discount.label),
                         &format!("-{}", amount(discount.amount)),
                     );
@@ -203,20 +467,24 @@ pub fn sale(store: &Store, sale: &Sale, style: ReceiptStyle, width: usize) -> St
             }
         }
         if let Some(note) = &line.note {
-            paper.line(&format!("  Note: {note}"));
+            doc.line(&format!("  Note: {note}"));
         }
     }
-    paper.rule();
+    doc.rule();
     if style == ReceiptStyle::Normal {
         if sale.discount_total.is_positive() {
-            paper.pair("Subtotal", &amount(sale.subtotal));
-            paper.pair("You saved", &amount(sale.discount_total));
+            doc.pair("Subtotal", &amount(sale.subtotal));
+            doc.pair("You saved", &amount(sale.discount_total));
         }
-        paper.pair(&format!("TOTAL {}", sale.currency), &amount(sale.total));
+        doc.pair_styled(
+            &format!("TOTAL {}", sale.currency),
+            &amount(sale.total),
+            Style::TOTAL,
+        );
         if !sale.payment.rounding.is_zero() {
-            paper.pair("Cash rounding", &amount(sale.payment.rounding));
+            doc.pair("Cash rounding", &amount(sale.payment.rounding));
             if let Ok(due) = sale.payment.amount_due() {
-                paper.pair("To pay", &amount(due));
+                doc.pair("To pay", &amount(due));
             }
         }
         for tender in &sale.payment.tenders {
@@ -225,72 +493,86 @@ pub fn sale(store: &Store, sale: &Sale, style: ReceiptStyle, width: usize) -> St
                 (Some(reference), None) => format!("{} {reference}", tender.kind.name()),
                 (None, None) => tender.kind.name().to_owned(),
             };
-            paper.pair(&label, &amount(tender.received));
+            doc.pair(&label, &amount(tender.received));
         }
         if sale.payment.change.is_positive() {
-            paper.pair("Change", &amount(sale.payment.change));
+            doc.pair("Change", &amount(sale.payment.change));
         }
-        paper.rule();
-        tax_table(&mut paper, &sale.taxes, sale.net, sale.tax);
+        doc.rule();
+        tax_table(&mut doc, &sale.taxes, sale.net, sale.tax);
     }
     if let Some(loyalty) = &sale.loyalty {
-        paper.rule();
-        paper.line(&format!(
+        doc.rule();
+        doc.line(&format!(
             "{} ({})",
             loyalty.customer.name,
             loyalty.customer.tier.name()
         ));
         if loyalty.points_redeemed > 0 {
-            paper.pair("Points redeemed", &format!("-{}", loyalty.points_redeemed));
+            doc.pair("Points redeemed", &format!("-{}", loyalty.points_redeemed));
         }
-        paper.pair("Points earned", &format!("+{}", loyalty.points_earned));
+        doc.pair("Points earned", &format!("+{}", loyalty.points_earned));
         let balance = loyalty.customer.points - loyalty.points_redeemed + loyalty.points_earned;
-        paper.pair("Points balance", &balance.to_string());
+        doc.pair("Points balance", &balance.to_string());
     }
-    paper.rule();
-    footer(&mut paper, store);
-    paper.out
+    doc.rule();
+    footer(&mut doc, store);
+    doc.push(Block::Barcode {
+        data: sale.receipt_number.to_string(),
+    });
+    doc.push(Block::QrCode {
+        data: qr_reference(store, sale),
+    });
+    doc.push(Block::Cut);
+    doc
 }
 
-fn tax_table(paper: &mut Paper, taxes: &[crate::tax::RateAmount], net: Money, tax: Money) {
+fn tax_table(doc: &mut Document, taxes: &[crate::tax::RateAmount], net: Money, tax: Money) {
     for rate in taxes {
-        paper.pair(
-            &format!("{} on {}", rate.name, amount(rate.taxable)),
-            &amount(rate.tax),
-        );
+        doc.push(Block::TaxRow {
+            name: rate.name.clone(),
+            taxable: rate.taxable,
+            tax: rate.tax,
+        });
     }
-    paper.pair("Net", &amount(net));
-    paper.pair("Tax", &amount(tax));
+    doc.pair("Net", &amount(net));
+    doc.pair("Tax", &amount(tax));
+}
+
+/// A refund slip as text, `width` columns wide.
+pub fn refund(store: &Store, refund: &Refund, width: usize) -> String {
+    refund_document(store, refund).to_text(width)
 }
 
 /// A refund slip.
-pub fn refund(store: &Store, refund: &Refund, width: usize) -> String {
-    let mut paper = Paper::new(width);
-    header(&mut paper, store);
-    paper.center("REFUND");
-    paper.pair(
+pub fn refund_document(store: &Store, refund: &Refund) -> Document {
+    let mut doc = Document::default();
+    header(&mut doc, store);
+    doc.center_styled("REFUND", Style::TITLE_WIDE);
+    doc.pair(
         &format!("Refund {}", refund.receipt_number),
         &time_of(refund.at, store),
     );
     match &refund.original_receipt {
-        Some(original) => paper.line(&format!("For receipt {original}")),
-        None => paper.line("Return without receipt"),
+        Some(original) => doc.line(&format!("For receipt {original}")),
+        None => doc.line("Return without receipt"),
     }
-    paper.line(&format!("Reason: {}", refund.reason.label));
-    paper.rule();
+    doc.line(&format!("Reason: {}", refund.reason.label));
+    doc.rule();
     for line in &refund.lines {
-        paper.pair(
+        doc.pair(
             &format!("{} x{}", line.product.display_name(), line.quantity),
             &format!("-{}", amount(line.amount())),
         );
     }
-    paper.rule();
-    paper.pair(
+    doc.rule();
+    doc.pair_styled(
         &format!("REFUND {}", refund.currency),
         &format!("-{}", amount(refund.total)),
+        Style::TOTAL,
     );
     if !refund.rounding.is_zero() {
-        paper.pair("Cash rounding", &amount(refund.rounding));
+        doc.pair("Cash rounding", &amount(refund.rounding));
     }
     for tender in &refund.tenders {
         let kind = tender.kind.name().to_lowercase();
@@ -298,9 +580,9 @@ pub fn refund(store: &Store, refund: &Refund, width: usize) -> String {
             Some(reference) => format!("To {kind} ({reference})"),
             None => format!("To {kind}"),
         };
-        paper.pair(&to, &amount(tender.applied));
+        doc.pair(&to, &amount(tender.applied));
     }
-    paper.rule();
+    doc.rule();
     let returned_taxes: Vec<crate::tax::RateAmount> = refund
         .taxes
         .iter()
@@ -311,72 +593,81 @@ pub fn refund(store: &Store, refund: &Refund, width: usize) -> String {
         })
         .collect();
     tax_table(
-        &mut paper,
+        &mut doc,
         &returned_taxes,
         refund.net.negate(),
         refund.tax.negate(),
     );
-    paper.rule();
-    footer(&mut paper, store);
-    paper.out
+    doc.rule();
+    footer(&mut doc, store);
+    doc.push(Block::Barcode {
+        data: refund.receipt_number.to_string(),
+    });
+    doc.push(Block::Cut);
+    doc
+}
+
+/// An X or Z report as text, `width` columns wide.
+pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String {
+    shift_report_document(store, report).to_text(width)
 }
 
 /// An X or Z report.
-pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String {
-    let mut paper = Paper::new(width);
-    paper.center(&store.name);
-    paper.center(match report.kind {
+pub fn shift_report_document(store: &Store, report: &ShiftReport) -> Document {
+    let mut doc = Document::default();
+    doc.center_styled(&store.name, Style::TITLE);
+    doc.center(match report.kind {
         ReportKind::X => "X REPORT (shift still open)",
         ReportKind::Z => "Z REPORT (shift closed)",
     });
-    paper.pair("Shift", report.shift.as_str());
-    paper.pair("Terminal", report.device.as_str());
-    paper.pair("Opened", &time_of(report.opened_at, store));
-    paper.pair(
+    doc.pair("Shift", report.shift.as_str());
+    doc.pair("Terminal", report.device.as_str());
+    doc.pair("Opened", &time_of(report.opened_at, store));
+    doc.pair(
         match report.kind {
             ReportKind::X => "Printed",
             ReportKind::Z => "Closed",
         },
         &time_of(report.at, store),
     );
-    paper.rule();
-    paper.pair("Sales", &report.sales_count.to_string());
-    paper.pair("Customers", &report.customers.to_string());
-    paper.pair("Gross sales", &amount(report.gross_sales));
-    paper.pair("Discounts", &minus(report.discounts));
-    paper.pair(
+    doc.rule();
+    doc.pair("Sales", &report.sales_count.to_string());
+    doc.pair("Customers", &report.customers.to_string());
+    doc.pair("Gross sales", &amount(report.gross_sales));
+    doc.pair("Discounts", &minus(report.discounts));
+    doc.pair(
         &format!("Refunds ({})", report.refunds_count),
         &minus(report.refunds),
     );
-    paper.pair("Net sales", &amount(report.net_sales));
-    paper.pair(
+    doc.pair("Net sales", &amount(report.net_sales));
+    doc.pair(
         &format!("Voids ({})", report.voids_count),
         &amount(report.voids),
     );
-    paper.rule();
-    paper.line("Taxes");
+    doc.rule();
+    doc.line("Taxes");
     for rate in &report.taxes {
-        paper.pair(
+        doc.pair(
             &format!("  {} on {}", rate.name, amount(rate.taxable)),
             &amount(rate.tax),
         );
     }
-    paper.rule();
-    paper.line("Tenders");
+    doc.rule();
+    doc.line("Tenders");
     for (kind, total) in &report.tenders {
-        paper.pair(&format!("  {}", kind.name()), &amount(*total));
+        doc.pair(&format!("  {}", kind.name()), &amount(*total));
     }
     if !report.cash_rounding.is_zero() {
-        paper.pair("  Cash rounding", &amount(report.cash_rounding));
+        doc.pair("  Cash rounding", &amount(report.cash_rounding));
     }
-    paper.rule();
-    paper.line("Cash drawer");
-    paper.pair("  Opening float", &amount(report.float));
-    paper.pair("  Cash in", &amount(report.cash_in));
-    paper.pair("  Cash out", &minus(report.cash_out));
-    paper.pair("  Expected", &amount(report.expected_cash));
+    doc.rule();
+    doc.line("Cash drawer");
+    doc.pair("  Opening float", &amount(report.float));
+    doc.pair("  Cash in", &amount(report.cash_in));
+    doc.pair("  Cash out", &minus(report.cash_out));
+    doc.pair("  Expected", &amount(report.expected_cash));
     if let (Some(counted), Some(discrepancy)) = (report.counted_cash, report.discrepancy) {
-        paper.pair("  Counted", &amount(counted));
+        doc.pair("  Counted", &amount(counted));
         let verdict = if discrepancy.is_zero() {
             "  Balanced".to_owned()
         } else if discrepancy.is_negative() {
@@ -384,22 +675,32 @@ pub fn shift_report(store: &Store, report: &ShiftReport, width: usize) -> String
         } else {
             "  OVER".to_owned()
         };
-        paper.pair(&verdict, &amount(discrepancy));
+        doc.pair(&verdict, &amount(discrepancy));
     }
     // A report ends with a blank line, so a printed report tears cleanly.
-    paper.blank();
-    paper.out
+    doc.blank();
+    doc.push(Block::Cut);
+    doc
 }
 
 #[cfg(test)]
 mod tests {
-    use super::Paper;
+    use super::{Block, Document, Style};
+
+    fn pair(left: &str, right: &str) -> Document {
+        Document {
+            blocks: vec![Block::Pair {
+                left: left.to_owned(),
+                right: right.to_owned(),
+                style: Style::PLAIN,
+            }],
+        }
+    }
 
     #[test]
     fn a_long_name_wraps_and_keeps_its_amount_on_the_last_row() {
-        let mut paper = Paper::new(32);
-        paper.pair("Extra virgin olive oil, cold pressed, 750 ml", "12.49");
-        let rows: Vec<&str> = paper.out.lines().collect();
+        let text = pair("Extra virgin olive oil, cold pressed, 750 ml", "12.49").to_text(32);
+        let rows: Vec<&str> = text.lines().collect();
         assert_eq!(
             rows,
             vec![
@@ -412,11 +713,80 @@ mod tests {
 
     #[test]
     fn an_amount_that_does_not_fit_the_last_row_gets_its_own() {
-        let mut paper = Paper::new(24);
-        paper.pair("  Happy hour drinks -20%", "-0.14");
+        let text = pair("  Happy hour drinks -20%", "-0.14").to_text(24);
         assert_eq!(
-            paper.out.lines().collect::<Vec<_>>(),
+            text.lines().collect::<Vec<_>>(),
             vec!["  Happy hour drinks -20%", "                   -0.14"]
         );
+    }
+
+    #[test]
+    fn double_width_rows_get_half_the_columns_on_paper_but_not_in_text() {
+        let doc = Document {
+            blocks: vec![Block::Pair {
+                left: "TOTAL EUR".to_owned(),
+                right: "17.30".to_owned(),
+                style: Style::TITLE_WIDE,
+            }],
+        };
+        let rows = doc.layout(32);
+        assert_eq!(
+            rows,
+            vec![super::Row::Text {
+                text: "TOTAL EUR  17.30".to_owned(),
+                align: super::Align::Left,
+                style: Style::TITLE_WIDE,
+            }]
+        );
+        assert_eq!(
+            doc.to_text(32),
+            format!("TOTAL EUR{}17.30\n", " ".repeat(18))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_row_fits_its_columns(
+            text in "[ a-zA-Zé€0-9.-]{0,90}",
+            right in "[0-9.-]{0,12}",
+            width in super::COLUMNS_MIN..=super::COLUMNS_MAX,
+            wide: bool,
+        ) {
+            let style = if wide { Style::TITLE_WIDE } else { Style::PLAIN };
+            let doc = Document {
+                blocks: vec![
+                    Block::Text { text: text.clone(), align: super::Align::Center, style },
+                    Block::Pair { left: text, right, style },
+                ],
+            };
+            for row in doc.layout(width) {
+                if let super::Row::Text { text, style, .. } = row {
+                    proptest::prop_assert!(
+                        text.chars().count() <= super::columns_for(width, style)
+                    );
+                }
+            }
+            for line in doc.to_text(width).lines() {
+                proptest::prop_assert!(line.chars().count() <= width);
+            }
+        }
+    }
+
+    #[test]
+    fn pictures_and_the_cut_are_not_text() {
+        let doc = Document {
+            blocks: vec![
+                Block::Logo,
+                Block::Barcode {
+                    data: "T1-00001".to_owned(),
+                },
+                Block::QrCode {
+                    data: "POS1".to_owned(),
+                },
+                Block::Cut,
+            ],
+        };
+        assert_eq!(doc.to_text(42), "");
+        assert_eq!(doc.layout(42).len(), 4);
     }
 }

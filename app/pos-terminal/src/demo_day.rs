@@ -15,7 +15,7 @@ use pos_core::loyalty::{LoyaltyProgram, Tier};
 use pos_core::money::Money;
 use pos_core::promotion::Promotion;
 use pos_core::quantity::{Quantity, Unit};
-use pos_core::receipt::{self, ReceiptStyle};
+use pos_core::receipt::{self, Document, ReceiptStyle};
 use pos_core::refund::{self, ReasonCode, RefundDestination, RefundRequest};
 use pos_core::sale::{Sale, SaleContext};
 use pos_core::shift::{self, CashCount, CashDirection, CashMovement, Shift};
@@ -68,8 +68,7 @@ struct Day {
     shift: ShiftId,
     now: Timestamp,
     counter: u32,
-    width: usize,
-    printout: String,
+    printed: Vec<Document>,
 }
 
 impl Day {
@@ -113,18 +112,12 @@ impl Day {
         };
         let sale = Sale::complete(priced, summary, context, Some(&self.loyalty))
             .step("complete the sale")?;
-        self.print(&receipt::sale(
+        self.printed.push(receipt::sale_document(
             &self.store,
             &sale,
             ReceiptStyle::Normal,
-            self.width,
         ));
         Ok(sale)
-    }
-
-    fn print(&mut self, text: &str) {
-        self.printout.push_str(text);
-        self.printout.push_str("\n~~~~~~~~ cut ~~~~~~~~\n\n");
     }
 
     fn product(&self, id: &str) -> Result<pos_core::catalog::Product, DemoError> {
@@ -135,8 +128,19 @@ impl Day {
     }
 }
 
-/// Runs the day and returns everything printed, receipts separated by cut marks.
+/// Runs the day and returns everything printed as plain text for `width` columns, receipts
+/// separated by cut marks.
 pub fn run(width: usize) -> Result<String, DemoError> {
+    let mut printout = String::new();
+    for document in documents()? {
+        printout.push_str(&document.to_text(width));
+        printout.push_str("\n~~~~~~~~ cut ~~~~~~~~\n\n");
+    }
+    Ok(printout)
+}
+
+/// Runs the day and returns every receipt and report it printed, in order.
+pub fn documents() -> Result<Vec<Document>, DemoError> {
     let roles = Role::defaults();
     let role = |id: &str| roles.iter().find(|r| r.id.as_str() == id).cloned();
     let mut day = Day {
@@ -151,8 +155,7 @@ pub fn run(width: usize) -> Result<String, DemoError> {
         shift: ShiftId::new("T1-shift-1"),
         now: Timestamp::from_unix_ms(OPENING_MS),
         counter: 0,
-        width,
-        printout: String::new(),
+        printed: Vec::new(),
     };
     let currency = day.store.currency;
     let eur = |minor: i64| Money::from_minor(minor, currency);
@@ -293,7 +296,8 @@ pub fn run(width: usize) -> Result<String, DemoError> {
         },
     )
     .step("refund a cola")?;
-    day.print(&receipt::refund(&day.store, &refund, width));
+    day.printed
+        .push(receipt::refund_document(&day.store, &refund));
 
     // 4. A bank drop, then the close: the drawer is counted note by note.
     day.tick(240);
@@ -308,7 +312,8 @@ pub fn run(width: usize) -> Result<String, DemoError> {
         .step("bank drop")?;
     let x = shift::report(&shift, &sales, std::slice::from_ref(&refund), &[], day.now)
         .step("X report")?;
-    day.print(&receipt::shift_report(&day.store, &x, width));
+    day.printed
+        .push(receipt::shift_report_document(&day.store, &x));
 
     day.tick(480);
     let count = CashCount {
@@ -325,8 +330,9 @@ pub fn run(width: usize) -> Result<String, DemoError> {
         .step("close the shift")?;
     let z = shift::report(&shift, &sales, std::slice::from_ref(&refund), &[], day.now)
         .step("Z report")?;
-    day.print(&receipt::shift_report(&day.store, &z, width));
-    Ok(day.printout)
+    day.printed
+        .push(receipt::shift_report_document(&day.store, &z));
+    Ok(day.printed)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! the terminal does, with ids and time handed in.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod worked;
+
 use pos_core::access::{Actor, Features, Role};
 use pos_core::cart::{Authority, Cart, PricedCart, PricingContext};
 use pos_core::catalog::Catalog;

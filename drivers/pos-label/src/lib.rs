@@ -1,0 +1,35 @@
+//! Shelf and product labels: a layout the back office edits (label size, resolution, and
+//! elements at positions: product name, price, free text, barcode, boxes), checked once,
+//! then printed for any product as ZPL, TSPL or ESC/POS into any `std::io::Write`.
+//!
+//! Owns: the layout type and its validation ([`layout`]), barcode data rules ([`barcode`]),
+//! and the three output languages ([`zpl`], [`tspl`], [`escpos`]).
+//! Never touches: printer transports (USB, serial, network are the receipt-printer crate's),
+//! the catalogue or prices beyond formatting the `Money` it is given.
+//!
+//! Key design decision: one placement step ([`Label::place`]) resolves a layout and a
+//! product into elements in printer dots, refusing barcode data that is invalid for its
+//! kind and prices that would run off the label; the writers only spell those placements in
+//! their language, so all three print the same label.
+
+pub mod barcode;
+pub mod error;
+pub mod escpos;
+pub mod layout;
+pub mod tspl;
+pub mod zpl;
+
+pub use barcode::BarcodeKind;
+pub use error::{LabelError, LabelErrorKind};
+pub use layout::{BarcodeText, Element, Font, Label, LabelData, LabelLayout, Placed};
+
+/// Most labels one job may print.
+pub const COPIES_MAX: u32 = 999;
+
+fn copies_in_range(copies: u32) -> Result<(), LabelError> {
+    if (1..=COPIES_MAX).contains(&copies) {
+        Ok(())
+    } else {
+        Err(LabelError::BadCopies { copies })
+    }
+}

@@ -1,0 +1,37 @@
+//! The project's automation: what `cargo xtask` runs, as a library so that integration tests
+//! build real artefacts (signing keys, bundles) with exactly the code a release uses.
+//!
+//! It drives host tools (openssl, rauc, mkfs, oelint-adv) and never ships on a terminal, so it
+//! reports failures with `anyhow` like the binary it serves.
+
+pub mod bundle;
+pub mod pki;
+pub mod yocto;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+/// The root of the workspace this crate is in.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// Runs `command` with its output captured, shown only when it fails.
+pub fn run_quiet(command: &mut Command) -> Result<()> {
+    let output = command
+        .output()
+        .with_context(|| format!("could not start {command:?}"))?;
+    if !output.status.success() {
+        bail!(
+            "{command:?} failed with {}: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
