@@ -1,0 +1,980 @@
+//! The HTTP API: `/api/v1/…` for operators and owners (session tokens), `/sync/v1/…` for
+//! terminals (their own bearer credential). Every refusal is JSON in one shape
+//! ([`ErrorBody`]: a code and a sentence) with a fitting status, and no refused request
+//! changes anything.
+//!
+//! The router leaves room for what comes next on the same binary: the hawkBit DDI update API
+//! under `/{tenant}/controller/v1/…` (its paths begin with a tenant, so they cannot clash with
+//! `/api` and `/sync`) and the web dashboard under `/ui`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use pos_core::access::Features;
+use pos_core::catalog::Product;
+use pos_core::clock::Timestamp;
+use pos_core::id::{DeviceId, StoreId, TenantId};
+use pos_core::money::Currency;
+use pos_sync::wire::{
+    self, EnrolRequest, EnrolResponse, ErrorBody, ErrorCode, PROTOCOL, PullRequest, PushBatch,
+    Scope, WireError,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::auth;
+use crate::storage::{
+    Account, AccountRole, FleetStorage, NewAccount, PriceSchedule, RecordKind, StorageError,
+    StoreRecord, TerminalRecord,
+};
+
+/// How long an operator's login lasts.
+const SESSION_MS: i64 = 12 * 60 * 60 * 1_000;
+/// How long an enrolment code can be used.
+const ENROLMENT_CODE_MS: i64 = 24 * 60 * 60 * 1_000;
+
+/// A refusal: status, code and a sentence for a person.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            body: ErrorBody {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+    }
+
+    fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::MalformedRequest,
+            message,
+        )
+    }
+
+    fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            message,
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> ApiError {
+        match e {
+            StorageError::NotFound(m) => ApiError::not_found(m),
+            StorageError::Conflict(m) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, m)
+            }
+            StorageError::Invalid(m) => ApiError::bad_request(m),
+            StorageError::EnrolmentCodeRejected => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "this enrolment code is wrong, already used or expired; \
+                 ask the fleet operator for a new one",
+            ),
+            StorageError::Batch(e) => {
+                let status = match e.code() {
+                    ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+                    ErrorCode::Conflict => StatusCode::CONFLICT,
+                    _ => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                ApiError::new(status, e.code(), e.to_string())
+            }
+            StorageError::Database(m) => {
+                eprintln!("pos-fleet: storage error: {m}");
+                ApiError::internal(
+                    "the fleet's database failed; the request changed nothing, try again",
+                )
+            }
+        }
+    }
+}
+
+impl From<WireError> for ApiError {
+    fn from(e: WireError) -> ApiError {
+        match e {
+            WireError::IncompatibleProtocol { .. } => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::ProtocolIncompatible,
+                e.to_string(),
+            ),
+            WireError::BadPayload { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidBatch,
+                e.to_string(),
+            ),
+            other => ApiError::bad_request(other.to_string()),
+        }
+    }
+}
+
+/// The shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub storage: Arc<dyn FleetStorage>,
+}
+
+/// Now, for expiry times and stamps. The HTTP edge is the only place the fleet reads a clock:
+/// storage takes the time as an argument.
+pub fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    Timestamp::from_unix_ms(ms)
+}
+
+/// Runs a storage call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    call: impl FnOnce(&dyn FleetStorage) -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let storage = Arc::clone(&state.storage);
+    tokio::task::spawn_blocking(move || call(storage.as_ref()))
+        .await
+        .map_err(|e| ApiError::internal(format!("the request was interrupted: {e}")))?
+        .map_err(ApiError::from)
+}
+
+/// The body, or a JSON refusal when it is too large or unreadable.
+fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BodyTooLarge,
+                "the request body is larger than the fleet accepts; send smaller batches",
+            )
+        } else {
+            ApiError::bad_request(format!("the request body could not be read: {rejection}"))
+        }
+    })
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the request body is not valid JSON for this call: {e}"
+        ))
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+async fn operator(state: &AppState, headers: &HeaderMap) -> Result<Account, ApiError> {
+    let unauthenticated = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "log in first: POST /api/v1/login, then send `Authorization: Bearer <token>`",
+        )
+    };
+    let token = bearer(headers).ok_or_else(unauthenticated)?;
+    let hash = auth::hash_token(token);
+    let now = now();
+    blocking(state, move |s| s.session_account(&hash, now))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "this session is unknown or expired; log in again",
+            )
+        })
+}
+
+async fn terminal(state: &AppState, headers: &HeaderMap) -> Result<TerminalRecord, ApiError> {
+    let token = bearer(headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "no terminal credential was sent; enrol the terminal with a code from the fleet",
+        )
+    })?;
+    let hash = auth::hash_token(token);
+    let found = blocking(state, move |s| s.terminal_by_token(&hash)).await?;
+    match found {
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "this terminal's credential is unknown to the fleet; enrol it with a new code",
+        )),
+        Some(terminal) => match terminal.revoked_at {
+            Some(at) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::CredentialRevoked,
+                format!(
+                    "terminal {} ({}) was revoked at {}; its sales stay on it until it is \
+                     enrolled again with a new code",
+                    terminal.id,
+                    terminal.name,
+                    at.to_utc()
+                ),
+            )),
+            None => Ok(terminal),
+        },
+    }
+}
+
+fn not_yours_tenant(tenant: &TenantId) -> ApiError {
+    ApiError::not_found(format!("no tenant {tenant} among those you manage"))
+}
+
+fn not_yours_store(store: &StoreId) -> ApiError {
+    ApiError::not_found(format!("no store {store} among those you manage"))
+}
+
+/// The tenant, when the account manages all of it (operator or the tenant's owner).
+async fn owned_tenant(
+    state: &AppState,
+    account: &Account,
+    tenant: &TenantId,
+) -> Result<(), ApiError> {
+    let allowed = match account.role {
+        AccountRole::SuperAdmin => true,
+        AccountRole::TenantOwner => account.tenant.as_ref() == Some(tenant),
+        AccountRole::StoreManager => false,
+    };
+    if !allowed {
+        return Err(if account.tenant.as_ref() == Some(tenant) {
+            ApiError::forbidden(
+                "a store manager cannot change tenant-wide records; ask the tenant owner",
+            )
+        } else {
+            not_yours_tenant(tenant)
+        });
+    }
+    let id = tenant.clone();
+    blocking(state, move |s| s.tenant(&id))
+        .await?
+        .map(|_| ())
+        .ok_or_else(|| not_yours_tenant(tenant))
+}
+
+/// The store, when the account manages it.
+async fn managed_store(
+    state: &AppState,
+    account: &Account,
+    store: &StoreId,
+) -> Result<StoreRecord, ApiError> {
+    let id = store.clone();
+    let record = blocking(state, move |s| s.store(&id))
+        .await?
+        .ok_or_else(|| not_yours_store(store))?;
+    let allowed = match account.role {
+        AccountRole::SuperAdmin => true,
+        AccountRole::TenantOwner => account.tenant.as_ref() == Some(&record.tenant),
+        AccountRole::StoreManager => account.store.as_ref() == Some(&record.id),
+    };
+    if allowed {
+        Ok(record)
+    } else {
+        Err(not_yours_store(store))
+    }
+}
+
+pub fn router(state: AppState, body_bytes_max: usize) -> Router {
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok", "protocol": PROTOCOL})) }),
+        )
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tenants", post(create_tenant).get(list_tenants))
+        .route("/api/v1/tenants/{tenant}/features", put(set_features))
+        .route("/api/v1/tenants/{tenant}/accounts", post(create_account))
+        .route(
+            "/api/v1/tenants/{tenant}/stores",
+            post(create_store).get(list_stores),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/settings/{key}",
+            put(set_tenant_setting),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/products",
+            post(save_tenant_product).get(list_tenant_products),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/prices",
+            post(schedule_tenant_price),
+        )
+        .route(
+            "/api/v1/tenants/{tenant}/tax-rates/{key}",
+            put(save_tax_rate),
+        )
+        .route("/api/v1/tenants/{tenant}/staff/{key}", put(save_staff))
+        .route("/api/v1/tenants/{tenant}/roles/{key}", put(save_role))
+        .route(
+            "/api/v1/stores/{store}/settings/{key}",
+            put(set_store_setting),
+        )
+        .route("/api/v1/stores/{store}/products", post(save_store_product))
+        .route("/api/v1/stores/{store}/prices", post(schedule_store_price))
+        .route(
+            "/api/v1/stores/{store}/enrolment-codes",
+            post(create_enrolment_code),
+        )
+        .route("/api/v1/stores/{store}/terminals", get(list_terminals))
+        .route("/api/v1/stores/{store}/sales", get(list_sales))
+        .route("/api/v1/stores/{store}/stock", get(list_stock))
+        .route("/api/v1/stores/{store}/anomalies", get(list_anomalies))
+        .route("/api/v1/terminals/{terminal}/revoke", post(revoke_terminal))
+        .route("/sync/v1/enrol", post(enrol))
+        .route("/sync/v1/push", post(push))
+        .route("/sync/v1/pull", post(pull))
+        .fallback(|| async {
+            ApiError::not_found("no such path on this fleet server; see docs/sync.md for the API")
+        })
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct LoginResponse {
+    token: String,
+    account: Account,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<LoginResponse>, ApiError> {
+    let request: LoginRequest = parse(&body(raw)?)?;
+    let email = request.email.trim().to_lowercase();
+    let found = blocking(&state, move |s| s.account_by_email(&email)).await?;
+    let wrong = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            "wrong e-mail or password",
+        )
+    };
+    let (account, hash) = found.ok_or_else(wrong)?;
+    let password = request.password;
+    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| ApiError::internal(format!("the login was interrupted: {e}")))?;
+    if !verified {
+        return Err(wrong());
+    }
+    let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
+    let token_hash = auth::hash_token(&token);
+    let account_id = account.id.clone();
+    let expires_at = now().plus_ms(SESSION_MS);
+    blocking(&state, move |s| {
+        s.create_session(&token_hash, &account_id, expires_at)
+    })
+    .await?;
+    Ok(Json(LoginResponse { token, account }))
+}
+
+async fn me(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Account>, ApiError> {
+    Ok(Json(operator(&state, &headers).await?))
+}
+
+#[derive(Deserialize)]
+struct NewTenant {
+    name: String,
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<crate::storage::TenantRecord>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    if account.role != AccountRole::SuperAdmin {
+        return Err(ApiError::forbidden(
+            "only the fleet operator creates tenants",
+        ));
+    }
+    let request: NewTenant = parse(&body(raw)?)?;
+    let name = request.name.trim().to_owned();
+    if name.is_empty() {
+        return Err(ApiError::bad_request("the tenant needs a name"));
+    }
+    let now = now();
+    let tenant = blocking(&state, move |s| s.create_tenant(&name, now)).await?;
+    Ok((StatusCode::CREATED, Json(tenant)))
+}
+
+async fn list_tenants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::storage::TenantRecord>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenants = blocking(&state, |s| s.tenants()).await?;
+    Ok(Json(match account.role {
+        AccountRole::SuperAdmin => tenants,
+        _ => tenants
+            .into_iter()
+            .filter(|t| Some(&t.id) == account.tenant.as_ref())
+            .collect(),
+    }))
+}
+
+async fn set_features(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    if account.role != AccountRole::SuperAdmin {
+        return Err(ApiError::forbidden(
+            "only the fleet operator switches a tenant's features",
+        ));
+    }
+    owned_tenant(&state, &account, &tenant).await?;
+    let features: Features = parse(&body(raw)?)?;
+    let now = now();
+    blocking(&state, move |s| {
+        s.set_tenant_features(&tenant, &features, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct NewAccountRequest {
+    email: String,
+    password: String,
+    role: AccountRole,
+    store: Option<StoreId>,
+}
+
+/// Passwords shorter than this are refused.
+const PASSWORD_CHARS_MIN: usize = 10;
+
+async fn create_account(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let request: NewAccountRequest = parse(&body(raw)?)?;
+    if request.password.chars().count() < PASSWORD_CHARS_MIN {
+        return Err(ApiError::bad_request(format!(
+            "the password needs at least {PASSWORD_CHARS_MIN} characters"
+        )));
+    }
+    let store = match (request.role, &request.store) {
+        (AccountRole::SuperAdmin, _) => {
+            return Err(ApiError::forbidden(
+                "fleet operators are created on the server's command line",
+            ));
+        }
+        (AccountRole::TenantOwner, _) => None,
+        (AccountRole::StoreManager, None) => {
+            return Err(ApiError::bad_request("a store manager needs a store"));
+        }
+        (AccountRole::StoreManager, Some(store)) => {
+            let record = managed_store(&state, &account, store).await?;
+            if record.tenant != tenant {
+                return Err(not_yours_store(store));
+            }
+            Some(record.id)
+        }
+    };
+    let password = request.password;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let new = NewAccount {
+        email: request.email.trim().to_lowercase(),
+        password_hash: hash,
+        role: request.role,
+        tenant: Some(tenant),
+        store,
+    };
+    let now = now();
+    let created = blocking(&state, move |s| s.create_account(new, now)).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+struct NewStore {
+    name: String,
+    currency: Currency,
+}
+
+async fn create_store(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<StoreRecord>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let request: NewStore = parse(&body(raw)?)?;
+    let now = now();
+    let store = blocking(&state, move |s| {
+        s.create_store(&tenant, request.name.trim(), request.currency, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(store)))
+}
+
+async fn list_stores(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<StoreRecord>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    let visible = match account.role {
+        AccountRole::SuperAdmin => true,
+        _ => account.tenant.as_ref() == Some(&tenant),
+    };
+    if !visible {
+        return Err(not_yours_tenant(&tenant));
+    }
+    let stores = blocking(&state, move |s| s.stores(&tenant)).await?;
+    Ok(Json(match (&account.role, &account.store) {
+        (AccountRole::StoreManager, Some(own)) => {
+            stores.into_iter().filter(|s| &s.id == own).collect()
+        }
+        _ => stores,
+    }))
+}
+
+async fn set_tenant_setting(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((tenant, key)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let value: serde_json::Value = parse(&body(raw)?)?;
+    let now = now();
+    blocking(&state, move |s| {
+        s.set_setting(&tenant, &Scope::Tenant, &key, &value, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_store_setting(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((store, key)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    let value: serde_json::Value = parse(&body(raw)?)?;
+    let now = now();
+    blocking(&state, move |s| {
+        s.set_setting(
+            &store.tenant,
+            &Scope::Store(store.id.clone()),
+            &key,
+            &value,
+            now,
+        )
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn checked_product(product: Product, currency: Currency) -> Result<Product, ApiError> {
+    product
+        .validate(currency)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    Ok(product)
+}
+
+async fn save_tenant_product(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Product>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let product: Product = parse(&body(raw)?)?;
+    // Tenant-wide products carry their own currency; a store checks it when it sells.
+    let currency = product.price.currency();
+    let product = checked_product(product, currency)?;
+    let now = now();
+    let saved = blocking(&state, move |s| {
+        s.save_product(&tenant, &Scope::Tenant, &product, now)
+    })
+    .await?;
+    Ok(Json(saved))
+}
+
+async fn save_store_product(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Product>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    let product = checked_product(parse(&body(raw)?)?, store.currency)?;
+    let now = now();
+    let saved = blocking(&state, move |s| {
+        s.save_product(
+            &store.tenant,
+            &Scope::Store(store.id.clone()),
+            &product,
+            now,
+        )
+    })
+    .await?;
+    Ok(Json(saved))
+}
+
+async fn list_tenant_products(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> Result<Json<Vec<Product>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    if account.role != AccountRole::SuperAdmin && account.tenant.as_ref() != Some(&tenant) {
+        return Err(not_yours_tenant(&tenant));
+    }
+    Ok(Json(
+        blocking(&state, move |s| s.products(&tenant, &Scope::Tenant)).await?,
+    ))
+}
+
+#[derive(Serialize)]
+struct Scheduled {
+    schedule_id: String,
+}
+
+fn checked_schedule(schedule: &PriceSchedule) -> Result<(), ApiError> {
+    if schedule.price.is_negative() {
+        return Err(ApiError::bad_request(format!(
+            "a price cannot be negative ({})",
+            schedule.price
+        )));
+    }
+    if !schedule.price.is_settled() {
+        return Err(ApiError::bad_request(format!(
+            "the price {} has more decimals than the currency allows",
+            schedule.price
+        )));
+    }
+    Ok(())
+}
+
+async fn schedule_tenant_price(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Scheduled>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let schedule: PriceSchedule = parse(&body(raw)?)?;
+    checked_schedule(&schedule)?;
+    let now = now();
+    let schedule_id = blocking(&state, move |s| {
+        s.schedule_price(&tenant, &Scope::Tenant, &schedule, now)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(Scheduled { schedule_id })))
+}
+
+async fn schedule_store_price(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Scheduled>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    let schedule: PriceSchedule = parse(&body(raw)?)?;
+    checked_schedule(&schedule)?;
+    if schedule.price.currency() != store.currency {
+        return Err(ApiError::bad_request(format!(
+            "the price is in {} but the store sells in {}",
+            schedule.price.currency(),
+            store.currency
+        )));
+    }
+    let now = now();
+    let schedule_id = blocking(&state, move |s| {
+        s.schedule_price(
+            &store.tenant,
+            &Scope::Store(store.id.clone()),
+            &schedule,
+            now,
+        )
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(Scheduled { schedule_id })))
+}
+
+async fn save_record(
+    state: AppState,
+    headers: HeaderMap,
+    tenant: String,
+    key: String,
+    kind: RecordKind,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let tenant = TenantId::new(tenant);
+    owned_tenant(&state, &account, &tenant).await?;
+    let fields: serde_json::Map<String, serde_json::Value> = parse(&body(raw)?)?;
+    let now = now();
+    blocking(&state, move |s| {
+        s.save_record(&tenant, &Scope::Tenant, kind, &key, &fields, now)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn save_tax_rate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((tenant, key)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    save_record(state, headers, tenant, key, RecordKind::TaxRate, raw).await
+}
+
+async fn save_staff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((tenant, key)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    save_record(state, headers, tenant, key, RecordKind::Staff, raw).await
+}
+
+async fn save_role(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((tenant, key)): Path<(String, String)>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    save_record(state, headers, tenant, key, RecordKind::Role, raw).await
+}
+
+#[derive(Serialize)]
+struct EnrolmentCode {
+    code: String,
+    store: StoreId,
+    expires_at: Timestamp,
+}
+
+async fn create_enrolment_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<(StatusCode, Json<EnrolmentCode>), ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    let code = auth::enrolment_code().map_err(|e| ApiError::internal(e.to_string()))?;
+    let code_hash = auth::hash_token(&auth::normalise_code(&code));
+    let expires_at = now().plus_ms(ENROLMENT_CODE_MS);
+    let id = store.id.clone();
+    blocking(&state, move |s| {
+        s.create_enrolment_code(&id, &code_hash, expires_at)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolmentCode {
+            code,
+            store: store.id,
+            expires_at,
+        }),
+    ))
+}
+
+async fn list_terminals(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<TerminalRecord>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    Ok(Json(
+        blocking(&state, move |s| s.terminals(&store.id)).await?,
+    ))
+}
+
+async fn revoke_terminal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(terminal): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let id = DeviceId::new(terminal);
+    let lookup = id.clone();
+    let record = blocking(&state, move |s| s.terminal(&lookup))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no terminal {id} among those you manage")))?;
+    managed_store(&state, &account, &record.store)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no terminal {id} among those you manage")))?;
+    let now = now();
+    blocking(&state, move |s| s.revoke_terminal(&record.id, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_sales(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<crate::storage::SaleRow>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    Ok(Json(blocking(&state, move |s| s.sales(&store.id)).await?))
+}
+
+async fn list_stock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<crate::storage::StockRow>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    Ok(Json(blocking(&state, move |s| s.stock(&store.id)).await?))
+}
+
+async fn list_anomalies(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<crate::storage::AnomalyRow>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    Ok(Json(
+        blocking(&state, move |s| s.anomalies(&store.id)).await?,
+    ))
+}
+
+/// The longest terminal name kept.
+const TERMINAL_NAME_CHARS_MAX: usize = 64;
+
+async fn enrol(
+    State(state): State<AppState>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<EnrolResponse>), ApiError> {
+    let request: EnrolRequest = wire::decode(&body(raw)?)?;
+    let name: String = request
+        .name
+        .trim()
+        .chars()
+        .take(TERMINAL_NAME_CHARS_MAX)
+        .collect();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "the terminal needs a name (\"Till 1\")",
+        ));
+    }
+    let code_hash = auth::hash_token(&auth::normalise_code(&request.code));
+    let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
+    let token_hash = auth::hash_token(&token);
+    let now = now();
+    let terminal = blocking(&state, move |s| {
+        s.redeem_enrolment_code(&code_hash, &name, &token_hash, now)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrolResponse {
+            protocol: PROTOCOL,
+            device: terminal.id,
+            tenant: terminal.tenant,
+            store: terminal.store,
+            token,
+        }),
+    ))
+}
+
+async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<pos_sync::wire::PushAck>, ApiError> {
+    let terminal = terminal(&state, &headers).await?;
+    let batch: PushBatch = wire::decode(&body(raw)?)?;
+    let now = now();
+    Ok(Json(
+        blocking(&state, move |s| s.push(&terminal, &batch, now)).await?,
+    ))
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<pos_sync::wire::PullResponse>, ApiError> {
+    let terminal = terminal(&state, &headers).await?;
+    let request: PullRequest = wire::decode(&body(raw)?)?;
+    if request.device != terminal.id {
+        return Err(ApiError::forbidden(format!(
+            "this terminal is {} but asked for {}'s changes",
+            terminal.id, request.device
+        )));
+    }
+    Ok(Json(
+        blocking(&state, move |s| {
+            s.pull(&terminal, request.cursor, request.limit)
+        })
+        .await?,
+    ))
+}

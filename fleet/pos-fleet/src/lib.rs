@@ -1,0 +1,20 @@
+//! The fleet server: tenants, their stores and terminals, operator and owner accounts,
+//! terminal enrolment and credentials, the sync API terminals push their journals to and
+//! pull catalogue, prices, settings and other terminals' stock movements from, and the
+//! catalogue and price management API.
+//!
+//! It owns the fleet's database and its HTTP(S) listener. It must never interpret a sale
+//! differently from a terminal: the domain rules come from `pos-core`, and what a pushed batch
+//! means (duplicates, conflicts, high-water marks) comes from `pos-sync`'s pure functions, which
+//! a terminal and a future store hub share.
+//!
+//! Key decision: storage sits behind one trait, [`storage::FleetStorage`], implemented on
+//! SQLite ([`sqlite::SqliteStorage`]) so that one command runs a fleet with nothing else
+//! installed; PostgreSQL is a second implementation of the same trait. Every write that spans
+//! rows is one transaction, so a refused or failed request changes nothing.
+
+pub mod api;
+pub mod auth;
+pub mod server;
+pub mod sqlite;
+pub mod storage;

@@ -1,0 +1,278 @@
+//! What the fleet keeps, behind one trait: [`FleetStorage`]. The HTTP layer speaks only to
+//! this trait, so a PostgreSQL implementation for chains that outgrow one machine is a second
+//! `impl FleetStorage`, chosen in `main` from the configuration, with the same HTTP tests run
+//! against it. Today there is one implementation, [`crate::sqlite::SqliteStorage`].
+//!
+//! Methods are synchronous (SQLite is); the HTTP layer calls them on tokio's blocking pool.
+//! Every method that changes several rows does so in one transaction: a push, an enrolment,
+//! a catalogue edit is whole or absent.
+
+use pos_core::access::Features;
+use pos_core::catalog::Product;
+use pos_core::clock::Timestamp;
+use pos_core::id::{DeviceId, ProductId, SaleId, StoreId, TenantId};
+use pos_core::money::{Currency, Money};
+use pos_core::quantity::Quantity;
+use pos_sync::ingest::BatchError;
+use pos_sync::wire::{PullResponse, PushAck, PushBatch, Scope};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub features: Features,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreRecord {
+    pub id: StoreId,
+    pub tenant: TenantId,
+    pub name: String,
+    pub currency: Currency,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// The fleet operator: manages tenants.
+    SuperAdmin,
+    /// A client of the operator: manages its stores, catalogue and terminals.
+    TenantOwner,
+    /// Manages one store's terminals and settings.
+    StoreManager,
+}
+
+impl AccountRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountRole::SuperAdmin => "super_admin",
+            AccountRole::TenantOwner => "tenant_owner",
+            AccountRole::StoreManager => "store_manager",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountRole> {
+        match text {
+            "super_admin" => Some(AccountRole::SuperAdmin),
+            "tenant_owner" => Some(AccountRole::TenantOwner),
+            "store_manager" => Some(AccountRole::StoreManager),
+            _ => None,
+        }
+    }
+}
+
+/// A person who logs in to the fleet. A super-admin has no tenant; an owner has a tenant; a
+/// store manager has a tenant and a store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub role: AccountRole,
+    pub tenant: Option<TenantId>,
+    pub store: Option<StoreId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewAccount {
+    pub email: String,
+    pub password_hash: String,
+    pub role: AccountRole,
+    pub tenant: Option<TenantId>,
+    pub store: Option<StoreId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TerminalRecord {
+    pub id: DeviceId,
+    pub tenant: TenantId,
+    pub store: StoreId,
+    pub name: String,
+    pub enrolled_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+    /// Every journal entry up to here is stored.
+    pub high_water_seq: u64,
+}
+
+/// A sale as the fleet lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SaleRow {
+    pub sale: SaleId,
+    pub receipt_number: String,
+    pub device: DeviceId,
+    pub total: Money,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockRow {
+    pub product: ProductId,
+    /// The sum of every movement of every terminal of the store.
+    pub level: Quantity,
+}
+
+/// Something for a manager to look at: negative stock, an archived product sold, a clock
+/// far ahead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnomalyRow {
+    pub kind: String,
+    pub detail: serde_json::Value,
+    pub device: Option<DeviceId>,
+    pub at: Timestamp,
+}
+
+/// A price change the fleet scheduled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceSchedule {
+    pub product: ProductId,
+    pub price: Money,
+    pub effective_at: Timestamp,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("enrolment code not recognised: it is wrong, already used or expired")]
+    EnrolmentCodeRejected,
+    #[error(transparent)]
+    Batch(#[from] BatchError),
+    #[error("the fleet database failed: {0}")]
+    Database(String),
+}
+
+/// The fleet's storage. See the module documentation.
+pub trait FleetStorage: Send + Sync + 'static {
+    fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account, StorageError>;
+    /// The account with this e-mail and its password hash.
+    fn account_by_email(&self, email: &str) -> Result<Option<(Account, String)>, StorageError>;
+    fn create_session(
+        &self,
+        token_hash: &str,
+        account: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// The account of a live session.
+    fn session_account(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StorageError>;
+
+    fn create_tenant(&self, name: &str, now: Timestamp) -> Result<TenantRecord, StorageError>;
+    fn tenants(&self) -> Result<Vec<TenantRecord>, StorageError>;
+    fn tenant(&self, id: &TenantId) -> Result<Option<TenantRecord>, StorageError>;
+    /// Sets the tenant's feature switches and publishes them to its terminals.
+    fn set_tenant_features(
+        &self,
+        id: &TenantId,
+        features: &Features,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+    fn create_store(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+        currency: Currency,
+        now: Timestamp,
+    ) -> Result<StoreRecord, StorageError>;
+    fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError>;
+    fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError>;
+    /// Sets a tenant-wide or store setting (last writer wins per key) and publishes it.
+    fn set_setting(
+        &self,
+        tenant: &TenantId,
+        scope: &Scope,
+        key: &str,
+        value: &serde_json::Value,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+
+    fn create_enrolment_code(
+        &self,
+        store: &StoreId,
+        code_hash: &str,
+        expires_at: Timestamp,
+    ) -> Result<(), StorageError>;
+    /// Uses up a code and creates the terminal with its credential, in one transaction.
+    fn redeem_enrolment_code(
+        &self,
+        code_hash: &str,
+        name: &str,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<TerminalRecord, StorageError>;
+    fn terminal_by_token(&self, token_hash: &str) -> Result<Option<TerminalRecord>, StorageError>;
+    fn terminal(&self, id: &DeviceId) -> Result<Option<TerminalRecord>, StorageError>;
+    fn terminals(&self, store: &StoreId) -> Result<Vec<TerminalRecord>, StorageError>;
+    fn revoke_terminal(&self, id: &DeviceId, now: Timestamp) -> Result<(), StorageError>;
+
+    /// Takes in a terminal's batch: all of it or nothing.
+    fn push(
+        &self,
+        terminal: &TerminalRecord,
+        batch: &PushBatch,
+        now: Timestamp,
+    ) -> Result<PushAck, StorageError>;
+    /// Changes for the terminal's store after `cursor`.
+    fn pull(
+        &self,
+        terminal: &TerminalRecord,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<PullResponse, StorageError>;
+
+    /// Creates or edits a product (field by field, last writer wins) and publishes the result.
+    fn save_product(
+        &self,
+        tenant: &TenantId,
+        scope: &Scope,
+        product: &Product,
+        now: Timestamp,
+    ) -> Result<Product, StorageError>;
+    fn products(&self, tenant: &TenantId, scope: &Scope) -> Result<Vec<Product>, StorageError>;
+    /// Schedules a price change and publishes it; returns the schedule's id.
+    fn schedule_price(
+        &self,
+        tenant: &TenantId,
+        scope: &Scope,
+        schedule: &PriceSchedule,
+        now: Timestamp,
+    ) -> Result<String, StorageError>;
+    /// Publishes another kind of record (tax rate, staff member, role) by kind and key.
+    fn save_record(
+        &self,
+        tenant: &TenantId,
+        scope: &Scope,
+        kind: RecordKind,
+        key: &str,
+        fields: &serde_json::Map<String, serde_json::Value>,
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+
+    fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError>;
+    fn stock(&self, store: &StoreId) -> Result<Vec<StockRow>, StorageError>;
+    fn anomalies(&self, store: &StoreId) -> Result<Vec<AnomalyRow>, StorageError>;
+}
+
+/// Records published to terminals besides products and settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordKind {
+    TaxRate,
+    Staff,
+    Role,
+}
+
+impl RecordKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::TaxRate => "tax_rate",
+            RecordKind::Staff => "staff",
+            RecordKind::Role => "role",
+        }
+    }
+}

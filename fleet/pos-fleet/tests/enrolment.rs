@@ -1,0 +1,179 @@
+//! Enrolment and terminal credentials, over real HTTP on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use pos_core::id::StoreId;
+use pos_sync::sample::SampleTill;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn a_terminal_exchanges_a_one_time_code_for_its_own_credential() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let code = fleet.enrolment_code(&acme.owner, &acme.store).await;
+    // Typed on the terminal in lower case with spaces: still accepted.
+    let typed = code.to_lowercase().replace('-', " ");
+    let enrolled = pos_sync::http::enrol(&fleet.client, &fleet.base, &typed, "Till 1")
+        .await
+        .unwrap();
+    assert_eq!(enrolled.store.as_str(), acme.store);
+    assert_eq!(enrolled.tenant.as_str(), acme.id);
+
+    // The credential works for sync…
+    let (status, ack) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&enrolled.token),
+            Some(common::push_body(enrolled.device.as_str(), &[])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(ack["high_water_seq"], 0);
+    // …the operator sees the terminal…
+    let (_, terminals) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", acme.store),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals[0]["name"], "Till 1");
+    assert_eq!(terminals[0]["id"], enrolled.device.as_str());
+    // …and the code cannot be used twice.
+    let again = pos_sync::http::enrol(&fleet.client, &fleet.base, &code, "Till 2")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        again.to_string(),
+        "the fleet refused the request (401): this enrolment code is wrong, already used or expired; \
+         ask the fleet operator for a new one"
+    );
+    // The fleet keeps only hashes: neither the code nor the token is in the database file.
+    let database = std::fs::read(fleet.dir.path().join(pos_fleet::sqlite::DATABASE_FILE)).unwrap();
+    let wal = std::fs::read(
+        fleet
+            .dir
+            .path()
+            .join(format!("{}-wal", pos_fleet::sqlite::DATABASE_FILE)),
+    )
+    .unwrap_or_default();
+    for secret in [enrolled.token.as_bytes(), code.as_bytes()] {
+        assert!(!database.windows(secret.len()).any(|w| w == secret));
+        assert!(!wal.windows(secret.len()).any(|w| w == secret));
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_or_missing_credential_gets_401_with_a_clear_message() {
+    let fleet = common::start().await;
+    let (status, body) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some("0123456789abcdef"),
+            Some(common::push_body("T1", &[])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthenticated");
+    assert_eq!(
+        body["message"],
+        "this terminal's credential is unknown to the fleet; enrol it with a new code"
+    );
+    let (status, body) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            None,
+            Some(common::pull_body("T1", 0, 10)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["message"],
+        "no terminal credential was sent; enrol the terminal with a code from the fleet"
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    let (status, _) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/terminals/{}/revoke", enrolled.device),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let mut till = SampleTill::new(enrolled.device.as_str(), &StoreId::new(acme.store.clone()));
+    let entries = till.sell(&common::demo_product("milk"), 1, 1_000).unwrap();
+    let (status, body) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&enrolled.token),
+            Some(common::push_body(enrolled.device.as_str(), &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "credential_revoked");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "terminal {} (Till 1) was revoked at ",
+            enrolled.device
+        )),
+        "{message}"
+    );
+    assert!(message.ends_with("its sales stay on it until it is enrolled again with a new code"));
+    assert!(fleet.sales(&acme.owner, &acme.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_expired_enrolment_code_is_refused() {
+    use pos_fleet::storage::FleetStorage;
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let code = "7QK2-M9XD-4TPA";
+    let hash = pos_fleet::auth::hash_token(&pos_fleet::auth::normalise_code(code));
+    // Created yesterday, valid until an hour ago.
+    let an_hour_ago = pos_core::clock::Timestamp::from_unix_ms(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+            - 3_600_000,
+    );
+    fleet
+        .storage
+        .create_enrolment_code(&StoreId::new(acme.store.clone()), &hash, an_hour_ago)
+        .unwrap();
+    let err = pos_sync::http::enrol(&fleet.client, &fleet.base, code, "Till 1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("this enrolment code is wrong, already used or expired"),
+        "{err}"
+    );
+    let (_, terminals) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", acme.store),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals, serde_json::json!([]));
+}

@@ -1,0 +1,498 @@
+//! The sync API's rules over real HTTP: idempotent pushes, all-or-nothing batches, the pull
+//! cursor, and a clear JSON refusal for each kind of bad input.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use pos_core::id::StoreId;
+use pos_sync::sample::SampleTill;
+use pos_sync::wire::{PROTOCOL, PushAck};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Setup {
+    fleet: common::Fleet,
+    acme: common::Tenant,
+    device: String,
+    token: String,
+    till: SampleTill,
+}
+
+async fn setup() -> Setup {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    let till = SampleTill::new(enrolled.device.as_str(), &StoreId::new(acme.store.clone()));
+    Setup {
+        device: enrolled.device.as_str().to_owned(),
+        token: enrolled.token,
+        fleet,
+        acme,
+        till,
+    }
+}
+
+#[tokio::test]
+async fn a_batch_sent_twice_is_stored_once_and_acknowledged_both_times() {
+    let mut s = setup().await;
+    let entries = s
+        .till
+        .sell(&common::demo_product("milk"), 2, 1_000)
+        .unwrap();
+    let body = common::push_body(&s.device, &entries);
+    let (status, first) = s
+        .fleet
+        .call("POST", "/sync/v1/push", Some(&s.token), Some(body.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, second) = s
+        .fleet
+        .call("POST", "/sync/v1/push", Some(&s.token), Some(body))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let first: PushAck = serde_json::from_value(first).unwrap();
+    let second: PushAck = serde_json::from_value(second).unwrap();
+    assert_eq!(
+        (first.high_water_seq, first.stored, first.duplicates),
+        (2, 2, 0)
+    );
+    assert_eq!(
+        (second.high_water_seq, second.stored, second.duplicates),
+        (2, 0, 2)
+    );
+    assert_eq!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(), 1);
+    assert_eq!(
+        s.fleet.stock(&s.acme.owner, &s.acme.store, "milk").await,
+        "-2"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_batch_is_stored() {
+    let mut s = setup().await;
+    let first = s
+        .till
+        .sell(&common::demo_product("milk"), 1, 1_000)
+        .unwrap();
+    let (status, _) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &first)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // A new sale (new entries 3 and 4) plus entry 1 again, but altered.
+    let mut next = s
+        .till
+        .sell(&common::demo_product("cola"), 1, 2_000)
+        .unwrap();
+    let mut altered = first[0].clone();
+    altered.actor = "mallory".into();
+    next.push(altered);
+    let (status, body) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &next)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "conflict");
+    assert_eq!(
+        body["message"],
+        format!(
+            "event {} was already received with different content; the terminal's journal may have been reset or copied",
+            first[0].event_id
+        )
+    );
+    assert_eq!(
+        s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(),
+        1,
+        "the cola sale was not stored"
+    );
+    assert_eq!(
+        s.fleet.stock(&s.acme.owner, &s.acme.store, "cola").await,
+        "0"
+    );
+}
+
+#[tokio::test]
+async fn a_terminal_cannot_push_or_pull_as_another() {
+    let mut s = setup().await;
+    let entries = s
+        .till
+        .sell(&common::demo_product("milk"), 1, 1_000)
+        .unwrap();
+    let (status, body) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body("term-someone-else", &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "forbidden");
+    assert_eq!(
+        body["message"],
+        format!(
+            "this terminal is {} but the batch is for term-someone-else; a terminal pushes only its own journal",
+            s.device
+        )
+    );
+    let (status, _) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&s.token),
+            Some(common::pull_body("term-someone-else", 0, 10)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_bodies_get_400_with_the_reason() {
+    let s = setup().await;
+    let (status, body) = s
+        .fleet
+        .raw(
+            "/sync/v1/push",
+            Some(&s.token),
+            b"{\"protocol\":\"1.0\",".to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "malformed_request");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the message is not valid JSON of the expected shape")
+    );
+
+    let (status, body) = s
+        .fleet
+        .raw(
+            "/sync/v1/push",
+            Some(&s.token),
+            br#"{"protocol":"1.0","device":"x"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `entries`"),
+        "{body}"
+    );
+
+    let (status, body) = s
+        .fleet
+        .call("POST", "/api/v1/login", None, Some(json!({"email": 5})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the request body is not valid JSON for this call")
+    );
+}
+
+#[tokio::test]
+async fn an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored() {
+    let mut s = setup().await;
+    let mut entries = s
+        .till
+        .sell(&common::demo_product("milk"), 1, 1_000)
+        .unwrap();
+    entries[1].kind = "sale_completed".into();
+    let (status, body) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "invalid_batch");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("says it is \"sale_completed\" but its payload does not match")
+    );
+    assert!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_terminal_of_another_major_protocol_version_is_told_to_update() {
+    let s = setup().await;
+    let (status, body) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(json!({"protocol": "2.0", "device": s.device, "records": []})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["code"], "protocol_incompatible");
+    assert_eq!(
+        body["message"],
+        "this device speaks sync protocol 1.0 but the other side speaks 2.0; update the older one (the terminal or the fleet server) to the same major version"
+    );
+    // An older or newer minor of the same major is served.
+    let (status, _) = s.fleet.call("POST", "/sync/v1/pull", Some(&s.token), Some(json!({"protocol": "1.9", "device": s.device, "cursor": 0, "limit": 5, "hint": true}))).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_oversized_body_gets_413_and_nothing_is_stored() {
+    let fleet = common::start_with_body_limit(64 * 1024).await;
+    let acme = fleet.tenant("Acme").await;
+    let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    let mut till = SampleTill::new(enrolled.device.as_str(), &StoreId::new(acme.store.clone()));
+    let milk = common::demo_product("milk");
+    let entries: Vec<_> = (0..60)
+        .flat_map(|i| till.sell(&milk, 1, 1_000 + i).unwrap())
+        .collect();
+    let body = serde_json::to_vec(&common::push_body(enrolled.device.as_str(), &entries)).unwrap();
+    assert!(body.len() > 64 * 1024);
+    let (status, answer) = fleet
+        .raw("/sync/v1/push", Some(&enrolled.token), body)
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(answer["code"], "body_too_large");
+    assert_eq!(
+        answer["message"],
+        "the request body is larger than the fleet accepts; send smaller batches"
+    );
+    assert!(fleet.sales(&acme.owner, &acme.store).await.is_empty());
+}
+
+#[tokio::test]
+async fn pull_pages_through_the_fleets_changes_by_cursor() {
+    let mut s = setup().await;
+    for id in ["milk", "cola", "butter", "batteries", "apples"] {
+        s.fleet.add_product(&s.acme.owner, &s.acme.id, id).await;
+    }
+    let (status, _) = s
+        .fleet
+        .call("POST", &format!("/api/v1/tenants/{}/prices", s.acme.id), Some(&s.acme.owner), Some(json!({"product": "milk", "price": {"amount": "0.99", "currency": "EUR"}, "effective_at": 4_102_444_800_000i64})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    // This terminal's own sale is not sent back to it.
+    let entries = s
+        .till
+        .sell(&common::demo_product("milk"), 1, 1_000)
+        .unwrap();
+    s.fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+
+    let mut cursor = 0u64;
+    let mut kinds = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, page) = s
+            .fleet
+            .call(
+                "POST",
+                "/sync/v1/pull",
+                Some(&s.token),
+                Some(common::pull_body(&s.device, cursor, 3)),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages += 1;
+        let changes = page["changes"].as_array().unwrap();
+        assert!(changes.len() <= 3);
+        for change in changes {
+            assert!(change["server_seq"].as_u64().unwrap() > cursor);
+            kinds.push(change["body"]["type"].as_str().unwrap().to_owned());
+        }
+        let next = page["next_cursor"].as_u64().unwrap();
+        assert!(next >= cursor);
+        cursor = next;
+        if page["more"] == false {
+            break;
+        }
+        assert!(pages < 20, "pull must end");
+    }
+    // The store's name and currency, five products, one scheduled price.
+    assert_eq!(
+        kinds,
+        [
+            "setting",
+            "setting",
+            "product",
+            "product",
+            "product",
+            "product",
+            "product",
+            "price_scheduled"
+        ]
+    );
+    assert_eq!(pages, 3);
+    let (_, empty) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&s.token),
+            Some(common::pull_body(&s.device, cursor, 3)),
+        )
+        .await;
+    assert_eq!(empty["changes"], Value::Array(Vec::new()));
+    assert_eq!(empty["next_cursor"], cursor);
+    assert_eq!(empty["protocol"], serde_json::to_value(PROTOCOL).unwrap());
+}
+
+#[tokio::test]
+async fn an_unknown_path_is_a_json_404() {
+    let s = setup().await;
+    let (status, body) = s.fleet.call("GET", "/sync/v2/push", None, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "not_found");
+}
+
+#[tokio::test]
+async fn entries_from_a_clock_far_ahead_are_kept_and_reported() {
+    let mut s = setup().await;
+    let tomorrow_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        + 86_400_000;
+    let entries = s
+        .till
+        .sell(&common::demo_product("milk"), 1, tomorrow_ms)
+        .unwrap();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    assert_eq!(
+        s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(),
+        1,
+        "the sale is a fact and is kept"
+    );
+    let (_, anomalies) = s
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/anomalies", s.acme.store),
+            Some(&s.acme.owner),
+            None,
+        )
+        .await;
+    let clock = anomalies
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "clock_ahead")
+        .expect("a clock_ahead anomaly");
+    assert!(
+        clock["detail"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check the date and time settings"),
+        "{clock}"
+    );
+    assert_eq!(clock["device"], s.device);
+}
+
+#[tokio::test]
+async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing() {
+    let s = setup().await;
+    let tenant = &s.acme.id;
+    let owner = Some(s.acme.owner.as_str());
+    let (status, body) = s
+        .fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{tenant}/staff/anna"),
+            owner,
+            Some(json!({"id": "anna", "name": "Anna"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("the staff is not complete: missing field"),
+        "{body}"
+    );
+    for (path, record) in [
+        (
+            "tax-rates/vat19",
+            json!({"id": "vat19", "name": "VAT 19%", "rate": "0.19"}),
+        ),
+        (
+            "staff/anna",
+            json!({"id": "anna", "name": "Anna", "role": "cashier", "pin_hash": null, "active": true}),
+        ),
+        (
+            "roles/cashier",
+            serde_json::to_value(&pos_core::access::Role::defaults()[0]).unwrap(),
+        ),
+    ] {
+        let (status, body) = s
+            .fleet
+            .call(
+                "PUT",
+                &format!("/api/v1/tenants/{tenant}/{path}"),
+                owner,
+                Some(record),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{path}: {body}");
+    }
+    let (_, page) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&s.token),
+            Some(common::pull_body(&s.device, 0, 100)),
+        )
+        .await;
+    let kinds: Vec<&str> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["setting", "setting", "tax_rate", "staff", "role"]);
+    let staff = &page["changes"][3]["body"]["data"]["member"];
+    assert_eq!(staff["role"], "cashier");
+}

@@ -1,0 +1,328 @@
+//! Accounts and tenants: each person sees only their own tenant's data, whatever ids they try.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let bolt = fleet.tenant("Bolt").await;
+    let bolt_till = fleet.enrol(&bolt.owner, &bolt.store, "Bolt till").await;
+
+    // Acme's owner tries Bolt's ids on every route.
+    let attempts = [
+        ("GET", format!("/api/v1/tenants/{}/stores", bolt.id)),
+        ("GET", format!("/api/v1/tenants/{}/products", bolt.id)),
+        ("POST", format!("/api/v1/tenants/{}/stores", bolt.id)),
+        (
+            "POST",
+            format!("/api/v1/stores/{}/enrolment-codes", bolt.store),
+        ),
+        ("GET", format!("/api/v1/stores/{}/sales", bolt.store)),
+        ("GET", format!("/api/v1/stores/{}/stock", bolt.store)),
+        ("GET", format!("/api/v1/stores/{}/terminals", bolt.store)),
+        (
+            "PUT",
+            format!("/api/v1/stores/{}/settings/receipt_footer", bolt.store),
+        ),
+        (
+            "POST",
+            format!("/api/v1/terminals/{}/revoke", bolt_till.device),
+        ),
+    ];
+    for (method, path) in &attempts {
+        let body = match *method {
+            "POST" if path.ends_with("/stores") => {
+                Some(json!({"name": "Sneaky", "currency": "EUR"}))
+            }
+            "PUT" => Some(json!("hello")),
+            _ => None,
+        };
+        let (status, answer) = fleet.call(method, path, Some(&acme.owner), body).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        assert_eq!(answer["code"], "not_found");
+        assert!(
+            answer["message"]
+                .as_str()
+                .unwrap()
+                .contains("among those you manage"),
+            "{answer}"
+        );
+    }
+    // Bolt's terminal still works, and Acme's owner sees only Acme.
+    let (status, _) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&bolt_till.token),
+            Some(common::push_body(bolt_till.device.as_str(), &[])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, tenants) = fleet
+        .call("GET", "/api/v1/tenants", Some(&acme.owner), None)
+        .await;
+    assert_eq!(tenants.as_array().unwrap().len(), 1);
+    assert_eq!(tenants[0]["id"], acme.id);
+    let (_, all) = fleet
+        .call("GET", "/api/v1/tenants", Some(&fleet.operator), None)
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_terminal_pulls_only_its_own_tenants_catalogue() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let bolt = fleet.tenant("Bolt").await;
+    fleet.add_product(&bolt.owner, &bolt.id, "milk").await;
+    let till = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    let (_, page) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&till.token),
+            Some(common::pull_body(till.device.as_str(), 0, 100)),
+        )
+        .await;
+    let kinds: Vec<&str> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"]["type"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.contains(&"product"), "{page}");
+}
+
+#[tokio::test]
+async fn wrong_passwords_and_missing_sessions_get_401() {
+    let fleet = common::start().await;
+    let (status, body) = fleet
+        .call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(json!({"email": common::OPERATOR_EMAIL, "password": "guess"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "wrong e-mail or password");
+    let (status, body) = fleet
+        .call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "nobody@x", "password": "guess"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "wrong e-mail or password");
+    let (status, body) = fleet.call("GET", "/api/v1/tenants", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["message"],
+        "log in first: POST /api/v1/login, then send `Authorization: Bearer <token>`"
+    );
+    let (status, body) = fleet
+        .call("GET", "/api/v1/tenants", Some("not-a-session"), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["message"],
+        "this session is unknown or expired; log in again"
+    );
+}
+
+#[tokio::test]
+async fn a_store_manager_manages_their_store_but_not_the_tenants_catalogue() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let (status, second) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{}/stores", acme.id),
+            Some(&acme.owner),
+            Some(json!({"name": "Acme Nord", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = fleet
+        .call("POST", &format!("/api/v1/tenants/{}/accounts", acme.id), Some(&acme.owner), Some(json!({"email": "kim@acme.example", "password": "manager-password", "role": "store_manager", "store": acme.store})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let manager = fleet.login("kim@acme.example", "manager-password").await;
+
+    let (status, _) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/stores/{}/enrolment-codes", acme.store),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, _) = fleet
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/stores/{}/enrolment-codes",
+                second["id"].as_str().unwrap()
+            ),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another store of the same tenant"
+    );
+    let (status, body) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{}/products", acme.id),
+            Some(&manager),
+            Some(serde_json::to_value(common::demo_product("milk")).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["message"],
+        "a store manager cannot change tenant-wide records; ask the tenant owner"
+    );
+    let (_, stores) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{}/stores", acme.id),
+            Some(&manager),
+            None,
+        )
+        .await;
+    assert_eq!(stores.as_array().unwrap().len(), 1);
+    // Only the operator creates tenants.
+    let (status, _) = fleet
+        .call(
+            "POST",
+            "/api/v1/tenants",
+            Some(&acme.owner),
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_bad_product_or_price_is_refused_with_the_reason() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let mut product = common::demo_product("milk");
+    product.name = " ".into();
+    let (status, body) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{}/products", acme.id),
+            Some(&acme.owner),
+            Some(serde_json::to_value(&product).unwrap()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], "the product needs a name");
+    let (status, body) = fleet
+        .call("POST", &format!("/api/v1/stores/{}/prices", acme.store), Some(&acme.owner), Some(json!({"product": "milk", "price": {"amount": "1.00", "currency": "CHF"}, "effective_at": 0})))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        "the price is in CHF but the store sells in EUR"
+    );
+}
+
+#[tokio::test]
+async fn feature_switches_and_store_settings_reach_the_stores_terminals_only() {
+    let fleet = common::start().await;
+    let acme = fleet.tenant("Acme").await;
+    let (status, other) = fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{}/stores", acme.id),
+            Some(&acme.owner),
+            Some(json!({"name": "Acme Zürich", "currency": "CHF"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let till = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    // Only the operator switches features; the owner sets store settings.
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{}/features", acme.id),
+            Some(&acme.owner),
+            Some(json!({"disabled": ["loyalty"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{}/features", acme.id),
+            Some(&fleet.operator),
+            Some(json!({"disabled": ["loyalty"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/stores/{}/settings/receipt_footer", acme.store),
+            Some(&acme.owner),
+            Some(json!(["Danke!"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!(
+                "/api/v1/stores/{}/settings/receipt_footer",
+                other["id"].as_str().unwrap()
+            ),
+            Some(&acme.owner),
+            Some(json!(["Merci!"])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (_, page) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&till.token),
+            Some(common::pull_body(till.device.as_str(), 0, 100)),
+        )
+        .await;
+    let settings: Vec<(String, serde_json::Value)> = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["body"]["type"] == "setting")
+        .map(|c| {
+            (
+                c["body"]["data"]["key"].as_str().unwrap().to_owned(),
+                c["body"]["data"]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        settings,
+        [
+            ("name".to_owned(), json!("Acme Mitte")),
+            ("currency".to_owned(), json!("EUR")),
+            ("features".to_owned(), json!({"disabled": ["loyalty"]})),
+            ("receipt_footer".to_owned(), json!(["Danke!"])),
+        ]
+    );
+}
