@@ -817,6 +817,14 @@ impl Till {
             screen: self.screen,
             store_name: self.setup.store.name.clone(),
             device: self.setup.device.to_string(),
+            time: {
+                let local = self.now.local(self.setup.store.utc_offset);
+                format!(
+                    "{:02}:{:02}",
+                    local.minute_of_day / 60,
+                    local.minute_of_day % 60
+                )
+            },
             cashier: self.cashier.as_ref().map(|c| c.name.clone()),
             message: self.message.clone(),
             login: LoginView {

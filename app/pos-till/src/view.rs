@@ -36,6 +36,8 @@ pub struct TillView {
     pub screen: Screen,
     pub store_name: String,
     pub device: String,
+    /// The shop's local time, "10:42".
+    pub time: String,
     /// The person logged in, if any.
     pub cashier: Option<String>,
     pub message: Option<Message>,
