@@ -1012,13 +1012,13 @@ fn quantity_text(quantity: Quantity, unit: pos_core::quantity::Unit) -> String {
     }
 }
 
-/// "just now", "12 min", "2 h 05 min".
+/// "just now", "12 min ago", "2 h 05 min ago".
 fn age_text(age_ms: i64) -> String {
     let minutes = age_ms.max(0) / 60_000;
     match minutes {
         0 => "just now".to_owned(),
-        1..=59 => format!("{minutes} min"),
-        _ => format!("{} h {:02} min", minutes / 60, minutes % 60),
+        1..=59 => format!("{minutes} min ago"),
+        _ => format!("{} h {:02} min ago", minutes / 60, minutes % 60),
     }
 }
 
@@ -1072,7 +1072,7 @@ mod tests {
     #[test]
     fn ages_read_like_a_person_says_them() {
         assert_eq!(age_text(20_000), "just now");
-        assert_eq!(age_text(12 * 60_000), "12 min");
-        assert_eq!(age_text(125 * 60_000), "2 h 05 min");
+        assert_eq!(age_text(12 * 60_000), "12 min ago");
+        assert_eq!(age_text(125 * 60_000), "2 h 05 min ago");
     }
 }

@@ -113,7 +113,7 @@ pub struct LineView {
 pub struct HeldView {
     pub id: HeldCartId,
     pub label: String,
-    /// "just now", "12 min", "2 h 05 min".
+    /// "just now", "12 min ago", "2 h 05 min ago".
     pub age: String,
     pub total: String,
     pub item_count: u32,

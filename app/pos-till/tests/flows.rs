@@ -209,7 +209,7 @@ fn hold_serve_the_next_customer_and_resume() {
     let held = &view.held[0];
     assert_eq!(
         (held.label.as_str(), held.age.as_str(), held.total.as_str()),
-        ("Lady in red coat", "12 min", "16.18")
+        ("Lady in red coat", "12 min ago", "16.18")
     );
     assert_eq!(held.item_count, 2);
     assert_eq!(held.held_by, "Anna");
