@@ -10,8 +10,14 @@ use anyhow::{Context, Result, bail};
 /// Debian packages the workspace needs to build and test.
 ///
 /// `pkg-config` and `libudev-dev` are needed by `serialport` (and through it the printer
-/// drivers) at build time.
-const APT_PACKAGES: &[&str] = &["pkg-config", "libudev-dev"];
+/// drivers) at build time. `libfontconfig1-dev` and `libfreetype-dev` are linked by Slint's
+/// text layout in `pos-ui` (its tests and any binary that shows the screen).
+const APT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libudev-dev",
+    "libfontconfig1-dev",
+    "libfreetype-dev",
+];
 
 const USAGE: &str = "\
 usage: cargo xtask <task>

@@ -527,20 +527,17 @@ impl Till {
         };
         let id = held.id.clone();
         self.ports.ledger.hold(held)?;
-        let label = self
-            .ports
-            .ledger
-            .held()
-            .into_iter()
-            .find(|h| h.id == id)
-            .map(|h| h.label)
-            .unwrap_or_else(|| label.to_owned());
-        self.cart = Cart::new(self.setup.store.currency);
-        self.selected = None;
+        // The ledger names an unlabelled cart; the event records the cart as it was stored.
         let stored = self.ports.ledger.held().into_iter().find(|h| h.id == id);
+        let label = stored
+            .as_ref()
+            .map(|h| h.label.clone())
+            .unwrap_or_else(|| label.to_owned());
         if let Some(stored) = stored {
             self.record(by, vec![DomainEvent::CartHeld(stored)])?;
         }
+        self.cart = Cart::new(self.setup.store.currency);
+        self.selected = None;
         Ok(label)
     }
 
