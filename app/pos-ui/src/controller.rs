@@ -125,7 +125,6 @@ impl TillScreen {
         }));
         session.on_back(self.sender0(|| Intent::Back));
         session.on_lock(self.sender0(|| Intent::Lock));
-        session.on_switch_cashier(self.sender0(|| Intent::SwitchCashier));
 
         let cart = window.global::<CartAdapter>();
         cart.on_scan(self.sender1(|code: SharedString| Intent::Scan(code.into())));
