@@ -16,7 +16,8 @@ use xtask::{bundle, pki, workspace_root, yocto};
 /// SQLCipher links; `mount` and `util-linux` (`unshare`) run its full-disk and read-only
 /// tests; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and check update
 /// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
-/// (pdftotext) reads receipt PDFs back in the tests.
+/// (pdftotext) reads receipt PDFs back in the tests; `libfontconfig1-dev` and `libfreetype-dev`
+/// are linked by Slint's text layout in `pos-ui`.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -30,6 +31,8 @@ const APT_PACKAGES: &[&str] = &[
     "openssl",
     "dbus-daemon",
     "poppler-utils",
+    "libfontconfig1-dev",
+    "libfreetype-dev",
 ];
 
 const USAGE: &str = "\

@@ -1,0 +1,90 @@
+//! What can go wrong at the till, in words a cashier understands, with what to do next.
+
+use pos_core::cart::CartError;
+use pos_core::held::HeldError;
+use pos_core::money::MoneyError;
+use pos_core::sale::SaleError;
+use pos_core::tender::TenderError;
+
+use crate::port::LedgerError;
+
+/// Everything an intent can be refused for. The till also shows it as the cashier's message.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TillError {
+    #[error("wrong PIN for {name}; {attempts_left} tries left before the till locks {name} out")]
+    WrongPin { name: String, attempts_left: u32 },
+    #[error("{name} is locked out after too many wrong PINs; a manager must unlock")]
+    LockedOut { name: String },
+    #[error("a PIN has 4 to 8 digits")]
+    PinShape,
+    #[error("no one called {0} works at this till")]
+    UnknownPerson(String),
+    #[error("{name} cannot unlock or approve here; ask a manager or supervisor")]
+    NotAnApprover { name: String },
+    #[error("nothing is known under the code {0}; check the barcode or search by name")]
+    UnknownCode(String),
+    #[error("that product is no longer in the catalogue; search for it again")]
+    UnknownProduct,
+    #[error("`{0}` is not an amount; type it like 12.50")]
+    BadAmount(String),
+    #[error("`{0}` is not a quantity; type a number like 2 or 0.75")]
+    BadQuantity(String),
+    #[error("a discount of {0}% is not possible; enter between 0 and 100")]
+    BadPercent(String),
+    #[error("the cart is empty; scan an item first")]
+    EmptyCart,
+    #[error("{what} needs a manager's approval; a manager enters their PIN, or press Back")]
+    ApprovalNeeded { what: String },
+    #[error("log in first")]
+    NotLoggedIn,
+    #[error("finish or cancel the payment first")]
+    PaymentOpen,
+    #[error("money has been taken; remove those payments first, then go back")]
+    TendersTaken,
+    #[error("finish or hold the cart on the till first")]
+    CartNotEmpty,
+    #[error("not possible on this screen")]
+    NotHere,
+    #[error(transparent)]
+    Cart(#[from] CartError),
+    #[error(transparent)]
+    Tender(#[from] TenderError),
+    #[error(transparent)]
+    Sale(#[from] SaleError),
+    #[error(transparent)]
+    Money(#[from] MoneyError),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+}
+
+/// How the screen should react to an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TillErrorKind {
+    /// The cashier typed or scanned something wrong: say so and let them try again.
+    Input,
+    /// The cashier may not do this alone: a manager can approve.
+    Approval,
+    /// Someone is locked out: a manager must unlock.
+    Locked,
+    /// Saving failed: nothing happened; try again or call a technician.
+    Storage,
+}
+
+impl TillError {
+    pub fn kind(&self) -> TillErrorKind {
+        match self {
+            TillError::ApprovalNeeded { .. }
+            | TillError::Cart(CartError::ApprovalRequired { .. })
+            | TillError::Cart(CartError::Access(_)) => TillErrorKind::Approval,
+            TillError::LockedOut { .. } => TillErrorKind::Locked,
+            TillError::Ledger(LedgerError::Storage(_)) => TillErrorKind::Storage,
+            _ => TillErrorKind::Input,
+        }
+    }
+}
+
+impl From<HeldError> for TillError {
+    fn from(error: HeldError) -> TillError {
+        TillError::Ledger(LedgerError::Held(error))
+    }
+}

@@ -1,0 +1,307 @@
+//! In-memory edges over the demo shop: a real catalogue search, a real ledger of events and
+//! held carts, a staff list with PINs, and counting ids. The desktop demo runs on them and the
+//! tests drive them; the encrypted store replaces them on the appliance.
+
+use pos_core::access::{Actor, Role};
+use pos_core::cart::AttachedCustomer;
+use pos_core::catalog::{Catalog, Product, ProductLookup};
+use pos_core::clock::Timestamp;
+use pos_core::event::EventEnvelope;
+use pos_core::held::{HeldCart, HeldCarts};
+use pos_core::id::{
+    CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, SaleId, UserId,
+};
+use pos_core::loyalty::Tier;
+
+use crate::port::{Catalogue, IdSource, Ledger, LedgerError, Staff};
+
+/// Events kept in memory before the oldest are dropped: a day of a busy till, bounded.
+pub const MEMORY_EVENTS_MAX: usize = 100_000;
+
+/// A catalogue held in memory, with a quick-pick list and loyalty cards.
+pub struct MemoryCatalogue {
+    catalog: Catalog,
+    favourites: Vec<ProductId>,
+    cards: Vec<(String, AttachedCustomer)>,
+}
+
+impl MemoryCatalogue {
+    pub fn new(catalog: Catalog, favourites: Vec<ProductId>) -> MemoryCatalogue {
+        MemoryCatalogue {
+            catalog,
+            favourites,
+            cards: Vec::new(),
+        }
+    }
+
+    pub fn with_card(mut self, card: &str, customer: AttachedCustomer) -> MemoryCatalogue {
+        self.cards.push((card.to_owned(), customer));
+        self
+    }
+
+    /// The demo shop's catalogue, its everyday items on the grid and one loyalty card.
+    pub fn demo() -> Result<MemoryCatalogue, pos_core::catalog::CatalogError> {
+        let favourites = [
+            "milk",
+            "bread",
+            "butter",
+            "yoghurt",
+            "apples",
+            "bananas",
+            "coffee",
+            "cola",
+            "water",
+            "chocolate",
+            "batteries",
+            "tee-m-navy",
+        ]
+        .into_iter()
+        .map(ProductId::new)
+        .collect();
+        Ok(
+            MemoryCatalogue::new(pos_core::demo::catalog()?, favourites).with_card(
+                "9900000000017",
+                AttachedCustomer {
+                    id: CustomerId::new("c-lena"),
+                    name: "Lena Vogel".to_owned(),
+                    tier: Tier::Silver,
+                    points: 1_250,
+                },
+            ),
+        )
+    }
+
+    /// Products a cashier can put in a cart: active, and not a parent whose variants are sold.
+    fn sellable(&self) -> impl Iterator<Item = &Product> {
+        self.catalog
+            .products()
+            .filter(|p| p.active && self.catalog.variants_of(&p.id).next().is_none())
+    }
+}
+
+impl Catalogue for MemoryCatalogue {
+    fn product_by_code(&self, code: &str) -> Option<Product> {
+        self.catalog.product_by_code(code)
+    }
+
+    fn product(&self, id: &ProductId) -> Option<Product> {
+        self.catalog.get(id).cloned()
+    }
+
+    fn search(&self, text: &str, limit: usize) -> Vec<Product> {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            return Vec::new();
+        }
+        self.sellable()
+            .filter(|p| {
+                p.display_name().to_lowercase().contains(&needle)
+                    || p.sku.as_str().to_lowercase().contains(&needle)
+            })
+            .take(limit)
+            .cloned()
+            .collect()
+    }
+
+    fn favourites(&self) -> Vec<Product> {
+        self.favourites
+            .iter()
+            .filter_map(|id| self.catalog.get(id))
+            .filter(|p| p.active)
+            .cloned()
+            .collect()
+    }
+
+    fn customer_by_card(&self, card: &str) -> Option<AttachedCustomer> {
+        self.cards
+            .iter()
+            .find(|(number, _)| number == card.trim())
+            .map(|(_, customer)| customer.clone())
+    }
+}
+
+/// The people of the till with their PINs, held in memory.
+pub struct MemoryStaff {
+    people: Vec<(Actor, String)>,
+}
+
+impl MemoryStaff {
+    pub fn new(people: Vec<(Actor, String)>) -> MemoryStaff {
+        MemoryStaff { people }
+    }
+
+    /// Anna and Tom (cashiers, PINs 1234 and 2468), Sara (supervisor, 5555) and Marc
+    /// (manager, 9999).
+    pub fn demo() -> MemoryStaff {
+        let role = |id: &str| {
+            Role::defaults()
+                .into_iter()
+                .find(|r| r.id.as_str() == id)
+                .unwrap_or_else(|| Role::new(id, id, &[]))
+        };
+        MemoryStaff::new(vec![
+            (
+                Actor::new("anna", "Anna", role("cashier")),
+                "1234".to_owned(),
+            ),
+            (Actor::new("tom", "Tom", role("cashier")), "2468".to_owned()),
+            (
+                Actor::new("sara", "Sara", role("supervisor")),
+                "5555".to_owned(),
+            ),
+            (
+                Actor::new("marc", "Marc", role("manager")),
+                "9999".to_owned(),
+            ),
+        ])
+    }
+}
+
+impl Staff for MemoryStaff {
+    fn people(&self) -> Vec<Actor> {
+        self.people.iter().map(|(actor, _)| actor.clone()).collect()
+    }
+
+    fn pin_matches(&self, user: &UserId, pin: &str) -> bool {
+        self.people
+            .iter()
+            .find(|(actor, _)| actor.user == *user)
+            .is_some_and(|(_, expected)| same_text(expected, pin))
+    }
+}
+
+/// Compares every byte so the time taken does not tell how many digits were right.
+fn same_text(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    let mut difference = a.len() ^ b.len();
+    for (index, byte) in a.iter().enumerate() {
+        difference |= usize::from(byte ^ b.get(index).copied().unwrap_or(0));
+    }
+    difference == 0
+}
+
+/// Events and held carts in memory.
+#[derive(Default)]
+pub struct MemoryLedger {
+    events: Vec<EventEnvelope>,
+    held: HeldCarts,
+}
+
+impl MemoryLedger {
+    pub fn new() -> MemoryLedger {
+        MemoryLedger::default()
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn record(&mut self, events: Vec<EventEnvelope>) -> Result<(), LedgerError> {
+        if self.events.len() + events.len() > MEMORY_EVENTS_MAX {
+            return Err(LedgerError::Storage(format!(
+                "the in-memory journal holds at most {MEMORY_EVENTS_MAX} events"
+            )));
+        }
+        self.events.extend(events);
+        Ok(())
+    }
+
+    fn hold(&mut self, held: HeldCart) -> Result<(), LedgerError> {
+        Ok(self.held.hold(held)?)
+    }
+
+    fn resume(
+        &mut self,
+        id: &HeldCartId,
+        device: &DeviceId,
+        at: Timestamp,
+    ) -> Result<HeldCart, LedgerError> {
+        Ok(self.held.resume(id, device, at)?)
+    }
+
+    fn held(&self) -> Vec<HeldCart> {
+        self.held.list().into_iter().cloned().collect()
+    }
+
+    fn journal_tail(&self, count: usize) -> Vec<EventEnvelope> {
+        let start = self.events.len().saturating_sub(count);
+        self.events[start..].to_vec()
+    }
+}
+
+/// Ids made by counting, prefixed with the device: deterministic for tests and the demo.
+pub struct CountingIds {
+    device: String,
+    next: u64,
+}
+
+impl CountingIds {
+    pub fn new(device: &DeviceId) -> CountingIds {
+        CountingIds {
+            device: device.as_str().to_owned(),
+            next: 0,
+        }
+    }
+
+    fn bump(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+}
+
+impl IdSource for CountingIds {
+    fn sale(&mut self) -> SaleId {
+        let n = self.bump();
+        SaleId::new(format!("{}-sale-{n}", self.device))
+    }
+
+    fn receipt_number(&mut self) -> ReceiptNumber {
+        let n = self.bump();
+        ReceiptNumber::new(format!("{}-{n:05}", self.device))
+    }
+
+    fn held_cart(&mut self) -> HeldCartId {
+        let n = self.bump();
+        HeldCartId::new(format!("{}-held-{n}", self.device))
+    }
+
+    fn event(&mut self) -> EventId {
+        let n = self.bump();
+        EventId::new(format!("{}-event-{n}", self.device))
+    }
+
+    fn movement(&mut self) -> MovementId {
+        let n = self.bump();
+        MovementId::new(format!("{}-move-{n}", self.device))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_finds_by_name_and_sku_and_skips_parents() {
+        let catalogue = MemoryCatalogue::demo().unwrap();
+        let names: Vec<String> = catalogue
+            .search("MILK", 10)
+            .iter()
+            .map(Product::display_name)
+            .collect();
+        assert_eq!(names, vec!["Whole milk 1 L"]);
+        let tees = catalogue.search("tee", 10);
+        assert_eq!(tees.len(), 6, "six variants, not the parent");
+        assert_eq!(catalogue.search("TEE-L", 10).len(), 2);
+        assert!(catalogue.search("  ", 10).is_empty());
+        assert_eq!(catalogue.search("e", 3).len(), 3);
+    }
+
+    #[test]
+    fn pins_must_match_exactly() {
+        let staff = MemoryStaff::demo();
+        let anna = UserId::new("anna");
+        assert!(staff.pin_matches(&anna, "1234"));
+        assert!(!staff.pin_matches(&anna, "123"));
+        assert!(!staff.pin_matches(&anna, "12345"));
+        assert!(!staff.pin_matches(&anna, "9999"));
+        assert!(!staff.pin_matches(&UserId::new("nobody"), "1234"));
+    }
+}

@@ -1,0 +1,74 @@
+//! The till's edges: where products, people, ids and the record of sales come from. Each is a
+//! small trait so the encrypted store and the terminal service can implement it; the in-memory
+//! implementations in [`crate::memory`] serve the desktop demo and the tests.
+
+use pos_core::access::Actor;
+use pos_core::cart::AttachedCustomer;
+use pos_core::catalog::Product;
+use pos_core::clock::Timestamp;
+use pos_core::event::EventEnvelope;
+use pos_core::held::HeldCart;
+use pos_core::id::{EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, SaleId, UserId};
+
+/// Search results shown at once; more than a screenful helps nobody at the till.
+pub const SEARCH_RESULTS_MAX: usize = 24;
+
+/// Products and loyalty cards as the till looks them up.
+pub trait Catalogue {
+    /// A product by a code typed or scanned: a barcode or a SKU.
+    fn product_by_code(&self, code: &str) -> Option<Product>;
+    fn product(&self, id: &ProductId) -> Option<Product>;
+    /// Sellable products whose name or SKU contains `text` (any case), at most `limit`.
+    fn search(&self, text: &str, limit: usize) -> Vec<Product>;
+    /// The products on the checkout's quick-pick grid, in the order the shop chose.
+    fn favourites(&self) -> Vec<Product>;
+    /// The customer a scanned or typed loyalty card belongs to.
+    fn customer_by_card(&self, card: &str) -> Option<AttachedCustomer>;
+}
+
+/// Who may log in at this till, and their PINs.
+pub trait Staff {
+    /// People shown as tiles on the login screen, in display order.
+    fn people(&self) -> Vec<Actor>;
+    /// Whether `pin` is this person's PIN. Unknown people never match. The till counts
+    /// failures and locks; this only answers yes or no.
+    fn pin_matches(&self, user: &UserId, pin: &str) -> bool;
+}
+
+/// The record of what happened at the till: completed business actions as domain events, and
+/// the carts parked for later.
+pub trait Ledger {
+    /// Appends the events of one business action, all or none.
+    fn record(&mut self, events: Vec<EventEnvelope>) -> Result<(), LedgerError>;
+    fn hold(&mut self, held: HeldCart) -> Result<(), LedgerError>;
+    /// Takes a held cart back; it cannot be resumed twice.
+    fn resume(
+        &mut self,
+        id: &HeldCartId,
+        device: &pos_core::id::DeviceId,
+        at: Timestamp,
+    ) -> Result<HeldCart, LedgerError>;
+    /// Carts waiting, oldest first.
+    fn held(&self) -> Vec<HeldCart>;
+    /// The last `count` events recorded, oldest first: for the journal screen and checks.
+    fn journal_tail(&self, count: usize) -> Vec<EventEnvelope>;
+}
+
+/// Why the ledger could not record or hand back something.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Held(#[from] pos_core::held::HeldError),
+    /// The storage underneath failed (disk full, database locked); the action did not happen.
+    #[error("the till could not save this ({0}); try again, and call a technician if it repeats")]
+    Storage(String),
+}
+
+/// Fresh, unique ids. The terminal makes ULIDs; tests count.
+pub trait IdSource {
+    fn sale(&mut self) -> SaleId;
+    fn receipt_number(&mut self) -> ReceiptNumber;
+    fn held_cart(&mut self) -> HeldCartId;
+    fn event(&mut self) -> EventId;
+    fn movement(&mut self) -> MovementId;
+}

@@ -1,0 +1,149 @@
+//! What the screen shows: plain data with amounts already formatted by the core. A UI maps
+//! these onto its widgets and never computes a figure itself.
+
+use pos_core::cart::LineNo;
+use pos_core::id::{HeldCartId, ProductId, UserId};
+
+/// The page the cashier sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// Who is selling: person tiles and the PIN pad.
+    Login,
+    /// Scanning, searching and building the cart.
+    Checkout,
+    /// Taking tenders until the amount due is paid, then the change.
+    Payment,
+    /// Carts parked for later.
+    Held,
+}
+
+/// How a message should look: calm information, a success, or a problem.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tone {
+    Info,
+    Success,
+    Problem,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TillView {
+    pub screen: Screen,
+    pub store_name: String,
+    pub device: String,
+    /// The shop's local time, "10:42".
+    pub time: String,
+    /// The person logged in, if any.
+    pub cashier: Option<String>,
+    pub message: Option<Message>,
+    pub login: LoginView,
+    pub cart: CartView,
+    /// The text last searched for and what it found.
+    pub search_text: String,
+    pub search_results: Vec<ProductTile>,
+    pub favourites: Vec<ProductTile>,
+    pub held: Vec<HeldView>,
+    pub payment: Option<PaymentView>,
+    /// A manager's approval the till is waiting for.
+    pub approval: Option<ApprovalView>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginView {
+    pub people: Vec<PersonTile>,
+    /// Set when the till was locked by someone: their tile comes first.
+    pub locked_by: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonTile {
+    pub user: UserId,
+    pub name: String,
+    pub role: String,
+    /// Locked out after wrong PINs until a manager unlocks.
+    pub locked_out: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductTile {
+    pub id: ProductId,
+    pub name: String,
+    pub price: String,
+    /// "kg" for weighed goods, empty for pieces.
+    pub per_unit: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CartView {
+    pub lines: Vec<LineView>,
+    pub selected: Option<LineNo>,
+    /// "3 items".
+    pub item_count: u32,
+    pub subtotal: String,
+    pub discount_total: String,
+    /// "VAT 7%" → "0.45", per rate charged.
+    pub taxes: Vec<(String, String)>,
+    pub tax: String,
+    pub total: String,
+    pub currency: String,
+    pub customer: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineView {
+    pub line_no: LineNo,
+    pub name: String,
+    /// "2" for pieces, "0.750" for weighed goods.
+    pub quantity: String,
+    /// "pc" or "kg".
+    pub unit: String,
+    pub unit_price: String,
+    /// What the line costs after its discounts.
+    pub amount: String,
+    /// Promotions and discounts on the line, for example "Cola 3 for 2 −1.29".
+    pub discounts: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldView {
+    pub id: HeldCartId,
+    pub label: String,
+    /// "just now", "12 min ago", "2 h 05 min ago".
+    pub age: String,
+    pub total: String,
+    pub item_count: u32,
+    pub held_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentView {
+    pub total: String,
+    pub paid: String,
+    /// What is still owed.
+    pub due: String,
+    /// Cash to hand back once paid.
+    pub change: String,
+    pub tenders: Vec<TenderView>,
+    /// Cash amounts to offer as one tap: the exact amount first, then the next notes up.
+    pub quick_cash: Vec<String>,
+    /// Set when the sale is complete: the receipt number to quote.
+    pub receipt_number: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenderView {
+    pub kind: String,
+    pub amount: String,
+    pub reference: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApprovalView {
+    /// What is waiting, for example "a 20% discount on Butter 250 g".
+    pub what: String,
+}

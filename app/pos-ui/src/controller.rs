@@ -1,0 +1,369 @@
+//! The one bridge between the till session and the Slint globals: views in, intents out.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use pos_core::cart::LineNo;
+use pos_core::clock::Timestamp;
+use pos_core::id::{HeldCartId, ProductId, UserId};
+use pos_till::view::{Screen, TillView, Tone as TillTone};
+use pos_till::{Intent, TenderChoice, Till, TillError};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use crate::{
+    AppWindow, CartAdapter, CartLine, HeldAdapter, HeldTile, Page, PaymentAdapter, PersonTile,
+    ProductTile, SessionAdapter, StatusAdapter, TaxLine, TenderKind, TenderLine, Tone,
+};
+
+/// What the status bar says about the world outside the till; the terminal service sets it
+/// from the sync agent and the printer driver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceStatus {
+    pub online: bool,
+    pub printer_ready: bool,
+    /// "Printer ready", "Paper out", "No printer".
+    pub printer: String,
+}
+
+impl Default for DeviceStatus {
+    fn default() -> DeviceStatus {
+        DeviceStatus {
+            online: false,
+            printer_ready: false,
+            printer: "No printer".to_owned(),
+        }
+    }
+}
+
+/// The till session shown on an [`AppWindow`]. Cheap to clone; every clone drives the same
+/// session. Lives on the UI thread only.
+#[derive(Clone)]
+pub struct TillScreen {
+    inner: Rc<Inner>,
+}
+
+struct Inner {
+    window: slint::Weak<AppWindow>,
+    till: RefCell<Till>,
+    clock: Box<dyn Fn() -> Timestamp>,
+    status: RefCell<DeviceStatus>,
+    last_error: RefCell<Option<TillError>>,
+}
+
+impl TillScreen {
+    /// Connects `till` to `window`'s adapters and shows its current view. `clock` gives the
+    /// time for each intent: the system clock in the terminal, a fixed one in tests.
+    pub fn new(
+        window: &AppWindow,
+        till: Till,
+        clock: impl Fn() -> Timestamp + 'static,
+    ) -> TillScreen {
+        let screen = TillScreen {
+            inner: Rc::new(Inner {
+                window: window.as_weak(),
+                till: RefCell::new(till),
+                clock: Box::new(clock),
+                status: RefCell::new(DeviceStatus::default()),
+                last_error: RefCell::new(None),
+            }),
+        };
+        screen.connect(window);
+        screen.refresh();
+        screen
+    }
+
+    /// Applies `intent` now and redraws. A refusal is also on screen as the cashier's message.
+    pub fn send(&self, intent: Intent) -> Result<(), TillError> {
+        let now = (self.inner.clock)();
+        let result = self.inner.till.borrow_mut().handle(intent, now);
+        self.refresh();
+        result
+    }
+
+    /// The last intent the till refused, for the terminal's log.
+    pub fn take_last_error(&self) -> Option<TillError> {
+        self.inner.last_error.borrow_mut().take()
+    }
+
+    pub fn set_status(&self, status: DeviceStatus) {
+        *self.inner.status.borrow_mut() = status;
+        self.refresh();
+    }
+
+    /// Redraws from the till's current view.
+    pub fn refresh(&self) {
+        let Some(window) = self.inner.window.upgrade() else {
+            return;
+        };
+        let view = self.inner.till.borrow().view();
+        render(&window, &view, &self.inner.status.borrow());
+    }
+
+    fn connect(&self, window: &AppWindow) {
+        let session = window.global::<SessionAdapter>();
+        session.on_login(
+            self.sender(|user: SharedString, pin: SharedString| Intent::Login {
+                user: user_id(&user),
+                pin: pin.into(),
+            }),
+        );
+        session.on_unlock({
+            let screen = self.clone();
+            move |user, manager, pin| {
+                screen.dispatch(Intent::Unlock {
+                    user: user_id(&user),
+                    manager: user_id(&manager),
+                    pin: pin.into(),
+                })
+            }
+        });
+        session.on_approve(self.sender(|manager: SharedString, pin: SharedString| {
+            Intent::Approve {
+                manager: user_id(&manager),
+                pin: pin.into(),
+            }
+        }));
+        session.on_back(self.sender0(|| Intent::Back));
+        session.on_lock(self.sender0(|| Intent::Lock));
+
+        let cart = window.global::<CartAdapter>();
+        cart.on_scan(self.sender1(|code: SharedString| Intent::Scan(code.into())));
+        cart.on_search(self.sender1(|text: SharedString| Intent::Search(text.into())));
+        cart.on_add_product(
+            self.sender1(|id: SharedString| Intent::AddProduct(ProductId::new(id.as_str()))),
+        );
+        cart.on_select_line(self.sender1(|line: i32| Intent::SelectLine(line_no(line))));
+        cart.on_set_quantity(self.sender(|line: i32, quantity: SharedString| {
+            Intent::SetQuantity {
+                line: line_no(line),
+                quantity: quantity.into(),
+            }
+        }));
+        cart.on_remove_line(self.sender1(|line: i32| Intent::RemoveLine(line_no(line))));
+        cart.on_line_discount(self.sender(|line: i32, percent: SharedString| {
+            Intent::LineDiscount {
+                line: line_no(line),
+                percent: percent.into(),
+            }
+        }));
+        cart.on_hold(self.sender1(|label: SharedString| Intent::Hold {
+            label: label.into(),
+        }));
+        cart.on_show_held(self.sender0(|| Intent::ShowHeld));
+        cart.on_start_payment(self.sender0(|| Intent::StartPayment));
+
+        let payment = window.global::<PaymentAdapter>();
+        payment.on_add_tender({
+            let screen = self.clone();
+            move |kind, amount, reference| {
+                screen.dispatch(Intent::AddTender {
+                    kind: match kind {
+                        TenderKind::Cash => TenderChoice::Cash,
+                        TenderKind::Card => TenderChoice::Card,
+                        TenderKind::Wallet => TenderChoice::Wallet,
+                    },
+                    amount: amount.into(),
+                    reference: reference.into(),
+                })
+            }
+        });
+        payment.on_remove_tender(self.sender1(|index: i32| {
+            Intent::RemoveTender(usize::try_from(index).unwrap_or(usize::MAX))
+        }));
+        payment.on_complete(self.sender0(|| Intent::Complete));
+        payment.on_next_customer(self.sender0(|| Intent::NextCustomer));
+
+        window.global::<HeldAdapter>().on_resume(
+            self.sender1(|id: SharedString| Intent::Resume(HeldCartId::new(id.as_str()))),
+        );
+    }
+
+    /// Applies an intent from a tap or a key; a refusal is kept for the log and is already on
+    /// screen as the message.
+    fn dispatch(&self, intent: Intent) {
+        if let Err(error) = self.send(intent) {
+            *self.inner.last_error.borrow_mut() = Some(error);
+        }
+    }
+
+    fn sender0(&self, make: impl Fn() -> Intent + 'static) -> impl Fn() + 'static {
+        let screen = self.clone();
+        move || screen.dispatch(make())
+    }
+
+    fn sender1<A>(&self, make: impl Fn(A) -> Intent + 'static) -> impl Fn(A) + 'static {
+        let screen = self.clone();
+        move |a| screen.dispatch(make(a))
+    }
+
+    fn sender<A, B>(&self, make: impl Fn(A, B) -> Intent + 'static) -> impl Fn(A, B) + 'static {
+        let screen = self.clone();
+        move |a, b| screen.dispatch(make(a, b))
+    }
+}
+
+fn user_id(text: &SharedString) -> UserId {
+    UserId::new(text.as_str())
+}
+
+fn line_no(line: i32) -> LineNo {
+    LineNo(u32::try_from(line).unwrap_or(0))
+}
+
+fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+    ModelRc::from(Rc::new(VecModel::from(items)))
+}
+
+fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
+    let bar = window.global::<StatusAdapter>();
+    bar.set_store_name(view.store_name.as_str().into());
+    bar.set_device(view.device.as_str().into());
+    bar.set_cashier(view.cashier.clone().unwrap_or_default().into());
+    bar.set_time(view.time.as_str().into());
+    bar.set_online(status.online);
+    bar.set_printer_ready(status.printer_ready);
+    bar.set_printer(status.printer.as_str().into());
+
+    let session = window.global::<SessionAdapter>();
+    session.set_page(match view.screen {
+        Screen::Login => Page::Login,
+        Screen::Checkout => Page::Checkout,
+        Screen::Payment => Page::Payment,
+        Screen::Held => Page::Held,
+    });
+    session.set_people(model(
+        view.login
+            .people
+            .iter()
+            .map(|p| PersonTile {
+                user: p.user.as_str().into(),
+                initial: p
+                    .name
+                    .chars()
+                    .next()
+                    .map(String::from)
+                    .unwrap_or_default()
+                    .into(),
+                name: p.name.as_str().into(),
+                role: p.role.as_str().into(),
+                locked: p.locked_out,
+            })
+            .collect(),
+    ));
+    session.set_locked_by(view.login.locked_by.clone().unwrap_or_default().into());
+    let (message, tone) = match &view.message {
+        Some(message) => (
+            message.text.as_str(),
+            match message.tone {
+                TillTone::Info => Tone::Info,
+                TillTone::Success => Tone::Success,
+                TillTone::Problem => Tone::Problem,
+            },
+        ),
+        None => ("", Tone::Info),
+    };
+    session.set_message(message.into());
+    session.set_message_tone(tone);
+    session.set_approval(
+        view.approval
+            .as_ref()
+            .map(|a| a.what.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
+
+    let cart = window.global::<CartAdapter>();
+    cart.set_lines(model(
+        view.cart
+            .lines
+            .iter()
+            .map(|l| CartLine {
+                line: i32::try_from(l.line_no.0).unwrap_or(i32::MAX),
+                name: l.name.as_str().into(),
+                quantity: l.quantity.as_str().into(),
+                unit: l.unit.as_str().into(),
+                unit_price: l.unit_price.as_str().into(),
+                amount: l.amount.as_str().into(),
+                discounts: l.discounts.join(" · ").into(),
+            })
+            .collect(),
+    ));
+    cart.set_selected_line(
+        view.cart
+            .selected
+            .and_then(|l| i32::try_from(l.0).ok())
+            .unwrap_or(0),
+    );
+    cart.set_item_count(i32::try_from(view.cart.item_count).unwrap_or(i32::MAX));
+    cart.set_subtotal(view.cart.subtotal.as_str().into());
+    cart.set_discount_total(view.cart.discount_total.as_str().into());
+    cart.set_taxes(model(
+        view.cart
+            .taxes
+            .iter()
+            .map(|(label, amount)| TaxLine {
+                label: label.as_str().into(),
+                amount: amount.as_str().into(),
+            })
+            .collect(),
+    ));
+    cart.set_total(view.cart.total.as_str().into());
+    cart.set_currency(view.cart.currency.as_str().into());
+    cart.set_customer(view.cart.customer.clone().unwrap_or_default().into());
+    let tiles = |tiles: &[pos_till::view::ProductTile]| {
+        model(
+            tiles
+                .iter()
+                .map(|t| ProductTile {
+                    id: t.id.as_str().into(),
+                    name: t.name.as_str().into(),
+                    price: t.price.as_str().into(),
+                    per_unit: t.per_unit.as_str().into(),
+                })
+                .collect(),
+        )
+    };
+    cart.set_favourites(tiles(&view.favourites));
+    cart.set_search_results(tiles(&view.search_results));
+    cart.set_search_text(view.search_text.as_str().into());
+    cart.set_held_count(i32::try_from(view.held.len()).unwrap_or(i32::MAX));
+
+    let payment = window.global::<PaymentAdapter>();
+    if let Some(p) = &view.payment {
+        payment.set_total(p.total.as_str().into());
+        payment.set_paid(p.paid.as_str().into());
+        payment.set_due(p.due.as_str().into());
+        payment.set_change(p.change.as_str().into());
+        payment.set_tenders(model(
+            p.tenders
+                .iter()
+                .map(|t| TenderLine {
+                    kind: t.kind.as_str().into(),
+                    amount: t.amount.as_str().into(),
+                    reference: t.reference.as_str().into(),
+                })
+                .collect(),
+        ));
+        payment.set_quick_cash(model(
+            p.quick_cash.iter().map(|a| a.as_str().into()).collect(),
+        ));
+        payment.set_receipt_number(p.receipt_number.clone().unwrap_or_default().into());
+    } else {
+        payment.set_receipt_number(SharedString::new());
+        payment.set_tenders(model(Vec::new()));
+    }
+
+    window.global::<HeldAdapter>().set_carts(model(
+        view.held
+            .iter()
+            .map(|h| HeldTile {
+                id: h.id.as_str().into(),
+                label: h.label.as_str().into(),
+                age: h.age.as_str().into(),
+                total: h.total.as_str().into(),
+                items: i32::try_from(h.item_count).unwrap_or(i32::MAX),
+                held_by: h.held_by.as_str().into(),
+            })
+            .collect(),
+    ));
+}

@@ -1,0 +1,257 @@
+//! Every screen, rendered offscreen by the software renderer with the embedded font, compared
+//! with the pictures kept in `docs/screenshots/`. An accidental visual change fails here.
+//!
+//! After an intended change, regenerate them and look at every picture before committing:
+//! `UPDATE_SCREENSHOTS=1 cargo test -p pos-ui --test screenshots`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
+use pos_core::cart::LineNo;
+use pos_core::clock::Timestamp;
+use pos_core::id::UserId;
+use pos_till::{Intent, TenderChoice};
+use pos_ui::{AppWindow, DeviceStatus, TillScreen};
+use slint::ComponentHandle;
+
+/// Monday 2026-03-02 10:00 UTC.
+const MONDAY_10AM: i64 = 1_772_445_600_000;
+/// A pixel counts as changed when one of its channels moved by more than this: enough to
+/// ignore anti-aliasing noise, small enough to see a colour or a glyph change.
+const CHANNEL_DIFF_MAX: u8 = 48;
+/// The share of changed pixels a screen may have before the test fails: a moved word fails.
+const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
+
+const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
+
+struct Shots {
+    window: AppWindow,
+    screen: TillScreen,
+    width: u32,
+    height: u32,
+    failures: Vec<String>,
+}
+
+impl Shots {
+    fn send(&self, intent: Intent) {
+        // Some steps are refused on purpose (a wrong PIN); the message is part of the picture.
+        let _refused = self.screen.send(intent);
+    }
+
+    fn shoot(&mut self, name: &str) {
+        let file = format!("{name}-{}x{}.png", self.width, self.height);
+        let path = screenshots_dir().join(&file);
+        let snapshot = self.window.window().take_snapshot().unwrap();
+        let (width, height) = (snapshot.width(), snapshot.height());
+        assert_eq!(
+            (width, height),
+            (self.width, self.height),
+            "{file}: window size"
+        );
+        let pixels = snapshot.as_bytes();
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            image::save_buffer(
+                &path,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            return;
+        }
+        let Ok(kept) = image::open(&path) else {
+            self.failures.push(format!(
+                "{file} is missing; run UPDATE_SCREENSHOTS=1 cargo test -p pos-ui --test screenshots"
+            ));
+            return;
+        };
+        let kept = kept.to_rgba8();
+        if kept.dimensions() != (width, height) {
+            self.failures
+                .push(format!("{file}: kept picture is {:?}", kept.dimensions()));
+            return;
+        }
+        let changed = kept
+            .as_raw()
+            .chunks_exact(4)
+            .zip(pixels.chunks_exact(4))
+            .filter(|(a, b)| {
+                a.iter()
+                    .zip(b.iter())
+                    .any(|(x, y)| x.abs_diff(*y) > CHANNEL_DIFF_MAX)
+            })
+            .count();
+        let fraction = changed as f64 / f64::from(width * height);
+        if fraction > CHANGED_PIXELS_FRACTION_MAX {
+            let actual = std::env::temp_dir().join(&file);
+            image::save_buffer(
+                &actual,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            self.failures.push(format!(
+                "{file}: {changed} pixels ({:.3}%) changed; now looks like {}",
+                fraction * 100.0,
+                actual.display()
+            ));
+        }
+    }
+}
+
+fn screenshots_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+}
+
+fn user(id: &str) -> UserId {
+    UserId::new(id)
+}
+
+/// Walks a morning at the till and photographs each screen on the way.
+fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) -> AppWindow {
+    let now = Timestamp::from_unix_ms(MONDAY_10AM);
+    let till = pos_till::demo_till(now).unwrap();
+    let screen = TillScreen::new(&window, till, move || now);
+    screen.set_status(DeviceStatus {
+        online: true,
+        printer_ready: true,
+        printer: "Printer ready".to_owned(),
+    });
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    window.show().unwrap();
+    let mut shots = Shots {
+        window,
+        screen,
+        width,
+        height,
+        failures: Vec::new(),
+    };
+
+    for pin in ["1111", "2222", "3333"] {
+        shots.send(Intent::Login {
+            user: user("tom"),
+            pin: pin.to_owned(),
+        });
+    }
+    shots.shoot("login");
+
+    shots.send(Intent::Login {
+        user: user("anna"),
+        pin: "1234".to_owned(),
+    });
+    for code in [
+        "4006381333931",
+        "4006381333931",
+        "4006581020013",
+        "4008452011231",
+        "4008452011231",
+        "4008452011231",
+        "5449000000996",
+    ] {
+        shots.send(Intent::Scan(code.to_owned()));
+    }
+    shots.send(Intent::AddProduct(pos_core::id::ProductId::new("bananas")));
+    let bananas = LineNo(5);
+    shots.send(Intent::SetQuantity {
+        line: bananas,
+        quantity: "0.750".to_owned(),
+    });
+    shots.send(Intent::Scan("9900000000017".to_owned()));
+    shots.shoot("checkout");
+
+    shots.send(Intent::Search("tee".to_owned()));
+    shots.shoot("search");
+    shots.send(Intent::Back);
+
+    shots.send(Intent::LineDiscount {
+        line: LineNo(2),
+        percent: "25".to_owned(),
+    });
+    shots.shoot("approval");
+    shots.send(Intent::Back);
+
+    shots.send(Intent::StartPayment);
+    shots.send(Intent::AddTender {
+        kind: TenderChoice::Card,
+        amount: "10".to_owned(),
+        reference: "AUTH-4711".to_owned(),
+    });
+    shots.shoot("payment");
+    shots.send(Intent::AddTender {
+        kind: TenderChoice::Cash,
+        amount: "20".to_owned(),
+        reference: String::new(),
+    });
+    shots.shoot("change");
+
+    shots.send(Intent::Scan("4006581020013".to_owned()));
+    shots.send(Intent::Scan("4006381333931".to_owned()));
+    shots.send(Intent::Hold {
+        label: "Lady in red coat".to_owned(),
+    });
+    shots.send(Intent::Scan("5000394023031".to_owned()));
+    shots.send(Intent::Hold {
+        label: String::new(),
+    });
+    shots.send(Intent::ShowHeld);
+    shots.shoot("held");
+
+    failures.append(&mut shots.failures);
+    shots.window
+}
+
+#[test]
+fn every_screen_looks_as_kept() {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let mut failures = Vec::new();
+    for (width, height) in SIZES {
+        let window = AppWindow::new().unwrap();
+        let window = walk(window, width, height, &mut failures);
+        window.hide().unwrap();
+    }
+
+    // The German checkout, through the bundled translation.
+    pos_ui::select_language("de").unwrap();
+    let window = AppWindow::new().unwrap();
+    let now = Timestamp::from_unix_ms(MONDAY_10AM);
+    let screen = TillScreen::new(&window, pos_till::demo_till(now).unwrap(), move || now);
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(1280, 800));
+    window.show().unwrap();
+    let mut shots = Shots {
+        window,
+        screen,
+        width: 1280,
+        height: 800,
+        failures: Vec::new(),
+    };
+    shots.send(Intent::Login {
+        user: user("anna"),
+        pin: "1234".to_owned(),
+    });
+    shots.send(Intent::Scan("4006581020013".to_owned()));
+    shots.shoot("checkout-de");
+    let pay: Vec<_> = i_slint_backend_testing::ElementHandle::find_by_accessible_label(
+        &shots.window,
+        "Bezahlen 14.99",
+    )
+    .collect();
+    assert!(!pay.is_empty(), "the pay button speaks German");
+    failures.append(&mut shots.failures);
+    pos_ui::select_language("en").unwrap();
+
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
