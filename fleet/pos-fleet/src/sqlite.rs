@@ -283,6 +283,42 @@ fn save_doc(
 }
 
 /// Writes fields into a record by last-writer-wins; returns the merged record.
+/// Merges `fields` into a product's tenant-wide record and publishes the merged product to
+/// every terminal. A record that is not yet a whole product (a price for a product the fleet
+/// has not seen) is kept for later merges but not published.
+fn merge_product(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    product_id: &str,
+    fields: &serde_json::Map<String, serde_json::Value>,
+    stamp: &Stamp,
+    hlc: HlcTime,
+) -> Result<(), StorageError> {
+    let merged = write_record(
+        tx,
+        tenant,
+        &Scope::Tenant,
+        "product",
+        product_id,
+        fields,
+        stamp,
+    )?;
+    if let Ok(product) = serde_json::from_value(merged) {
+        publish(
+            tx,
+            tenant,
+            None,
+            None,
+            hlc,
+            &ChangeBody::Product {
+                scope: Scope::Tenant,
+                product,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 fn write_record(
     tx: &Transaction<'_>,
     tenant: &TenantId,
@@ -540,55 +576,29 @@ fn take_in(
         }
         // A manager's till edited the catalogue offline: merged field by field; the fleet's
         // newer writes win, and every terminal (this one too) gets the merged result.
+        // A manager's till edited the catalogue offline: merged field by field; the fleet's
+        // newer writes win, and every terminal (this one too) gets the merged result.
         DomainEvent::ProductSaved(product) => {
-            let merged = write_record(
+            merge_product(
                 tx,
                 tenant,
-                &Scope::Tenant,
-                "product",
                 product.id.as_str(),
                 &product_fields(product)?,
                 &device_stamp,
+                entry.hlc,
             )?;
-            if let Ok(product) = serde_json::from_value(merged) {
-                publish(
-                    tx,
-                    tenant,
-                    None,
-                    None,
-                    entry.hlc,
-                    &ChangeBody::Product {
-                        scope: Scope::Tenant,
-                        product,
-                    },
-                )?;
-            }
         }
         DomainEvent::PriceChanged { product, new, .. } => {
             let mut fields = serde_json::Map::new();
             fields.insert("price".into(), serde_json::to_value(new).map_err(json_err)?);
-            let merged = write_record(
+            merge_product(
                 tx,
                 tenant,
-                &Scope::Tenant,
-                "product",
                 product.as_str(),
                 &fields,
                 &device_stamp,
+                entry.hlc,
             )?;
-            if let Ok(product) = serde_json::from_value(merged) {
-                publish(
-                    tx,
-                    tenant,
-                    None,
-                    None,
-                    entry.hlc,
-                    &ChangeBody::Product {
-                        scope: Scope::Tenant,
-                        product,
-                    },
-                )?;
-            }
         }
         _ => {}
     }
