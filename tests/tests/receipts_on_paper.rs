@@ -119,6 +119,59 @@ fn the_core_keeps_its_plain_text_receipts() {
     }
 }
 
+/// What a real barcode reader (zbar, from Debian's `zbar-tools`) reads off the paper, as
+/// "TYPE:data" lines, sorted.
+fn scanned(name: &str, image: &image::GrayImage) -> Vec<String> {
+    let path = std::env::temp_dir().join(format!("scan-{}-{name}.png", std::process::id()));
+    image.save(&path).unwrap();
+    let output = std::process::Command::new("zbarimg")
+        .args([
+            "--quiet",
+            "-Sdisable",
+            "-Sean13.enable",
+            "-Scode39.enable",
+            "-Sqrcode.enable",
+        ])
+        .arg(&path)
+        .output()
+        .expect("zbarimg (Debian package zbar-tools) must be installed");
+    std::fs::remove_file(&path).unwrap();
+    let mut symbols: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    symbols.sort();
+    symbols
+}
+
+/// Every barcode and QR code on a receipt scans as what the core put there: the receipt
+/// number's barcode is what the refund screen scans.
+#[test]
+fn the_barcodes_on_paper_scan_as_the_core_wrote_them() {
+    let mut codes_checked = 0;
+    for example in worked::examples() {
+        let mut expected: Vec<String> = example
+            .document
+            .blocks
+            .iter()
+            .filter_map(|block| match block {
+                Block::Barcode { data } => Some(format!("CODE-39:{data}")),
+                Block::QrCode { data } => Some(format!("QR-Code:{data}")),
+                _ => None,
+            })
+            .collect();
+        expected.sort();
+        codes_checked += expected.len();
+        for paper in [Paper::MM58, Paper::MM80_48] {
+            let events = decode(&encode(&example.document, &profile(paper), None)).unwrap();
+            let name = format!("{}-{}", example.name, paper.columns);
+            assert_eq!(scanned(&name, &render(&events, paper)), expected, "{name}");
+        }
+    }
+    assert!(codes_checked >= 4, "the worked examples lost their barcodes");
+}
+
 #[test]
 fn every_worked_example_prints_and_reads_back_as_the_same_receipt() {
     let profiles = PAPERS.map(profile);
@@ -232,4 +285,28 @@ fn every_receipt_of_the_demo_day_prints_and_reads_back() {
             );
         }
     }
+}
+
+/// The technician's test page, written by the `escpos` crate, as it comes out of the printer.
+#[test]
+fn the_test_page_prints_as_its_snapshot() {
+    use pos_printer::test_page::{TestPageInfo, test_page};
+    let info = TestPageInfo {
+        store: "Corner Market Mitte".to_owned(),
+        terminal: "T1".to_owned(),
+        software_version: "1.4.0".to_owned(),
+        printed_at: "2026-11-29 10:42".to_owned(),
+        paper: Paper::MM80_48,
+        code_page: CodePage::Pc858,
+    };
+    let events = decode(&test_page(&info).unwrap()).unwrap();
+    let paper = render(&events, Paper::MM80_48);
+    assert_png_snapshot("test-page-48", &paper);
+    assert_eq!(
+        scanned("test-page-48", &paper),
+        [
+            "EAN-13:4006381333931".to_owned(),
+            "QR-Code:Open POS test page T1".to_owned()
+        ]
+    );
 }

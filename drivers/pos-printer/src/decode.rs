@@ -33,6 +33,7 @@ pub enum Event {
         align: Align,
     },
     Barcode {
+        symbology: Symbology,
         data: String,
         height_dots: u8,
         module_dots: u8,
@@ -44,6 +45,39 @@ pub enum Event {
     Cut(CutKind),
     DrawerKick(DrawerKick),
     StatusQuery(StatusKind),
+}
+
+/// The barcode system `GS k m` names, the same in function A (`m` 0–6, data ends with NUL)
+/// and function B (`m` 65–73, data length first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Symbology {
+    UpcA,
+    UpcE,
+    Ean13,
+    Ean8,
+    Code39,
+    Itf,
+    Codabar,
+    Code93,
+    Code128,
+}
+
+impl Symbology {
+    fn from_gs_k(m: u8) -> Option<Symbology> {
+        let function_a = if m >= 65 { m - 65 } else { m };
+        Some(match function_a {
+            0 => Symbology::UpcA,
+            1 => Symbology::UpcE,
+            2 => Symbology::Ean13,
+            3 => Symbology::Ean8,
+            4 => Symbology::Code39,
+            5 => Symbology::Itf,
+            6 => Symbology::Codabar,
+            7 if m >= 65 => Symbology::Code93,
+            8 if m >= 65 => Symbology::Code128,
+            _ => return None,
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -319,6 +353,9 @@ impl Decoder {
     }
 
     fn barcode(&mut self, buf: &[u8], m: u8) -> Result<Step, DecodeError> {
+        let Some(symbology) = Symbology::from_gs_k(m) else {
+            return Err(self.unsupported(buf));
+        };
         let (data, used) = if m <= 6 {
             let Some(end) = buf.iter().skip(3).position(|b| *b == 0) else {
                 return self.need(buf.len() + 1);
@@ -334,6 +371,7 @@ impl Decoder {
             (&buf[4..4 + len], 4 + len)
         };
         let event = Event::Barcode {
+            symbology,
             data: data.iter().map(|b| char::from(*b)).collect(),
             height_dots: self.state.barcode_height_dots,
             module_dots: self.state.barcode_module_dots,

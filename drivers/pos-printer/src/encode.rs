@@ -1,6 +1,7 @@
 //! A [`Document`] as ESC/POS bytes. Written here rather than through the `escpos` crate: that
 //! crate's `writeln` ends rows with `ESC d 1`, its drawer kick leaves out the pulse bytes, its
-//! status query adds a NUL, and it offers no code-page mapping; owning the few commands a
+//! status query adds a NUL, its partial cut is a full one (`GS V 65`), and it offers no
+//! code-page mapping; owning the few commands a
 //! receipt needs keeps every byte exact and checked by the decoder in [`crate::decode`].
 
 use pos_core::receipt::{Align, Document, Row, Size, Style, Weight};

@@ -5,8 +5,9 @@
 //! code pages ([`codepage`]), raster logos ([`raster`]), real-time status ([`status`]), the
 //! transports a printer hangs off ([`transport`]: USB, serial, TCP 9100, device file), a
 //! persistent print queue that never loses nor doubles a receipt ([`queue`]), the drawer kick
-//! and its policy ([`drawer`]), the pole display ([`display`]), PDF receipts ([`pdf`]) and the
-//! simulated hardware for a desktop demo ([`simulated`]).
+//! and its policy ([`drawer`]), the pole display ([`display`]), PDF receipts ([`pdf`]), the
+//! technician's test page ([`test_page`]) and the simulated hardware for a desktop demo
+//! ([`simulated`]).
 //!
 //! Never touches: prices, totals, taxes or permissions. The document arrives finished from
 //! the core; "no sale" permission and its log live with the terminal.
@@ -27,4 +28,5 @@ pub mod raster;
 pub mod render;
 pub mod simulated;
 pub mod status;
+pub mod test_page;
 pub mod transport;

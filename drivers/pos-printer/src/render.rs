@@ -6,7 +6,7 @@
 use font8x8::UnicodeFonts;
 use pos_core::receipt::{Align, Weight};
 
-use crate::decode::Event;
+use crate::decode::{Event, Symbology};
 use crate::encode::{CELL_WIDTH_DOTS, Paper};
 
 /// Dots from one text line's top to the next one's (24-dot font plus the default spacing).
@@ -142,6 +142,56 @@ pub fn code39_modules(data: &str) -> Vec<(bool, usize)> {
     elements
 }
 
+/// EAN-13's left-hand digits in odd parity (L); even parity (G) is R reversed, and R is L with
+/// bars and spaces swapped.
+const EAN_L: [&str; 10] = [
+    "0001101", "0011001", "0010011", "0111101", "0100011", "0110001", "0101111", "0111011",
+    "0110111", "0001011",
+];
+/// Which of the six left-hand digits are in even parity (G), chosen by the first digit.
+const EAN13_PARITY: [&str; 10] = [
+    "LLLLLL", "LLGLGG", "LLGGLG", "LLGGGL", "LGLLGG", "LGGLLG", "LGGGLL", "LGLGLG", "LGLGGL",
+    "LGGLGL",
+];
+
+/// Bar and space widths of the 13 digits of an EAN-13, guards included, in modules; `None`
+/// when `data` is not 13 digits.
+pub fn ean13_modules(data: &str) -> Option<Vec<(bool, usize)>> {
+    let digits: Vec<usize> = data
+        .chars()
+        .map(|c| c.to_digit(10).map(|d| d as usize))
+        .collect::<Option<_>>()?;
+    if digits.len() != 13 {
+        return None;
+    }
+    let mut bits = String::from("101");
+    for (i, digit) in digits[1..7].iter().enumerate() {
+        let odd = EAN_L[*digit];
+        if EAN13_PARITY[digits[0]].as_bytes()[i] == b'G' {
+            bits.extend(odd.chars().rev().map(|b| if b == '0' { '1' } else { '0' }));
+        } else {
+            bits.push_str(odd);
+        }
+    }
+    bits.push_str("01010");
+    for digit in &digits[7..] {
+        bits.extend(
+            EAN_L[*digit]
+                .chars()
+                .map(|b| if b == '0' { '1' } else { '0' }),
+        );
+    }
+    bits.push_str("101");
+    let mut runs: Vec<(bool, usize)> = Vec::new();
+    for bar in bits.chars().map(|b| b == '1') {
+        match runs.last_mut() {
+            Some((last, width)) if *last == bar => *width += 1,
+            _ => runs.push((bar, 1)),
+        }
+    }
+    Some(runs)
+}
+
 fn draw_text(strip: &mut Strip, text: &str, align: Align, weight: Weight, scale: (usize, usize)) {
     let (sx, sy) = scale;
     let cell = usize::from(CELL_WIDTH_DOTS) * sx;
@@ -204,12 +254,18 @@ pub fn render(events: &[Event], paper: Paper) -> image::GrayImage {
                 strip.advance(usize::from(raster.height_dots));
             }
             Event::Barcode {
+                symbology,
                 data,
                 height_dots,
                 module_dots,
             } => {
                 let module = usize::from(*module_dots).max(1);
-                let elements = code39_modules(data);
+                // Receipts print CODE39; the other systems are drawn as CODE39 too, except
+                // EAN-13, which the test page and shelf codes use.
+                let elements = match symbology {
+                    Symbology::Ean13 => ean13_modules(data).unwrap_or_else(|| code39_modules(data)),
+                    _ => code39_modules(data),
+                };
                 let width: usize = elements.iter().map(|(_, w)| w * module).sum();
                 let mut x = strip.left_for(width, Align::Center);
                 let top = strip.y;
@@ -276,6 +332,48 @@ pub fn to_png(image: &image::GrayImage) -> Result<Vec<u8>, image::ImageError> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Bits of runs, for checking EAN structure.
+    fn bits(runs: &[(bool, usize)]) -> String {
+        runs.iter()
+            .flat_map(|(bar, width)| std::iter::repeat_n(if *bar { '1' } else { '0' }, *width))
+            .collect()
+    }
+
+    #[test]
+    fn an_ean13_has_95_modules_its_guards_and_the_first_digit_in_its_parities() {
+        for data in ["4006381333931", "5901234123457", "0000000000000"] {
+            let bits = bits(&ean13_modules(data).unwrap());
+            assert_eq!(bits.len(), 95, "{data}");
+            assert!(bits.starts_with("101") && bits.ends_with("101"));
+            assert_eq!(&bits[45..50], "01010");
+            // L codes have an odd number of bars' modules, G codes an even one: the pattern of
+            // the six left digits spells the first digit.
+            let parity: String = (0..6)
+                .map(|i| &bits[3 + 7 * i..10 + 7 * i])
+                .map(|code| {
+                    if code.matches('1').count() % 2 == 1 {
+                        'L'
+                    } else {
+                        'G'
+                    }
+                })
+                .collect();
+            let first = usize::from(data.as_bytes()[0] - b'0');
+            assert_eq!(parity, EAN13_PARITY[first], "{data}");
+            // Every right-hand code starts with a bar and ends with a space.
+            for i in 0..6 {
+                let code = &bits[50 + 7 * i..57 + 7 * i];
+                assert!(
+                    code.starts_with('1') && code.ends_with('0'),
+                    "{data}: {code}"
+                );
+            }
+        }
+        assert!(ean13_modules("400638133393").is_none());
+        assert!(ean13_modules("40063813339X1").is_none());
+    }
+
     use super::*;
 
     #[test]
