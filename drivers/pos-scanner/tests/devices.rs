@@ -346,3 +346,70 @@ async fn hotplug_opens_new_nodes_and_reports_unplugging() {
     drop(receiver);
     assert!(watching.await.unwrap().is_ok());
 }
+
+/// Two scanners at one till (a hand scanner and a counter scanner) scanning at the same moment:
+/// their key events interleave in time, yet each scan comes out whole and from its own device.
+#[tokio::test]
+async fn two_scanners_at_once_never_mix_their_scans() {
+    let (sender, mut receiver) = mpsc::channel(16);
+    let mut readings = Vec::new();
+    let mut writers = Vec::new();
+    for (node, fixture) in [
+        ("event5", "scanner_ean13_us"),
+        ("event6", "scanner_upca_price_check"),
+    ] {
+        let (writer, reader) = tokio::net::unix::pipe::pipe().unwrap();
+        writers.push((writer, fixture_records(fixture, 0)));
+        let sender = sender.clone();
+        let path = PathBuf::from(format!("/dev/input/{node}"));
+        readings.push(tokio::spawn(async move {
+            let mut session = DeviceSession::new(
+                &path,
+                SCANNER,
+                &ScannerConfig::default(),
+                Decoder::new(DecodeRules::default()).unwrap(),
+            )
+            .unwrap();
+            run_session(&mut RecordStream::new(reader), &mut session, &sender).await
+        }));
+    }
+    drop(sender);
+    // One key record (with its SYN) from each scanner in turn.
+    let record = 24 * 2;
+    let longest = writers.iter().map(|(_, bytes)| bytes.len()).max().unwrap();
+    for offset in (0..longest).step_by(record) {
+        for (writer, bytes) in &mut writers {
+            if offset < bytes.len() {
+                writer
+                    .write_all(&bytes[offset..(offset + record).min(bytes.len())])
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+    drop(writers);
+    for reading in readings {
+        assert!(reading.await.unwrap().is_ok());
+    }
+    let mut scans = Vec::new();
+    while let Some(event) = receiver.recv().await {
+        match event {
+            ScannerEvent::Scanned { scan, path, .. } => scans.push((path, scan.text)),
+            other => panic!("only whole scans are expected: {other:?}"),
+        }
+    }
+    scans.sort();
+    assert_eq!(
+        scans,
+        [
+            (
+                PathBuf::from("/dev/input/event5"),
+                "4006381333931".to_owned()
+            ),
+            (
+                PathBuf::from("/dev/input/event6"),
+                "212345928752".to_owned()
+            ),
+        ]
+    );
+}
