@@ -11,7 +11,7 @@ use crate::cart::Void;
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::held::HeldCart;
-use crate::id::{DeviceId, EventId, HeldCartId, ProductId, SaleId, ShiftId, UserId};
+use crate::id::{DeviceId, EventId, HeldCartId, ProductId, ReceiptNumber, SaleId, ShiftId, UserId};
 use crate::loyalty::{Customer, PointsMovement, PointsReason};
 use crate::money::Money;
 use crate::refund::Refund;
@@ -26,6 +26,71 @@ pub enum DrawerReason {
     Refund(crate::id::RefundId),
     /// "No sale": opened on purpose, with a permission, and logged.
     NoSale,
+}
+
+/// Where a customer asked for their receipt to be sent. The fleet sends it once the event has
+/// synced, so asking works offline.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptDestination {
+    Email(String),
+    /// A phone number in international form, "+4915112345678".
+    Sms(String),
+}
+
+/// Why an address typed at the till cannot take a receipt.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DestinationError {
+    #[error("“{0}” is not an email address; check it with the customer (name@example.com)")]
+    NotAnEmail(String),
+    #[error(
+        "“{0}” is not a mobile number; type it with the country code, for example +49 151 1234567"
+    )]
+    NotAPhoneNumber(String),
+}
+
+/// Longest address or number accepted: more is a typing accident, and fits no receipt.
+pub const DESTINATION_CHARS_MAX: usize = 254;
+
+impl ReceiptDestination {
+    /// An email address as the cashier typed it, trimmed. Checks the shape a typo breaks
+    /// (one `@`, a dot in the domain, no spaces), not deliverability.
+    pub fn email(text: &str) -> Result<ReceiptDestination, DestinationError> {
+        let address = text.trim();
+        let refused = || DestinationError::NotAnEmail(address.to_owned());
+        let (local, domain) = address.split_once('@').ok_or_else(refused)?;
+        let well_formed = !local.is_empty()
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && address.chars().count() <= DESTINATION_CHARS_MAX
+            && !address.chars().any(char::is_whitespace);
+        if well_formed {
+            Ok(ReceiptDestination::Email(address.to_owned()))
+        } else {
+            Err(refused())
+        }
+    }
+
+    /// A mobile number as the cashier typed it: spaces, dashes and brackets are dropped; it
+    /// must start with `+` and a country code and have 8 to 15 digits (ITU E.164).
+    pub fn sms(text: &str) -> Result<ReceiptDestination, DestinationError> {
+        let refused = || DestinationError::NotAPhoneNumber(text.trim().to_owned());
+        let compact: String = text
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '/'))
+            .collect();
+        let digits = compact.strip_prefix('+').ok_or_else(refused)?;
+        let well_formed = (8..=15).contains(&digits.len())
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && !digits.starts_with('0');
+        if well_formed {
+            Ok(ReceiptDestination::Sms(compact))
+        } else {
+            Err(refused())
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +125,12 @@ pub enum DomainEvent {
     CustomerSaved(Customer),
     PointsMoved(PointsMovement),
     DrawerOpened(DrawerReason),
+    /// The customer asked for the receipt of `sale` by email or text message.
+    ReceiptRequested {
+        sale: SaleId,
+        receipt: ReceiptNumber,
+        destination: ReceiptDestination,
+    },
 }
 
 impl DomainEvent {
@@ -81,6 +152,7 @@ impl DomainEvent {
             DomainEvent::CustomerSaved(_) => "customer_saved",
             DomainEvent::PointsMoved(_) => "points_moved",
             DomainEvent::DrawerOpened(_) => "drawer_opened",
+            DomainEvent::ReceiptRequested { .. } => "receipt_requested",
         }
     }
 }
@@ -171,4 +243,72 @@ pub fn refund_events(
         )));
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_destinations_take_what_customers_dictate_and_refuse_typos() {
+        assert_eq!(
+            ReceiptDestination::email("  anna.schmidt@example.de "),
+            Ok(ReceiptDestination::Email(
+                "anna.schmidt@example.de".to_owned()
+            ))
+        );
+        for typo in [
+            "anna.schmidt",
+            "anna@example",
+            "anna@@example.de",
+            "an na@example.de",
+            "@example.de",
+            "anna@example.",
+        ] {
+            assert_eq!(
+                ReceiptDestination::email(typo),
+                Err(DestinationError::NotAnEmail(typo.to_owned())),
+                "{typo}"
+            );
+        }
+        assert_eq!(
+            ReceiptDestination::sms("+49 (151) 123-4567"),
+            Ok(ReceiptDestination::Sms("+491511234567".to_owned()))
+        );
+        for typo in [
+            "0151 1234567",
+            "+49 151",
+            "+49 151 12345678901234",
+            "+49 151 1234x567",
+        ] {
+            assert!(ReceiptDestination::sms(typo).is_err(), "{typo}");
+        }
+        let message = ReceiptDestination::sms("0151 1234567")
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("country code"), "{message}");
+    }
+
+    #[test]
+    fn a_receipt_request_keeps_its_wire_shape() {
+        let event = DomainEvent::ReceiptRequested {
+            sale: SaleId::new("S1"),
+            receipt: ReceiptNumber::new("T1-000042"),
+            destination: ReceiptDestination::Email("anna@example.de".to_owned()),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "receipt_requested",
+                "data": {
+                    "sale": "S1",
+                    "receipt": "T1-000042",
+                    "destination": { "email": "anna@example.de" }
+                }
+            })
+        );
+        assert_eq!(event.kind(), "receipt_requested");
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
+    }
 }

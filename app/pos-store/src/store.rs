@@ -509,10 +509,11 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         DomainEvent::CustomerSaved(customer) => upsert_customer(transaction, customer),
         DomainEvent::PointsMoved(movement) => insert_points(transaction, movement),
         // Kept in the journal only: the audit trail is where voids, approvals and drawer
-        // openings are read from.
+        // openings are read from, and the fleet sends requested receipts from the synced journal.
         DomainEvent::LinesVoided(_)
         | DomainEvent::OverrideApproved(_)
-        | DomainEvent::DrawerOpened(_) => Ok(()),
+        | DomainEvent::DrawerOpened(_)
+        | DomainEvent::ReceiptRequested { .. } => Ok(()),
     }
 }
 
