@@ -111,7 +111,22 @@ impl From<Failure> for StorageError {
 type Step<T> = Result<T, Failure>;
 
 fn db(e: postgres::Error) -> StorageError {
-    StorageError::Database(e.to_string())
+    StorageError::Database(explain(&e))
+}
+
+/// The error with what the server said: the crate shows a server's refusal only as "db error".
+fn explain(e: &postgres::Error) -> String {
+    if let Some(refusal) = e.as_db_error() {
+        let mut text = format!("{}: {}", refusal.severity(), refusal.message());
+        if let Some(detail) = refusal.detail() {
+            text.push_str(&format!(" ({detail})"));
+        }
+        return text;
+    }
+    match std::error::Error::source(e) {
+        Some(cause) if !e.to_string().contains(&cause.to_string()) => format!("{e}: {cause}"),
+        _ => e.to_string(),
+    }
 }
 
 fn json_err(e: serde_json::Error) -> StorageError {
@@ -196,7 +211,10 @@ impl PostgresStorage {
         // One connection first, so that a wrong address or password is reported as itself
         // rather than as a pool that timed out.
         let mut client = config.connect(NoTls).map_err(|e| {
-            StorageError::Database(format!("cannot connect to PostgreSQL at {place}: {e}"))
+            StorageError::Database(format!(
+                "cannot connect to PostgreSQL at {place}: {}",
+                explain(&e)
+            ))
         })?;
         migrate(&mut client)?;
         drop(client);
@@ -295,7 +313,10 @@ fn migrate(client: &mut Client) -> Result<(), StorageError> {
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(version, _)| *version > applied) {
         tx.batch_execute(sql).map_err(|e| {
-            StorageError::Database(format!("migration to schema version {version} failed: {e}"))
+            StorageError::Database(format!(
+                "migration to schema version {version} failed: {}",
+                explain(&e)
+            ))
         })?;
         tx.execute("INSERT INTO fleet_schema (version) VALUES ($1)", &[version])
             .map_err(db)?;

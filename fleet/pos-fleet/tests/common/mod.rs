@@ -30,6 +30,7 @@ pub const POSTGRES_URL_VAR: &str = "POS_FLEET_POSTGRES_URL";
 
 /// Runs each named `async fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and
 /// `NAME::postgres`.
+#[allow(unused_macros)]
 macro_rules! backend_tests {
     ($($name:ident),+ $(,)?) => {
         $(
@@ -98,7 +99,7 @@ pub struct Schema {
 }
 
 impl Schema {
-    fn create(url: &str) -> Schema {
+    pub fn create(url: &str) -> Schema {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
