@@ -12,6 +12,7 @@
 //!   SQLite backend, with no bridge between async and sync; each pooled connection drives its
 //!   socket on its own small runtime, so it never runs on (or blocks) a server worker thread.
 //!   It must not be called from inside an async task: the callers use `spawn_blocking`.
+//!   Each connection keeps the statements it prepared, so a statement costs one round trip.
 //! - Each tenant has a clock row (`tenant_clocks`). Every write to a tenant's records or change
 //!   feed locks that row first (`SELECT … FOR UPDATE`) and holds it until commit. That gives,
 //!   per tenant, what SQLite's single writer gives globally: the tenant's hybrid logical clock
@@ -22,6 +23,7 @@
 //!   that lost a race for an event id to another tenant's push, is run again from the start;
 //!   nothing of the failed attempt remains.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pos_core::access::Features;
@@ -38,8 +40,8 @@ use pos_sync::wire::{
     Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
 };
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Row, Transaction};
-use r2d2_postgres::PostgresConnectionManager;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::auth::random_id;
 use crate::storage::{
@@ -68,7 +70,92 @@ const POOL_WAIT: Duration = Duration::from_secs(15);
 /// another one.
 const TRANSACTION_ATTEMPTS: u32 = 8;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<Manager>;
+
+/// Statements a connection has prepared, by their text.
+type Prepared = HashMap<&'static str, Statement>;
+
+/// A pooled connection and the statements prepared on it.
+struct Connection {
+    client: Client,
+    prepared: Prepared,
+}
+
+/// Opens connections for the pool.
+struct Manager {
+    config: postgres::Config,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Connection;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Connection, postgres::Error> {
+        Ok(Connection {
+            client: self.config.connect(NoTls)?,
+            prepared: Prepared::new(),
+        })
+    }
+
+    fn is_valid(&self, connection: &mut Connection) -> Result<(), postgres::Error> {
+        connection.client.simple_query("").map(drop)
+    }
+
+    fn has_broken(&self, connection: &mut Connection) -> bool {
+        connection.client.is_closed()
+    }
+}
+
+/// A transaction that prepares each statement once per connection.
+struct Tx<'a> {
+    inner: Transaction<'a>,
+    prepared: &'a mut Prepared,
+}
+
+type Params<'p> = [&'p (dyn ToSql + Sync)];
+
+impl Tx<'_> {
+    fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.prepared.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.inner.prepare(sql)?;
+        self.prepared.insert(sql, statement.clone());
+        Ok(statement)
+    }
+
+    fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> Result<u64, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.execute(&statement, params)
+    }
+
+    fn query(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Vec<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query(&statement, params)
+    }
+
+    fn query_one(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Row, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query_one(&statement, params)
+    }
+
+    fn query_opt(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, postgres::Error> {
+        let statement = self.statement(sql)?;
+        self.inner.query_opt(&statement, params)
+    }
+}
 
 pub struct PostgresStorage {
     pool: Pool,
@@ -222,16 +309,14 @@ impl PostgresStorage {
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(POOL_WAIT)
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(Manager { config })
             .map_err(|e| {
                 StorageError::Database(format!("cannot connect to PostgreSQL at {place}: {e}"))
             })?;
         Ok(PostgresStorage { pool })
     }
 
-    fn connection(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, StorageError> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<Manager>, StorageError> {
         self.pool.get().map_err(|e| {
             StorageError::Database(format!("no connection to PostgreSQL is available: {e}"))
         })
@@ -242,12 +327,12 @@ impl PostgresStorage {
     fn transaction<T>(
         &self,
         unique_race: UniqueRace,
-        mut work: impl FnMut(&mut Transaction<'_>) -> Step<T>,
+        mut work: impl FnMut(&mut Tx<'_>) -> Step<T>,
     ) -> Result<T, StorageError> {
         let mut attempt = 1;
         loop {
-            let mut client = self.connection()?;
-            match attempt_once(&mut client, &mut work) {
+            let mut connection = self.connection()?;
+            match attempt_once(&mut connection, &mut work) {
                 Err(Failure::Database(e))
                     if attempt < TRANSACTION_ATTEMPTS
                         && is_transient(&e, unique_race == UniqueRace::Retry) =>
@@ -261,18 +346,22 @@ impl PostgresStorage {
 
     /// Runs a read on a pooled connection.
     fn read<T>(&self, work: impl FnOnce(&mut Client) -> Step<T>) -> Result<T, StorageError> {
-        let mut client = self.connection()?;
-        work(&mut client).map_err(StorageError::from)
+        let mut connection = self.connection()?;
+        work(&mut connection.client).map_err(StorageError::from)
     }
 }
 
 fn attempt_once<T>(
-    client: &mut Client,
-    work: &mut impl FnMut(&mut Transaction<'_>) -> Step<T>,
+    connection: &mut Connection,
+    work: &mut impl FnMut(&mut Tx<'_>) -> Step<T>,
 ) -> Step<T> {
-    let mut tx = client.transaction()?;
+    let Connection { client, prepared } = connection;
+    let mut tx = Tx {
+        inner: client.transaction()?,
+        prepared,
+    };
     let value = work(&mut tx)?;
-    tx.commit()?;
+    tx.inner.commit()?;
     Ok(value)
 }
 
@@ -325,21 +414,19 @@ fn migrate(client: &mut Client) -> Result<(), StorageError> {
 }
 
 /// Locks the tenant's clock row for the rest of the transaction and returns its clock.
-fn lock_tenant(tx: &mut Transaction<'_>, tenant: &TenantId) -> Step<HlcClock> {
-    tx.execute(
-        "INSERT INTO tenant_clocks (tenant, wall_ms, counter) VALUES ($1, 0, 0)
-         ON CONFLICT (tenant) DO NOTHING",
-        &[&tenant.as_str()],
-    )?;
+fn lock_tenant(tx: &mut Tx<'_>, tenant: &TenantId) -> Step<HlcClock> {
+    // Creates the row on the tenant's first write; the update locks it either way.
     let row = tx.query_one(
-        "SELECT wall_ms, counter FROM tenant_clocks WHERE tenant = $1 FOR UPDATE",
+        "INSERT INTO tenant_clocks (tenant, wall_ms, counter) VALUES ($1, 0, 0)
+         ON CONFLICT (tenant) DO UPDATE SET tenant = EXCLUDED.tenant
+         RETURNING wall_ms, counter",
         &[&tenant.as_str()],
     )?;
     let last = hlc_from_sql(row.try_get(0)?, row.try_get(1)?);
     Ok(HlcClock::resume(last, CLOCK_DRIFT_MS_MAX))
 }
 
-fn save_clock(tx: &mut Transaction<'_>, tenant: &TenantId, clock: &HlcClock) -> Step<()> {
+fn save_clock(tx: &mut Tx<'_>, tenant: &TenantId, clock: &HlcClock) -> Step<()> {
     let last = clock.last();
     tx.execute(
         "UPDATE tenant_clocks SET wall_ms = $2, counter = $3 WHERE tenant = $1",
@@ -349,7 +436,7 @@ fn save_clock(tx: &mut Transaction<'_>, tenant: &TenantId, clock: &HlcClock) -> 
 }
 
 /// Locks the tenant, stamps a fleet write and keeps the clock, all in this transaction.
-fn fleet_stamp(tx: &mut Transaction<'_>, tenant: &TenantId, now: Timestamp) -> Step<Stamp> {
+fn fleet_stamp(tx: &mut Tx<'_>, tenant: &TenantId, now: Timestamp) -> Step<Stamp> {
     let mut clock = lock_tenant(tx, tenant)?;
     let hlc = clock
         .tick(now.unix_ms())
@@ -362,7 +449,7 @@ fn fleet_stamp(tx: &mut Transaction<'_>, tenant: &TenantId, now: Timestamp) -> S
 }
 
 fn publish(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     store: Option<&StoreId>,
     origin_device: Option<&DeviceId>,
@@ -385,7 +472,7 @@ fn publish(
 }
 
 fn load_record(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     store: &str,
     kind: &str,
@@ -404,7 +491,7 @@ fn load_record(
 /// Writes fields into a record by last-writer-wins; returns the merged record. The caller
 /// holds the tenant's lock, so no other write to the record can interleave.
 fn write_record(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     scope: &Scope,
     kind: &str,
@@ -427,7 +514,7 @@ fn write_record(
 /// every terminal. A record that is not yet a whole product (a price for a product the fleet
 /// has not seen) is kept for later merges but not published.
 fn merge_product(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     product_id: &str,
     fields: &serde_json::Map<String, serde_json::Value>,
@@ -471,7 +558,7 @@ fn product_fields(
 }
 
 fn record_anomaly(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     store: Option<&StoreId>,
     device: Option<&DeviceId>,
@@ -517,13 +604,20 @@ fn stored_entry_from_row(row: &Row) -> Step<StoredEntry> {
 }
 
 fn product_of_store(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     tenant: &TenantId,
     store: &StoreId,
     product: &ProductId,
 ) -> Step<Option<Product>> {
-    for scope_key in [store.as_str(), ""] {
-        let doc = load_record(tx, tenant, scope_key, "product", product.as_str())?;
+    // The store's own record first, then the tenant's (store '').
+    let rows = tx.query(
+        "SELECT document FROM records
+         WHERE tenant = $1 AND kind = 'product' AND key = $3 AND store IN ($2, '')
+         ORDER BY store DESC",
+        &[&tenant.as_str(), &store.as_str(), &product.as_str()],
+    )?;
+    for row in rows {
+        let doc: LwwDocument = from_json(row.try_get::<_, &str>(0)?)?;
         if doc.latest().is_some() {
             return Ok(serde_json::from_value(serde_json::Value::Object(doc.document())).ok());
         }
@@ -531,7 +625,7 @@ fn product_of_store(
     Ok(None)
 }
 
-fn stock_level(tx: &mut Transaction<'_>, store: &StoreId, product: &ProductId) -> Step<Quantity> {
+fn stock_level(tx: &mut Tx<'_>, store: &StoreId, product: &ProductId) -> Step<Quantity> {
     let rows = tx.query(
         "SELECT quantity FROM stock_movements WHERE store = $1 AND product = $2",
         &[&store.as_str(), &product.as_str()],
@@ -548,7 +642,7 @@ fn stock_level(tx: &mut Transaction<'_>, store: &StoreId, product: &ProductId) -
 /// `stock_taken` collects the products this batch took stock of, so that their levels are
 /// checked once per batch rather than once per movement.
 fn take_in(
-    tx: &mut Transaction<'_>,
+    tx: &mut Tx<'_>,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
@@ -752,8 +846,8 @@ fn tenant_from_row(row: &Row) -> Step<TenantRecord> {
 impl FleetStorage for PostgresStorage {
     fn create_account(&self, account: NewAccount, now: Timestamp) -> Result<Account, StorageError> {
         let id = random_id("acct")?;
-        let mut client = self.connection()?;
-        let result = client.execute(
+        let mut connection = self.connection()?;
+        let result = connection.client.execute(
             "INSERT INTO accounts (id, email, password_hash, role, tenant, store, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
@@ -1173,16 +1267,13 @@ impl FleetStorage for PostgresStorage {
                     Fate::Duplicate => duplicates = duplicates.saturating_add(1),
                 }
             }
-            let insert_journal = tx.prepare(
-                "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind,
-                                      payload, received_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )?;
             let mut clock_ahead = None;
             let mut stock_taken = Vec::new();
             for (entry, event) in &fresh {
                 tx.execute(
-                    &insert_journal,
+                    "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind,
+                                          payload, received_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     &[
                         &entry.event_id.as_str(),
                         &terminal.id.as_str(),
