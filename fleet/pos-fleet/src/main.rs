@@ -127,3 +127,54 @@ async fn main() -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_database_defaults_to_sqlite_in_the_data_directory() {
+        let Ok(Command::Serve(config)) = parse(&args("--data-dir /srv/fleet")) else {
+            panic!("a data directory alone serves")
+        };
+        assert_eq!(
+            config.database,
+            Database::Sqlite(PathBuf::from("/srv/fleet/fleet.sqlite3"))
+        );
+    }
+
+    #[test]
+    fn a_database_url_is_used_to_serve_and_to_add_an_operator() {
+        let url = "postgres://fleet:secret@db.internal:5432/fleet";
+        let Ok(Command::Serve(config)) = parse(&args(&format!(
+            "--data-dir /srv/fleet --database {url} --listen 127.0.0.1:9000"
+        ))) else {
+            panic!("serves")
+        };
+        assert_eq!(config.database, Database::Postgres(url.into()));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/fleet"));
+        let Ok(Command::AddOperator { database, email }) = parse(&args(&format!(
+            "--data-dir /srv/fleet --database {url} add-operator ops@example.com"
+        ))) else {
+            panic!("adds an operator")
+        };
+        assert_eq!(database, Database::Postgres(url.into()));
+        assert_eq!(email, "ops@example.com");
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused_with_the_choices() {
+        let Err(err) = parse(&args("--data-dir /srv/fleet --database redis://cache/0")) else {
+            panic!("an unknown scheme must be refused")
+        };
+        assert!(
+            err.to_string()
+                .contains("use postgres://… for PostgreSQL, or sqlite:///path"),
+            "{err}"
+        );
+    }
+}
