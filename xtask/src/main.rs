@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use xtask::{bundle, pki, workspace_root, yocto};
+use xtask::{bundle, pki, postgres, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
@@ -18,7 +18,8 @@ use xtask::{bundle, pki, workspace_root, yocto};
 /// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
 /// (pdftotext) reads receipt PDFs back in the tests; `zbar-tools` (zbarimg) scans the barcodes
 /// and QR codes of printed receipts in the tests; `libfontconfig1-dev` and `libfreetype-dev`
-/// are linked by Slint's text layout in `pos-ui`.
+/// are linked by Slint's text layout in `pos-ui`; `postgresql` is the server the fleet's tests
+/// also run on (a private cluster that `test` starts) and gives `psql`.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -35,6 +36,7 @@ const APT_PACKAGES: &[&str] = &[
     "zbar-tools",
     "libfontconfig1-dev",
     "libfreetype-dev",
+    "postgresql",
 ];
 
 const USAGE: &str = "\
@@ -43,7 +45,8 @@ usage: cargo xtask <task>
 tasks:
   ci            install missing Debian packages, then format check, clippy with warnings
                 denied, the Yocto layer lint and the whole test suite: what CI runs
-  test          the whole test suite only
+  test          the whole test suite only, with a private PostgreSQL cluster on 127.0.0.1
+                for the fleet's tests (POS_FLEET_POSTGRES_URL)
   deps          install the Debian packages the build and the tests need (root, or sudo)
   pki [--out DIR]
                 create a development signing PKI for update bundles (default target/pki)
@@ -88,8 +91,21 @@ fn ci() -> Result<()> {
     test()
 }
 
+/// The whole suite; the fleet's tests run on SQLite and on a PostgreSQL cluster started for
+/// the run and stopped after it, whatever the outcome.
 fn test() -> Result<()> {
-    cargo(&["test", "--workspace", "--locked"])
+    let cluster = postgres::Cluster::start()?;
+    eprintln!(
+        "PostgreSQL for the fleet's tests on {}",
+        cluster.url.split('@').nth(1).unwrap_or("127.0.0.1")
+    );
+    let cargo_path = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let tested = run(Command::new(cargo_path)
+        .args(["test", "--workspace", "--locked"])
+        .env("POS_FLEET_POSTGRES_URL", &cluster.url));
+    let stopped = cluster.stop();
+    tested?;
+    stopped
 }
 
 /// The value after `--name` on the command line.

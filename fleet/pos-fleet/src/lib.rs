@@ -10,11 +10,13 @@
 //!
 //! Key decision: storage sits behind one trait, [`storage::FleetStorage`], implemented on
 //! SQLite ([`sqlite::SqliteStorage`]) so that one command runs a fleet with nothing else
-//! installed; PostgreSQL is a second implementation of the same trait. Every write that spans
-//! rows is one transaction, so a refused or failed request changes nothing.
+//! installed, and on PostgreSQL ([`postgres::PostgresStorage`]) for chains that outgrow one
+//! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
+//! transaction, so a refused or failed request changes nothing.
 
 pub mod api;
 pub mod auth;
+pub mod postgres;
 pub mod server;
 pub mod sqlite;
 pub mod storage;

@@ -1,21 +1,26 @@
-//! The fleet server binary: parses the command line, opens the data directory and serves.
+//! The fleet server binary: parses the command line, opens the database and serves.
 //!
 //! ```text
-//! pos-fleet --data-dir DIR [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
-//! pos-fleet --data-dir DIR add-operator EMAIL      (password from POS_FLEET_PASSWORD)
+//! pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
+//!           [--allow-plain-http]
+//! pos-fleet --data-dir DIR [--database URL] add-operator EMAIL  (password from POS_FLEET_PASSWORD)
 //! ```
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use pos_fleet::server::{self, FleetConfig, TlsFiles};
-use pos_fleet::sqlite::SqliteStorage;
+use pos_fleet::server::{self, Database, FleetConfig, TlsFiles};
 
 const USAGE: &str = "\
-usage: pos-fleet --data-dir DIR [--listen ADDR] [--tls-cert PEM --tls-key PEM] [--allow-plain-http]
-       pos-fleet --data-dir DIR add-operator EMAIL   (password from POS_FLEET_PASSWORD)
+usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
+                 [--allow-plain-http]
+       pos-fleet --data-dir DIR [--database URL] add-operator EMAIL
+                 (the password comes from POS_FLEET_PASSWORD)
 
+  --database URL       where the records live: postgres://user:password@host:5432/db for
+                       PostgreSQL, sqlite:///path/fleet.sqlite3 or a plain path for SQLite
+                       (default DIR/fleet.sqlite3)
   --listen ADDR        address and port to serve on (default 127.0.0.1:8080)
   --tls-cert, --tls-key  PEM certificate chain and private key: serve HTTPS
   --allow-plain-http   serve plain HTTP on a non-loopback address (behind a TLS proxy only)
@@ -23,11 +28,12 @@ usage: pos-fleet --data-dir DIR [--listen ADDR] [--tls-cert PEM --tls-key PEM] [
 
 enum Command {
     Serve(FleetConfig),
-    AddOperator { data_dir: PathBuf, email: String },
+    AddOperator { database: Database, email: String },
 }
 
 fn parse(args: &[String]) -> Result<Command> {
     let mut data_dir = None;
+    let mut database = None;
     let mut listen: SocketAddr = "127.0.0.1:8080".parse().context("default address")?;
     let mut cert = None;
     let mut key = None;
@@ -42,6 +48,7 @@ fn parse(args: &[String]) -> Result<Command> {
         };
         match arg.as_str() {
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--database" => database = Some(Database::parse(&value("--database")?)?),
             "--listen" => {
                 let text = value("--listen")?;
                 listen = text.parse().with_context(|| {
@@ -57,8 +64,10 @@ fn parse(args: &[String]) -> Result<Command> {
         }
     }
     let data_dir = data_dir.with_context(|| format!("--data-dir is required\n\n{USAGE}"))?;
+    let defaults = FleetConfig::new(data_dir, listen);
+    let database = database.unwrap_or_else(|| defaults.database.clone());
     if let Some(email) = operator {
-        return Ok(Command::AddOperator { data_dir, email });
+        return Ok(Command::AddOperator { database, email });
     }
     let tls = match (cert, key) {
         (Some(cert_pem), Some(key_pem)) => Some(TlsFiles { cert_pem, key_pem }),
@@ -66,9 +75,10 @@ fn parse(args: &[String]) -> Result<Command> {
         _ => bail!("--tls-cert and --tls-key go together"),
     };
     Ok(Command::Serve(FleetConfig {
+        database,
         tls,
         plain_http_allowed,
-        ..FleetConfig::new(data_dir, listen)
+        ..defaults
     }))
 }
 
@@ -76,12 +86,19 @@ fn parse(args: &[String]) -> Result<Command> {
 async fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse(&args)? {
-        Command::AddOperator { data_dir, email } => {
+        Command::AddOperator { database, email } => {
             let password = std::env::var("POS_FLEET_PASSWORD")
                 .context("set POS_FLEET_PASSWORD to the new operator's password")?;
-            let storage = SqliteStorage::open(&data_dir).context("open the fleet database")?;
-            let account = server::add_operator(&storage, &email, &password, pos_fleet::api::now())
-                .context("create the operator")?;
+            // Storage blocks: it runs off the async threads.
+            let account = tokio::task::spawn_blocking(move || -> Result<_> {
+                let storage = server::open_storage(&database).with_context(|| {
+                    format!("open the fleet database ({})", database.describe())
+                })?;
+                server::add_operator(storage.as_ref(), &email, &password, pos_fleet::api::now())
+                    .context("create the operator")
+            })
+            .await
+            .context("creating the operator stopped")??;
             println!("created fleet operator {} ({})", account.email, account.id);
             Ok(())
         }
@@ -93,9 +110,9 @@ async fn main() -> Result<()> {
                 "http"
             };
             eprintln!(
-                "pos-fleet: serving {scheme}://{} with data in {}",
+                "pos-fleet: serving {scheme}://{} with records in {}",
                 running.addr,
-                config.data_dir.display()
+                config.database.describe()
             );
             tokio::select! {
                 result = running.task => {
@@ -108,5 +125,56 @@ async fn main() -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(text: &str) -> Vec<String> {
+        text.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_database_defaults_to_sqlite_in_the_data_directory() {
+        let Ok(Command::Serve(config)) = parse(&args("--data-dir /srv/fleet")) else {
+            panic!("a data directory alone serves")
+        };
+        assert_eq!(
+            config.database,
+            Database::Sqlite(PathBuf::from("/srv/fleet/fleet.sqlite3"))
+        );
+    }
+
+    #[test]
+    fn a_database_url_is_used_to_serve_and_to_add_an_operator() {
+        let url = "postgres://fleet:secret@db.internal:5432/fleet";
+        let Ok(Command::Serve(config)) = parse(&args(&format!(
+            "--data-dir /srv/fleet --database {url} --listen 127.0.0.1:9000"
+        ))) else {
+            panic!("serves")
+        };
+        assert_eq!(config.database, Database::Postgres(url.into()));
+        assert_eq!(config.data_dir, PathBuf::from("/srv/fleet"));
+        let Ok(Command::AddOperator { database, email }) = parse(&args(&format!(
+            "--data-dir /srv/fleet --database {url} add-operator ops@example.com"
+        ))) else {
+            panic!("adds an operator")
+        };
+        assert_eq!(database, Database::Postgres(url.into()));
+        assert_eq!(email, "ops@example.com");
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_is_refused_with_the_choices() {
+        let Err(err) = parse(&args("--data-dir /srv/fleet --database redis://cache/0")) else {
+            panic!("an unknown scheme must be refused")
+        };
+        assert!(
+            err.to_string()
+                .contains("use postgres://… for PostgreSQL, or sqlite:///path"),
+            "{err}"
+        );
     }
 }

@@ -1,5 +1,6 @@
-//! Configuration and start-up: where the data lives, where to listen, TLS or (only on
-//! loopback, or when explicitly allowed) plain HTTP.
+//! Configuration and start-up: where the data lives (SQLite in the data directory by default,
+//! or the database a URL names), where to listen, TLS or (only on loopback, or when explicitly
+//! allowed) plain HTTP.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +12,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::api::{AppState, router};
 use crate::auth;
-use crate::sqlite::SqliteStorage;
+use crate::postgres::PostgresStorage;
+use crate::sqlite::{self, SqliteStorage};
 use crate::storage::{AccountRole, FleetStorage, NewAccount, StorageError};
 
 /// Request bodies larger than this are refused with 413. A terminal's batches stay well
@@ -24,9 +26,87 @@ pub struct TlsFiles {
     pub key_pem: PathBuf,
 }
 
+/// Which database the fleet keeps its records in.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file; the one in the data directory unless a path or `sqlite://` URL is given.
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL, `postgres://user:password@host:port/database`.
+    Postgres(String),
+}
+
+impl Database {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite:///path/fleet.sqlite3` or a
+    /// plain path is an SQLite file.
+    pub fn parse(text: &str) -> Result<Database, FleetError> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(Database::Postgres(text.to_owned()));
+        }
+        if let Some(path) = text.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(FleetError::DatabaseUrl(format!(
+                    "{text} names no file; write sqlite:///path/to/fleet.sqlite3"
+                )));
+            }
+            return Ok(Database::Sqlite(PathBuf::from(path)));
+        }
+        if let Some((scheme, _)) = text.split_once("://") {
+            return Err(FleetError::DatabaseUrl(format!(
+                "the database URL scheme {scheme}:// is not known; use postgres://… for \
+                 PostgreSQL, or sqlite:///path (or a plain path) for an SQLite file"
+            )));
+        }
+        if text.is_empty() {
+            return Err(FleetError::DatabaseUrl("the database URL is empty".into()));
+        }
+        Ok(Database::Sqlite(PathBuf::from(text)))
+    }
+
+    /// Where the data is, for messages: a PostgreSQL URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Database::Sqlite(path) => format!("SQLite {}", path.display()),
+            Database::Postgres(url) => format!("PostgreSQL {}", without_password(url)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// `scheme://user:secret@host/…` as `scheme://user:***@host/…`.
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((credentials, host)) => match credentials.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Opens (creating and migrating if need be) the database. Blocking: call it from a plain
+/// thread or `spawn_blocking`, never from an async task.
+pub fn open_storage(database: &Database) -> Result<Arc<dyn FleetStorage>, StorageError> {
+    Ok(match database {
+        Database::Sqlite(path) => Arc::new(SqliteStorage::open_file(path)?),
+        Database::Postgres(url) => Arc::new(PostgresStorage::open(url)?),
+    })
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FleetConfig {
     pub data_dir: PathBuf,
+    pub database: Database,
     pub listen: SocketAddr,
     pub tls: Option<TlsFiles>,
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
@@ -37,6 +117,7 @@ pub struct FleetConfig {
 impl FleetConfig {
     pub fn new(data_dir: PathBuf, listen: SocketAddr) -> FleetConfig {
         FleetConfig {
+            database: Database::Sqlite(data_dir.join(sqlite::DATABASE_FILE)),
             data_dir,
             listen,
             tls: None,
@@ -65,6 +146,8 @@ pub enum FleetError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    DatabaseUrl(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -126,10 +209,13 @@ pub struct RunningFleet {
     pub task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Opens the storage in the data directory and starts serving; returns once listening.
+/// Opens the configured database and starts serving; returns once listening.
 pub async fn start(config: &FleetConfig) -> Result<RunningFleet, FleetError> {
     let transport = transport(config)?;
-    let storage: Arc<dyn FleetStorage> = Arc::new(SqliteStorage::open(&config.data_dir)?);
+    let database = config.database.clone();
+    let storage = tokio::task::spawn_blocking(move || open_storage(&database))
+        .await
+        .map_err(|e| StorageError::Database(format!("opening the database stopped: {e}")))??;
     start_with(config, transport, storage).await
 }
 
@@ -209,6 +295,50 @@ mod tests {
             ..config("0.0.0.0:8080")
         };
         assert_eq!(transport(&allowed).unwrap(), Transport::Plain);
+    }
+
+    #[test]
+    fn the_database_is_chosen_by_its_url() {
+        assert_eq!(
+            Database::parse("postgres://fleet:secret@db.example:5432/fleet").unwrap(),
+            Database::Postgres("postgres://fleet:secret@db.example:5432/fleet".into())
+        );
+        assert_eq!(
+            Database::parse("postgresql://db.example/fleet").unwrap(),
+            Database::Postgres("postgresql://db.example/fleet".into())
+        );
+        assert_eq!(
+            Database::parse("sqlite:///var/lib/pos-fleet/fleet.sqlite3").unwrap(),
+            Database::Sqlite(PathBuf::from("/var/lib/pos-fleet/fleet.sqlite3"))
+        );
+        assert_eq!(
+            Database::parse("data/fleet.sqlite3").unwrap(),
+            Database::Sqlite(PathBuf::from("data/fleet.sqlite3"))
+        );
+        let err = Database::parse("mysql://db.example/fleet").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the database URL scheme mysql:// is not known")
+        );
+        assert!(Database::parse("sqlite://").is_err());
+        assert_eq!(
+            config("127.0.0.1:8080").database,
+            Database::Sqlite(PathBuf::from("/nonexistent/fleet.sqlite3"))
+        );
+    }
+
+    #[test]
+    fn a_database_password_is_never_shown() {
+        let database = Database::parse("postgres://fleet:s3cret@db.example:5432/fleet").unwrap();
+        assert_eq!(
+            format!("{database:?}"),
+            "PostgreSQL postgres://fleet:***@db.example:5432/fleet"
+        );
+        let no_password = Database::parse("postgres://fleet@db.example/fleet").unwrap();
+        assert_eq!(
+            no_password.describe(),
+            "PostgreSQL postgres://fleet@db.example/fleet"
+        );
     }
 
     #[test]

@@ -132,10 +132,17 @@ fn scope_store(scope: &Scope) -> &str {
 impl SqliteStorage {
     /// Opens (creating if need be) the fleet database in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> Result<SqliteStorage, StorageError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StorageError::Database(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
-        let mut conn = Connection::open(data_dir.join(DATABASE_FILE)).map_err(db)?;
+        SqliteStorage::open_file(&data_dir.join(DATABASE_FILE))
+    }
+
+    /// Opens (creating it and its directory if need be) the fleet database at `path`.
+    pub fn open_file(path: &Path) -> Result<SqliteStorage, StorageError> {
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StorageError::Database(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         // Acknowledged batches must survive a power cut: one fsync per commit.

@@ -1,9 +1,9 @@
 //! What the fleet keeps, behind one trait: [`FleetStorage`]. The HTTP layer speaks only to
-//! this trait, so a PostgreSQL implementation for chains that outgrow one machine is a second
-//! `impl FleetStorage`, chosen in `main` from the configuration, with the same HTTP tests run
-//! against it. Today there is one implementation, [`crate::sqlite::SqliteStorage`].
+//! this trait; [`crate::sqlite::SqliteStorage`] and, for chains that outgrow one machine,
+//! [`crate::postgres::PostgresStorage`] implement it, chosen at start-up from the database URL
+//! ([`crate::server::Database`]), and the same HTTP tests run against both.
 //!
-//! Methods are synchronous (SQLite is); the HTTP layer calls them on tokio's blocking pool.
+//! Methods are synchronous and may block; the HTTP layer calls them on tokio's blocking pool.
 //! Every method that changes several rows does so in one transaction: a push, an enrolment,
 //! a catalogue edit is whole or absent.
 

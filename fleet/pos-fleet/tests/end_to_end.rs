@@ -4,6 +4,7 @@
 //! terminal pulls the other's movements and the fleet's catalogue changes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use std::convert::Infallible;
@@ -15,6 +16,13 @@ use pos_sync::machine::{ResumePoint, SyncConfig, SyncMachine};
 use pos_sync::sample::SampleTill;
 use pos_sync::wire::{Change, ChangeBody, JournalEntry};
 use serde_json::json;
+
+use common::Backend;
+
+backend_tests!(
+    two_terminals_sell_offline_reconnect_and_the_fleet_counts_every_sale_once,
+    a_price_change_made_at_the_fleet_reaches_a_terminal_through_pull,
+);
 
 /// The terminal's store, in memory: the journal, the recorded mark, the pull cursor and what
 /// was applied.
@@ -81,9 +89,10 @@ fn fast_config(device: &DeviceId, seed: u64) -> SyncConfig {
     }
 }
 
-#[tokio::test]
-async fn two_terminals_sell_offline_reconnect_and_the_fleet_counts_every_sale_once() {
-    let fleet = common::start().await;
+async fn two_terminals_sell_offline_reconnect_and_the_fleet_counts_every_sale_once(
+    backend: Backend,
+) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     for id in ["milk", "cola", "batteries"] {
         fleet.add_product(&acme.owner, &acme.id, id).await;
@@ -235,9 +244,8 @@ async fn two_terminals_sell_offline_reconnect_and_the_fleet_counts_every_sale_on
     assert_eq!(fleet.stock(&acme.owner, &acme.store, "milk").await, "-20");
 }
 
-#[tokio::test]
-async fn a_price_change_made_at_the_fleet_reaches_a_terminal_through_pull() {
-    let fleet = common::start().await;
+async fn a_price_change_made_at_the_fleet_reaches_a_terminal_through_pull(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let mut milk = fleet.add_product(&acme.owner, &acme.id, "milk").await;
     let till = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;

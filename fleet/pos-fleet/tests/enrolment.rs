@@ -1,15 +1,24 @@
 //! Enrolment and terminal credentials, over real HTTP on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use pos_core::id::StoreId;
 use pos_sync::sample::SampleTill;
 use reqwest::StatusCode;
 
-#[tokio::test]
-async fn a_terminal_exchanges_a_one_time_code_for_its_own_credential() {
-    let fleet = common::start().await;
+use common::Backend;
+
+backend_tests!(
+    a_terminal_exchanges_a_one_time_code_for_its_own_credential,
+    an_unknown_or_missing_credential_gets_401_with_a_clear_message,
+    a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored,
+    an_expired_enrolment_code_is_refused,
+);
+
+async fn a_terminal_exchanges_a_one_time_code_for_its_own_credential(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let code = fleet.enrolment_code(&acme.owner, &acme.store).await;
     // Typed on the terminal in lower case with spaces: still accepted.
@@ -51,24 +60,15 @@ async fn a_terminal_exchanges_a_one_time_code_for_its_own_credential() {
         "the fleet refused the request (401): this enrolment code is wrong, already used or expired; \
          ask the fleet operator for a new one"
     );
-    // The fleet keeps only hashes: neither the code nor the token is in the database file.
-    let database = std::fs::read(fleet.dir.path().join(pos_fleet::sqlite::DATABASE_FILE)).unwrap();
-    let wal = std::fs::read(
-        fleet
-            .dir
-            .path()
-            .join(format!("{}-wal", pos_fleet::sqlite::DATABASE_FILE)),
-    )
-    .unwrap_or_default();
+    // The fleet keeps only hashes: neither the code nor the token is in the database.
+    let stored = fleet.everything_stored().await;
     for secret in [enrolled.token.as_bytes(), code.as_bytes()] {
-        assert!(!database.windows(secret.len()).any(|w| w == secret));
-        assert!(!wal.windows(secret.len()).any(|w| w == secret));
+        assert!(!stored.windows(secret.len()).any(|w| w == secret));
     }
 }
 
-#[tokio::test]
-async fn an_unknown_or_missing_credential_gets_401_with_a_clear_message() {
-    let fleet = common::start().await;
+async fn an_unknown_or_missing_credential_gets_401_with_a_clear_message(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let (status, body) = fleet
         .call(
             "POST",
@@ -98,9 +98,8 @@ async fn an_unknown_or_missing_credential_gets_401_with_a_clear_message() {
     );
 }
 
-#[tokio::test]
-async fn a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored() {
-    let fleet = common::start().await;
+async fn a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
     let (status, _) = fleet
@@ -137,10 +136,8 @@ async fn a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored() {
     assert!(fleet.sales(&acme.owner, &acme.store).await.is_empty());
 }
 
-#[tokio::test]
-async fn an_expired_enrolment_code_is_refused() {
-    use pos_fleet::storage::FleetStorage;
-    let fleet = common::start().await;
+async fn an_expired_enrolment_code_is_refused(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let code = "7QK2-M9XD-4TPA";
     let hash = pos_fleet::auth::hash_token(&pos_fleet::auth::normalise_code(code));
@@ -155,9 +152,10 @@ async fn an_expired_enrolment_code_is_refused() {
         .unwrap()
             - 3_600_000,
     );
+    let store = StoreId::new(acme.store.clone());
     fleet
-        .storage
-        .create_enrolment_code(&StoreId::new(acme.store.clone()), &hash, an_hour_ago)
+        .with_storage(move |storage| storage.create_enrolment_code(&store, &hash, an_hour_ago))
+        .await
         .unwrap();
     let err = pos_sync::http::enrol(&fleet.client, &fleet.base, code, "Till 1")
         .await

@@ -2,6 +2,7 @@
 //! cursor, and a clear JSON refusal for each kind of bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use pos_core::id::StoreId;
@@ -9,6 +10,22 @@ use pos_sync::sample::SampleTill;
 use pos_sync::wire::{PROTOCOL, PushAck};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+use common::Backend;
+
+backend_tests!(
+    a_batch_sent_twice_is_stored_once_and_acknowledged_both_times,
+    a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_batch_is_stored,
+    a_terminal_cannot_push_or_pull_as_another,
+    malformed_bodies_get_400_with_the_reason,
+    an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored,
+    a_terminal_of_another_major_protocol_version_is_told_to_update,
+    an_oversized_body_gets_413_and_nothing_is_stored,
+    pull_pages_through_the_fleets_changes_by_cursor,
+    an_unknown_path_is_a_json_404,
+    entries_from_a_clock_far_ahead_are_kept_and_reported,
+    tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing,
+);
 
 struct Setup {
     fleet: common::Fleet,
@@ -18,8 +35,8 @@ struct Setup {
     till: SampleTill,
 }
 
-async fn setup() -> Setup {
-    let fleet = common::start().await;
+async fn setup(backend: &Backend) -> Setup {
+    let fleet = common::start(backend).await;
     let acme = fleet.tenant("Acme").await;
     let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
     let till = SampleTill::new(enrolled.device.as_str(), &StoreId::new(acme.store.clone()));
@@ -32,9 +49,8 @@ async fn setup() -> Setup {
     }
 }
 
-#[tokio::test]
-async fn a_batch_sent_twice_is_stored_once_and_acknowledged_both_times() {
-    let mut s = setup().await;
+async fn a_batch_sent_twice_is_stored_once_and_acknowledged_both_times(backend: Backend) {
+    let mut s = setup(&backend).await;
     let entries = s
         .till
         .sell(&common::demo_product("milk"), 2, 1_000)
@@ -67,9 +83,10 @@ async fn a_batch_sent_twice_is_stored_once_and_acknowledged_both_times() {
     );
 }
 
-#[tokio::test]
-async fn a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_batch_is_stored() {
-    let mut s = setup().await;
+async fn a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_batch_is_stored(
+    backend: Backend,
+) {
+    let mut s = setup(&backend).await;
     let first = s
         .till
         .sell(&common::demo_product("milk"), 1, 1_000)
@@ -121,9 +138,8 @@ async fn a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_ba
     );
 }
 
-#[tokio::test]
-async fn a_terminal_cannot_push_or_pull_as_another() {
-    let mut s = setup().await;
+async fn a_terminal_cannot_push_or_pull_as_another(backend: Backend) {
+    let mut s = setup(&backend).await;
     let entries = s
         .till
         .sell(&common::demo_product("milk"), 1, 1_000)
@@ -159,9 +175,8 @@ async fn a_terminal_cannot_push_or_pull_as_another() {
     assert!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.is_empty());
 }
 
-#[tokio::test]
-async fn malformed_bodies_get_400_with_the_reason() {
-    let s = setup().await;
+async fn malformed_bodies_get_400_with_the_reason(backend: Backend) {
+    let s = setup(&backend).await;
     let (status, body) = s
         .fleet
         .raw(
@@ -209,9 +224,8 @@ async fn malformed_bodies_get_400_with_the_reason() {
     );
 }
 
-#[tokio::test]
-async fn an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored() {
-    let mut s = setup().await;
+async fn an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored(backend: Backend) {
+    let mut s = setup(&backend).await;
     let mut entries = s
         .till
         .sell(&common::demo_product("milk"), 1, 1_000)
@@ -237,9 +251,8 @@ async fn an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored() {
     assert!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_terminal_of_another_major_protocol_version_is_told_to_update() {
-    let s = setup().await;
+async fn a_terminal_of_another_major_protocol_version_is_told_to_update(backend: Backend) {
+    let s = setup(&backend).await;
     let (status, body) = s
         .fleet
         .call(
@@ -260,9 +273,8 @@ async fn a_terminal_of_another_major_protocol_version_is_told_to_update() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn an_oversized_body_gets_413_and_nothing_is_stored() {
-    let fleet = common::start_with_body_limit(64 * 1024).await;
+async fn an_oversized_body_gets_413_and_nothing_is_stored(backend: Backend) {
+    let fleet = common::start_with_body_limit(&backend, 64 * 1024).await;
     let acme = fleet.tenant("Acme").await;
     let enrolled = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
     let mut till = SampleTill::new(enrolled.device.as_str(), &StoreId::new(acme.store.clone()));
@@ -284,9 +296,8 @@ async fn an_oversized_body_gets_413_and_nothing_is_stored() {
     assert!(fleet.sales(&acme.owner, &acme.store).await.is_empty());
 }
 
-#[tokio::test]
-async fn pull_pages_through_the_fleets_changes_by_cursor() {
-    let mut s = setup().await;
+async fn pull_pages_through_the_fleets_changes_by_cursor(backend: Backend) {
+    let mut s = setup(&backend).await;
     for id in ["milk", "cola", "butter", "batteries", "apples"] {
         s.fleet.add_product(&s.acme.owner, &s.acme.id, id).await;
     }
@@ -367,17 +378,15 @@ async fn pull_pages_through_the_fleets_changes_by_cursor() {
     assert_eq!(empty["protocol"], serde_json::to_value(PROTOCOL).unwrap());
 }
 
-#[tokio::test]
-async fn an_unknown_path_is_a_json_404() {
-    let s = setup().await;
+async fn an_unknown_path_is_a_json_404(backend: Backend) {
+    let s = setup(&backend).await;
     let (status, body) = s.fleet.call("GET", "/sync/v2/push", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "not_found");
 }
 
-#[tokio::test]
-async fn entries_from_a_clock_far_ahead_are_kept_and_reported() {
-    let mut s = setup().await;
+async fn entries_from_a_clock_far_ahead_are_kept_and_reported(backend: Backend) {
+    let mut s = setup(&backend).await;
     let tomorrow_ms = i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -430,9 +439,10 @@ async fn entries_from_a_clock_far_ahead_are_kept_and_reported() {
     assert_eq!(clock["device"], s.device);
 }
 
-#[tokio::test]
-async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing() {
-    let s = setup().await;
+async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing(
+    backend: Backend,
+) {
+    let s = setup(&backend).await;
     let tenant = &s.acme.id;
     let owner = Some(s.acme.owner.as_str());
     let (status, body) = s

@@ -1,14 +1,25 @@
 //! Accounts and tenants: each person sees only their own tenant's data, whatever ids they try.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
-async fn an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals() {
-    let fleet = common::start().await;
+use common::Backend;
+
+backend_tests!(
+    an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals,
+    a_terminal_pulls_only_its_own_tenants_catalogue,
+    wrong_passwords_and_missing_sessions_get_401,
+    a_store_manager_manages_their_store_but_not_the_tenants_catalogue,
+    a_bad_product_or_price_is_refused_with_the_reason,
+    feature_switches_and_store_settings_reach_the_stores_terminals_only,
+);
+
+async fn an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let bolt = fleet.tenant("Bolt").await;
     let bolt_till = fleet.enrol(&bolt.owner, &bolt.store, "Bolt till").await;
@@ -74,9 +85,8 @@ async fn an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals() {
     assert_eq!(all.as_array().unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_terminal_pulls_only_its_own_tenants_catalogue() {
-    let fleet = common::start().await;
+async fn a_terminal_pulls_only_its_own_tenants_catalogue(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let bolt = fleet.tenant("Bolt").await;
     fleet.add_product(&bolt.owner, &bolt.id, "milk").await;
@@ -98,9 +108,8 @@ async fn a_terminal_pulls_only_its_own_tenants_catalogue() {
     assert!(!kinds.contains(&"product"), "{page}");
 }
 
-#[tokio::test]
-async fn wrong_passwords_and_missing_sessions_get_401() {
-    let fleet = common::start().await;
+async fn wrong_passwords_and_missing_sessions_get_401(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let (status, body) = fleet
         .call(
             "POST",
@@ -137,9 +146,8 @@ async fn wrong_passwords_and_missing_sessions_get_401() {
     );
 }
 
-#[tokio::test]
-async fn a_store_manager_manages_their_store_but_not_the_tenants_catalogue() {
-    let fleet = common::start().await;
+async fn a_store_manager_manages_their_store_but_not_the_tenants_catalogue(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let (status, second) = fleet
         .call(
@@ -215,9 +223,8 @@ async fn a_store_manager_manages_their_store_but_not_the_tenants_catalogue() {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn a_bad_product_or_price_is_refused_with_the_reason() {
-    let fleet = common::start().await;
+async fn a_bad_product_or_price_is_refused_with_the_reason(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let mut product = common::demo_product("milk");
     product.name = " ".into();
@@ -241,9 +248,8 @@ async fn a_bad_product_or_price_is_refused_with_the_reason() {
     );
 }
 
-#[tokio::test]
-async fn feature_switches_and_store_settings_reach_the_stores_terminals_only() {
-    let fleet = common::start().await;
+async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(backend: Backend) {
+    let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
     let (status, other) = fleet
         .call(

@@ -2,17 +2,17 @@
 //! request to the TLS port gets no answer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 
-use std::sync::Arc;
-
-use pos_core::clock::Timestamp;
 use pos_fleet::server::{self, FleetConfig, TlsFiles, Transport};
-use pos_fleet::sqlite::SqliteStorage;
 use serde_json::json;
 
-#[tokio::test]
-async fn a_terminal_enrols_and_pushes_over_tls() {
+use common::Backend;
+
+backend_tests!(a_terminal_enrols_and_pushes_over_tls,);
+
+async fn a_terminal_enrols_and_pushes_over_tls(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let key = rcgen::KeyPair::generate().unwrap();
     let params = rcgen::CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
@@ -22,14 +22,13 @@ async fn a_terminal_enrols_and_pushes_over_tls() {
     std::fs::write(&cert_pem, cert.pem()).unwrap();
     std::fs::write(&key_pem, key.serialize_pem()).unwrap();
 
-    let storage = Arc::new(SqliteStorage::open(&dir.path().join("data")).unwrap());
-    server::add_operator(
-        storage.as_ref(),
+    let (storage, _schema) = common::open_with_operator(
+        &backend,
+        &dir.path().join("data"),
         "ops@x.example",
         "operator-password",
-        Timestamp::from_unix_ms(0),
     )
-    .unwrap();
+    .await;
     let config = FleetConfig {
         tls: Some(TlsFiles { cert_pem, key_pem }),
         ..FleetConfig::new(dir.path().join("data"), "127.0.0.1:0".parse().unwrap())
