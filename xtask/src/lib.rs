@@ -5,7 +5,9 @@
 //! reports failures with `anyhow` like the binary it serves.
 
 pub mod bundle;
+pub mod image;
 pub mod pki;
+pub mod qemu;
 pub mod yocto;
 
 use std::path::{Path, PathBuf};
