@@ -247,7 +247,8 @@ pub const BASE_PACKAGES: &[&str] = &[
 ];
 
 /// Files dpkg leaves out of the image: documentation, translations, and kernel modules for
-/// hardware a till does not have (sound, wireless, cameras and TV, InfiniBand, big GPUs).
+/// hardware a till does not have (sound, wireless, cameras and TV, InfiniBand, discrete GPUs;
+/// Intel graphics stay, as many till PCs have them).
 pub const DPKG_EXCLUDES: &[&str] = &[
     "/usr/share/doc/*",
     "/usr/share/man/*",
@@ -260,7 +261,6 @@ pub const DPKG_EXCLUDES: &[&str] = &[
     "/usr/lib/modules/*/kernel/drivers/gpu/drm/amd/*",
     "/usr/lib/modules/*/kernel/drivers/gpu/drm/nouveau/*",
     "/usr/lib/modules/*/kernel/drivers/gpu/drm/radeon/*",
-    "/usr/lib/modules/*/kernel/drivers/gpu/drm/i915/*",
     "/usr/lib/modules/*/kernel/net/wireless/*",
     "/usr/lib/modules/*/kernel/net/mac80211/*",
     "/usr/lib/modules/*/kernel/net/bluetooth/*",
