@@ -248,22 +248,23 @@ pub const BASE_PACKAGES: &[&str] = &[
 
 /// Files dpkg leaves out of the image: documentation, translations, and kernel modules for
 /// hardware a till does not have (sound, wireless, cameras and TV, InfiniBand, discrete GPUs;
-/// Intel graphics stay, as many till PCs have them).
+/// Intel graphics stay, as many till PCs have them). Debian 12's kernel packages ship their
+/// modules under /lib, which dpkg matches even though /lib links to /usr/lib.
 pub const DPKG_EXCLUDES: &[&str] = &[
     "/usr/share/doc/*",
     "/usr/share/man/*",
     "/usr/share/info/*",
     "/usr/share/locale/*",
-    "/usr/lib/modules/*/kernel/sound/*",
-    "/usr/lib/modules/*/kernel/drivers/net/wireless/*",
-    "/usr/lib/modules/*/kernel/drivers/media/*",
-    "/usr/lib/modules/*/kernel/drivers/infiniband/*",
-    "/usr/lib/modules/*/kernel/drivers/gpu/drm/amd/*",
-    "/usr/lib/modules/*/kernel/drivers/gpu/drm/nouveau/*",
-    "/usr/lib/modules/*/kernel/drivers/gpu/drm/radeon/*",
-    "/usr/lib/modules/*/kernel/net/wireless/*",
-    "/usr/lib/modules/*/kernel/net/mac80211/*",
-    "/usr/lib/modules/*/kernel/net/bluetooth/*",
+    "/lib/modules/*/kernel/sound/*",
+    "/lib/modules/*/kernel/drivers/net/wireless/*",
+    "/lib/modules/*/kernel/drivers/media/*",
+    "/lib/modules/*/kernel/drivers/infiniband/*",
+    "/lib/modules/*/kernel/drivers/gpu/drm/amd/*",
+    "/lib/modules/*/kernel/drivers/gpu/drm/nouveau/*",
+    "/lib/modules/*/kernel/drivers/gpu/drm/radeon/*",
+    "/lib/modules/*/kernel/net/wireless/*",
+    "/lib/modules/*/kernel/net/mac80211/*",
+    "/lib/modules/*/kernel/net/bluetooth/*",
 ];
 
 /// Units enabled in every image (they are under `image/rootfs/etc/systemd/system`).

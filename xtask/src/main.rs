@@ -83,7 +83,7 @@ fn main() -> Result<()> {
         Some("deps") => deps(),
         Some("pki") => make_pki(),
         Some("bundle") => make_bundle(),
-        Some("image") => make_image().map(|_| ()),
+        Some("image") => make_image(image_variant_from_args()).map(|_| ()),
         Some("qemu-test") => qemu_test(),
         Some("yocto-crates") => yocto_crates(),
         Some("lint-yocto") => lint_yocto(),
@@ -108,7 +108,13 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     lint_yocto()?;
-    test()
+    test()?;
+    // The whole box: the test image built from Debian packages and booted in QEMU.
+    let started = std::time::Instant::now();
+    make_image(image::Variant::Test)?;
+    qemu_test()?;
+    eprintln!("image and qemu-test took {} s", started.elapsed().as_secs());
+    Ok(())
 }
 
 fn test() -> Result<()> {
@@ -164,13 +170,22 @@ fn make_bundle() -> Result<()> {
     Ok(())
 }
 
-fn make_image() -> Result<PathBuf> {
-    let root = workspace_root();
-    let variant = if std::env::args().any(|arg| arg == "--test") {
+fn image_variant_from_args() -> image::Variant {
+    if std::env::args().any(|arg| arg == "--test") {
         image::Variant::Test
     } else {
         image::Variant::Product
-    };
+    }
+}
+
+fn make_image(variant: image::Variant) -> Result<PathBuf> {
+    let root = workspace_root();
+    if !is_root() {
+        bail!(
+            "building the image needs root: mmdebstrap gives the root filesystem's files their \
+             owners (run `sudo cargo xtask image`)"
+        );
+    }
     let pki_dir = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
     let pki = if pki_dir.join("keyring.pem").exists() {
         pki::Pki::open(&pki_dir)?
@@ -341,14 +356,17 @@ fn deps() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// `program` as root: directly when we are root, through sudo otherwise.
-fn privileged(program: &str) -> Command {
-    let is_root = Command::new("id")
+fn is_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
-        .map(|out| out.stdout.starts_with(b"0"))
-        .unwrap_or(false);
-    if is_root {
+        .map(|out| out.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// `program` as root: directly when we are root, through sudo otherwise.
+fn privileged(program: &str) -> Command {
+    if is_root() {
         Command::new(program)
     } else {
         let mut sudo = Command::new("sudo");
