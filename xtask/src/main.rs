@@ -68,7 +68,7 @@ tasks:
                 and B, data) from Debian packages and image/; --test adds the serial-port
                 status report qemu-test reads. Needs root (mmdebstrap). Default output
                 target/image/open-pos-{product,test}.img, with a .bmap beside it
-  qemu-test [--image FILE] [--screenshot PNG]
+  qemu-test [--image FILE] [--pki DIR] [--screenshot PNG]
                 boot the test image in QEMU (OVMF, KVM if it works, else TCG) and check the
                 lockdown, slot A, the switch to slot B and the fallback to A
   yocto-crates  regenerate the Yocto layer's crates include from Cargo.lock
@@ -253,11 +253,13 @@ fn qemu_test() -> Result<()> {
     }
     let ui = has_ui_feature()?;
     let screenshot = option("--screenshot").map(PathBuf::from);
+    let pki = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
     let summary = qemu::run_suite(&qemu::SuiteSpec {
         disk: &disk,
         work: &root.join("target/qemu"),
         expect_ui: ui,
         screenshot: screenshot.as_deref(),
+        pki: &pki,
     })?;
     println!("{summary}");
     Ok(())

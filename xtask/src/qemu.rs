@@ -195,7 +195,14 @@ pub struct Machine {
 
 impl Machine {
     /// Starts the guest. `name` keeps each boot's serial logs apart in `work`.
-    pub fn start(disk: &Path, work: &Path, name: &str, accel: Accel) -> Result<Machine> {
+    /// `usb_stick` is a disk file plugged in as a USB mass-storage device.
+    pub fn start(
+        disk: &Path,
+        work: &Path,
+        name: &str,
+        accel: Accel,
+        usb_stick: Option<&Path>,
+    ) -> Result<Machine> {
         std::fs::create_dir_all(work)?;
         let vars = work.join("OVMF_VARS.fd");
         if !vars.exists() {
@@ -237,6 +244,16 @@ impl Machine {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if let Some(stick) = usb_stick {
+            command
+                .args(["-device", "qemu-xhci,id=usb"])
+                .arg("-drive")
+                .arg(format!(
+                    "if=none,id=stick,format=raw,file={}",
+                    stick.display()
+                ))
+                .args(["-device", "usb-storage,bus=usb.0,drive=stick"]);
+        }
         eprintln!("$ {command:?}");
         let child = command
             .spawn()
@@ -425,6 +442,111 @@ pub struct SuiteSpec<'a> {
     pub expect_ui: bool,
     /// Where to keep the screenshot of the first boot.
     pub screenshot: Option<&'a Path>,
+    /// The signing PKI whose keyring the image trusts (`cargo xtask image --pki`), to sign the
+    /// update bundle on the USB stick.
+    pub pki: &'a Path,
+}
+
+/// The files on the USB stick plugged in at the first boot.
+pub const STICK_TRUSTED_BUNDLE: &str = "open-pos-9.9.0.raucb";
+pub const STICK_FOREIGN_BUNDLE: &str = "forged-9.9.1.raucb";
+pub const STICK_PROVISIONING: &str = "open-pos-provisioning.json";
+pub const STICK_OTHER: &str = "autorun.sh";
+
+/// A FAT USB stick with a bundle signed by the terminals' PKI, one signed by a stranger's, a
+/// provisioning file and a script.
+fn make_usb_stick(suite: &SuiteSpec<'_>) -> Result<PathBuf> {
+    let work = suite.work.join("usb");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let trusted = crate::pki::Pki::open(suite.pki)?;
+    let stranger = crate::pki::Pki::create(&work.join("stranger-pki"), "Someone Else")?;
+    // Enough data that squashfs cannot shrink the payload to one block (RAUC needs more).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..200_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let rootfs = crate::bundle::ext4_image(
+        &[
+            ("etc/os-release", b"NAME=Open POS\n"),
+            ("usr/lib/pos/data", &noise),
+        ],
+        16,
+        &work,
+        &work.join("rootfs.ext4"),
+    )?;
+    let system_conf =
+        std::fs::read_to_string(crate::workspace_root().join(crate::bundle::SYSTEM_CONF))?;
+    let compatible = crate::bundle::system_compatible(&system_conf)?;
+    for (name, signer) in [
+        (STICK_TRUSTED_BUNDLE, &trusted),
+        (STICK_FOREIGN_BUNDLE, &stranger),
+    ] {
+        let spec = crate::bundle::BundleSpec {
+            rootfs: &rootfs,
+            version: "9.9.0",
+            compatible: &compatible,
+            build: "qemu-test",
+            format: pos_bundle::BundleFormat::Verity,
+        };
+        crate::bundle::build(&spec, signer, &work, &work.join(name))?;
+    }
+    std::fs::write(
+        work.join(STICK_PROVISIONING),
+        "{\"store\":\"berlin-mitte\",\"fleet\":\"https://fleet.example\"}\n",
+    )?;
+    std::fs::write(work.join(STICK_OTHER), "#!/bin/sh\necho pwned\n")?;
+    let stick = work.join("stick.img");
+    crate::run_quiet(
+        Command::new("mkfs.vfat")
+            .args(["-C", "-n", "STICK"])
+            .arg(&stick)
+            .arg((64 * 1024).to_string()),
+    )?;
+    let mut mcopy = Command::new("mcopy");
+    mcopy.arg("-i").arg(&stick);
+    for name in [
+        STICK_TRUSTED_BUNDLE,
+        STICK_FOREIGN_BUNDLE,
+        STICK_PROVISIONING,
+        STICK_OTHER,
+    ] {
+        mcopy.arg(work.join(name));
+    }
+    crate::run_quiet(mcopy.arg("::"))?;
+    Ok(stick)
+}
+
+/// What the terminal did wrong with the USB stick of `make_usb_stick`; empty when it kept the
+/// signed bundle and the provisioning file and nothing else.
+pub fn usb_problems(report: &Report) -> Vec<String> {
+    let mut problems = Vec::new();
+    let kept: Vec<&str> = report.get("usb_updates").split_whitespace().collect();
+    if kept != [STICK_TRUSTED_BUNDLE] {
+        problems.push(format!(
+            "/data/updates holds {kept:?}, not just the signed bundle {STICK_TRUSTED_BUNDLE}"
+        ));
+    }
+    if report.get("usb_provisioning") != "yes" {
+        problems.push("the provisioning file was not taken".to_owned());
+    }
+    let log = report.get("usb_log");
+    for expected in [
+        format!("refused {STICK_FOREIGN_BUNDLE}"),
+        format!("ignored {STICK_OTHER}"),
+    ] {
+        if !log.contains(&expected) {
+            problems.push(format!("the import log does not say `{expected}`: {log}"));
+        }
+    }
+    problems
 }
 
 /// One boot's figures.
@@ -498,9 +620,10 @@ fn boot_and_check(
     name: &str,
     slot: &str,
     accel: &mut Accel,
+    usb_stick: Option<&Path>,
 ) -> Result<(Machine, Report, BootFigures)> {
     let env_before = image::read_grubenv(disk)?;
-    let mut machine = Machine::start(disk, suite.work, name, *accel)?;
+    let mut machine = Machine::start(disk, suite.work, name, *accel, usb_stick)?;
     let report = match machine.wait_for_report() {
         Ok(report) => report,
         Err(error) if *accel == Accel::Kvm => {
@@ -509,7 +632,7 @@ fn boot_and_check(
             // The aborted boot spent a try in grubenv; the TCG boot starts where it started.
             image::write_grubenv(disk, &env_before, suite.work)?;
             *accel = Accel::Tcg;
-            machine = Machine::start(disk, suite.work, name, *accel)?;
+            machine = Machine::start(disk, suite.work, name, *accel, usb_stick)?;
             machine.wait_for_report()?
         }
         Err(error) => return Err(error),
@@ -572,7 +695,22 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         &[("ORDER", "A B"), ("A_TRY", "0")],
         "the factory image",
     )?;
-    let (machine, _, figures) = boot_and_check(suite, &disk, "1-factory-slot-a", "A", &mut accel)?;
+    let stick = make_usb_stick(suite)?;
+    let (machine, report, figures) = boot_and_check(
+        suite,
+        &disk,
+        "1-factory-slot-a",
+        "A",
+        &mut accel,
+        Some(&stick),
+    )?;
+    let usb = usb_problems(&report);
+    if !usb.is_empty() {
+        bail!(
+            "the USB stick was not handled as it must be:\n  - {}",
+            usb.join("\n  - ")
+        );
+    }
     let shot = suite.work.join("qemu-boot.png");
     machine.screendump(&shot)?;
     if let Some(keep) = suite.screenshot {
@@ -596,7 +734,7 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         suite.work,
     )?;
     let (machine, report, figures) =
-        boot_and_check(suite, &disk, "2-update-slot-b", "B", &mut accel)?;
+        boot_and_check(suite, &disk, "2-update-slot-b", "B", &mut accel, None)?;
     let boots_logged: u32 = report.get("journal_boots").parse().unwrap_or(0);
     if boots_logged < 2 {
         bail!(
@@ -617,7 +755,7 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         &installed_into_b(image::read_grubenv(&disk)?),
         suite.work,
     )?;
-    let mut machine = Machine::start(&disk, suite.work, "3-power-cut-slot-b", accel)?;
+    let mut machine = Machine::start(&disk, suite.work, "3-power-cut-slot-b", accel, None)?;
     let chosen = machine.wait_for_grub(accel.boot_timeout())?;
     machine.power_cut()?;
     if chosen != "B" {
@@ -630,7 +768,8 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     )?;
 
     // 4. B has had its try and was never marked good: GRUB starts A.
-    let (machine, _, figures) = boot_and_check(suite, &disk, "4-fallback-slot-a", "A", &mut accel)?;
+    let (machine, _, figures) =
+        boot_and_check(suite, &disk, "4-fallback-slot-a", "A", &mut accel, None)?;
     machine.power_off(power_off_timeout)?;
     boots.push(figures);
     expect_env(
@@ -721,6 +860,24 @@ mod tests {
         assert_eq!(parse_report(cut), None);
         let two = format!("{}{}", good_report("A"), good_report("B"));
         assert_eq!(parse_report(&two).unwrap().get("rauc_booted"), "B");
+    }
+
+    #[test]
+    fn only_the_signed_bundle_and_the_provisioning_file_may_be_taken() {
+        let good = format!(
+            "{REPORT_BEGIN}\nusb_updates={STICK_TRUSTED_BUNDLE} \nusb_provisioning=yes\n\
+             usb_log=usb-import: accepted update bundle {STICK_TRUSTED_BUNDLE};\
+             usb-import: refused {STICK_FOREIGN_BUNDLE}: not signed;usb-import: ignored {STICK_OTHER};\n\
+             {REPORT_END}\n"
+        );
+        assert!(usb_problems(&parse_report(&good).unwrap()).is_empty());
+        let forged_kept = good.replace(
+            &format!("usb_updates={STICK_TRUSTED_BUNDLE} "),
+            &format!("usb_updates={STICK_FOREIGN_BUNDLE} {STICK_TRUSTED_BUNDLE}"),
+        );
+        assert_eq!(usb_problems(&parse_report(&forged_kept).unwrap()).len(), 1);
+        let nothing = format!("{REPORT_BEGIN}\nusb_updates=\n{REPORT_END}\n");
+        assert_eq!(usb_problems(&parse_report(&nothing).unwrap()).len(), 4);
     }
 
     #[test]
