@@ -233,8 +233,16 @@ impl Machine {
                 "if=pflash,format=raw,unit=1,file={}",
                 vars.display()
             ))
+            // Fixed PCI addresses, and the USB controller always there: the firmware's boot
+            // entries (kept in the vars file across boots, as on a real board) stay valid
+            // whether a stick is plugged in or not.
             .arg("-drive")
-            .arg(format!("if=virtio,format=raw,file={}", disk.display()))
+            .arg(format!(
+                "if=none,id=disk,format=raw,file={}",
+                disk.display()
+            ))
+            .args(["-device", "virtio-blk-pci,drive=disk,addr=0x5"])
+            .args(["-device", "qemu-xhci,id=usb,addr=0x6"])
             .arg("-serial")
             .arg(format!("file:{}", console.display()))
             .arg("-serial")
@@ -246,7 +254,6 @@ impl Machine {
             .stderr(Stdio::piped());
         if let Some(stick) = usb_stick {
             command
-                .args(["-device", "qemu-xhci,id=usb"])
                 .arg("-drive")
                 .arg(format!(
                     "if=none,id=stick,format=raw,file={}",
