@@ -280,8 +280,8 @@ pub const ENABLED_UNITS: &[&str] = &[
 /// Units enabled in the test image only (under `image/test-rootfs`).
 pub const TEST_UNITS: &[&str] = &["pos-diagnostics.service"];
 
-/// Units masked so that nothing offers a person a login or a shell, and Ctrl+Alt+Del does
-/// nothing.
+/// Units masked so that nothing offers a person a login or a shell, and no key combination
+/// (Ctrl+Alt+Del, Alt+Up) starts anything.
 pub const MASKED_UNITS: &[&str] = &[
     "getty@.service",
     "serial-getty@.service",
@@ -294,6 +294,8 @@ pub const MASKED_UNITS: &[&str] = &[
     "rescue.service",
     "emergency.service",
     "ctrl-alt-del.target",
+    // Alt+Up on the console asks init for kbrequest.target, which would start a rescue shell.
+    "kbrequest.target",
 ];
 
 /// GRUB modules in the EFI program: enough to read the GPT, FAT and ext4, the environment

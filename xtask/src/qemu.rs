@@ -142,8 +142,19 @@ pub fn boot_problems(report: &Report, slot: &str, expect_ui: bool) -> Vec<String
         format!("magic SysRq is {}, not 0", report.get("sysrq")),
     );
     expect(
-        report.get("console_keys") == "active",
-        "virtual terminal switching was not taken off the keyboard".to_owned(),
+        report.get("console_keys") == "active" && report.get("vt_switch_keys") == "0",
+        format!(
+            "virtual terminal switching is still on the keyboard ({} key actions left)",
+            report.get("vt_switch_keys")
+        ),
+    );
+    // QEMU gives the guest an i6300esb watchdog; systemd must be feeding it.
+    expect(
+        report.get("watchdog") == "30s /dev/watchdog0",
+        format!(
+            "systemd does not feed the hardware watchdog: {}",
+            report.get("watchdog")
+        ),
     );
     expect(
         report.get("health") == "active" && report.get("mark_good") == "active",
@@ -813,7 +824,8 @@ mod tests {
              terminal_state=active\nterminal_result=success\nterminal_exit_status=0\n\
              terminal_started_us=35708884\nterminal_restarts=0\n\
              health=active\nmark_good=active\nrauc=active\nrauc_booted={slot}\n\
-             getty_units=\ngetty_processes=0\nsysrq=0\nconsole_keys=active\nfailed_units=\n\
+             getty_units=\ngetty_processes=0\nsysrq=0\nconsole_keys=active\nvt_switch_keys=0\n\
+             watchdog=30s /dev/watchdog0\nfailed_units=\n\
              journal_boots=1\nterminal_first_start_s=35.7\n{REPORT_END}\n",
             slot.to_lowercase()
         )
