@@ -1,12 +1,14 @@
 //! The project's automation: what `cargo xtask` runs, as a library so that integration tests
 //! build real artefacts (signing keys, bundles) with exactly the code a release uses.
 //!
-//! It drives host tools (openssl, rauc, mkfs, oelint-adv, PostgreSQL's server) and never ships on a terminal, so it
-//! reports failures with `anyhow` like the binary it serves.
+//! It drives host tools (openssl, rauc, mkfs, mmdebstrap, QEMU, oelint-adv, PostgreSQL's server)
+//! and never ships on a terminal, so it reports failures with `anyhow` like the binary it serves.
 
 pub mod bundle;
+pub mod image;
 pub mod pki;
 pub mod postgres;
+pub mod qemu;
 pub mod yocto;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use xtask::{bundle, pki, postgres, workspace_root, yocto};
+use xtask::{bundle, image, pki, postgres, qemu, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
@@ -19,7 +19,12 @@ use xtask::{bundle, pki, postgres, workspace_root, yocto};
 /// (pdftotext) reads receipt PDFs back in the tests; `zbar-tools` (zbarimg) scans the barcodes
 /// and QR codes of printed receipts in the tests; `libfontconfig1-dev` and `libfreetype-dev`
 /// are linked by Slint's text layout in `pos-ui`; `postgresql` is the server the fleet's tests
-/// also run on (a private cluster that `test` starts) and gives `psql`.
+/// also run on (a private cluster that `test` starts) and gives `psql`. The disk image
+/// (`image`, `qemu-test`) needs `mmdebstrap` (the root filesystem from Debian packages),
+/// `systemd` (`systemctl --root` and `systemd-sysusers` on that root), `grub-efi-amd64-bin` and
+/// `grub-common` (GRUB's EFI program, `grub-editenv` in the tests), `dosfstools` and `mtools`
+/// (the EFI system partition in a file), `fdisk` (`sfdisk`), `bmap-tools` (the `.bmap` for
+/// flashing), and `qemu-system-x86` with `ovmf` (the UEFI firmware) to boot it.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -37,6 +42,16 @@ const APT_PACKAGES: &[&str] = &[
     "libfontconfig1-dev",
     "libfreetype-dev",
     "postgresql",
+    "mmdebstrap",
+    "systemd",
+    "grub-efi-amd64-bin",
+    "grub-common",
+    "dosfstools",
+    "mtools",
+    "fdisk",
+    "bmap-tools",
+    "qemu-system-x86",
+    "ovmf",
 ];
 
 const USAGE: &str = "\
@@ -53,6 +68,14 @@ tasks:
   bundle --rootfs IMAGE --version VERSION [--pki DIR] [--out FILE]
                 pack a root filesystem image into a signed verity bundle and check it as a
                 terminal would (default PKI target/pki, default output target/bundle/)
+  image [--test] [--out FILE] [--pki DIR] [--mirror URL]
+                build the terminal's bootable disk image (GPT: ESP with GRUB, root slots A
+                and B, data) from Debian packages and image/; --test adds the serial-port
+                status report qemu-test reads. Needs root (mmdebstrap). Default output
+                target/image/open-pos-{product,test}.img, with a .bmap beside it
+  qemu-test [--image FILE] [--pki DIR] [--screenshot PNG]
+                boot the test image in QEMU (OVMF, KVM if it works, else TCG) and check the
+                lockdown, slot A, the switch to slot B and the fallback to A
   yocto-crates  regenerate the Yocto layer's crates include from Cargo.lock
   lint-yocto    lint the Yocto layer with oelint-adv (installed from PyPI into target/)
 ";
@@ -65,6 +88,8 @@ fn main() -> Result<()> {
         Some("deps") => deps(),
         Some("pki") => make_pki(),
         Some("bundle") => make_bundle(),
+        Some("image") => make_image(image_variant_from_args()).map(|_| ()),
+        Some("qemu-test") => qemu_test(),
         Some("yocto-crates") => yocto_crates(),
         Some("lint-yocto") => lint_yocto(),
         Some("-h" | "--help" | "help") | None => {
@@ -88,7 +113,13 @@ fn ci() -> Result<()> {
         "warnings",
     ])?;
     lint_yocto()?;
-    test()
+    test()?;
+    // The whole box: the test image built from Debian packages and booted in QEMU.
+    let started = std::time::Instant::now();
+    make_image(image::Variant::Test)?;
+    qemu_test()?;
+    eprintln!("image and qemu-test took {} s", started.elapsed().as_secs());
+    Ok(())
 }
 
 /// The whole suite; the fleet's tests run on SQLite and on a PostgreSQL cluster started for
@@ -155,6 +186,107 @@ fn make_bundle() -> Result<()> {
         checked.compatible
     );
     Ok(())
+}
+
+fn image_variant_from_args() -> image::Variant {
+    if std::env::args().any(|arg| arg == "--test") {
+        image::Variant::Test
+    } else {
+        image::Variant::Product
+    }
+}
+
+fn make_image(variant: image::Variant) -> Result<PathBuf> {
+    let root = workspace_root();
+    if !is_root() {
+        bail!(
+            "building the image needs root: mmdebstrap gives the root filesystem's files their \
+             owners (run `sudo cargo xtask image`)"
+        );
+    }
+    let pki_dir = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
+    let pki = if pki_dir.join("keyring.pem").exists() {
+        pki::Pki::open(&pki_dir)?
+    } else {
+        eprintln!(
+            "no signing PKI in {}: creating a development one",
+            pki_dir.display()
+        );
+        pki::Pki::create(&pki_dir, "Open POS development")?
+    };
+    let out = option("--out").map_or_else(
+        || root.join(format!("target/image/open-pos-{}.img", variant.name())),
+        PathBuf::from,
+    );
+    let mirror = option("--mirror").unwrap_or_else(|| image::DEFAULT_MIRROR.to_owned());
+    let started = std::time::Instant::now();
+    let terminal = image::build_terminal()?;
+    let libraries = image::library_packages(&terminal.binary)?;
+    let spec = image::ImageSpec {
+        variant,
+        terminal: &terminal.binary,
+        keyring: &pki.keyring(),
+        mirror: &mirror,
+        extra_packages: &libraries,
+        work: &root.join(format!("target/image/work-{}", variant.name())),
+        out: &out,
+    };
+    let built = image::build(&spec)?;
+    let bmap = out.with_extension("bmap");
+    run(Command::new("bmaptool")
+        .arg("create")
+        .arg("-o")
+        .arg(&bmap)
+        .arg(&out))?;
+    println!(
+        "{}: {} image, terminal {} ({}), {} MiB disk, {} MiB of data, root filesystem {} MiB; \
+         built in {} s",
+        built.disk.display(),
+        variant.name(),
+        terminal.binary.display(),
+        if terminal.kms {
+            "full-screen UI"
+        } else {
+            "no UI feature"
+        },
+        built.disk_bytes / (1024 * 1024),
+        built.allocated_bytes / (1024 * 1024),
+        built.rootfs_bytes / (1024 * 1024),
+        started.elapsed().as_secs()
+    );
+    Ok(out)
+}
+
+fn qemu_test() -> Result<()> {
+    let root = workspace_root();
+    let disk = option("--image").map_or_else(
+        || root.join("target/image/open-pos-test.img"),
+        PathBuf::from,
+    );
+    if !disk.exists() {
+        bail!(
+            "no test image at {}: build it with `cargo xtask image --test`",
+            disk.display()
+        );
+    }
+    let ui = has_ui_feature()?;
+    let screenshot = option("--screenshot").map(PathBuf::from);
+    let pki = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
+    let summary = qemu::run_suite(&qemu::SuiteSpec {
+        disk: &disk,
+        work: &root.join("target/qemu"),
+        expect_ui: ui,
+        screenshot: screenshot.as_deref(),
+        pki: &pki,
+    })?;
+    println!("{summary}");
+    Ok(())
+}
+
+fn has_ui_feature() -> Result<bool> {
+    let manifest = std::fs::read_to_string(workspace_root().join("app/pos-terminal/Cargo.toml"))
+        .context("reading app/pos-terminal/Cargo.toml")?;
+    Ok(image::has_kms_feature(&manifest))
 }
 
 fn git_revision() -> Option<String> {
@@ -244,14 +376,17 @@ fn deps() -> Result<()> {
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
-/// `program` as root: directly when we are root, through sudo otherwise.
-fn privileged(program: &str) -> Command {
-    let is_root = Command::new("id")
+fn is_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
-        .map(|out| out.stdout.starts_with(b"0"))
-        .unwrap_or(false);
-    if is_root {
+        .map(|out| out.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// `program` as root: directly when we are root, through sudo otherwise.
+fn privileged(program: &str) -> Command {
+    if is_root() {
         Command::new(program)
     } else {
         let mut sudo = Command::new("sudo");

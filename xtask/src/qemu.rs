@@ -1,0 +1,909 @@
+//! The whole terminal booted in QEMU: the test image on a virtual q35 PC with UEFI firmware
+//! (OVMF), a standard VGA display, two serial ports recorded into files and a QMP socket.
+//!
+//! Nobody logs into the guest: it has no getty and no shell. The test image instead runs
+//! `pos-diagnostics.service`, which writes one report of `key=value` lines to the second
+//! serial port after boot; this module reads that report, takes screenshots over QMP, and
+//! reads and writes GRUB's environment on the disk file between boots (the way RAUC would
+//! inside). It owns nothing on the disk; `image` says where things are.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::image;
+
+/// The lines around the guest's report on its second serial port.
+pub const REPORT_BEGIN: &str = "=== open-pos report begin ===";
+pub const REPORT_END: &str = "=== open-pos report end ===";
+
+/// What GRUB prints on the firmware console when it starts a slot (see `image/grub/grub.cfg`).
+pub const GRUB_BOOTING: &str = "Open POS: booting slot ";
+
+const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+/// How long a boot to the report may take: TCG emulation on a busy 2-core machine is slow.
+const TCG_BOOT_TIMEOUT: Duration = Duration::from_secs(420);
+/// KVM boots in seconds; a guest that has not reported by then is one of the hangs seen with
+/// KVM on this kind of host, and the boot is done again under TCG.
+const KVM_BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The guest's report: its `key=value` lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report(pub BTreeMap<String, String>);
+
+impl Report {
+    /// The value of `key`, or "" when the guest did not report it.
+    pub fn get(&self, key: &str) -> &str {
+        self.0.get(key).map_or("", String::as_str)
+    }
+}
+
+/// The last complete report in the text of a serial port, if there is one.
+pub fn parse_report(serial: &str) -> Option<Report> {
+    let begin = serial.rfind(REPORT_BEGIN)?;
+    let body = &serial[begin + REPORT_BEGIN.len()..];
+    let end = body.find(REPORT_END)?;
+    Some(Report(
+        body[..end]
+            .lines()
+            .map(|line| line.trim_end_matches('\r'))
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect(),
+    ))
+}
+
+/// Everything about a booted terminal that is not as the product promises, in words; empty
+/// when the boot is right. `slot` is the slot that should be running (`A` or `B`); with
+/// `expect_ui` the terminal program must be running, otherwise (the scripted demo day) it must
+/// have run to its end without an error.
+pub fn boot_problems(report: &Report, slot: &str, expect_ui: bool) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut expect = |ok: bool, problem: String| {
+        if !ok {
+            problems.push(problem);
+        }
+    };
+    let cmdline = report.get("cmdline");
+    let label = format!("root=PARTLABEL=root-{}", slot.to_lowercase());
+    expect(
+        cmdline
+            .split_whitespace()
+            .any(|arg| arg == format!("rauc.slot={slot}"))
+            && cmdline.split_whitespace().any(|arg| arg == label),
+        format!("the kernel command line does not name slot {slot}: {cmdline}"),
+    );
+    expect(
+        report.get("rauc_booted") == slot,
+        format!(
+            "RAUC says the booted slot is `{}`, not {slot}",
+            report.get("rauc_booted")
+        ),
+    );
+    expect(
+        report.get("root_options").split(',').any(|o| o == "ro")
+            && report.get("root_writable") == "no",
+        format!(
+            "the root filesystem is not read-only ({}, writable: {})",
+            report.get("root_options"),
+            report.get("root_writable")
+        ),
+    );
+    expect(
+        report.get("data_writable") == "yes"
+            && report.get("data_options").split(',').any(|o| o == "rw"),
+        format!(
+            "/data is not a writable filesystem ({} {}, writable: {})",
+            report.get("data_source"),
+            report.get("data_options"),
+            report.get("data_writable")
+        ),
+    );
+    if expect_ui {
+        expect(
+            report.get("terminal_state") == "active",
+            format!(
+                "the terminal service is {} ({})",
+                report.get("terminal_state"),
+                report.get("terminal_result")
+            ),
+        );
+    } else {
+        expect(
+            report.get("terminal_result") == "success"
+                && report.get("terminal_exit_status") == "0"
+                && !matches!(report.get("terminal_started_us"), "" | "0"),
+            format!(
+                "the terminal program did not run cleanly: {} {}, exit status {}",
+                report.get("terminal_state"),
+                report.get("terminal_result"),
+                report.get("terminal_exit_status")
+            ),
+        );
+    }
+    expect(
+        report.get("getty_units").is_empty() && report.get("getty_processes") == "0",
+        format!(
+            "a login prompt is running: units `{}`, {} getty/login processes",
+            report.get("getty_units"),
+            report.get("getty_processes")
+        ),
+    );
+    expect(
+        report.get("sysrq") == "0",
+        format!("magic SysRq is {}, not 0", report.get("sysrq")),
+    );
+    expect(
+        report.get("console_keys") == "active" && report.get("vt_switch_keys") == "0",
+        format!(
+            "virtual terminal switching is still on the keyboard ({} key actions left)",
+            report.get("vt_switch_keys")
+        ),
+    );
+    // QEMU gives the guest an i6300esb watchdog; systemd must be feeding it.
+    expect(
+        report.get("watchdog") == "30s /dev/watchdog0",
+        format!(
+            "systemd does not feed the hardware watchdog: {}",
+            report.get("watchdog")
+        ),
+    );
+    expect(
+        report.get("health") == "active" && report.get("mark_good") == "active",
+        format!(
+            "the boot was not found healthy and marked good (health {}, mark-good {})",
+            report.get("health"),
+            report.get("mark_good")
+        ),
+    );
+    expect(
+        report.get("failed_units").is_empty(),
+        format!("units failed: {}", report.get("failed_units")),
+    );
+    problems
+}
+
+/// How QEMU runs the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+impl Accel {
+    fn qemu_args(self) -> [&'static str; 4] {
+        match self {
+            Accel::Kvm => ["-accel", "kvm", "-cpu", "host"],
+            Accel::Tcg => ["-accel", "tcg", "-cpu", "max"],
+        }
+    }
+
+    fn boot_timeout(self) -> Duration {
+        match self {
+            Accel::Kvm => KVM_BOOT_TIMEOUT,
+            Accel::Tcg => TCG_BOOT_TIMEOUT,
+        }
+    }
+}
+
+/// A running QEMU with the disk file attached.
+pub struct Machine {
+    child: Child,
+    pub console: PathBuf,
+    pub report_port: PathBuf,
+    qmp: PathBuf,
+    pub started: Instant,
+    pub accel: Accel,
+}
+
+impl Machine {
+    /// Starts the guest. `name` keeps each boot's serial logs apart in `work`.
+    /// `usb_stick` is a disk file plugged in as a USB mass-storage device.
+    pub fn start(
+        disk: &Path,
+        work: &Path,
+        name: &str,
+        accel: Accel,
+        usb_stick: Option<&Path>,
+    ) -> Result<Machine> {
+        std::fs::create_dir_all(work)?;
+        let vars = work.join("OVMF_VARS.fd");
+        if !vars.exists() {
+            std::fs::copy(OVMF_VARS, &vars)
+                .with_context(|| format!("copying {OVMF_VARS} (package ovmf)"))?;
+        }
+        let console = work.join(format!("{name}-console.log"));
+        let report_port = work.join(format!("{name}-report.log"));
+        let qmp = work.join("qmp.sock");
+        for file in [&console, &report_port, &qmp] {
+            if file.exists() {
+                std::fs::remove_file(file)?;
+            }
+        }
+        let mut command = Command::new("qemu-system-x86_64");
+        command
+            .args(["-machine", "q35", "-smp", "2", "-m", "1024"])
+            .args(accel.qemu_args())
+            .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            .args(["-vga", "std", "-net", "none"])
+            .args(["-device", "i6300esb"])
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
+            ))
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=1,file={}",
+                vars.display()
+            ))
+            // Fixed PCI addresses, and the USB controller always there: the firmware's boot
+            // entries (kept in the vars file across boots, as on a real board) stay valid
+            // whether a stick is plugged in or not.
+            .arg("-drive")
+            .arg(format!(
+                "if=none,id=disk,format=raw,file={}",
+                disk.display()
+            ))
+            .args(["-device", "virtio-blk-pci,drive=disk,addr=0x5"])
+            .args(["-device", "qemu-xhci,id=usb,addr=0x6"])
+            .arg("-serial")
+            .arg(format!("file:{}", console.display()))
+            .arg("-serial")
+            .arg(format!("file:{}", report_port.display()))
+            .arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(stick) = usb_stick {
+            command
+                .arg("-drive")
+                .arg(format!(
+                    "if=none,id=stick,format=raw,file={}",
+                    stick.display()
+                ))
+                .args(["-device", "usb-storage,bus=usb.0,drive=stick"]);
+        }
+        eprintln!("$ {command:?}");
+        let child = command
+            .spawn()
+            .context("could not start qemu-system-x86_64 (package qemu-system-x86)")?;
+        Ok(Machine {
+            child,
+            console,
+            report_port,
+            qmp,
+            started: Instant::now(),
+            accel,
+        })
+    }
+
+    fn read(path: &Path) -> String {
+        std::fs::read(path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Waits until `found` returns a value for the text of the serial port at `port`.
+    fn wait_for<T>(
+        &mut self,
+        port: &Path,
+        timeout: Duration,
+        what: &str,
+        found: impl Fn(&str) -> Option<T>,
+    ) -> Result<T> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(value) = found(&Self::read(port)) {
+                return Ok(value);
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "QEMU stopped ({status}) before {what}: {}\nconsole:\n{}",
+                    self.stderr_text(),
+                    tail(&Self::read(&self.console), 3000)
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "no {what} after {} s; the console ended with:\n{}",
+                    timeout.as_secs(),
+                    tail(&Self::read(&self.console), 3000)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    fn stderr_text(&mut self) -> String {
+        let mut text = String::new();
+        if let Some(stderr) = self.child.stderr.as_mut() {
+            let mut reader = BufReader::new(stderr);
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 {
+                text.push_str(&line);
+                line.clear();
+            }
+        }
+        text
+    }
+
+    /// Waits for the guest's report on the second serial port.
+    pub fn wait_for_report(&mut self) -> Result<Report> {
+        let timeout = self.accel.boot_timeout();
+        let port = self.report_port.clone();
+        self.wait_for(&port, timeout, "report from the guest", parse_report)
+    }
+
+    /// Waits until GRUB says which slot it starts, and returns that slot.
+    pub fn wait_for_grub(&mut self, timeout: Duration) -> Result<String> {
+        let console = self.console.clone();
+        self.wait_for(&console, timeout, "slot chosen by GRUB", |text| {
+            let at = text.rfind(GRUB_BOOTING)?;
+            text[at + GRUB_BOOTING.len()..]
+                .chars()
+                .next()
+                .filter(char::is_ascii_uppercase)
+                .map(String::from)
+        })
+    }
+
+    /// Runs QMP commands (JSON objects) in order; each must succeed.
+    pub fn qmp(&self, commands: &[String]) -> Result<()> {
+        let stream = UnixStream::connect(&self.qmp)
+            .with_context(|| format!("connecting to QMP at {}", self.qmp.display()))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut writer = stream.try_clone()?;
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        if !line.contains("\"QMP\"") {
+            bail!("QEMU did not greet with QMP: {line}");
+        }
+        let all = std::iter::once(r#"{"execute":"qmp_capabilities"}"#.to_owned())
+            .chain(commands.iter().cloned());
+        for command in all {
+            writer.write_all(command.as_bytes())?;
+            writer.write_all(b"\n")?;
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    bail!("QMP closed while running {command}");
+                }
+                if line.contains("\"return\"") {
+                    break;
+                }
+                if line.contains("\"error\"") {
+                    bail!("QMP refused {command}: {}", line.trim());
+                }
+                // Anything else is an asynchronous event; the answer is still to come.
+            }
+        }
+        Ok(())
+    }
+
+    /// Saves what the virtual display shows as a PNG.
+    pub fn screendump(&self, png: &Path) -> Result<()> {
+        let path = png
+            .to_str()
+            .context("the screenshot path is not valid UTF-8")?;
+        if path.contains(['"', '\\']) {
+            bail!("the screenshot path {path} cannot be passed to QMP");
+        }
+        self.qmp(&[format!(
+            r#"{{"execute":"screendump","arguments":{{"filename":"{path}","format":"png"}}}}"#
+        )])
+    }
+
+    /// Shuts the guest down as the power button would, and waits for QEMU to end; pulls the
+    /// plug if the guest has not stopped within `timeout`.
+    pub fn power_off(mut self, timeout: Duration) -> Result<()> {
+        self.qmp(&[r#"{"execute":"system_powerdown"}"#.to_owned()])?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!(
+            "the guest did not power off within {} s; console:\n{}",
+            timeout.as_secs(),
+            tail(&Self::read(&self.console), 2000)
+        )
+    }
+
+    /// Pulls the plug: QEMU is killed at once, as in a power cut.
+    pub fn power_cut(mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            if let Err(error) = self.child.kill() {
+                eprintln!("could not stop QEMU: {error}");
+            }
+            if let Err(error) = self.child.wait() {
+                eprintln!("could not wait for QEMU: {error}");
+            }
+        }
+    }
+}
+
+fn tail(text: &str, bytes: usize) -> &str {
+    let mut start = text.len().saturating_sub(bytes);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
+/// What the suite runs on.
+pub struct SuiteSpec<'a> {
+    /// The test image (`cargo xtask image --test`); it is copied, never changed.
+    pub disk: &'a Path,
+    pub work: &'a Path,
+    /// The terminal program has the full-screen UI, so it must stay up, and the screenshot
+    /// shows it.
+    pub expect_ui: bool,
+    /// Where to keep the screenshot of the first boot.
+    pub screenshot: Option<&'a Path>,
+    /// The signing PKI whose keyring the image trusts (`cargo xtask image --pki`), to sign the
+    /// update bundle on the USB stick.
+    pub pki: &'a Path,
+}
+
+/// The files on the USB stick plugged in at the first boot.
+pub const STICK_TRUSTED_BUNDLE: &str = "open-pos-9.9.0.raucb";
+pub const STICK_FOREIGN_BUNDLE: &str = "forged-9.9.1.raucb";
+pub const STICK_PROVISIONING: &str = "open-pos-provisioning.json";
+pub const STICK_OTHER: &str = "autorun.sh";
+
+/// A FAT USB stick with a bundle signed by the terminals' PKI, one signed by a stranger's, a
+/// provisioning file and a script.
+fn make_usb_stick(suite: &SuiteSpec<'_>) -> Result<PathBuf> {
+    let work = suite.work.join("usb");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let trusted = crate::pki::Pki::open(suite.pki)?;
+    let stranger = crate::pki::Pki::create(&work.join("stranger-pki"), "Someone Else")?;
+    // Enough data that squashfs cannot shrink the payload to one block (RAUC needs more).
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let noise: Vec<u8> = (0..200_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[0]
+        })
+        .collect();
+    let rootfs = crate::bundle::ext4_image(
+        &[
+            ("etc/os-release", b"NAME=Open POS\n"),
+            ("usr/lib/pos/data", &noise),
+        ],
+        16,
+        &work,
+        &work.join("rootfs.ext4"),
+    )?;
+    let system_conf =
+        std::fs::read_to_string(crate::workspace_root().join(crate::bundle::SYSTEM_CONF))?;
+    let compatible = crate::bundle::system_compatible(&system_conf)?;
+    for (name, signer) in [
+        (STICK_TRUSTED_BUNDLE, &trusted),
+        (STICK_FOREIGN_BUNDLE, &stranger),
+    ] {
+        let spec = crate::bundle::BundleSpec {
+            rootfs: &rootfs,
+            version: "9.9.0",
+            compatible: &compatible,
+            build: "qemu-test",
+            format: pos_bundle::BundleFormat::Verity,
+        };
+        crate::bundle::build(&spec, signer, &work, &work.join(name))?;
+    }
+    std::fs::write(
+        work.join(STICK_PROVISIONING),
+        "{\"store\":\"berlin-mitte\",\"fleet\":\"https://fleet.example\"}\n",
+    )?;
+    std::fs::write(work.join(STICK_OTHER), "#!/bin/sh\necho pwned\n")?;
+    let stick = work.join("stick.img");
+    crate::run_quiet(
+        Command::new("mkfs.vfat")
+            .args(["-C", "-n", "STICK"])
+            .arg(&stick)
+            .arg((64 * 1024).to_string()),
+    )?;
+    let mut mcopy = Command::new("mcopy");
+    mcopy.arg("-i").arg(&stick);
+    for name in [
+        STICK_TRUSTED_BUNDLE,
+        STICK_FOREIGN_BUNDLE,
+        STICK_PROVISIONING,
+        STICK_OTHER,
+    ] {
+        mcopy.arg(work.join(name));
+    }
+    crate::run_quiet(mcopy.arg("::"))?;
+    Ok(stick)
+}
+
+/// What the terminal did wrong with the USB stick of `make_usb_stick`; empty when it kept the
+/// signed bundle and the provisioning file and nothing else.
+pub fn usb_problems(report: &Report) -> Vec<String> {
+    let mut problems = Vec::new();
+    let kept: Vec<&str> = report.get("usb_updates").split_whitespace().collect();
+    if kept != [STICK_TRUSTED_BUNDLE] {
+        problems.push(format!(
+            "/data/updates holds {kept:?}, not just the signed bundle {STICK_TRUSTED_BUNDLE}"
+        ));
+    }
+    if report.get("usb_provisioning") != "yes" {
+        problems.push("the provisioning file was not taken".to_owned());
+    }
+    let log = report.get("usb_log");
+    for expected in [
+        format!("refused {STICK_FOREIGN_BUNDLE}"),
+        format!("ignored {STICK_OTHER}"),
+    ] {
+        if !log.contains(&expected) {
+            problems.push(format!("the import log does not say `{expected}`: {log}"));
+        }
+    }
+    problems
+}
+
+/// One boot's figures.
+#[derive(Debug, Clone)]
+pub struct BootFigures {
+    pub name: String,
+    pub slot: String,
+    pub accel: Accel,
+    /// From QEMU's start to the guest's report (firmware, GRUB, kernel, userspace).
+    pub to_report: Duration,
+    /// From the kernel's start to the terminal program's first start (the guest's monotonic
+    /// clock, from its journal).
+    pub kernel_to_terminal: Option<Duration>,
+}
+
+/// What the suite found.
+pub struct Summary {
+    pub boots: Vec<BootFigures>,
+    pub total: Duration,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "qemu-test passed in {} s:", self.total.as_secs())?;
+        for boot in &self.boots {
+            write!(
+                f,
+                "  {:<28} slot {} ({:?}): report after {:.1} s",
+                boot.name,
+                boot.slot,
+                boot.accel,
+                boot.to_report.as_secs_f64()
+            )?;
+            if let Some(terminal) = boot.kernel_to_terminal {
+                write!(
+                    f,
+                    ", terminal started {:.1} s after the kernel",
+                    terminal.as_secs_f64()
+                )?;
+            }
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+/// GRUB's environment right after RAUC installed an update into slot B: B first, good and
+/// untried; A as it was.
+fn installed_into_b(mut env: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    env.insert("ORDER".to_owned(), "B A".to_owned());
+    env.insert("B_OK".to_owned(), "1".to_owned());
+    env.insert("B_TRY".to_owned(), "0".to_owned());
+    env
+}
+
+fn expect_env(disk: &Path, expected: &[(&str, &str)], when: &str) -> Result<()> {
+    let env = image::read_grubenv(disk)?;
+    for (key, value) in expected {
+        let actual = env.get(*key).map_or("(unset)", String::as_str);
+        if actual != *value {
+            bail!("{when}: grubenv has {key}={actual}, expected {value} (all: {env:?})");
+        }
+    }
+    Ok(())
+}
+
+/// Boots until the report, checking that `slot` runs as the product promises.
+fn boot_and_check(
+    suite: &SuiteSpec<'_>,
+    disk: &Path,
+    name: &str,
+    slot: &str,
+    accel: &mut Accel,
+    usb_stick: Option<&Path>,
+) -> Result<(Machine, Report, BootFigures)> {
+    let env_before = image::read_grubenv(disk)?;
+    let mut machine = Machine::start(disk, suite.work, name, *accel, usb_stick)?;
+    let report = match machine.wait_for_report() {
+        Ok(report) => report,
+        Err(error) if *accel == Accel::Kvm => {
+            eprintln!("KVM boot did not report ({error:#}); booting again with TCG");
+            machine.power_cut()?;
+            // The aborted boot spent a try in grubenv; the TCG boot starts where it started.
+            image::write_grubenv(disk, &env_before, suite.work)?;
+            *accel = Accel::Tcg;
+            machine = Machine::start(disk, suite.work, name, *accel, usb_stick)?;
+            machine.wait_for_report()?
+        }
+        Err(error) => return Err(error),
+    };
+    let problems = boot_problems(&report, slot, suite.expect_ui);
+    if !problems.is_empty() {
+        bail!(
+            "{name}: the booted terminal is not as it must be:\n  - {}\nreport: {:?}",
+            problems.join("\n  - "),
+            report.0
+        );
+    }
+    let figures = BootFigures {
+        name: name.to_owned(),
+        slot: slot.to_owned(),
+        accel: *accel,
+        to_report: machine.started.elapsed(),
+        kernel_to_terminal: report
+            .get("terminal_first_start_s")
+            .parse::<f64>()
+            .ok()
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+            .map(Duration::from_secs_f64),
+    };
+    eprintln!(
+        "{name}: slot {slot} checked after {:.1} s",
+        figures.to_report.as_secs_f64()
+    );
+    Ok((machine, report, figures))
+}
+
+/// Boots the test image four times on a copy of it:
+/// 1. the factory state: slot A runs, locked down, and is marked good;
+/// 2. as after an update into B: B runs and marks itself good;
+/// 3. another update into B, and the power fails while B starts: B has had its try;
+/// 4. GRUB falls back to A.
+pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
+    let started = Instant::now();
+    std::fs::create_dir_all(suite.work)?;
+    for name in ["OVMF_VARS.fd", "disk.img"] {
+        let path = suite.work.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)?;
+        }
+    }
+    let disk = suite.work.join("disk.img");
+    crate::run_quiet(
+        Command::new("cp")
+            .arg("--sparse=always")
+            .arg(suite.disk)
+            .arg(&disk),
+    )?;
+    let mut accel = if kvm_usable() { Accel::Kvm } else { Accel::Tcg };
+    let mut boots = Vec::new();
+    let power_off_timeout = Duration::from_secs(120);
+
+    // 1. Factory state.
+    expect_env(
+        &disk,
+        &[("ORDER", "A B"), ("A_TRY", "0")],
+        "the factory image",
+    )?;
+    let stick = make_usb_stick(suite)?;
+    let (machine, report, figures) = boot_and_check(
+        suite,
+        &disk,
+        "1-factory-slot-a",
+        "A",
+        &mut accel,
+        Some(&stick),
+    )?;
+    let usb = usb_problems(&report);
+    if !usb.is_empty() {
+        bail!(
+            "the USB stick was not handled as it must be:\n  - {}",
+            usb.join("\n  - ")
+        );
+    }
+    let shot = suite.work.join("qemu-boot.png");
+    machine.screendump(&shot)?;
+    if let Some(keep) = suite.screenshot {
+        if let Some(dir) = keep.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::copy(&shot, keep)?;
+    }
+    machine.power_off(power_off_timeout)?;
+    boots.push(figures);
+    expect_env(
+        &disk,
+        &[("ORDER", "A B"), ("A_OK", "1"), ("A_TRY", "0")],
+        "after slot A was marked good",
+    )?;
+
+    // 2. An update was installed into B: B runs and is marked good.
+    image::write_grubenv(
+        &disk,
+        &installed_into_b(image::read_grubenv(&disk)?),
+        suite.work,
+    )?;
+    let (machine, report, figures) =
+        boot_and_check(suite, &disk, "2-update-slot-b", "B", &mut accel, None)?;
+    let boots_logged: u32 = report.get("journal_boots").parse().unwrap_or(0);
+    if boots_logged < 2 {
+        bail!(
+            "the journal on /data holds {boots_logged} boot(s) after the second boot: logs were lost"
+        );
+    }
+    machine.power_off(power_off_timeout)?;
+    boots.push(figures);
+    expect_env(
+        &disk,
+        &[("ORDER", "B A"), ("B_OK", "1"), ("B_TRY", "0")],
+        "after slot B was marked good",
+    )?;
+
+    // 3. Another update into B; the power fails while B starts, before it is marked good.
+    image::write_grubenv(
+        &disk,
+        &installed_into_b(image::read_grubenv(&disk)?),
+        suite.work,
+    )?;
+    let mut machine = Machine::start(&disk, suite.work, "3-power-cut-slot-b", accel, None)?;
+    let chosen = machine.wait_for_grub(accel.boot_timeout())?;
+    machine.power_cut()?;
+    if chosen != "B" {
+        bail!("GRUB chose slot {chosen} for a fresh update in B");
+    }
+    expect_env(
+        &disk,
+        &[("ORDER", "B A"), ("B_TRY", "1")],
+        "after a boot of B that never became healthy",
+    )?;
+
+    // 4. B has had its try and was never marked good: GRUB starts A.
+    let (machine, _, figures) =
+        boot_and_check(suite, &disk, "4-fallback-slot-a", "A", &mut accel, None)?;
+    machine.power_off(power_off_timeout)?;
+    boots.push(figures);
+    expect_env(
+        &disk,
+        &[("B_TRY", "1"), ("A_OK", "1"), ("A_TRY", "0")],
+        "after falling back to A",
+    )?;
+
+    Ok(Summary {
+        boots,
+        total: started.elapsed(),
+    })
+}
+
+/// Whether this host offers KVM to us at all (it may still hang; see `boot_and_check`).
+fn kvm_usable() -> bool {
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/kvm")
+        .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good_report(slot: &str) -> String {
+        format!(
+            "BdsDxe: noise\n{REPORT_BEGIN}\r\n\
+             cmdline=BOOT_IMAGE=(hd0,gpt2)/vmlinuz root=PARTLABEL=root-{} ro rauc.slot={slot} quiet\r\n\
+             root_options=ro,noatime\nroot_writable=no\n\
+             data_source=/dev/vda4\ndata_options=rw,nosuid,nodev,noatime\ndata_writable=yes\n\
+             terminal_state=active\nterminal_result=success\nterminal_exit_status=0\n\
+             terminal_started_us=35708884\nterminal_restarts=0\n\
+             health=active\nmark_good=active\nrauc=active\nrauc_booted={slot}\n\
+             getty_units=\ngetty_processes=0\nsysrq=0\nconsole_keys=active\nvt_switch_keys=0\n\
+             watchdog=30s /dev/watchdog0\nfailed_units=\n\
+             journal_boots=1\nterminal_first_start_s=35.7\n{REPORT_END}\n",
+            slot.to_lowercase()
+        )
+    }
+
+    #[test]
+    fn a_right_boot_has_no_problems() {
+        let report = parse_report(&good_report("A")).unwrap();
+        assert_eq!(boot_problems(&report, "A", true), Vec::<String>::new());
+        assert_eq!(report.get("data_source"), "/dev/vda4");
+    }
+
+    #[test]
+    fn the_wrong_slot_is_reported() {
+        let report = parse_report(&good_report("A")).unwrap();
+        let problems = boot_problems(&report, "B", true);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("does not name slot B"));
+    }
+
+    #[test]
+    fn a_login_prompt_a_writable_root_and_sysrq_are_each_reported() {
+        let text = good_report("A")
+            .replace("getty_units=\n", "getty_units=serial-getty@ttyS0.service\n")
+            .replace("root_options=ro,noatime", "root_options=rw,noatime")
+            .replace("sysrq=0", "sysrq=1");
+        let problems = boot_problems(&parse_report(&text).unwrap(), "A", true);
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("login prompt")));
+        assert!(problems.iter().any(|p| p.contains("read-only")));
+        assert!(problems.iter().any(|p| p.contains("SysRq")));
+    }
+
+    #[test]
+    fn the_demo_day_may_end_but_not_fail() {
+        let ended = good_report("A").replace("terminal_state=active", "terminal_state=activating");
+        let report = parse_report(&ended).unwrap();
+        assert!(boot_problems(&report, "A", false).is_empty());
+        assert_eq!(boot_problems(&report, "A", true).len(), 1);
+        let failed = ended.replace("terminal_exit_status=0", "terminal_exit_status=101");
+        assert_eq!(
+            boot_problems(&parse_report(&failed).unwrap(), "A", false).len(),
+            1
+        );
+    }
+
+    #[test]
+    fn an_unfinished_report_is_no_report_and_the_last_one_counts() {
+        let text = good_report("A");
+        let cut = &text[..text.len() - REPORT_END.len() - 2];
+        assert_eq!(parse_report(cut), None);
+        let two = format!("{}{}", good_report("A"), good_report("B"));
+        assert_eq!(parse_report(&two).unwrap().get("rauc_booted"), "B");
+    }
+
+    #[test]
+    fn only_the_signed_bundle_and_the_provisioning_file_may_be_taken() {
+        let good = format!(
+            "{REPORT_BEGIN}\nusb_updates={STICK_TRUSTED_BUNDLE} \nusb_provisioning=yes\n\
+             usb_log=usb-import: accepted update bundle {STICK_TRUSTED_BUNDLE};\
+             usb-import: refused {STICK_FOREIGN_BUNDLE}: not signed;usb-import: ignored {STICK_OTHER};\n\
+             {REPORT_END}\n"
+        );
+        assert!(usb_problems(&parse_report(&good).unwrap()).is_empty());
+        let forged_kept = good.replace(
+            &format!("usb_updates={STICK_TRUSTED_BUNDLE} "),
+            &format!("usb_updates={STICK_FOREIGN_BUNDLE} {STICK_TRUSTED_BUNDLE}"),
+        );
+        assert_eq!(usb_problems(&parse_report(&forged_kept).unwrap()).len(), 1);
+        let nothing = format!("{REPORT_BEGIN}\nusb_updates=\n{REPORT_END}\n");
+        assert_eq!(usb_problems(&parse_report(&nothing).unwrap()).len(), 4);
+    }
+
+    #[test]
+    fn an_update_into_b_puts_b_first_and_leaves_a_alone() {
+        let env = installed_into_b(image::factory_grubenv());
+        assert_eq!(env["ORDER"], "B A");
+        assert_eq!(env["B_TRY"], "0");
+        assert_eq!(env["A_OK"], "1");
+    }
+}
