@@ -340,7 +340,15 @@ fn lint_yocto() -> Result<()> {
         .args(["--quiet", "--release", YOCTO_RELEASE, "--mode", "all"])
         .args(["--suppress", "oelint.var.mandatoryvar.HOMEPAGE"])
         .args(["--suppress", "oelint.var.suggestedvar.BUGTRACKER"])
-        .args(&files))
+        .args(&files)
+        // After the files: both options take several values. meta-rauc's variables are known
+        // to oelint as the `rauc` layer; the constants file names the rest the layer uses.
+        .arg("--constantmods")
+        .arg(format!(
+            "+{}",
+            root.join("yocto-layer/oelint-constants.json").display()
+        ))
+        .args(["--extra-layer", "rauc"]))
 }
 
 fn collect_recipes(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {

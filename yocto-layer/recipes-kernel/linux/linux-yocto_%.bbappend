@@ -1,0 +1,3 @@
+# What the terminal needs from the kernel: verity bundles, the display, scanners, printers.
+FILESEXTRAPATHS:prepend:open-pos := "${THISDIR}/files:"
+SRC_URI:append:open-pos = " file://pos.cfg"
