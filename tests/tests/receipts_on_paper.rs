@@ -169,7 +169,10 @@ fn the_barcodes_on_paper_scan_as_the_core_wrote_them() {
             assert_eq!(scanned(&name, &render(&events, paper)), expected, "{name}");
         }
     }
-    assert!(codes_checked >= 4, "the worked examples lost their barcodes");
+    assert!(
+        codes_checked >= 4,
+        "the worked examples lost their barcodes"
+    );
 }
 
 #[test]
