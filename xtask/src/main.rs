@@ -17,8 +17,8 @@ use xtask::{bundle, pki, workspace_root, yocto};
 /// tests; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and check update
 /// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
 /// (pdftotext) reads receipt and report PDFs back in the tests; `zbar-tools` (zbarimg) scans
-/// the barcodes and QR codes of printed receipts in the tests; `libfontconfig1-dev` and `libfreetype-dev`
-/// are linked by Slint's text layout in `pos-ui`.
+/// the barcodes and QR codes of printed receipts in the tests; `libfontconfig1-dev` and
+/// `libfreetype-dev` are linked by Slint's text layout in `pos-ui`.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
