@@ -73,6 +73,14 @@ fn timed<T>(runs: usize, mut work: impl FnMut() -> Result<T>) -> Result<(Duratio
     Ok((best, median(times), value))
 }
 
+/// The process's peak resident memory, from Linux's `/proc/self/status`.
+fn peak_memory_mib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024)
+}
+
 fn main() -> Result<()> {
     let options = options()?;
     let catalogue: Vec<_> = (0..options.products).map(product).collect();
@@ -105,6 +113,9 @@ fn main() -> Result<()> {
         started.elapsed().as_secs_f64()
     );
 
+    if let Some(mib) = peak_memory_mib() {
+        println!("peak memory with the sales in memory: {mib} MiB");
+    }
     let (best, median, table) = timed(options.runs, || {
         Ok(ReportKind::SalesByProduct.build(&period, &data)?)
     })?;
