@@ -36,7 +36,7 @@ fn write(table: &Table) -> Result<Vec<u8>, XlsxError> {
     let money = Format::new().set_num_format(&money_code);
     let quantity = Format::new().set_num_format("#,##0.###");
     let count = Format::new().set_num_format("#,##0");
-    let percent = Format::new().set_num_format("0.##%");
+    let percent = Format::new().set_num_format("0.0#%");
     let bold = Format::new().set_bold();
     let header = Format::new()
         .set_bold()
