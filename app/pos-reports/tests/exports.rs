@@ -493,3 +493,49 @@ fn a_backwards_period_is_refused_before_anything_is_read() {
     )
     .unwrap();
 }
+
+/// The parts of the workbook a reader cannot see through calamine: formats and layout.
+#[test]
+fn the_spreadsheet_has_a_bold_frozen_header_currency_formats_and_set_widths() {
+    let mut shop = Shop::new();
+    let sale = shop.sell(
+        0,
+        local(date!(2026 - 03 - 02), 9, 0),
+        None,
+        &[("coffee", 1)],
+        None,
+        Pay::Card,
+    );
+    let mut data = ReportData::empty(EUR);
+    data.sales.push(sale);
+    let period = Period::new(
+        date!(2026 - 03 - 02),
+        date!(2026 - 03 - 02),
+        support::OFFSET,
+    )
+    .unwrap();
+    let table = ReportKind::SalesByDay.build(&period, &data).unwrap();
+    let bytes = xlsx::to_xlsx(&table).unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut part = |name: &str| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let sheet = part("xl/worksheets/sheet1.xml");
+    let styles = part("xl/styles.xml");
+    // Rows 1-4 (title, period, blank, header) stay in view.
+    assert!(
+        sheet.contains(r#"ySplit="4""#) && sheet.contains(r#"state="frozen""#),
+        "{sheet}"
+    );
+    assert!(
+        sheet.contains("<cols>") && sheet.contains("customWidth=\"1\""),
+        "{sheet}"
+    );
+    assert!(
+        styles.contains(r##"formatCode="#,##0.00 &quot;EUR&quot;""##),
+        "{styles}"
+    );
+    assert!(styles.contains("<b/>"), "{styles}");
+}
