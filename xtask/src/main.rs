@@ -16,10 +16,11 @@ use xtask::{bundle, image, pki, postgres, qemu, workspace_root, yocto};
 /// SQLCipher links; `mount` and `util-linux` (`unshare`) run its full-disk and read-only
 /// tests; `rauc`, `squashfs-tools`, `e2fsprogs` and `openssl` build, sign and check update
 /// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
-/// (pdftotext) reads receipt PDFs back in the tests; `zbar-tools` (zbarimg) scans the barcodes
-/// and QR codes of printed receipts in the tests; `libfontconfig1-dev` and `libfreetype-dev`
-/// are linked by Slint's text layout in `pos-ui`; `postgresql` is the server the fleet's tests
-/// also run on (a private cluster that `test` starts) and gives `psql`. The disk image
+/// (pdftotext) reads receipt and report PDFs back in the tests; `zbar-tools` (zbarimg) scans
+/// the barcodes and QR codes of printed receipts in the tests; `libfontconfig1-dev` and
+/// `libfreetype-dev` are linked by Slint's text layout in `pos-ui`; `postgresql` is the server
+/// the fleet's tests also run on (a private cluster that `test` starts) and gives `psql`. The
+/// disk image
 /// (`image`, `qemu-test`) needs `mmdebstrap` (the root filesystem from Debian packages),
 /// `systemd` (`systemctl --root` and `systemd-sysusers` on that root), `grub-efi-amd64-bin` and
 /// `grub-common` (GRUB's EFI program, `grub-editenv` in the tests), `dosfstools` and `mtools`

@@ -13,7 +13,7 @@ use pos_core::loyalty::Customer;
 use pos_core::money::Money;
 use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
-use pos_core::shift::Shift;
+use pos_core::shift::{Shift, ShiftReport};
 use pos_core::stock::is_low;
 use pos_core::tax::TaxRate;
 use rusqlite::{OptionalExtension, Row, params};
@@ -228,6 +228,61 @@ impl Store {
             .iter()
             .map(|r| Ok(serde_json::from_str(r)?))
             .collect()
+    }
+
+    /// Every sale made in `[from, to)`, oldest first, whole: what the back-office reports
+    /// add up. Unlike the lists above this has no row cap, so a report never silently drops a
+    /// sale; the caller chooses the period.
+    pub fn sale_records_between(&self, from: Timestamp, to: Timestamp) -> Result<Vec<Sale>> {
+        let records = self.strings(
+            "SELECT record FROM sale WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id",
+            params![from.unix_ms(), to.unix_ms()],
+        )?;
+        records
+            .iter()
+            .map(|r| Ok(serde_json::from_str(r)?))
+            .collect()
+    }
+
+    /// Every refund issued in `[from, to)`, oldest first, with or without a receipt.
+    pub fn refunds_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<pos_core::refund::Refund>> {
+        let records = self.strings(
+            "SELECT record FROM refund WHERE at_ms >= ?1 AND at_ms < ?2 ORDER BY at_ms, id",
+            params![from.unix_ms(), to.unix_ms()],
+        )?;
+        records
+            .iter()
+            .map(|r| Ok(serde_json::from_str(r)?))
+            .collect()
+    }
+
+    /// Shifts closed in `[from, to)` with the Z report recorded at their close, oldest
+    /// first: the Z history.
+    pub fn closed_shifts_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Shift, ShiftReport)>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT record, report FROM shift \
+             WHERE closed_at >= ?1 AND closed_at < ?2 AND report IS NOT NULL \
+             ORDER BY closed_at, id",
+        )?;
+        let mut rows = statement.query(params![from.unix_ms(), to.unix_ms()])?;
+        let mut shifts = Vec::new();
+        while let Some(row) = rows.next()? {
+            let record: String = row.get(0)?;
+            let report: String = row.get(1)?;
+            shifts.push((
+                serde_json::from_str(&record)?,
+                serde_json::from_str(&report)?,
+            ));
+        }
+        Ok(shifts)
     }
 
     /// A customer's purchases, newest first.

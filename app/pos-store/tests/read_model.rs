@@ -580,3 +580,122 @@ fn a_refund_restocks_and_limits_what_can_still_be_returned() {
     let error = store.record(&marc.user, at(31), &events).unwrap_err();
     assert_eq!(error.to_string(), "refund r1 is already recorded");
 }
+
+#[test]
+fn the_back_office_reads_whole_sales_refunds_and_z_reports_of_a_period() {
+    use pos_core::access::{Actor, Features, Role};
+    use pos_core::cart::{Authority, LineNo};
+    use pos_core::refund::{ReasonCode, RefundContext, RefundDestination, RefundRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let sales: Vec<Sale> = (0..3)
+        .map(|n| {
+            // Sale n is made at minute n (see `support::sale`); spread them ten minutes apart.
+            let (mut sale, movements) = sale(n * 10);
+            store.complete_sale(&sale, &movements).unwrap();
+            sale = store.sale(&sale.id).unwrap().unwrap();
+            sale
+        })
+        .collect();
+    // [minute 5, minute 20): only the middle sale; the end is exclusive.
+    assert_eq!(
+        store.sale_records_between(at(5), at(20)).unwrap(),
+        vec![sales[1].clone()]
+    );
+    assert_eq!(store.sale_records_between(at(0), at(21)).unwrap(), sales);
+    assert!(
+        store
+            .sale_records_between(at(21), at(99))
+            .unwrap()
+            .is_empty()
+    );
+
+    let manager = Role::defaults()
+        .into_iter()
+        .find(|r| r.id.as_str() == "manager")
+        .unwrap();
+    let marc = Actor::new("marc", "Marc", manager);
+    let features = Features::all_enabled();
+    let refund = pos_core::refund::refund(
+        &sales[0],
+        &[],
+        &RefundRequest {
+            lines: vec![(LineNo(2), Quantity::ONE)],
+            reason: ReasonCode::new("damaged", "Damaged", false),
+            destination: RefundDestination::OriginalTenders,
+        },
+        &Authority {
+            features: &features,
+            actor: &marc,
+            approver: None,
+            at: at(40),
+        },
+        None,
+        RefundContext {
+            id: pos_core::id::RefundId::new("r1"),
+            receipt_number: ReceiptNumber::new("T1-R1"),
+            store: sales[0].store.clone(),
+            device: DeviceId::new("T1"),
+            shift: None,
+            at: at(40),
+        },
+    )
+    .unwrap();
+    let events = pos_core::event::refund_events(&refund, &[], None);
+    store.record(&marc.user, at(40), &events).unwrap();
+    assert_eq!(store.refunds_between(at(40), at(41)).unwrap(), vec![refund]);
+    assert!(store.refunds_between(at(0), at(40)).unwrap().is_empty());
+
+    let anna = UserId::new("anna");
+    let mut shift = Shift::open(
+        ShiftId::new("T1-shift-9"),
+        StoreId::new("berlin-mitte"),
+        DeviceId::new("T1"),
+        anna.clone(),
+        eur(10_000),
+        at(0),
+    )
+    .unwrap();
+    store
+        .record(&anna, at(0), &[DomainEvent::ShiftOpened(shift.clone())])
+        .unwrap();
+    // An open shift has no Z report yet, so it is not in the history.
+    assert!(
+        store
+            .closed_shifts_between(at(0), at(999))
+            .unwrap()
+            .is_empty()
+    );
+    shift
+        .close(
+            CashCount {
+                currency: Currency::EUR,
+                denominations: vec![(Decimal::new(50, 0), 2)],
+            },
+            anna.clone(),
+            at(60),
+        )
+        .unwrap();
+    let report = pos_core::shift::report(&shift, &[], &[], &[], at(60)).unwrap();
+    store
+        .record(
+            &anna,
+            at(60),
+            &[DomainEvent::ShiftClosed {
+                shift: shift.clone(),
+                report: report.clone(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        store.closed_shifts_between(at(60), at(61)).unwrap(),
+        vec![(shift, report)]
+    );
+    assert!(
+        store
+            .closed_shifts_between(at(0), at(60))
+            .unwrap()
+            .is_empty()
+    );
+}
