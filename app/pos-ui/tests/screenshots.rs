@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
-use pos_core::id::UserId;
+use pos_core::id::{ReceiptNumber, UserId};
 use pos_till::{Intent, TenderChoice};
-use pos_ui::{AppWindow, DeviceStatus, TillScreen};
-use slint::ComponentHandle;
+use pos_ui::{AppWindow, DeviceStatus, RefundAdapter, TillScreen};
+use slint::{ComponentHandle, Model};
 
 /// Monday 2026-03-02 10:00 UTC.
 const MONDAY_10AM: i64 = 1_772_445_600_000;
@@ -202,6 +202,31 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
     });
     shots.send(Intent::ShowHeld);
     shots.shoot("held");
+
+    // The morning's sale comes back: two of the three discounted butters, damaged.
+    shots.send(Intent::Back);
+    shots.send(Intent::StartRefund);
+    shots.shoot("refund-find");
+    let receipt = shots
+        .window
+        .global::<RefundAdapter>()
+        .get_found()
+        .row_data(0)
+        .unwrap()
+        .receipt;
+    shots.send(Intent::OpenSale(ReceiptNumber::new(receipt.as_str())));
+    shots.send(Intent::ReturnQuantity {
+        line: LineNo(3),
+        quantity: "2".to_owned(),
+    });
+    shots.send(Intent::ReturnReason("damaged".to_owned()));
+    shots.shoot("refund");
+    shots.send(Intent::ConfirmRefund);
+    shots.send(Intent::Approve {
+        manager: user("marc"),
+        pin: "9999".to_owned(),
+    });
+    shots.shoot("refund-done");
 
     failures.append(&mut shots.failures);
     shots.window
