@@ -156,6 +156,10 @@ fn a_simple_refund_is_four_actions() {
     assert_eq!(refund.step, RefundStep::Done);
     assert_eq!(refund.receipt_number.as_deref(), Some("T1-00007"));
     assert_eq!(day.message(), "Refund T1-00007 made: 14.99 back to Card");
+    // What is done stays as it was made.
+    let line = refund.lines[0].line_no;
+    assert_eq!(day.refused(Intent::ToggleReturn(line)), TillError::NotHere);
+    assert_eq!(day.refund().lines[0].chosen, "1");
     assert_eq!(
         day.recorded_since(before),
         vec!["refund_issued", "stock_moved"],
@@ -730,4 +734,43 @@ fn a_sale_from_another_store_is_refunded_there() {
         "{error:?}"
     );
     assert_eq!(day.refund().step, RefundStep::Find);
+}
+
+#[test]
+fn a_cashier_exchange_is_approved_once_and_recorded_with_the_approval() {
+    let mut day = Day::new();
+    day.login("anna", "1234");
+    let receipt = day.sell(&[TEE_M_NAVY], "AUTH-2");
+    day.scan(&receipt);
+    day.reason("wrong_size");
+    let error = day.refused(Intent::StartExchange);
+    assert_eq!(error.kind(), TillErrorKind::Approval);
+    assert_eq!(
+        day.till.view().approval.unwrap().what,
+        format!("An exchange of 24.90 against receipt {receipt}")
+    );
+    day.ok(Intent::Approve {
+        manager: UserId::new("sara"),
+        pin: "5555".to_owned(),
+    });
+    assert!(day.till.view().exchange.is_some());
+    day.scan(TEE_L_NAVY);
+    day.ok(Intent::StartPayment);
+    day.ok(Intent::AddTender {
+        kind: TenderChoice::Card,
+        amount: String::new(),
+        reference: "AUTH-3".to_owned(),
+    });
+    let refund = day
+        .till
+        .ledger()
+        .journal_tail(usize::MAX)
+        .into_iter()
+        .find_map(|e| match e.event {
+            DomainEvent::RefundIssued(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(refund.cashier.as_str(), "anna");
+    assert_eq!(refund.approval.unwrap().approved_by.as_str(), "sara");
 }

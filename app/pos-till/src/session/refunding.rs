@@ -234,6 +234,20 @@ impl Till {
                 if self.screen != Screen::Refund || self.returns.open.is_none() {
                     return Err(TillError::NotHere);
                 }
+                let choosing = matches!(
+                    self.refunding()?.step,
+                    RefundStep::Lines | RefundStep::NoReceipt
+                );
+                let changes_the_choice = matches!(
+                    other,
+                    Intent::ToggleReturn(_)
+                        | Intent::ReturnQuantity { .. }
+                        | Intent::ReturnReason(_)
+                        | Intent::RefundTo(_)
+                );
+                if changes_the_choice && !choosing {
+                    return Err(TillError::NotHere);
+                }
                 match other {
                     Intent::FindSale(text) | Intent::Scan(text) => self.refund_entry(text.trim()),
                     Intent::OpenSale(receipt) => {
@@ -1045,7 +1059,7 @@ impl Till {
             total: made
                 .as_ref()
                 .filter(|_| chosen_any || open.done.is_some())
-                .map(|r| r.tenders_total_text())
+                .map(given_back)
                 .unwrap_or(zero),
             tenders: made
                 .as_ref()
@@ -1070,17 +1084,11 @@ fn refund_reasons() -> Vec<ReasonCode> {
     ReasonCode::defaults()
 }
 
-trait RefundFigures {
-    fn tenders_total_text(&self) -> String;
-}
-
-impl RefundFigures for Refund {
-    /// What the customer gets back, after cash rounding.
-    fn tenders_total_text(&self) -> String {
-        Money::sum(self.currency, self.tenders.iter().map(|t| &t.applied))
-            .map(|m| m.display_amount())
-            .unwrap_or_else(|_| self.total.display_amount())
-    }
+/// What the customer gets back, after cash rounding.
+fn given_back(refund: &Refund) -> String {
+    Money::sum(refund.currency, refund.tenders.iter().map(|t| &t.applied))
+        .map(|m| m.display_amount())
+        .unwrap_or_else(|_| refund.total.display_amount())
 }
 
 fn refund_tender_view(tender: &pos_core::tender::Tender) -> TenderView {
