@@ -321,3 +321,41 @@ fn the_refund_button_lists_todays_sales_and_a_wrong_quantity_is_explained() {
     ui.press(Key::Escape);
     assert_eq!(ui.page(), Page::Checkout);
 }
+
+#[test]
+fn an_exchange_credits_the_returned_item_on_the_next_payment() {
+    let ui = start();
+    ui.tap("Sara");
+    ui.type_text("5555");
+    ui.press(Key::Return);
+    ui.scan("4260000000030");
+    ui.tap("Pay 24.90");
+    ui.tap("Card");
+    ui.type_text("AUTH-2");
+    ui.press(Key::Return);
+    let receipt: String = ui
+        .window
+        .global::<PaymentAdapter>()
+        .get_receipt_number()
+        .into();
+    ui.press(Key::Return);
+
+    ui.scan(&receipt);
+    ui.tap("Wrong size or colour");
+    ui.press(Key::F11);
+    assert_eq!(ui.page(), Page::Checkout);
+    let refund = ui.window.global::<RefundAdapter>();
+    assert_eq!(refund.get_exchange_credit(), "24.90");
+    // The large tee costs 2.00 more: the credit pays the rest of it.
+    ui.scan("4260000000050");
+    ui.press(Key::F12);
+    let payment = ui.window.global::<PaymentAdapter>();
+    assert_eq!(payment.get_due(), "2.00");
+    assert_eq!(
+        payment.get_tenders().row_data(0).unwrap().kind,
+        "Store credit"
+    );
+    ui.tap("2.00");
+    assert!(!payment.get_receipt_number().is_empty());
+    assert_eq!(refund.get_exchange_credit(), "", "the exchange is settled");
+}

@@ -228,6 +228,19 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
     });
     shots.shoot("refund-done");
 
+    // The coffee of the same receipt is exchanged for a tee: its credit waits on the checkout.
+    shots.send(Intent::NextCustomer);
+    shots.send(Intent::Scan(receipt.to_string()));
+    shots.send(Intent::ToggleReturn(LineNo(2)));
+    shots.send(Intent::ReturnReason("changed_mind".to_owned()));
+    shots.send(Intent::StartExchange);
+    shots.send(Intent::Approve {
+        manager: user("marc"),
+        pin: "9999".to_owned(),
+    });
+    shots.send(Intent::Scan("4260000000050".to_owned()));
+    shots.shoot("exchange");
+
     failures.append(&mut shots.failures);
     shots.window
 }
