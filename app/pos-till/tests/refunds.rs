@@ -774,3 +774,47 @@ fn a_cashier_exchange_is_approved_once_and_recorded_with_the_approval() {
     assert_eq!(refund.cashier.as_str(), "anna");
     assert_eq!(refund.approval.unwrap().approved_by.as_str(), "sara");
 }
+
+#[test]
+fn a_loyalty_customer_gives_back_the_points_earned_on_what_returns() {
+    let mut day = Day::new();
+    day.login("sara", "5555");
+    day.scan(LENA_CARD);
+    let receipt = day.sell(&[COFFEE], "AUTH-8");
+    let earned = day
+        .till
+        .ledger()
+        .journal_tail(usize::MAX)
+        .into_iter()
+        .find_map(|e| match e.event {
+            DomainEvent::PointsMoved(p) => Some(p.points),
+            _ => None,
+        })
+        .unwrap();
+    assert!(earned > 0);
+
+    // A receipt scanned over an open cart waits until the cart is done.
+    day.scan(MILK);
+    assert_eq!(
+        day.refused(Intent::Scan(receipt.clone())),
+        TillError::CartNotEmpty
+    );
+    day.ok(Intent::RemoveLine(day.till.view().cart.lines[0].line_no));
+
+    day.scan(&receipt);
+    assert_eq!(
+        day.refund().sale.unwrap().customer.as_deref(),
+        Some("Lena Vogel")
+    );
+    day.reason("changed_mind");
+    let before = day.journal_len();
+    day.ok(Intent::ConfirmRefund);
+    let taken_back = day.till.ledger().journal_tail(usize::MAX)[before..]
+        .iter()
+        .find_map(|e| match &e.event {
+            DomainEvent::PointsMoved(p) => Some((p.customer.to_string(), p.points)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(taken_back, ("c-lena".to_owned(), -earned));
+}
