@@ -289,6 +289,47 @@ fn every_screen_looks_as_kept() {
     .collect();
     assert!(!pay.is_empty(), "the pay button speaks German");
     failures.append(&mut shots.failures);
+
+    // The German refund screen on the small panel, where the longer words are tightest.
+    let small = {
+        let till = pos_till::demo_till(now).unwrap();
+        let window = AppWindow::new().unwrap();
+        let screen = TillScreen::new(&window, till, move || now);
+        screen.set_status(DeviceStatus {
+            online: true,
+            printer_ready: true,
+            printer: "Printer ready".to_owned(),
+        });
+        window.window().set_size(slint::PhysicalSize::new(800, 480));
+        window.show().unwrap();
+        let mut shots = Shots {
+            window,
+            screen,
+            width: 800,
+            height: 480,
+            failures: Vec::new(),
+        };
+        shots.send(Intent::Login {
+            user: user("sara"),
+            pin: "5555".to_owned(),
+        });
+        for code in ["4008452011231", "4008452011231", "4008452011231"] {
+            shots.send(Intent::Scan(code.to_owned()));
+        }
+        shots.send(Intent::StartPayment);
+        shots.send(Intent::AddTender {
+            kind: TenderChoice::Cash,
+            amount: String::new(),
+            reference: String::new(),
+        });
+        shots.send(Intent::NextCustomer);
+        shots.send(Intent::Scan("T1-00002".to_owned()));
+        shots.send(Intent::ReturnReason("wrong_size".to_owned()));
+        shots.shoot("refund-de");
+        failures.append(&mut shots.failures);
+        shots.window
+    };
+    small.hide().unwrap();
     pos_ui::select_language("en").unwrap();
 
     assert!(failures.is_empty(), "{}", failures.join("\n"));
