@@ -3,6 +3,7 @@
 use pos_core::cart::CartError;
 use pos_core::held::HeldError;
 use pos_core::money::MoneyError;
+use pos_core::refund::RefundError;
 use pos_core::sale::SaleError;
 use pos_core::tender::TenderError;
 
@@ -45,6 +46,30 @@ pub enum TillError {
     CartNotEmpty,
     #[error("not possible on this screen")]
     NotHere,
+    #[error(
+        "no sale has the receipt number {0}; check the number, or find the sale by date, customer or card"
+    )]
+    UnknownReceipt(String),
+    #[error(
+        "no sale found for “{0}”; try the receipt number, a date like 2026-03-02, a loyalty card or the card payment's reference"
+    )]
+    NoSaleFound(String),
+    #[error("receipt {receipt} is from another store ({store}); it can only be refunded there")]
+    OtherStore { receipt: String, store: String },
+    #[error("everything on receipt {0} has already been returned")]
+    FullyRefunded(String),
+    #[error("{name} has already been returned")]
+    LineFullyReturned { name: String },
+    #[error("only {returnable} of {name} can still be returned")]
+    MoreThanReturnable { name: String, returnable: String },
+    #[error("choose why the items come back")]
+    ChooseReason,
+    #[error("{0} is not on this receipt")]
+    NotOnReceipt(String),
+    #[error("finish or cancel the exchange first")]
+    ExchangeOpen,
+    #[error(transparent)]
+    Refund(RefundError),
     #[error(transparent)]
     Cart(#[from] CartError),
     #[error(transparent)]
@@ -79,6 +104,19 @@ impl TillError {
             TillError::LockedOut { .. } => TillErrorKind::Locked,
             TillError::Ledger(LedgerError::Storage(_)) => TillErrorKind::Storage,
             _ => TillErrorKind::Input,
+        }
+    }
+}
+
+impl From<RefundError> for TillError {
+    /// Permission refusals stay `Cart` errors, so a refund waits for a manager's approval
+    /// exactly like a discount does.
+    fn from(error: RefundError) -> TillError {
+        match error {
+            RefundError::Cart(cart) => TillError::Cart(cart),
+            RefundError::Money(money) => TillError::Money(money),
+            RefundError::Tender(tender) => TillError::Tender(tender),
+            other => TillError::Refund(other),
         }
     }
 }

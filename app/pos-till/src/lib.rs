@@ -10,6 +10,9 @@
 //! through the small traits in [`port`], which the encrypted store implements on the appliance
 //! and [`memory`] implements over the demo shop.
 //!
+//! Refunds, exchanges and returns without a receipt are a sub-state of the session in
+//! [`refunding`], reading past sales through [`port::SalesHistory`].
+//!
 //! Key decision: intents are data and the session is the only place that turns them into
 //! domain calls, so a manager's approval is just the refused intent run again with an approver,
 //! and every flow can be tested by feeding intents and reading views.
@@ -19,6 +22,8 @@ pub mod memory;
 pub mod port;
 pub mod session;
 pub mod view;
+
+pub use session::refunding;
 
 pub use error::{TillError, TillErrorKind};
 pub use session::{Intent, TenderChoice, Till, TillPorts, TillSetup};

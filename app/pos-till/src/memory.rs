@@ -6,14 +6,17 @@ use pos_core::access::{Actor, Role};
 use pos_core::cart::AttachedCustomer;
 use pos_core::catalog::{Catalog, Product, ProductLookup};
 use pos_core::clock::Timestamp;
-use pos_core::event::EventEnvelope;
+use pos_core::event::{DomainEvent, EventEnvelope};
 use pos_core::held::{HeldCart, HeldCarts};
 use pos_core::id::{
-    CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, SaleId, UserId,
+    CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId,
+    SaleId, UserId,
 };
 use pos_core::loyalty::Tier;
+use pos_core::refund::Refund;
+use pos_core::sale::Sale;
 
-use crate::port::{Catalogue, IdSource, Ledger, LedgerError, Staff};
+use crate::port::{Catalogue, IdSource, Ledger, LedgerError, SaleSummary, SalesHistory, Staff};
 
 /// Events kept in memory before the oldest are dropped: a day of a busy till, bounded.
 pub const MEMORY_EVENTS_MAX: usize = 100_000;
@@ -193,6 +196,89 @@ impl MemoryLedger {
     }
 }
 
+impl MemoryLedger {
+    /// Completed sales, newest first.
+    fn sales(&self) -> impl Iterator<Item = &Sale> {
+        self.events.iter().rev().filter_map(|e| match &e.event {
+            DomainEvent::SaleCompleted(sale) => Some(sale),
+            _ => None,
+        })
+    }
+
+    fn newest(
+        &self,
+        limit: usize,
+        keep: impl Fn(&Sale) -> bool,
+    ) -> Result<Vec<SaleSummary>, LedgerError> {
+        Ok(self
+            .sales()
+            .filter(|s| keep(s))
+            .take(limit)
+            .map(SaleSummary::of)
+            .collect())
+    }
+}
+
+impl SalesHistory for MemoryLedger {
+    fn sale_by_receipt(&self, receipt: &ReceiptNumber) -> Result<Option<Sale>, LedgerError> {
+        Ok(self.sales().find(|s| s.receipt_number == *receipt).cloned())
+    }
+
+    fn sales_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError> {
+        self.newest(limit, |s| s.at >= from && s.at < to)
+    }
+
+    fn sales_of_customer(
+        &self,
+        customer: &CustomerId,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError> {
+        self.newest(limit, |s| {
+            s.loyalty
+                .as_ref()
+                .is_some_and(|l| l.customer.id == *customer)
+        })
+    }
+
+    fn sales_by_reference(
+        &self,
+        reference: &str,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError> {
+        let wanted = reference.trim();
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.newest(limit, |s| {
+            s.payment.tenders.iter().any(|t| {
+                t.reference
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(wanted))
+            })
+        })
+    }
+
+    fn refunds_of_sale(&self, sale: &SaleId) -> Result<Vec<Refund>, LedgerError> {
+        Ok(self
+            .events
+            .iter()
+            .filter_map(|e| match &e.event {
+                DomainEvent::RefundIssued(refund)
+                    if refund.original_sale.as_ref() == Some(sale) =>
+                {
+                    Some(refund.clone())
+                }
+                _ => None,
+            })
+            .collect())
+    }
+}
+
 impl Ledger for MemoryLedger {
     fn record(&mut self, events: Vec<EventEnvelope>) -> Result<(), LedgerError> {
         if self.events.len() + events.len() > MEMORY_EVENTS_MAX {
@@ -271,6 +357,11 @@ impl IdSource for CountingIds {
     fn movement(&mut self) -> MovementId {
         let n = self.bump();
         MovementId::new(format!("{}-move-{n}", self.device))
+    }
+
+    fn refund(&mut self) -> RefundId {
+        let n = self.bump();
+        RefundId::new(format!("{}-refund-{n}", self.device))
     }
 }
 

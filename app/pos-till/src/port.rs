@@ -1,6 +1,10 @@
 //! The till's edges: where products, people, ids and the record of sales come from. Each is a
 //! small trait so the encrypted store and the terminal service can implement it; the in-memory
 //! implementations in [`crate::memory`] serve the desktop demo and the tests.
+//!
+//! [`SalesHistory`] reads past sales back for refunds and exchanges; its methods follow the
+//! encrypted store's queries (`sale_by_receipt`, `sales_between`, `customer_history`,
+//! `refunds_of_sale`) one for one.
 
 use pos_core::access::Actor;
 use pos_core::cart::AttachedCustomer;
@@ -8,7 +12,12 @@ use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::EventEnvelope;
 use pos_core::held::HeldCart;
-use pos_core::id::{EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, SaleId, UserId};
+use pos_core::id::{
+    CustomerId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId, SaleId, UserId,
+};
+use pos_core::money::Money;
+use pos_core::refund::Refund;
+use pos_core::sale::Sale;
 
 /// Search results shown at once; more than a screenful helps nobody at the till.
 pub const SEARCH_RESULTS_MAX: usize = 24;
@@ -35,9 +44,60 @@ pub trait Staff {
     fn pin_matches(&self, user: &UserId, pin: &str) -> bool;
 }
 
+/// One past sale in a list to choose from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleSummary {
+    pub id: SaleId,
+    pub receipt_number: ReceiptNumber,
+    pub at: Timestamp,
+    pub cashier: UserId,
+    pub total: Money,
+}
+
+impl SaleSummary {
+    pub fn of(sale: &Sale) -> SaleSummary {
+        SaleSummary {
+            id: sale.id.clone(),
+            receipt_number: sale.receipt_number.clone(),
+            at: sale.at,
+            cashier: sale.cashier.clone(),
+            total: sale.total,
+        }
+    }
+}
+
+/// Completed sales and the refunds made against them, read back to refund or exchange.
+pub trait SalesHistory {
+    /// The sale printed with this receipt number (the barcode on the receipt).
+    fn sale_by_receipt(&self, receipt: &ReceiptNumber) -> Result<Option<Sale>, LedgerError>;
+    /// Sales made in `[from, to)`, newest first, at most `limit`.
+    fn sales_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError>;
+    /// A loyalty customer's purchases, newest first, at most `limit`.
+    fn sales_of_customer(
+        &self,
+        customer: &CustomerId,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError>;
+    /// Sales paid with a card or wallet approval whose reference is `reference` (any case),
+    /// newest first, at most `limit`.
+    fn sales_by_reference(
+        &self,
+        reference: &str,
+        limit: usize,
+    ) -> Result<Vec<SaleSummary>, LedgerError>;
+    /// Refunds already made against a sale, oldest first: what `pos_core::refund::returnable`
+    /// needs to know what can still be returned.
+    fn refunds_of_sale(&self, sale: &SaleId) -> Result<Vec<Refund>, LedgerError>;
+}
+
 /// The record of what happened at the till: completed business actions as domain events, and
-/// the carts parked for later.
-pub trait Ledger {
+/// the carts parked for later. What it records, it can read back as [`SalesHistory`].
+pub trait Ledger: SalesHistory {
     /// Appends the events of one business action, all or none.
     fn record(&mut self, events: Vec<EventEnvelope>) -> Result<(), LedgerError>;
     fn hold(&mut self, held: HeldCart) -> Result<(), LedgerError>;
@@ -71,4 +131,5 @@ pub trait IdSource {
     fn held_cart(&mut self) -> HeldCartId;
     fn event(&mut self) -> EventId;
     fn movement(&mut self) -> MovementId;
+    fn refund(&mut self) -> RefundId;
 }

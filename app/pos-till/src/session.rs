@@ -3,6 +3,8 @@
 //! promotions, tax, tenders, permissions, held carts) is `pos-core`'s; this module only decides
 //! which rule to ask and what the cashier sees next.
 
+pub mod refunding;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use pos_core::access::{Actor, Features, permission};
@@ -12,11 +14,12 @@ use pos_core::cart::{
 use pos_core::clock::Timestamp;
 use pos_core::event::{self, DomainEvent, EventEnvelope};
 use pos_core::held::HeldCart;
-use pos_core::id::{DeviceId, HeldCartId, ProductId, UserId};
+use pos_core::id::{DeviceId, HeldCartId, ProductId, ReceiptNumber, UserId};
 use pos_core::loyalty::LoyaltyProgram;
 use pos_core::money::Money;
 use pos_core::promotion::Promotion;
 use pos_core::quantity::Quantity;
+use pos_core::refund::RefundDestination;
 use pos_core::sale::{Sale, SaleContext};
 use pos_core::stock;
 use pos_core::tenant::Store;
@@ -102,6 +105,34 @@ pub enum Intent {
     Lock,
     /// Hand the till over; the next person's login holds any open cart under the leaver's name.
     SwitchCashier,
+    /// Open the refund screen from the checkout (with an empty cart), listing today's sales.
+    /// Scanning a receipt's barcode on the checkout opens its sale directly.
+    StartRefund,
+    /// Find the sale to refund: a receipt number, a date (2026-03-02 or 02.03.2026), a loyalty
+    /// card or a card payment's reference; empty lists today's sales.
+    FindSale(String),
+    /// Open one of the sales found.
+    OpenSale(ReceiptNumber),
+    /// A tap on a line of the sale: all of it that is still returnable comes back, or, if it
+    /// was chosen, none of it.
+    ToggleReturn(LineNo),
+    /// How many of a line come back; "0" puts it back.
+    ReturnQuantity {
+        line: LineNo,
+        quantity: String,
+    },
+    /// Why the goods come back, by reason code.
+    ReturnReason(String),
+    /// Where the money goes: the original tenders (the default), cash, or store credit.
+    RefundTo(RefundDestination),
+    /// Goods brought back without a receipt: scan them; needs its permission to confirm.
+    NoReceiptReturn,
+    /// Make the refund of what is chosen.
+    ConfirmRefund,
+    /// Take what is chosen back as credit for new items, rung up on the checkout.
+    StartExchange,
+    /// Drop a waiting exchange; nothing is refunded.
+    CancelExchange,
 }
 
 /// The tenders the checkout offers.
@@ -185,6 +216,7 @@ pub struct Till {
     locked_out: BTreeSet<UserId>,
     pending: Option<Pending>,
     message: Option<Message>,
+    returns: refunding::Returns,
 }
 
 impl Till {
@@ -207,6 +239,7 @@ impl Till {
             locked_out: BTreeSet::new(),
             pending: None,
             message: None,
+            returns: refunding::Returns::default(),
         }
     }
 
@@ -270,7 +303,21 @@ impl Till {
             Intent::Login { .. } | Intent::Unlock { .. } | Intent::Approve { .. } => {
                 Err(TillError::NotHere)
             }
+            Intent::Scan(code) if self.screen == Screen::Refund => {
+                self.refund_act(Intent::Scan(code), cashier, approver)
+            }
             Intent::Scan(code) => self.scan(code.trim()),
+            Intent::StartRefund
+            | Intent::FindSale(_)
+            | Intent::OpenSale(_)
+            | Intent::ToggleReturn(_)
+            | Intent::ReturnQuantity { .. }
+            | Intent::ReturnReason(_)
+            | Intent::RefundTo(_)
+            | Intent::NoReceiptReturn
+            | Intent::ConfirmRefund
+            | Intent::StartExchange
+            | Intent::CancelExchange => self.refund_act(intent, cashier, approver),
             Intent::Search(text) => {
                 self.checkout_only()?;
                 self.search_results = self
@@ -389,8 +436,13 @@ impl Till {
                     return Err(TillError::EmptyCart);
                 }
                 let priced = self.price()?;
-                self.payment = Some(Payment::new(priced.total, self.setup.store.cash_rounding));
+                let payment = self.payment_for(cashier, priced.total)?;
+                let paid_by_exchange = payment.is_complete();
+                self.payment = Some(payment);
                 self.screen = Screen::Payment;
+                if paid_by_exchange {
+                    return self.finish(cashier).map(Some);
+                }
                 Ok(None)
             }
             Intent::AddTender {
@@ -399,6 +451,9 @@ impl Till {
                 reference,
             } => self.tender(cashier, kind, &amount, &reference),
             Intent::RemoveTender(index) => {
+                if index < self.credit_tenders() {
+                    return Err(TillError::ExchangeOpen);
+                }
                 let payment = self.payment.as_mut().ok_or(TillError::NotHere)?;
                 payment.remove(index)?;
                 Ok(None)
@@ -414,11 +469,12 @@ impl Till {
                     return Ok(Some(info("Approval cancelled".to_owned())));
                 }
                 match self.screen {
+                    Screen::Refund => return self.refund_back(),
                     Screen::Payment if self.completed.is_none() => {
                         if self
                             .payment
                             .as_ref()
-                            .is_some_and(|p| !p.tenders().is_empty())
+                            .is_some_and(|p| p.tenders().len() > self.credit_tenders())
                         {
                             return Err(TillError::TendersTaken);
                         }
@@ -434,6 +490,7 @@ impl Till {
                 Ok(None)
             }
             Intent::NextCustomer => {
+                self.returns.close();
                 self.completed = None;
                 self.screen = Screen::Checkout;
                 Ok(None)
@@ -446,6 +503,10 @@ impl Till {
                 {
                     return Err(TillError::PaymentOpen);
                 }
+                if self.returns.exchanging() {
+                    return Err(TillError::ExchangeOpen);
+                }
+                self.returns.close();
                 self.payment = None;
                 self.completed = None;
                 self.pending = None;
@@ -472,6 +533,7 @@ impl Till {
             }
             Screen::Payment => Err(TillError::PaymentOpen),
             Screen::Login => Err(TillError::NotLoggedIn),
+            Screen::Refund => Err(TillError::NotHere),
         }
     }
 
@@ -485,6 +547,16 @@ impl Till {
         }
         if let Some(customer) = self.ports.catalogue.customer_by_card(code) {
             return Ok(Some(self.attach(customer)));
+        }
+        // A receipt's barcode: the customer is bringing something back.
+        if self
+            .ports
+            .ledger
+            .sale_by_receipt(&ReceiptNumber::new(code))?
+            .is_some()
+        {
+            self.start_refund()?;
+            return self.refund_entry(code);
         }
         Err(TillError::UnknownCode(code.to_owned()))
     }
@@ -595,7 +667,10 @@ impl Till {
         let sale = Sale::complete(priced, summary, context, Some(&self.setup.loyalty))?;
         let ids = &mut self.ports.ids;
         let movements = stock::movements_for_sale(&sale, |_, q| vec![(None, q)], || ids.movement());
-        self.record(cashier, event::sale_events(&sale, &movements))?;
+        let (mut events, exchanged) = self.exchange_events(cashier, &sale)?;
+        events.extend(event::sale_events(&sale, &movements));
+        self.record(cashier, events)?;
+        self.exchange_done();
         let currency = sale.currency;
         let paid = Money::sum(currency, sale.payment.tenders.iter().map(|t| &t.received))?;
         let completed = Completed {
@@ -605,11 +680,14 @@ impl Till {
             change: sale.payment.change,
             tenders: sale.payment.tenders.iter().map(tender_view).collect(),
         };
-        let message = if completed.change.is_positive() {
+        let mut message = if completed.change.is_positive() {
             format!("Paid. Give {} change", completed.change.display_amount())
         } else {
             "Paid".to_owned()
         };
+        if let Some(exchanged) = exchanged {
+            message = format!("{message}. {exchanged}");
+        }
         self.completed = Some(completed);
         self.payment = None;
         self.cart = Cart::new(currency);
@@ -761,6 +839,7 @@ impl Till {
                 name(line)
             )),
             Intent::RemoveLine(line) => Some(format!("Removing {} (already printed)", name(line))),
+            Intent::ConfirmRefund | Intent::StartExchange => self.refund_approval_subject(intent),
             _ => None,
         }
     }
@@ -837,6 +916,8 @@ impl Till {
             approval: self.pending.as_ref().map(|p| ApprovalView {
                 what: p.what.clone(),
             }),
+            refund: self.refund_view(),
+            exchange: self.exchange_view(),
         }
     }
 

@@ -15,6 +15,8 @@ pub enum Screen {
     Payment,
     /// Carts parked for later.
     Held,
+    /// Returning goods: find the sale, choose lines and a reason, refund or exchange.
+    Refund,
 }
 
 /// How a message should look: calm information, a success, or a problem.
@@ -51,6 +53,10 @@ pub struct TillView {
     pub payment: Option<PaymentView>,
     /// A manager's approval the till is waiting for.
     pub approval: Option<ApprovalView>,
+    /// The refund screen; set while it is open.
+    pub refund: Option<crate::refunding::RefundView>,
+    /// An exchange waiting for the new items: set from choosing it until the sale is paid.
+    pub exchange: Option<crate::refunding::ExchangeView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

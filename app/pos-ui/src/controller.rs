@@ -5,14 +5,17 @@ use std::rc::Rc;
 
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
-use pos_core::id::{HeldCartId, ProductId, UserId};
+use pos_core::id::{HeldCartId, ProductId, ReceiptNumber, UserId};
+use pos_core::refund::RefundDestination;
+use pos_till::refunding::RefundStep as TillRefundStep;
 use pos_till::view::{Screen, TillView, Tone as TillTone};
 use pos_till::{Intent, TenderChoice, Till, TillError};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::{
     AppWindow, CartAdapter, CartLine, HeldAdapter, HeldTile, Page, PaymentAdapter, PersonTile,
-    ProductTile, SessionAdapter, StatusAdapter, TaxLine, TenderKind, TenderLine, Tone,
+    ProductTile, ReasonTile, RefundAdapter, RefundStep, RefundTo, ReturnLine, SaleRow,
+    SessionAdapter, StatusAdapter, TaxLine, TenderKind, TenderLine, Tone,
 };
 
 /// What the status bar says about the world outside the till; the terminal service sets it
@@ -176,6 +179,33 @@ impl TillScreen {
         window.global::<HeldAdapter>().on_resume(
             self.sender1(|id: SharedString| Intent::Resume(HeldCartId::new(id.as_str()))),
         );
+
+        let refund = window.global::<RefundAdapter>();
+        refund.on_start(self.sender0(|| Intent::StartRefund));
+        refund.on_find(self.sender1(|text: SharedString| Intent::FindSale(text.into())));
+        refund.on_open(self.sender1(|receipt: SharedString| {
+            Intent::OpenSale(ReceiptNumber::new(receipt.as_str()))
+        }));
+        refund.on_toggle(self.sender1(|line: i32| Intent::ToggleReturn(line_no(line))));
+        refund.on_quantity(self.sender(|line: i32, quantity: SharedString| {
+            Intent::ReturnQuantity {
+                line: line_no(line),
+                quantity: quantity.into(),
+            }
+        }));
+        refund
+            .on_reason_chosen(self.sender1(|code: SharedString| Intent::ReturnReason(code.into())));
+        refund.on_refund_to(self.sender1(|place: RefundTo| {
+            Intent::RefundTo(match place {
+                RefundTo::Original => RefundDestination::OriginalTenders,
+                RefundTo::Cash => RefundDestination::Cash,
+                RefundTo::StoreCredit => RefundDestination::StoreCredit,
+            })
+        }));
+        refund.on_no_receipt(self.sender0(|| Intent::NoReceiptReturn));
+        refund.on_confirm(self.sender0(|| Intent::ConfirmRefund));
+        refund.on_exchange(self.sender0(|| Intent::StartExchange));
+        refund.on_cancel_exchange(self.sender0(|| Intent::CancelExchange));
     }
 
     /// Applies an intent from a tap or a key; a refusal is kept for the log and is already on
@@ -230,6 +260,7 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         Screen::Checkout => Page::Checkout,
         Screen::Payment => Page::Payment,
         Screen::Held => Page::Held,
+        Screen::Refund => Page::Refund,
     });
     session.set_people(model(
         view.login
@@ -366,4 +397,120 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
             })
             .collect(),
     ));
+
+    render_refund(window, view);
+}
+
+fn tender_lines(tenders: &[pos_till::view::TenderView]) -> ModelRc<TenderLine> {
+    model(
+        tenders
+            .iter()
+            .map(|t| TenderLine {
+                kind: t.kind.as_str().into(),
+                amount: t.amount.as_str().into(),
+                reference: t.reference.as_str().into(),
+            })
+            .collect(),
+    )
+}
+
+fn render_refund(window: &AppWindow, view: &TillView) {
+    let adapter = window.global::<RefundAdapter>();
+    let (credit, from) = view
+        .exchange
+        .as_ref()
+        .map(|e| (e.credit.as_str(), e.receipt_number.as_str()))
+        .unwrap_or_default();
+    adapter.set_exchange_credit(credit.into());
+    adapter.set_exchange_receipt(from.into());
+    let Some(refund) = &view.refund else {
+        return;
+    };
+    adapter.set_step(match refund.step {
+        TillRefundStep::Find => RefundStep::Find,
+        TillRefundStep::Lines => RefundStep::Lines,
+        TillRefundStep::NoReceipt => RefundStep::NoReceipt,
+        TillRefundStep::Done => RefundStep::Done,
+    });
+    adapter.set_query(refund.query.as_str().into());
+    adapter.set_found(model(
+        refund
+            .found
+            .iter()
+            .map(|s| SaleRow {
+                receipt: s.receipt_number.as_str().into(),
+                when: s.when.as_str().into(),
+                total: s.total.as_str().into(),
+                cashier: s.cashier.as_str().into(),
+            })
+            .collect(),
+    ));
+    let sale = refund.sale.as_ref();
+    adapter.set_receipt(
+        sale.map(|s| s.receipt_number.as_str())
+            .unwrap_or_default()
+            .into(),
+    );
+    adapter.set_when(sale.map(|s| s.when.as_str()).unwrap_or_default().into());
+    adapter.set_sale_total(sale.map(|s| s.total.as_str()).unwrap_or_default().into());
+    adapter.set_paid_with(
+        sale.map(|s| {
+            s.paid_with
+                .iter()
+                .map(|t| match t.reference.as_str() {
+                    "" => format!("{} {}", t.kind, t.amount),
+                    reference => format!("{} {} ({reference})", t.kind, t.amount),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+        .into(),
+    );
+    adapter.set_customer(
+        sale.and_then(|s| s.customer.clone())
+            .unwrap_or_default()
+            .into(),
+    );
+    adapter.set_lines(model(
+        refund
+            .lines
+            .iter()
+            .map(|l| ReturnLine {
+                line: i32::try_from(l.line_no.0).unwrap_or(i32::MAX),
+                name: l.name.as_str().into(),
+                unit: l.unit.as_str().into(),
+                sold: l.sold.as_str().into(),
+                returnable: l.returnable.as_str().into(),
+                chosen: l.chosen.as_str().into(),
+                paid: l.paid.as_str().into(),
+                full_price: l.full_price.as_str().into(),
+                discounts: l.discounts.join(" · ").into(),
+                refund: l.refund.as_str().into(),
+            })
+            .collect(),
+    ));
+    adapter.set_reasons(model(
+        refund
+            .reasons
+            .iter()
+            .map(|r| ReasonTile {
+                code: r.code.as_str().into(),
+                label: r.label.as_str().into(),
+                restock: r.restock,
+            })
+            .collect(),
+    ));
+    adapter.set_reason(refund.reason.clone().unwrap_or_default().into());
+    let place = |destination: &RefundDestination| match destination {
+        RefundDestination::OriginalTenders => RefundTo::Original,
+        RefundDestination::Cash => RefundTo::Cash,
+        RefundDestination::StoreCredit => RefundTo::StoreCredit,
+    };
+    adapter.set_destinations(model(refund.destinations.iter().map(place).collect()));
+    adapter.set_destination(place(&refund.destination));
+    adapter.set_total(refund.total.as_str().into());
+    adapter.set_tenders(tender_lines(&refund.tenders));
+    adapter.set_refund_receipt(refund.receipt_number.clone().unwrap_or_default().into());
+    adapter.set_ready(refund.ready);
 }

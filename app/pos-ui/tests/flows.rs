@@ -9,7 +9,8 @@ use i_slint_backend_testing::{
 };
 use pos_core::clock::Timestamp;
 use pos_ui::{
-    AppWindow, CartAdapter, HeldAdapter, Page, PaymentAdapter, SessionAdapter, TillScreen,
+    AppWindow, CartAdapter, HeldAdapter, Page, PaymentAdapter, RefundAdapter, RefundStep,
+    SessionAdapter, TillScreen,
 };
 use slint::platform::{Key, WindowEvent};
 use slint::{ComponentHandle, Model};
@@ -217,4 +218,144 @@ fn a_big_discount_waits_for_the_manager() {
     // The scan field has the keyboard again; the second butter is a new line at full price.
     ui.scan("4008452011231");
     assert_eq!(ui.window.global::<CartAdapter>().get_total(), "4.48");
+}
+
+/// A refund of a discounted line, end to end by taps and keys. The refund itself takes three
+/// actions on a one-line receipt: scan the receipt's barcode (its only line is chosen), tap the
+/// reason, tap Refund; a receipt with several lines needs one tap per line coming back. Here a
+/// manager's approval follows, because a cashier may not refund alone.
+#[test]
+fn a_discounted_line_is_refunded_by_scanning_the_receipt() {
+    let ui = start();
+    ui.login_as_anna();
+    ui.scan("4008452011231");
+    ui.type_text("20");
+    ui.press(Key::F6);
+    ui.tap("Marc");
+    ui.type_text("9999");
+    ui.tap("Approve");
+    ui.tap("Pay 1.99");
+    ui.tap("Card");
+    ui.type_text("AUTH-9");
+    ui.tap("Approved");
+    let receipt: String = ui
+        .window
+        .global::<PaymentAdapter>()
+        .get_receipt_number()
+        .into();
+    assert!(!receipt.is_empty(), "{}", ui.message());
+    ui.press(Key::Return);
+    assert_eq!(ui.page(), Page::Checkout);
+
+    // 1. The receipt's barcode, scanned at the empty checkout.
+    ui.scan(&receipt);
+    assert_eq!(ui.page(), Page::Refund);
+    let refund = ui.window.global::<RefundAdapter>();
+    assert_eq!(refund.get_step(), RefundStep::Lines);
+    let line = refund.get_lines().row_data(0).unwrap();
+    assert_eq!(line.name, "Butter 250 g");
+    assert_eq!(line.full_price, "2.49");
+    assert_eq!(line.paid, "1.99", "what was paid after the discount");
+    assert_eq!(line.chosen, "1");
+    assert_eq!(refund.get_total(), "1.99");
+    assert_eq!(refund.get_paid_with(), "Card 1.99 (AUTH-9)");
+    // 2. The reason. 3. Refund.
+    ui.tap("Defective");
+    assert!(refund.get_ready());
+    ui.tap("Refund 1.99");
+    let session = ui.window.global::<SessionAdapter>();
+    assert_eq!(
+        session.get_approval(),
+        format!("A refund of 1.99 for receipt {receipt}")
+    );
+    ui.tap("Marc");
+    ui.type_text("9999");
+    ui.tap("Approve");
+    assert_eq!(session.get_approval(), "");
+    assert_eq!(refund.get_step(), RefundStep::Done);
+    let made: String = refund.get_refund_receipt().into();
+    assert!(!made.is_empty());
+    let back = refund.get_tenders().row_data(0).unwrap();
+    assert_eq!((back.kind.as_str(), back.amount.as_str()), ("Card", "1.99"));
+    assert!(
+        ui.message()
+            .ends_with(&format!("Refund {made} made: 1.99 back to Card")),
+        "{}",
+        ui.message()
+    );
+    // Enter: the next customer.
+    ui.press(Key::Return);
+    assert_eq!(ui.page(), Page::Checkout);
+}
+
+#[test]
+fn the_refund_button_lists_todays_sales_and_a_wrong_quantity_is_explained() {
+    let ui = start();
+    ui.login_as_anna();
+    ui.scan("4008452011231");
+    ui.scan("4008452011231");
+    ui.press(Key::F12);
+    ui.press(Key::Return);
+    ui.press(Key::Return);
+
+    ui.tap("Refund");
+    assert_eq!(ui.page(), Page::Refund);
+    let refund = ui.window.global::<RefundAdapter>();
+    assert_eq!(refund.get_step(), RefundStep::Find);
+    let sale = refund.get_found().row_data(0).unwrap();
+    assert_eq!(sale.total, "4.98");
+    ui.tap(&format!("Open {}", sale.receipt));
+    assert_eq!(refund.get_step(), RefundStep::Lines);
+    // Three typed, then the line tapped: only two were sold.
+    ui.type_text("3");
+    ui.tap("Butter 250 g");
+    assert_eq!(ui.message(), "Only 2 of Butter 250 g can still be returned");
+    ui.type_text("1");
+    ui.tap("Butter 250 g");
+    assert_eq!(refund.get_lines().row_data(0).unwrap().chosen, "1");
+    assert_eq!(refund.get_total(), "2.49");
+    assert!(!refund.get_ready(), "no reason yet");
+    // Esc goes back to the list, then to the checkout.
+    ui.press(Key::Escape);
+    assert_eq!(refund.get_step(), RefundStep::Find);
+    ui.press(Key::Escape);
+    assert_eq!(ui.page(), Page::Checkout);
+}
+
+#[test]
+fn an_exchange_credits_the_returned_item_on_the_next_payment() {
+    let ui = start();
+    ui.tap("Sara");
+    ui.type_text("5555");
+    ui.press(Key::Return);
+    ui.scan("4260000000030");
+    ui.tap("Pay 24.90");
+    ui.tap("Card");
+    ui.type_text("AUTH-2");
+    ui.press(Key::Return);
+    let receipt: String = ui
+        .window
+        .global::<PaymentAdapter>()
+        .get_receipt_number()
+        .into();
+    ui.press(Key::Return);
+
+    ui.scan(&receipt);
+    ui.tap("Wrong size or colour");
+    ui.press(Key::F11);
+    assert_eq!(ui.page(), Page::Checkout);
+    let refund = ui.window.global::<RefundAdapter>();
+    assert_eq!(refund.get_exchange_credit(), "24.90");
+    // The large tee costs 2.00 more: the credit pays the rest of it.
+    ui.scan("4260000000050");
+    ui.press(Key::F12);
+    let payment = ui.window.global::<PaymentAdapter>();
+    assert_eq!(payment.get_due(), "2.00");
+    assert_eq!(
+        payment.get_tenders().row_data(0).unwrap().kind,
+        "Store credit"
+    );
+    ui.tap("2.00");
+    assert!(!payment.get_receipt_number().is_empty());
+    assert_eq!(refund.get_exchange_credit(), "", "the exchange is settled");
 }

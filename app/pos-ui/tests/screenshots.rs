@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
-use pos_core::id::UserId;
+use pos_core::id::{ReceiptNumber, UserId};
 use pos_till::{Intent, TenderChoice};
-use pos_ui::{AppWindow, DeviceStatus, TillScreen};
-use slint::ComponentHandle;
+use pos_ui::{AppWindow, DeviceStatus, RefundAdapter, TillScreen};
+use slint::{ComponentHandle, Model};
 
 /// Monday 2026-03-02 10:00 UTC.
 const MONDAY_10AM: i64 = 1_772_445_600_000;
@@ -203,6 +203,44 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
     shots.send(Intent::ShowHeld);
     shots.shoot("held");
 
+    // The morning's sale comes back: two of the three discounted butters, damaged.
+    shots.send(Intent::Back);
+    shots.send(Intent::StartRefund);
+    shots.shoot("refund-find");
+    let receipt = shots
+        .window
+        .global::<RefundAdapter>()
+        .get_found()
+        .row_data(0)
+        .unwrap()
+        .receipt;
+    shots.send(Intent::OpenSale(ReceiptNumber::new(receipt.as_str())));
+    shots.send(Intent::ReturnQuantity {
+        line: LineNo(3),
+        quantity: "2".to_owned(),
+    });
+    shots.send(Intent::ReturnReason("damaged".to_owned()));
+    shots.shoot("refund");
+    shots.send(Intent::ConfirmRefund);
+    shots.send(Intent::Approve {
+        manager: user("marc"),
+        pin: "9999".to_owned(),
+    });
+    shots.shoot("refund-done");
+
+    // The coffee of the same receipt is exchanged for a tee: its credit waits on the checkout.
+    shots.send(Intent::NextCustomer);
+    shots.send(Intent::Scan(receipt.to_string()));
+    shots.send(Intent::ToggleReturn(LineNo(2)));
+    shots.send(Intent::ReturnReason("changed_mind".to_owned()));
+    shots.send(Intent::StartExchange);
+    shots.send(Intent::Approve {
+        manager: user("marc"),
+        pin: "9999".to_owned(),
+    });
+    shots.send(Intent::Scan("4260000000050".to_owned()));
+    shots.shoot("exchange");
+
     failures.append(&mut shots.failures);
     shots.window
 }
@@ -251,6 +289,47 @@ fn every_screen_looks_as_kept() {
     .collect();
     assert!(!pay.is_empty(), "the pay button speaks German");
     failures.append(&mut shots.failures);
+
+    // The German refund screen on the small panel, where the longer words are tightest.
+    let small = {
+        let till = pos_till::demo_till(now).unwrap();
+        let window = AppWindow::new().unwrap();
+        let screen = TillScreen::new(&window, till, move || now);
+        screen.set_status(DeviceStatus {
+            online: true,
+            printer_ready: true,
+            printer: "Printer ready".to_owned(),
+        });
+        window.window().set_size(slint::PhysicalSize::new(800, 480));
+        window.show().unwrap();
+        let mut shots = Shots {
+            window,
+            screen,
+            width: 800,
+            height: 480,
+            failures: Vec::new(),
+        };
+        shots.send(Intent::Login {
+            user: user("sara"),
+            pin: "5555".to_owned(),
+        });
+        for code in ["4008452011231", "4008452011231", "4008452011231"] {
+            shots.send(Intent::Scan(code.to_owned()));
+        }
+        shots.send(Intent::StartPayment);
+        shots.send(Intent::AddTender {
+            kind: TenderChoice::Cash,
+            amount: String::new(),
+            reference: String::new(),
+        });
+        shots.send(Intent::NextCustomer);
+        shots.send(Intent::Scan("T1-00002".to_owned()));
+        shots.send(Intent::ReturnReason("wrong_size".to_owned()));
+        shots.shoot("refund-de");
+        failures.append(&mut shots.failures);
+        shots.window
+    };
+    small.hide().unwrap();
     pos_ui::select_language("en").unwrap();
 
     assert!(failures.is_empty(), "{}", failures.join("\n"));
