@@ -12,9 +12,13 @@
 //! SQLite ([`sqlite::SqliteStorage`]) so that one command runs a fleet with nothing else
 //! installed; PostgreSQL is a second implementation of the same trait. Every write that spans
 //! rows is one transaction, so a refused or failed request changes nothing.
+//!
+//! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
+//! keep their own storage trait beside `FleetStorage`.
 
 pub mod api;
 pub mod auth;
 pub mod server;
 pub mod sqlite;
 pub mod storage;
+pub mod updates;

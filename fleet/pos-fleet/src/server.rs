@@ -13,6 +13,11 @@ use crate::api::{AppState, router};
 use crate::auth;
 use crate::sqlite::SqliteStorage;
 use crate::storage::{AccountRole, FleetStorage, NewAccount, StorageError};
+use crate::updates::storage::UpdateStorage;
+use crate::updates::{UpdatesConfig, UpdatesState};
+
+/// Where accepted update bundles are kept, inside the data directory.
+pub const BUNDLES_DIR: &str = "bundles";
 
 /// Request bodies larger than this are refused with 413. A terminal's batches stay well
 /// below (1 MiB by default).
@@ -32,6 +37,8 @@ pub struct FleetConfig {
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub plain_http_allowed: bool,
     pub body_bytes_max: usize,
+    /// The update service: the keyring and compatible string bundles are checked against.
+    pub updates: Option<UpdatesConfig>,
 }
 
 impl FleetConfig {
@@ -42,6 +49,7 @@ impl FleetConfig {
             tls: None,
             plain_http_allowed: false,
             body_bytes_max: BODY_BYTES_MAX_DEFAULT,
+            updates: None,
         }
     }
 }
@@ -129,8 +137,28 @@ pub struct RunningFleet {
 /// Opens the storage in the data directory and starts serving; returns once listening.
 pub async fn start(config: &FleetConfig) -> Result<RunningFleet, FleetError> {
     let transport = transport(config)?;
-    let storage: Arc<dyn FleetStorage> = Arc::new(SqliteStorage::open(&config.data_dir)?);
-    start_with(config, transport, storage).await
+    let storage = Arc::new(SqliteStorage::open(&config.data_dir)?);
+    start_with_updates(config, transport, storage.clone(), storage).await
+}
+
+/// Starts serving with `storage`, and the update service on `updates` (its bundle files in
+/// the data directory's `bundles`).
+pub async fn start_with_updates(
+    config: &FleetConfig,
+    transport: Transport,
+    storage: Arc<dyn FleetStorage>,
+    updates: Arc<dyn UpdateStorage>,
+) -> Result<RunningFleet, FleetError> {
+    let api = AppState { storage };
+    let update_routes = crate::updates::router(UpdatesState::new(
+        api.clone(),
+        updates,
+        config.updates.clone(),
+        config.data_dir.join(BUNDLES_DIR),
+        matches!(transport, Transport::Tls(_)),
+    ));
+    let app = update_routes.merge(router(api, config.body_bytes_max));
+    serve(config, transport, app).await
 }
 
 pub async fn start_with(
@@ -138,7 +166,19 @@ pub async fn start_with(
     transport: Transport,
     storage: Arc<dyn FleetStorage>,
 ) -> Result<RunningFleet, FleetError> {
-    let app = router(AppState { storage }, config.body_bytes_max);
+    serve(
+        config,
+        transport,
+        router(AppState { storage }, config.body_bytes_max),
+    )
+    .await
+}
+
+async fn serve(
+    config: &FleetConfig,
+    transport: Transport,
+    app: axum::Router,
+) -> Result<RunningFleet, FleetError> {
     let listen_error = |source| FleetError::Listen {
         addr: config.listen,
         source,
