@@ -46,6 +46,9 @@ pub trait Host: Send {
     fn wait(&mut self, ms: u64) -> impl std::future::Future<Output = ()> + Send;
     /// Whether a cart is open or a payment is in progress.
     fn till_busy(&self) -> bool;
+    /// Whether the till's shift is closed (the Z report printed): stores whose updates wait
+    /// for the close read it from the attributes the adapter sends.
+    fn shift_closed(&self) -> bool;
     /// The version the running system is (`VERSION_ID` of os-release).
     fn running_version(&self) -> String;
     /// Restart the terminal (after the agent asked, with the till idle).
@@ -298,8 +301,8 @@ impl<H: Host> DdiAdapter<H> {
             sleep_secs: parse_sleep(&answer.config.polling.sleep).unwrap_or(300),
             ..Polled::default()
         };
-        if let Some(link) = &answer.links.config_data {
-            self.send_config_data(&link.href).await?;
+        if answer.links.config_data.is_some() {
+            self.send_attributes().await?;
         }
         if let Some(link) = &answer.links.cancel_action {
             let cancel: CancelAnswer = self.get_json(&link.href).await?;
@@ -355,9 +358,19 @@ impl<H: Host> DdiAdapter<H> {
         Ok(polled)
     }
 
-    async fn send_config_data(&mut self, url: &str) -> Result<(), DdiError> {
+    /// Sends the terminal's attributes (config data): the running version, the slots and the
+    /// shift. The fleet asks for them on first contact and after an update; the terminal
+    /// program also calls this when the shift closes.
+    pub async fn send_attributes(&mut self) -> Result<(), DdiError> {
+        let url = format!("{}/configData", self.controller_url());
         let mut data = serde_json::Map::new();
         data.insert("version".into(), json!(self.host.running_version()));
+        let shift = if self.host.shift_closed() {
+            "closed"
+        } else {
+            "open"
+        };
+        data.insert("shift".into(), json!(shift));
         for slot in self.rauc.slots().await? {
             let text = format!(
                 "{} {} {}",

@@ -30,6 +30,7 @@ struct TestHost {
     version: String,
     reboots: u32,
     notices: Vec<Notice>,
+    shift_closed: bool,
 }
 
 impl Host for TestHost {
@@ -47,6 +48,10 @@ impl Host for TestHost {
 
     fn till_busy(&self) -> bool {
         false
+    }
+
+    fn shift_closed(&self) -> bool {
+        self.shift_closed
     }
 
     fn running_version(&self) -> String {
@@ -128,6 +133,7 @@ struct Rig {
     operator: String,
     owner: String,
     tenant: String,
+    store: String,
     terminal: Value,
     proxy: Proxy,
     terminal_dir: tempfile::TempDir,
@@ -202,6 +208,7 @@ async fn rig() -> Rig {
         operator,
         owner: String::new(),
         tenant: String::new(),
+        store: String::new(),
         terminal: Value::Null,
         terminal_dir: tempfile::tempdir().unwrap(),
     };
@@ -237,6 +244,7 @@ async fn rig() -> Rig {
         "owner-password-1",
     )
     .await;
+    rig.store = store["id"].as_str().unwrap().to_owned();
     let code = call(
         &rig,
         "POST",
@@ -281,6 +289,7 @@ impl Rig {
             version: version.into(),
             reboots: 0,
             notices: Vec::new(),
+            shift_closed: false,
         };
         let rauc = self.service.client().await.unwrap();
         DdiAdapter::new(self.adapter_config(), rauc, host, 7).unwrap()
@@ -339,10 +348,31 @@ async fn an_update_survives_a_dropped_download_installs_and_is_reported_good() {
     let bundle = rig.service.bundle("1.4.0", &compatible(), &rig.service.pki);
     let uploaded = rig.upload(&bundle).await;
     assert_eq!(uploaded["format"], "plain");
+    // The store takes updates only after its Z report.
+    let response = rig
+        .client
+        .put(format!(
+            "{}/api/v1/stores/{}/update-window",
+            rig.base, rig.store
+        ))
+        .bearer_auth(&rig.owner)
+        .json(&json!("after_z_close"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
     let rollout = rig.roll_out(&uploaded).await;
 
     let mut adapter = rig.adapter("1.3.0").await;
     adapter.start().await.unwrap();
+    // The shift is open: the update is offered but not installed.
+    let polled = adapter.poll().await.unwrap();
+    assert!(polled.offered.is_some());
+    assert!(!polled.installable);
+    assert_eq!(adapter.phase(), &Phase::Idle);
+    // The Z report is printed; the terminal says so and the next poll installs.
+    adapter.host_mut().shift_closed = true;
+    adapter.send_attributes().await.unwrap();
     rig.proxy.armed.store(true, Ordering::SeqCst);
     let polled = adapter.poll().await.unwrap();
     assert_eq!(polled.sleep_secs, 300);
