@@ -3,9 +3,10 @@
 //! ([`ErrorBody`]: a code and a sentence) with a fitting status, and no refused request
 //! changes anything.
 //!
-//! The router leaves room for what comes next on the same binary: the hawkBit DDI update API
-//! under `/{tenant}/controller/v1/…` (its paths begin with a tenant, so they cannot clash with
-//! `/api` and `/sync`) and the web dashboard under `/ui`.
+//! The update service ([`crate::updates`]) adds its routes beside these on the same binary:
+//! the hawkBit DDI device API under `/{tenant}/controller/v1/…` (its paths begin with a tenant,
+//! so they cannot clash with `/api` and `/sync`) and bundles and rollouts under `/api/v1`; the
+//! web dashboard will live under `/ui`.
 
 use std::sync::Arc;
 
