@@ -518,6 +518,16 @@ impl<H: Host> DdiAdapter<H> {
             206 => {}
             // The fleet sent the whole file (it changed, or ignored the range): start afresh.
             200 => from = 0,
+            // Everything was already here (the program stopped after the last byte was written):
+            // check what is on disk.
+            416 if from > 0 && total_len(&response) == Some(from) => {
+                return match file_sha256(&path).await {
+                    Ok((size_bytes, sha256)) => {
+                        vec![Input::DownloadComplete { size_bytes, sha256 }]
+                    }
+                    Err(e) => failed(from, format!("the download cannot be read back: {e}")),
+                };
+            }
             416 => return failed(from, "the fleet refused the resume range".into()),
             status => return failed(from, format!("the fleet answered {status}")),
         }
@@ -676,6 +686,20 @@ fn offer(answer: DeploymentAnswer) -> Result<Deployment, (String, String)> {
         sha256,
         window: None,
     })
+}
+
+/// The file's length from a `Content-Range: bytes */<len>` (or `bytes a-b/<len>`) header.
+fn total_len(response: &reqwest::Response) -> Option<u64> {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?
+        .rsplit('/')
+        .next()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Free bytes for an unprivileged writer on the file system of `path`'s directory.

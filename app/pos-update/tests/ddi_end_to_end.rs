@@ -18,7 +18,7 @@ use pos_fleet::server::{self, FleetConfig, Transport};
 use pos_fleet::sqlite::SqliteStorage;
 use pos_fleet::updates::UpdatesConfig;
 use pos_fleet::updates::bundle::BundlePolicy;
-use pos_update::agent::{Notice, Now, Phase};
+use pos_update::agent::{Deployment, Notice, Now, Phase};
 use pos_update::ddi::{DdiAdapter, DdiConfig, Host};
 use serde_json::{Value, json};
 use support::{Service, compatible, contains, slot_image};
@@ -496,4 +496,81 @@ async fn a_corrupted_or_truncated_bundle_is_refused_and_reported_as_a_failure() 
             .all(|b| *b == 0)
     );
     assert_eq!(adapter.host().reboots, 0);
+}
+
+#[tokio::test]
+async fn a_download_finished_just_before_a_power_cut_is_verified_and_installed_after_it() {
+    let rig = rig().await;
+    let bundle = rig.service.bundle("1.6.0", &compatible(), &rig.service.pki);
+    let uploaded = rig.upload(&bundle).await;
+    let rollout = rig.roll_out(&uploaded).await;
+    // The offer, as the terminal read it before the power cut.
+    let controller = format!(
+        "{}/{}/controller/v1/{}",
+        rig.base,
+        rig.tenant,
+        rig.terminal["device"].as_str().unwrap()
+    );
+    let token = format!("TargetToken {}", rig.terminal["token"].as_str().unwrap());
+    let get = |url: String| {
+        let request = rig.client.get(url).header("authorization", token.clone());
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let poll = get(controller.clone()).await;
+    let offer = get(poll["_links"]["deploymentBase"]["href"]
+        .as_str()
+        .unwrap()
+        .to_owned())
+    .await;
+    let artifact = &offer["deployment"]["chunks"][0]["artifacts"][0];
+    let sha256: Vec<u8> = (0..32)
+        .map(|i| {
+            u8::from_str_radix(
+                &artifact["hashes"]["sha256"].as_str().unwrap()[2 * i..2 * i + 2],
+                16,
+            )
+            .unwrap()
+        })
+        .collect();
+    let size = artifact["size"].as_u64().unwrap();
+    // Every byte had reached the disk; the agent had not yet been told.
+    let config = rig.adapter_config();
+    std::fs::copy(&bundle, &config.download_path).unwrap();
+    let phase = Phase::Downloading {
+        deployment: Deployment {
+            action_id: offer["id"].as_str().unwrap().to_owned(),
+            version: "1.6.0".into(),
+            url: artifact["_links"]["download-http"]["href"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            size_bytes: size,
+            sha256: sha256.try_into().unwrap(),
+            window: None,
+        },
+        bytes_so_far: size,
+        attempts: 1,
+        retry_at_unix_ms: None,
+        progress_step: 10,
+    };
+    std::fs::write(&config.state_path, serde_json::to_vec(&phase).unwrap()).unwrap();
+
+    // After the restart the resume asks for the bytes after the end; the fleet answers 416
+    // with the length, and the file on disk is checked and installed.
+    let mut adapter = rig.adapter("1.3.0").await;
+    adapter.start().await.unwrap();
+    adapter.run().await.unwrap();
+    assert!(
+        matches!(adapter.phase(), Phase::Rebooting { .. }),
+        "{:?}",
+        adapter.phase()
+    );
+    let slots = rig.service.client().await.unwrap().slots().await.unwrap();
+    let b = slots
+        .iter()
+        .find(|s| s.bootname.as_deref() == Some("B"))
+        .unwrap();
+    assert_eq!(b.bundle_version.as_deref(), Some("1.6.0"));
+    let status = rig.status(&rollout).await;
+    assert_eq!(status["terminals"][0]["status"], "running");
 }
