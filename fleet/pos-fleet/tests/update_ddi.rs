@@ -106,6 +106,38 @@ async fn a_terminal_without_a_valid_target_token_is_refused_with_a_reason() {
             .starts_with("this target token belongs to another controller"),
         "{body}"
     );
+    // One terminal cannot read or answer another's action.
+    let started = offer_to(&rig, &[&till]).await;
+    assert_eq!(started["state"], "running");
+    let action = till.offered(&rig.fleet).await.unwrap();
+    for (method, resource) in [
+        ("GET", format!("deploymentBase/{action}")),
+        ("POST", format!("deploymentBase/{action}/feedback")),
+        ("GET", format!("cancelAction/{action}")),
+    ] {
+        let body = json!({"status": {"execution": "closed", "result": {"finished": "failure"}}});
+        let (status, answer) = rig
+            .fleet
+            .ddi(
+                method,
+                &format!("{}/{resource}", other.path()),
+                Some(other.token()),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{resource}: {answer}");
+        assert_eq!(
+            answer["message"],
+            format!("this terminal has no action {action}")
+        );
+    }
+    let status = rollout_status(
+        &rig.fleet,
+        &rig.tenant.owner,
+        started["id"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(status["terminals"][0]["status"], "pending");
     // A revoked terminal is told so.
     let (status, _) = rig
         .fleet
