@@ -223,8 +223,11 @@ impl<H: Host> DdiAdapter<H> {
             }
         };
         Ok(DdiAdapter {
+            // A transfer that stalls (a link that stays up but carries nothing) fails after a
+            // minute and is resumed, rather than hanging the update for good.
             http: reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(10))
+                .read_timeout(std::time::Duration::from_secs(60))
                 .build()?,
             agent: Agent::new(phase, jitter_seed),
             config,
