@@ -197,6 +197,21 @@ async fn poll_deployment_feedback_and_config_data_follow_hawkbit() {
     );
     let poll = till.poll(&rig.fleet).await;
     assert_eq!(poll["_links"], json!({}), "{poll}");
+    // The store's update view shows what the terminal reported.
+    let (status, terminals) = rig
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/updates", rig.tenant.store),
+            Some(&rig.tenant.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{terminals}");
+    assert_eq!(terminals[0]["terminal"], till.enrolled.device.as_str());
+    assert_eq!(terminals[0]["installed_version"], "1.3.0");
+    assert_eq!(terminals[0]["slots"]["slot.rootfs.0"], "booted good");
+    assert_eq!(terminals[0]["rollout"], Value::Null);
 
     // A rollout offers the bundle.
     let started = offer_to(&rig, &[&till]).await;
@@ -264,6 +279,21 @@ async fn poll_deployment_feedback_and_config_data_follow_hawkbit() {
         json!({"cnt": 2, "of": 5})
     );
     assert_eq!(status_now["terminals"][0]["installed_version"], "1.3.0");
+    let (_, terminals) = rig
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/updates", rig.tenant.store),
+            Some(&rig.tenant.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals[0]["rollout"], rollout_id.as_str());
+    assert_eq!(terminals[0]["status"], "running");
+    assert_eq!(
+        terminals[0]["last_feedback"]["details"],
+        json!(["downloading"])
+    );
     assert_eq!(
         status_now["terminals"][0]["slots"]["slot.rootfs.0"],
         "booted good"

@@ -125,6 +125,10 @@ pub fn router(state: UpdatesState) -> Router {
             "/api/v1/stores/{store}/update-window",
             put(operator::set_window),
         )
+        .route(
+            "/api/v1/stores/{store}/updates",
+            get(operator::store_updates),
+        )
         .route(CONTROLLER, get(ddi::poll))
         .route(
             &format!("{CONTROLLER}/deploymentBase/{{action}}"),

@@ -482,3 +482,63 @@ pub(crate) async fn set_window(
     .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// A terminal as the update service sees it, with or without a rollout.
+#[derive(Serialize)]
+pub(crate) struct TerminalUpdates {
+    terminal: DeviceId,
+    name: String,
+    /// What it last reported running (config data `version`).
+    installed_version: Option<String>,
+    slots: serde_json::Map<String, serde_json::Value>,
+    /// Everything it last reported (config data).
+    attributes: serde_json::Map<String, serde_json::Value>,
+    reported_at: Option<pos_core::clock::Timestamp>,
+    /// Its unfinished update, if any: the rollout, the action's status and last feedback.
+    rollout: Option<String>,
+    status: Option<String>,
+    last_feedback: Option<FeedbackNote>,
+}
+
+pub(crate) async fn store_updates(
+    State(state): State<UpdatesState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<TerminalUpdates>>, ApiError> {
+    let account = api::operator(&state.api, &headers).await?;
+    let store = api::managed_store(&state.api, &account, &StoreId::new(store)).await?;
+    let fleet = std::sync::Arc::clone(&state.api.storage);
+    let terminals = tokio::task::spawn_blocking(move || fleet.terminals(&store.id))
+        .await
+        .map_err(|e| ApiError::internal(format!("the request was interrupted: {e}")))??;
+    blocking(&state, move |s| {
+        let mut out = Vec::with_capacity(terminals.len());
+        for terminal in terminals {
+            let report = s.terminal_report(&terminal.id)?;
+            let open = s.open_actions(&terminal.id)?.into_iter().next_back();
+            out.push(TerminalUpdates {
+                installed_version: report
+                    .attributes
+                    .get("version")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                slots: report
+                    .attributes
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("slot."))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                attributes: report.attributes,
+                reported_at: report.updated_at,
+                rollout: open.as_ref().map(|(a, _)| a.rollout.clone()),
+                status: open.as_ref().map(|(a, _)| a.status.as_str().to_owned()),
+                last_feedback: open.and_then(|(a, _)| a.last_feedback),
+                terminal: terminal.id,
+                name: terminal.name,
+            });
+        }
+        Ok(out)
+    })
+    .await
+    .map(Json)
+}
