@@ -3,9 +3,10 @@
 //! ([`ErrorBody`]: a code and a sentence) with a fitting status, and no refused request
 //! changes anything.
 //!
-//! The router leaves room for what comes next on the same binary: the hawkBit DDI update API
-//! under `/{tenant}/controller/v1/…` (its paths begin with a tenant, so they cannot clash with
-//! `/api` and `/sync`) and the web dashboard under `/ui`.
+//! The update service ([`crate::updates`]) adds its routes beside these on the same binary:
+//! the hawkBit DDI device API under `/{tenant}/controller/v1/…` (its paths begin with a tenant,
+//! so they cannot clash with `/api` and `/sync`) and bundles and rollouts under `/api/v1`; the
+//! web dashboard will live under `/ui`.
 
 use std::sync::Arc;
 
@@ -47,7 +48,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             body: ErrorBody {
@@ -57,15 +58,15 @@ impl ApiError {
         }
     }
 
-    fn not_found(message: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
-    fn forbidden(message: impl Into<String>) -> ApiError {
+    pub(crate) fn forbidden(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
-    fn bad_request(message: impl Into<String>) -> ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             ErrorCode::MalformedRequest,
@@ -73,7 +74,7 @@ impl ApiError {
         )
     }
 
-    fn internal(message: impl Into<String>) -> ApiError {
+    pub(crate) fn internal(message: impl Into<String>) -> ApiError {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             ErrorCode::Internal,
@@ -154,7 +155,7 @@ pub fn now() -> Timestamp {
 }
 
 /// Runs a storage call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: &AppState,
     call: impl FnOnce(&dyn FleetStorage) -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -166,7 +167,7 @@ async fn blocking<T: Send + 'static>(
 }
 
 /// The body, or a JSON refusal when it is too large or unreadable.
-fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -180,7 +181,7 @@ fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     })
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::bad_request(format!(
             "the request body is not valid JSON for this call: {e}"
@@ -197,7 +198,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-async fn operator(state: &AppState, headers: &HeaderMap) -> Result<Account, ApiError> {
+pub(crate) async fn operator(state: &AppState, headers: &HeaderMap) -> Result<Account, ApiError> {
     let unauthenticated = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -261,7 +262,7 @@ fn not_yours_store(store: &StoreId) -> ApiError {
 }
 
 /// The tenant, when the account manages all of it (operator or the tenant's owner).
-async fn owned_tenant(
+pub(crate) async fn owned_tenant(
     state: &AppState,
     account: &Account,
     tenant: &TenantId,
@@ -288,7 +289,7 @@ async fn owned_tenant(
 }
 
 /// The store, when the account manages it.
-async fn managed_store(
+pub(crate) async fn managed_store(
     state: &AppState,
     account: &Account,
     store: &StoreId,

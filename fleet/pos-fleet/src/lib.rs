@@ -13,6 +13,9 @@
 //! installed, and on PostgreSQL ([`postgres::PostgresStorage`]) for chains that outgrow one
 //! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
 //! transaction, so a refused or failed request changes nothing.
+//!
+//! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
+//! keep their own storage trait beside `FleetStorage`, on SQLite for now.
 
 pub mod api;
 pub mod auth;
@@ -20,3 +23,4 @@ pub mod postgres;
 pub mod server;
 pub mod sqlite;
 pub mod storage;
+pub mod updates;

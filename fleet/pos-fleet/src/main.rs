@@ -3,6 +3,7 @@
 //! ```text
 //! pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
 //!           [--allow-plain-http]
+//!           [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
 //! pos-fleet --data-dir DIR [--database URL] add-operator EMAIL  (password from POS_FLEET_PASSWORD)
 //! ```
 
@@ -11,10 +12,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use pos_fleet::server::{self, Database, FleetConfig, TlsFiles};
+use pos_fleet::updates::UpdatesConfig;
+use pos_fleet::updates::bundle::BundlePolicy;
 
 const USAGE: &str = "\
 usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
                  [--allow-plain-http]
+                 [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
        pos-fleet --data-dir DIR [--database URL] add-operator EMAIL
                  (the password comes from POS_FLEET_PASSWORD)
 
@@ -24,6 +28,9 @@ usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM
   --listen ADDR        address and port to serve on (default 127.0.0.1:8080)
   --tls-cert, --tls-key  PEM certificate chain and private key: serve HTTPS
   --allow-plain-http   serve plain HTTP on a non-loopback address (behind a TLS proxy only)
+  --update-keyring PEM   the terminals' update keyring: uploaded bundles must chain to it
+  --update-compatible NAME  the terminals' RAUC compatible string (open-pos-x86_64)
+  --allow-plain-bundles  accept plain-format bundles too (test rigs without device-mapper)
 ";
 
 enum Command {
@@ -39,6 +46,9 @@ fn parse(args: &[String]) -> Result<Command> {
     let mut key = None;
     let mut plain_http_allowed = false;
     let mut operator = None;
+    let mut keyring = None;
+    let mut compatible = None;
+    let mut plain_bundles = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -58,6 +68,9 @@ fn parse(args: &[String]) -> Result<Command> {
             "--tls-cert" => cert = Some(PathBuf::from(value("--tls-cert")?)),
             "--tls-key" => key = Some(PathBuf::from(value("--tls-key")?)),
             "--allow-plain-http" => plain_http_allowed = true,
+            "--update-keyring" => keyring = Some(PathBuf::from(value("--update-keyring")?)),
+            "--update-compatible" => compatible = Some(value("--update-compatible")?),
+            "--allow-plain-bundles" => plain_bundles = true,
             "add-operator" => operator = Some(value("add-operator")?),
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument `{other}`\n\n{USAGE}"),
@@ -74,10 +87,20 @@ fn parse(args: &[String]) -> Result<Command> {
         (None, None) => None,
         _ => bail!("--tls-cert and --tls-key go together"),
     };
+    let updates = match (keyring, compatible) {
+        (Some(keyring), Some(compatible)) => Some(UpdatesConfig::new(BundlePolicy {
+            keyring,
+            compatible,
+            plain_allowed: plain_bundles,
+        })),
+        (None, None) => None,
+        _ => bail!("--update-keyring and --update-compatible go together"),
+    };
     Ok(Command::Serve(FleetConfig {
         database,
         tls,
         plain_http_allowed,
+        updates,
         ..defaults
     }))
 }

@@ -15,6 +15,11 @@ use crate::auth;
 use crate::postgres::PostgresStorage;
 use crate::sqlite::{self, SqliteStorage};
 use crate::storage::{AccountRole, FleetStorage, NewAccount, StorageError};
+use crate::updates::storage::UpdateStorage;
+use crate::updates::{UpdatesConfig, UpdatesState};
+
+/// Where accepted update bundles are kept, inside the data directory.
+pub const BUNDLES_DIR: &str = "bundles";
 
 /// Request bodies larger than this are refused with 413. A terminal's batches stay well
 /// below (1 MiB by default).
@@ -97,9 +102,22 @@ fn without_password(url: &str) -> String {
 /// Opens (creating and migrating if need be) the database. Blocking: call it from a plain
 /// thread or `spawn_blocking`, never from an async task.
 pub fn open_storage(database: &Database) -> Result<Arc<dyn FleetStorage>, StorageError> {
+    Ok(match open_database(database)? {
+        OpenedDatabase::Sqlite(storage) => storage,
+        OpenedDatabase::Postgres(storage) => storage,
+    })
+}
+
+/// A database opened, with what each backend can serve.
+enum OpenedDatabase {
+    Sqlite(Arc<SqliteStorage>),
+    Postgres(Arc<PostgresStorage>),
+}
+
+fn open_database(database: &Database) -> Result<OpenedDatabase, StorageError> {
     Ok(match database {
-        Database::Sqlite(path) => Arc::new(SqliteStorage::open_file(path)?),
-        Database::Postgres(url) => Arc::new(PostgresStorage::open(url)?),
+        Database::Sqlite(path) => OpenedDatabase::Sqlite(Arc::new(SqliteStorage::open_file(path)?)),
+        Database::Postgres(url) => OpenedDatabase::Postgres(Arc::new(PostgresStorage::open(url)?)),
     })
 }
 
@@ -112,6 +130,8 @@ pub struct FleetConfig {
     /// Serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy).
     pub plain_http_allowed: bool,
     pub body_bytes_max: usize,
+    /// The update service: the keyring and compatible string bundles are checked against.
+    pub updates: Option<UpdatesConfig>,
 }
 
 impl FleetConfig {
@@ -123,6 +143,7 @@ impl FleetConfig {
             tls: None,
             plain_http_allowed: false,
             body_bytes_max: BODY_BYTES_MAX_DEFAULT,
+            updates: None,
         }
     }
 }
@@ -213,10 +234,44 @@ pub struct RunningFleet {
 pub async fn start(config: &FleetConfig) -> Result<RunningFleet, FleetError> {
     let transport = transport(config)?;
     let database = config.database.clone();
-    let storage = tokio::task::spawn_blocking(move || open_storage(&database))
+    let opened = tokio::task::spawn_blocking(move || open_database(&database))
         .await
         .map_err(|e| StorageError::Database(format!("opening the database stopped: {e}")))??;
-    start_with(config, transport, storage).await
+    match opened {
+        OpenedDatabase::Sqlite(storage) => {
+            start_with_updates(config, transport, storage.clone(), storage).await
+        }
+        // Update rollouts keep their tables on SQLite only so far: a fleet on PostgreSQL serves
+        // sync and the catalogue, and says so plainly if it is asked for updates.
+        OpenedDatabase::Postgres(storage) if config.updates.is_none() => {
+            start_with(config, transport, storage).await
+        }
+        OpenedDatabase::Postgres(_) => Err(FleetError::DatabaseUrl(
+            "over-the-air updates need the SQLite database for now: run the update service on \
+             a fleet without --database postgres://…"
+                .to_owned(),
+        )),
+    }
+}
+
+/// Starts serving with `storage`, and the update service on `updates` (its bundle files in
+/// the data directory's `bundles`).
+pub async fn start_with_updates(
+    config: &FleetConfig,
+    transport: Transport,
+    storage: Arc<dyn FleetStorage>,
+    updates: Arc<dyn UpdateStorage>,
+) -> Result<RunningFleet, FleetError> {
+    let api = AppState { storage };
+    let update_routes = crate::updates::router(UpdatesState::new(
+        api.clone(),
+        updates,
+        config.updates.clone(),
+        config.data_dir.join(BUNDLES_DIR),
+        matches!(transport, Transport::Tls(_)),
+    ));
+    let app = update_routes.merge(router(api, config.body_bytes_max));
+    serve(config, transport, app).await
 }
 
 pub async fn start_with(
@@ -224,7 +279,19 @@ pub async fn start_with(
     transport: Transport,
     storage: Arc<dyn FleetStorage>,
 ) -> Result<RunningFleet, FleetError> {
-    let app = router(AppState { storage }, config.body_bytes_max);
+    serve(
+        config,
+        transport,
+        router(AppState { storage }, config.body_bytes_max),
+    )
+    .await
+}
+
+async fn serve(
+    config: &FleetConfig,
+    transport: Transport,
+    app: axum::Router,
+) -> Result<RunningFleet, FleetError> {
     let listen_error = |source| FleetError::Listen {
         addr: config.listen,
         source,

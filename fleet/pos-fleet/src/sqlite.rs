@@ -88,8 +88,8 @@ CREATE TABLE fleet_clock (
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
 
-struct Inner {
-    conn: Connection,
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
     clock: HlcClock,
 }
 
@@ -152,6 +152,7 @@ impl SqliteStorage {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
         migrate(&mut conn)?;
+        crate::updates::sqlite::migrate(&mut conn)?;
         let last: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT wall_ms, counter FROM fleet_clock WHERE id = 1",
@@ -171,7 +172,7 @@ impl SqliteStorage {
         })
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StorageError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>, StorageError> {
         self.inner
             .lock()
             .map_err(|_| StorageError::Database("the database lock was poisoned by a crash".into()))

@@ -143,7 +143,8 @@ pub struct Fleet {
     pub storage: Arc<dyn FleetStorage>,
     pub dir: tempfile::TempDir,
     pub operator: String,
-    schema: Option<Schema>,
+    /// The PostgreSQL schema dropped with the fleet; `None` on SQLite.
+    pub schema: Option<Schema>,
 }
 
 pub async fn start(backend: &Backend) -> Fleet {
