@@ -5,6 +5,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod receipts;
+mod shift;
+
+pub use receipts::{EMAIL_CHARS_MAX, ReceiptIntent};
+pub use shift::ShiftIntent;
+
 use pos_core::access::{Actor, Features, permission};
 use pos_core::cart::{
     AttachedCustomer, Authority, Cart, CartError, DiscountKind, LineNo, PricedCart, PricingContext,
@@ -23,6 +29,7 @@ use pos_core::tenant::Store;
 use pos_core::tender::{Payment, TenderKind};
 use rust_decimal::Decimal;
 
+use crate::effect::{Effect, EffectQueue};
 use crate::error::TillError;
 use crate::port::{Catalogue, IdSource, Ledger, SEARCH_RESULTS_MAX, Staff};
 use crate::view::{
@@ -102,6 +109,10 @@ pub enum Intent {
     Lock,
     /// Hand the till over; the next person's login holds any open cart under the leaver's name.
     SwitchCashier,
+    /// The shift: float, cash in and out, no sale, X report, close.
+    Shift(ShiftIntent),
+    /// The receipt of the sale just paid, or a copy of the last one.
+    Receipt(ReceiptIntent),
 }
 
 /// The tenders the checkout offers.
@@ -185,6 +196,9 @@ pub struct Till {
     locked_out: BTreeSet<UserId>,
     pending: Option<Pending>,
     message: Option<Message>,
+    desk: shift::ShiftDesk,
+    receipts: receipts::ReceiptDesk,
+    effects: EffectQueue,
 }
 
 impl Till {
@@ -207,7 +221,27 @@ impl Till {
             locked_out: BTreeSet::new(),
             pending: None,
             message: None,
+            desk: shift::ShiftDesk::default(),
+            receipts: receipts::ReceiptDesk::default(),
+            effects: EffectQueue::default(),
         }
+    }
+
+    /// What the till asks of the printer, the drawer and the outbox since the last call,
+    /// oldest first. The terminal calls it after every intent.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        self.effects.take()
+    }
+
+    /// Effects dropped because nobody took them, for the terminal's log.
+    pub fn effects_dropped(&self) -> u64 {
+        self.effects.dropped()
+    }
+
+    /// The edges back, as when the terminal stops: a new `Till` over them carries on with the
+    /// shift that is open.
+    pub fn into_ports(self) -> TillPorts {
+        self.ports
     }
 
     /// Applies one intent at time `now`. On success the message says what happened; on
@@ -425,7 +459,9 @@ impl Till {
                         self.payment = None;
                         self.screen = Screen::Checkout;
                     }
-                    Screen::Held => self.screen = Screen::Checkout,
+                    Screen::Held | Screen::Shift | Screen::ShiftClose => {
+                        self.screen = Screen::Checkout;
+                    }
                     _ => {
                         self.search_text.clear();
                         self.search_results.clear();
@@ -434,10 +470,11 @@ impl Till {
                 Ok(None)
             }
             Intent::NextCustomer => {
-                self.completed = None;
-                self.screen = Screen::Checkout;
+                self.next_customer();
                 Ok(None)
             }
+            Intent::Shift(intent) => self.shift_intent(intent, cashier, approver),
+            Intent::Receipt(intent) => self.receipt_intent(intent),
             Intent::Lock | Intent::SwitchCashier => {
                 if self
                     .payment
@@ -460,18 +497,18 @@ impl Till {
     fn checkout_only(&mut self) -> Result<(), TillError> {
         match self.screen {
             Screen::Checkout => Ok(()),
-            Screen::Held => {
+            Screen::Held | Screen::Shift | Screen::ShiftClose => {
                 self.screen = Screen::Checkout;
                 Ok(())
             }
             Screen::Payment if self.completed.is_some() => {
                 // The next customer's first touch starts the next sale.
-                self.completed = None;
-                self.screen = Screen::Checkout;
+                self.next_customer();
                 Ok(())
             }
             Screen::Payment => Err(TillError::PaymentOpen),
             Screen::Login => Err(TillError::NotLoggedIn),
+            Screen::ShiftOpen => Err(TillError::NoShift),
         }
     }
 
@@ -589,13 +626,29 @@ impl Till {
             store: self.setup.store.id.clone(),
             device: self.setup.device.clone(),
             cashier: cashier.user.clone(),
-            shift: None,
+            shift: Some(self.desk.shift_id().ok_or(TillError::NoShift)?.clone()),
             at: self.now,
         };
         let sale = Sale::complete(priced, summary, context, Some(&self.setup.loyalty))?;
         let ids = &mut self.ports.ids;
         let movements = stock::movements_for_sale(&sale, |_, q| vec![(None, q)], || ids.movement());
-        self.record(cashier, event::sale_events(&sale, &movements))?;
+        // The drawer opens for the tenders the store configured, and the journal says so.
+        let mut events = event::sale_events(&sale, &movements);
+        events.retain(|e| !matches!(e, DomainEvent::DrawerOpened(_)));
+        let opens_drawer = self
+            .setup
+            .store
+            .drawer
+            .opens_for(sale.payment.tenders.iter().map(|t| t.kind));
+        if opens_drawer {
+            events.push(DomainEvent::DrawerOpened(event::DrawerReason::Sale(
+                sale.id.clone(),
+            )));
+        }
+        self.record(cashier, events)?;
+        if opens_drawer {
+            self.effects.push(Effect::OpenDrawer);
+        }
         let currency = sale.currency;
         let paid = Money::sum(currency, sale.payment.tenders.iter().map(|t| &t.received))?;
         let completed = Completed {
@@ -611,6 +664,7 @@ impl Till {
             "Paid".to_owned()
         };
         self.completed = Some(completed);
+        self.sale_completed(sale);
         self.payment = None;
         self.cart = Cart::new(currency);
         self.selected = None;
@@ -647,8 +701,11 @@ impl Till {
             let label = self.hold_cart(&left_by, &format!("{}'s open cart", left_by.name))?;
             message = format!("{message}. {}'s cart is held as “{label}”", left_by.name);
         }
+        self.screen = self.screen_after_login()?;
+        if self.screen == Screen::ShiftOpen {
+            message = format!("{message}. Count the opening float to open the shift");
+        }
         self.cashier = Some(person);
-        self.screen = Screen::Checkout;
         Ok(Some(Message {
             text: message,
             tone: Tone::Info,
@@ -733,10 +790,16 @@ impl Till {
                 },
                 tone: Tone::Success,
             })),
-            Err(TillError::Cart(CartError::Access(
-                pos_core::access::AccessError::ApproverLacksPermission { .. }
-                | pos_core::access::AccessError::SelfApproval(_),
-            ))) => {
+            Err(
+                TillError::Cart(CartError::Access(
+                    pos_core::access::AccessError::ApproverLacksPermission { .. }
+                    | pos_core::access::AccessError::SelfApproval(_),
+                ))
+                | TillError::Access(
+                    pos_core::access::AccessError::ApproverLacksPermission { .. }
+                    | pos_core::access::AccessError::SelfApproval(_),
+                ),
+            ) => {
                 self.pending = Some(pending);
                 Err(TillError::NotAnApprover {
                     name: approver.name,
@@ -761,6 +824,7 @@ impl Till {
                 name(line)
             )),
             Intent::RemoveLine(line) => Some(format!("Removing {} (already printed)", name(line))),
+            Intent::Shift(intent) => self.shift_approval_subject(intent),
             _ => None,
         }
     }
@@ -837,6 +901,8 @@ impl Till {
             approval: self.pending.as_ref().map(|p| ApprovalView {
                 what: p.what.clone(),
             }),
+            shift: self.shift_view(),
+            receipt: self.receipt_view(),
         }
     }
 

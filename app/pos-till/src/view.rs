@@ -4,6 +4,10 @@
 use pos_core::cart::LineNo;
 use pos_core::id::{HeldCartId, ProductId, UserId};
 
+pub mod shift;
+
+pub use shift::{Balance, CountRow, ReceiptView, ReportRow, ShiftView};
+
 /// The page the cashier sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -15,6 +19,12 @@ pub enum Screen {
     Payment,
     /// Carts parked for later.
     Held,
+    /// No shift is open: count the opening float first.
+    ShiftOpen,
+    /// The open shift: its X figures, cash in and out, no sale, reprint, close.
+    Shift,
+    /// Closing the shift: count the drawer by denomination.
+    ShiftClose,
 }
 
 /// How a message should look: calm information, a success, or a problem.
@@ -51,6 +61,8 @@ pub struct TillView {
     pub payment: Option<PaymentView>,
     /// A manager's approval the till is waiting for.
     pub approval: Option<ApprovalView>,
+    pub shift: ShiftView,
+    pub receipt: ReceiptView,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
