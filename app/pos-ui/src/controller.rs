@@ -7,7 +7,7 @@ use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
 use pos_core::id::{HeldCartId, ProductId, UserId};
 use pos_till::view::{Screen, TillView, Tone as TillTone};
-use pos_till::{Intent, TenderChoice, Till, TillError};
+use pos_till::{Effect, Intent, TenderChoice, Till, TillError};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::{
@@ -48,6 +48,9 @@ struct Inner {
     clock: Box<dyn Fn() -> Timestamp>,
     status: RefCell<DeviceStatus>,
     last_error: RefCell<Option<TillError>>,
+    /// Where print, drawer and email requests go after each intent; without one they wait
+    /// for [`TillScreen::take_effects`].
+    effects: RefCell<Option<Box<dyn Fn(Effect)>>>,
 }
 
 impl TillScreen {
@@ -65,6 +68,7 @@ impl TillScreen {
                 clock: Box::new(clock),
                 status: RefCell::new(DeviceStatus::default()),
                 last_error: RefCell::new(None),
+                effects: RefCell::new(None),
             }),
         };
         screen.connect(window);
@@ -76,8 +80,23 @@ impl TillScreen {
     pub fn send(&self, intent: Intent) -> Result<(), TillError> {
         let now = (self.inner.clock)();
         let result = self.inner.till.borrow_mut().handle(intent, now);
+        if let Some(handler) = self.inner.effects.borrow().as_ref() {
+            let effects = self.inner.till.borrow_mut().take_effects();
+            effects.into_iter().for_each(handler);
+        }
         self.refresh();
         result
+    }
+
+    /// Hands every print, drawer and email request to `handler` as the intent that caused it
+    /// completes: the terminal connects its printer queue, drawer and outbox here.
+    pub fn on_effects(&self, handler: impl Fn(Effect) + 'static) {
+        *self.inner.effects.borrow_mut() = Some(Box::new(handler));
+    }
+
+    /// The requests waiting when no handler is connected, oldest first.
+    pub fn take_effects(&self) -> Vec<Effect> {
+        self.inner.till.borrow_mut().take_effects()
     }
 
     /// The last intent the till refused, for the terminal's log.
@@ -176,11 +195,12 @@ impl TillScreen {
         window.global::<HeldAdapter>().on_resume(
             self.sender1(|id: SharedString| Intent::Resume(HeldCartId::new(id.as_str()))),
         );
+        crate::shift_bridge::connect(self, window);
     }
 
     /// Applies an intent from a tap or a key; a refusal is kept for the log and is already on
     /// screen as the message.
-    fn dispatch(&self, intent: Intent) {
+    pub(crate) fn dispatch(&self, intent: Intent) {
         if let Err(error) = self.send(intent) {
             *self.inner.last_error.borrow_mut() = Some(error);
         }
@@ -210,7 +230,7 @@ fn line_no(line: i32) -> LineNo {
     LineNo(u32::try_from(line).unwrap_or(0))
 }
 
-fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+pub(crate) fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(items)))
 }
 
@@ -230,6 +250,9 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         Screen::Checkout => Page::Checkout,
         Screen::Payment => Page::Payment,
         Screen::Held => Page::Held,
+        Screen::ShiftOpen => Page::ShiftOpen,
+        Screen::Shift => Page::Shift,
+        Screen::ShiftClose => Page::ShiftClose,
     });
     session.set_people(model(
         view.login
@@ -352,6 +375,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         payment.set_receipt_number(SharedString::new());
         payment.set_tenders(model(Vec::new()));
     }
+
+    crate::shift_bridge::render(window, view);
 
     window.global::<HeldAdapter>().set_carts(model(
         view.held

@@ -475,11 +475,13 @@ fn face_value(value: Decimal) -> String {
     }
 }
 
-/// The report's rows as the printed report has them, for a screen: headings and figures.
+/// The report's rows as the printed report has them, for a screen: headings and figures. The
+/// store's name heads the paper; the screen already shows it.
 fn report_rows(document: &receipt::Document) -> Vec<ReportRow> {
     document
         .blocks
         .iter()
+        .skip(1)
         .filter_map(|block| match block {
             Block::Text { text, .. } => Some(ReportRow {
                 indented: text.starts_with("  "),
