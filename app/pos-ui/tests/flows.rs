@@ -285,30 +285,58 @@ fn closing_the_shift_with_a_drawer_036_short() {
     assert!(receipt[0].1.contains("17.37"));
 
     // The shift page shows the X figures: 150 + 17.37 in cash.
-    ui.tap("Shift");
+    ui.press(Key::F10);
     assert_eq!(ui.page(), Page::Shift);
     assert_eq!(ui.value_of("Expected"), "167.37");
+    // Cash in from the keyboard: the amount, Enter, the reason, F5; Marc approves.
+    ui.type_text("5");
+    ui.press(Key::Return);
+    ui.type_text("Coins from the bank");
+    ui.press(Key::F5);
+    assert_eq!(
+        ui.window.global::<SessionAdapter>().get_approval(),
+        "Cash in 5.00"
+    );
+    ui.tap("Marc");
+    ui.type_text("9999");
+    ui.tap("Approve");
+    assert_eq!(
+        ui.message(),
+        "Approved by Marc. Cash in 5.00: Coins from the bank"
+    );
+    assert_eq!(ui.screen.take_effects(), vec![Effect::OpenDrawer]);
+    assert_eq!(ui.value_of("Expected"), "172.37");
+    ui.press(Key::F5);
+    assert_eq!(
+        ui.message(),
+        "`` is not an amount; type it like 12.50",
+        "the fields were cleared after the approved cash in"
+    );
+    ui.press(Key::Escape);
+    assert_eq!(ui.page(), Page::Checkout);
+    ui.tap("Shift");
+    assert_eq!(ui.page(), Page::Shift);
 
-    // Close: 100 + 50 + 10 + 5 + 2 + 0.01 = 167.01 in the drawer.
+    // Close: 100 + 50 + 10 + 2 × 5 + 2 + 0.01 = 172.01 in the drawer, 172.37 expected.
     ui.tap("Close shift");
     assert_eq!(ui.page(), Page::ShiftClose);
-    for tile in [
-        "100 notes",
-        "50 notes",
-        "10 notes",
-        "5 notes",
-        "2 coins",
-        "0.01 coins",
+    for (tile, count) in [
+        ("100 notes", "1"),
+        ("50 notes", "1"),
+        ("10 notes", "1"),
+        ("5 notes", "2"),
+        ("2 coins", "1"),
+        ("0.01 coins", "1"),
     ] {
         ui.tap(tile);
-        ui.tap("1");
+        ui.tap(count);
     }
     // A slip of the finger, taken back with Backspace.
     ui.type_text("7");
-    assert_eq!(ui.value_of("Counted"), "167.17", "17 one-cent coins");
+    assert_eq!(ui.value_of("Counted"), "172.17", "17 one-cent coins");
     ui.press(Key::Backspace);
-    assert_eq!(ui.value_of("Counted"), "167.01");
-    assert_eq!(ui.value_of("Expected"), "167.37");
+    assert_eq!(ui.value_of("Counted"), "172.01");
+    assert_eq!(ui.value_of("Expected"), "172.37");
     assert_eq!(ui.value_of("Short"), "-0.36");
 
     // Anna may not close alone: Marc approves.
@@ -322,7 +350,7 @@ fn closing_the_shift_with_a_drawer_036_short() {
     assert_eq!(ui.page(), Page::ShiftOpen);
     assert_eq!(
         ui.message(),
-        "Approved by Marc. Shift closed: counted 167.01, expected 167.37, 0.36 short. \
+        "Approved by Marc. Shift closed: counted 172.01, expected 172.37, 0.36 short. \
          The Z report is printing"
     );
     let z = printed(&ui.screen.take_effects());

@@ -299,6 +299,26 @@ fn every_screen_looks_as_kept() {
     )
     .collect();
     assert!(!pay.is_empty(), "the pay button speaks German");
+    // The closing count in German: 149.64 counted of 150.00.
+    shots.send(Intent::Hold {
+        label: String::new(),
+    });
+    shots.send(Intent::Shift(ShiftIntent::StartClose));
+    for (index, count) in [
+        (1, "1"),
+        (3, "2"),
+        (5, "1"),
+        (6, "2"),
+        (8, "1"),
+        (10, "1"),
+        (12, "2"),
+    ] {
+        shots.send(Intent::Shift(ShiftIntent::Count {
+            index,
+            count: count.to_owned(),
+        }));
+    }
+    shots.shoot("shift-close-de");
     failures.append(&mut shots.failures);
     pos_ui::select_language("en").unwrap();
 
