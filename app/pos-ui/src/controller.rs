@@ -50,8 +50,11 @@ struct Inner {
     last_error: RefCell<Option<TillError>>,
     /// Where print, drawer and email requests go after each intent; without one they wait
     /// for [`TillScreen::take_effects`].
-    effects: RefCell<Option<Box<dyn Fn(Effect)>>>,
+    effects: RefCell<Option<EffectHandler>>,
 }
+
+/// Takes one print, drawer or email request to the device or outbox that serves it.
+type EffectHandler = Box<dyn Fn(Effect)>;
 
 impl TillScreen {
     /// Connects `till` to `window`'s adapters and shows its current view. `clock` gives the
