@@ -158,6 +158,13 @@ fn scan_to_pay_with_cash_and_change() {
         Some(pos_till::TillError::UnknownCode("123".to_owned()))
     );
 
+    // The terminal's drawer and printer get their requests as the intent completes.
+    let delivered = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ui.screen.on_effects({
+        let delivered = delivered.clone();
+        move |effect| delivered.borrow_mut().push(effect)
+    });
+
     ui.press(Key::F12);
     assert_eq!(ui.page(), Page::Payment);
     let payment = ui.window.global::<PaymentAdapter>();
@@ -166,6 +173,8 @@ fn scan_to_pay_with_cash_and_change() {
     ui.press(Key::Return);
     assert_eq!(payment.get_change(), "2.63");
     assert_eq!(payment.get_receipt_number(), "T1-00004");
+    assert_eq!(*delivered.borrow(), vec![Effect::OpenDrawer]);
+    assert!(ui.screen.take_effects().is_empty(), "nothing left waiting");
     let change: Vec<ElementHandle> =
         ElementHandle::find_by_accessible_label(&ui.window, "Change").collect();
     assert!(
