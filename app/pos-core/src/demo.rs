@@ -15,7 +15,9 @@ use crate::money::{Currency, Money, RoundingMode};
 use crate::promotion::{ProductGroup, Promotion, PromotionKind, QuantityTier, TimeWindow};
 use crate::quantity::{Quantity, Unit};
 use crate::tax::{PriceMode, TaxError, TaxPolicy, TaxRounding, TaxTable};
-use crate::tenant::{DiscountPolicy, ReceiptSettings, Store, Tenant};
+use crate::tenant::{
+    DiscountPolicy, DrawerSettings, ReceiptPrinting, ReceiptSettings, Store, Tenant,
+};
 
 fn money(minor: i64) -> Money {
     Money::from_minor(minor, Currency::EUR)
@@ -63,7 +65,9 @@ pub fn store() -> Result<Store, TaxError> {
                 "Thank you for shopping with us!".to_owned(),
                 "Returns within 30 days with receipt.".to_owned(),
             ],
+            printing: ReceiptPrinting::Ask,
         },
+        drawer: DrawerSettings::default(),
         features: Features::all_enabled(),
     }
     .pipe(Ok)

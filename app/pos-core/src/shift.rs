@@ -50,6 +50,89 @@ impl CashCount {
     }
 }
 
+/// Whether a denomination is a note or a coin, as the count screen groups them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Piece {
+    Note,
+    Coin,
+}
+
+/// The notes and coins of `currency` a drawer holds, largest first, for counting it. Known
+/// currencies list their circulating pieces (the large notes a till never holds are left out);
+/// any other currency gets a 1-2-5 series from 100 down to its minor unit.
+pub fn denominations(currency: Currency) -> Vec<(Decimal, Piece)> {
+    let piece = |value: i64, scale: u32, kind: Piece| (Decimal::new(value, scale), kind);
+    let series = |notes: &[i64], coins: &[(i64, u32)]| -> Vec<(Decimal, Piece)> {
+        notes
+            .iter()
+            .map(|n| piece(*n, 0, Piece::Note))
+            .chain(coins.iter().map(|(v, s)| piece(*v, *s, Piece::Coin)))
+            .collect()
+    };
+    match currency.code() {
+        "EUR" => series(
+            &[200, 100, 50, 20, 10, 5],
+            &[
+                (2, 0),
+                (1, 0),
+                (50, 2),
+                (20, 2),
+                (10, 2),
+                (5, 2),
+                (2, 2),
+                (1, 2),
+            ],
+        ),
+        "USD" => series(
+            &[100, 50, 20, 10, 5, 1],
+            &[(25, 2), (10, 2), (5, 2), (1, 2)],
+        ),
+        "GBP" => series(
+            &[50, 20, 10, 5],
+            &[
+                (2, 0),
+                (1, 0),
+                (50, 2),
+                (20, 2),
+                (10, 2),
+                (5, 2),
+                (2, 2),
+                (1, 2),
+            ],
+        ),
+        "CHF" => series(
+            &[200, 100, 50, 20, 10],
+            &[(5, 0), (2, 0), (1, 0), (50, 2), (20, 2), (10, 2), (5, 2)],
+        ),
+        "JPY" => series(
+            &[10_000, 5_000, 1_000],
+            &[(500, 0), (100, 0), (50, 0), (10, 0), (5, 0), (1, 0)],
+        ),
+        _ => {
+            let minor = currency.minor_unit();
+            let mut out = Vec::new();
+            for exponent in (0..=2).rev() {
+                for step in [5_i64, 2, 1] {
+                    let value = Decimal::from(step * 10_i64.pow(exponent));
+                    out.push((value, Piece::Note));
+                }
+            }
+            let mut coin_unit = Decimal::ONE;
+            while coin_unit > minor {
+                coin_unit /= Decimal::from(10);
+                for step in [5_i64, 2, 1] {
+                    let value = Decimal::from(step) * coin_unit;
+                    if value >= minor {
+                        out.push((value.normalize(), Piece::Coin));
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Closing {
     pub by: UserId,
@@ -357,4 +440,29 @@ pub fn report(
 
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euro_drawer_holds_notes_then_coins_down_to_a_cent() {
+        let pieces = denominations(Currency::EUR);
+        assert_eq!(pieces.len(), 14);
+        assert_eq!(pieces[0], (Decimal::from(200), Piece::Note));
+        assert_eq!(pieces[5], (Decimal::from(5), Piece::Note));
+        assert_eq!(pieces[6], (Decimal::from(2), Piece::Coin));
+        assert_eq!(pieces[13], (Decimal::new(1, 2), Piece::Coin));
+    }
+
+    #[test]
+    fn other_currencies_count_down_to_their_minor_unit() {
+        let kwd = denominations(Currency::KWD);
+        assert_eq!(kwd.last().map(|p| p.0), Some(Decimal::new(1, 3)));
+        let jpy = denominations(Currency::JPY);
+        assert_eq!(jpy.last().map(|p| p.0), Some(Decimal::ONE));
+        let values: Vec<Decimal> = kwd.iter().map(|p| p.0).collect();
+        assert!(values.windows(2).all(|w| w[0] > w[1]), "largest first");
+    }
 }

@@ -1,5 +1,5 @@
 //! Tenants (the fleet operator's clients) and their stores, each with its own currency, tax
-//! setup, rounding, receipt text and feature switches.
+//! setup, rounding, receipt text and printing, drawer tenders and feature switches.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -9,6 +9,7 @@ use crate::access::Features;
 use crate::id::{StoreId, TenantId};
 use crate::money::{Currency, Money, RoundingMode};
 use crate::tax::{TaxPolicy, TaxTable};
+use crate::tender::TenderKind;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -31,11 +32,49 @@ impl CashRounding {
     }
 }
 
-/// What is printed around every receipt.
+/// What is printed around every receipt, and whether a sale prints one without asking.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptSettings {
     pub header: Vec<String>,
     pub footer: Vec<String>,
+    #[serde(default)]
+    pub printing: ReceiptPrinting,
+}
+
+/// When a sale's receipt is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiptPrinting {
+    /// The cashier chooses after each sale: print, email, gift receipt or none.
+    #[default]
+    Ask,
+    /// Every sale prints its receipt as it completes.
+    Always,
+}
+
+/// Which tenders open the cash drawer when a sale or refund is settled with them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawerSettings {
+    pub opening_tenders: Vec<TenderKind>,
+}
+
+impl Default for DrawerSettings {
+    /// Cash only: the cashier puts notes in and takes change out; a card sale leaves the
+    /// drawer shut, so it is never open without a reason.
+    fn default() -> DrawerSettings {
+        DrawerSettings {
+            opening_tenders: vec![TenderKind::Cash],
+        }
+    }
+}
+
+impl DrawerSettings {
+    /// Whether settling with `tenders` opens the drawer.
+    pub fn opens_for(&self, tenders: impl IntoIterator<Item = TenderKind>) -> bool {
+        tenders
+            .into_iter()
+            .any(|kind| self.opening_tenders.contains(&kind))
+    }
 }
 
 /// Limits on manual discounts: above `percent_max_without_approval` a manager must approve.
@@ -60,6 +99,8 @@ pub struct Store {
     pub cash_rounding: Option<CashRounding>,
     pub discounts: DiscountPolicy,
     pub receipt: ReceiptSettings,
+    #[serde(default)]
+    pub drawer: DrawerSettings,
     pub features: Features,
 }
 

@@ -33,6 +33,13 @@ fn logged_in(now: Timestamp) -> Till {
         now,
     )
     .unwrap();
+    till.handle(
+        Intent::Shift(pos_till::ShiftIntent::Open {
+            total: "150".to_owned(),
+        }),
+        now,
+    )
+    .unwrap();
     till
 }
 

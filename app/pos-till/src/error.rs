@@ -70,6 +70,18 @@ pub enum TillError {
     ExchangeOpen,
     #[error(transparent)]
     Refund(RefundError),
+    #[error("no shift is open; count the opening float and open the shift first")]
+    NoShift,
+    #[error("`{0}` is not a number of notes or coins; type a whole number like 3")]
+    BadCount(String),
+    #[error("`{0}` is not an email address; type it like name@example.com")]
+    BadEmail(String),
+    #[error("there is no receipt to print yet")]
+    NoReceipt,
+    #[error(transparent)]
+    Shift(#[from] pos_core::shift::ShiftError),
+    #[error(transparent)]
+    Access(#[from] pos_core::access::AccessError),
     #[error(transparent)]
     Cart(#[from] CartError),
     #[error(transparent)]

@@ -1,8 +1,9 @@
 //! The till session: everything the cashier's screen does, as a state machine with no UI and
 //! no IO. A screen sends [`Intent`]s with the current time to [`Till::handle`] and draws
 //! [`Till::view`]'s [`TillView`]: the page, cart lines with formatted amounts, totals with tax,
-//! the payment with amount due and change, held carts with age and total, and one message for
-//! the cashier.
+//! the payment with amount due and change, held carts with age and total, the shift and its
+//! drawer count, and one message for the cashier. What the till needs from the hardware (print,
+//! open the drawer, email a receipt) it queues as [`Effect`]s for [`Till::take_effects`].
 //!
 //! It owns no retail rule: prices, promotions, tax, tenders, permissions and held carts are all
 //! `pos-core`'s, asked in the order a checkout needs them. It never touches Slint, a clock, a
@@ -17,16 +18,18 @@
 //! domain calls, so a manager's approval is just the refused intent run again with an approver,
 //! and every flow can be tested by feeding intents and reading views.
 
+pub mod effect;
 pub mod error;
 pub mod memory;
 pub mod port;
 pub mod session;
 pub mod view;
 
+pub use effect::{Effect, PrintPurpose};
 pub use session::refunding;
 
 pub use error::{TillError, TillErrorKind};
-pub use session::{Intent, TenderChoice, Till, TillPorts, TillSetup};
+pub use session::{Intent, ReceiptIntent, ShiftIntent, TenderChoice, Till, TillPorts, TillSetup};
 pub use view::{Screen, TillView, Tone};
 
 /// A till over the demo shop on terminal `T1` with in-memory edges: what the desktop demo

@@ -1,5 +1,6 @@
 //! In-memory edges over the demo shop: a real catalogue search, a real ledger of events and
-//! held carts, a staff list with PINs, and counting ids. The desktop demo runs on them and the
+//! held carts (the open shift and its activity replayed from those events), a staff list with
+//! PINs, and counting ids. The desktop demo runs on them and the
 //! tests drive them; the encrypted store replaces them on the appliance.
 
 use pos_core::access::{Actor, Role};
@@ -10,13 +11,16 @@ use pos_core::event::{DomainEvent, EventEnvelope};
 use pos_core::held::{HeldCart, HeldCarts};
 use pos_core::id::{
     CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId,
-    SaleId, UserId,
+    SaleId, ShiftId, UserId,
 };
 use pos_core::loyalty::Tier;
 use pos_core::refund::Refund;
 use pos_core::sale::Sale;
+use pos_core::shift::Shift;
 
-use crate::port::{Catalogue, IdSource, Ledger, LedgerError, SaleSummary, SalesHistory, Staff};
+use crate::port::{
+    Catalogue, IdSource, Ledger, LedgerError, SaleSummary, SalesHistory, ShiftActivity, Staff,
+};
 
 /// Events kept in memory before the oldest are dropped: a day of a busy till, bounded.
 pub const MEMORY_EVENTS_MAX: usize = 100_000;
@@ -311,6 +315,52 @@ impl Ledger for MemoryLedger {
         let start = self.events.len().saturating_sub(count);
         self.events[start..].to_vec()
     }
+
+    /// Replays the journal: the last shift opened on `device` that has not closed since, with
+    /// the cash moved in and out of it.
+    fn open_shift(&self, device: &DeviceId) -> Result<Option<Shift>, LedgerError> {
+        let mut open: Option<Shift> = None;
+        for envelope in &self.events {
+            match &envelope.event {
+                DomainEvent::ShiftOpened(shift) if shift.device == *device => {
+                    open = Some(shift.clone());
+                }
+                DomainEvent::CashMoved { shift, movement } => {
+                    if let Some(current) = open.as_mut().filter(|s| s.id == *shift) {
+                        current.cash_movements.push(movement.clone());
+                    }
+                }
+                DomainEvent::ShiftClosed { shift, .. }
+                    if open.as_ref().is_some_and(|s| s.id == shift.id) =>
+                {
+                    open = None;
+                }
+                _ => {}
+            }
+        }
+        Ok(open)
+    }
+
+    fn shift_activity(&self, shift: &Shift) -> Result<ShiftActivity, LedgerError> {
+        let mut activity = ShiftActivity::default();
+        for envelope in &self.events {
+            match &envelope.event {
+                DomainEvent::SaleCompleted(sale) if sale.shift.as_ref() == Some(&shift.id) => {
+                    activity.sales.push(sale.clone());
+                }
+                DomainEvent::RefundIssued(refund) if refund.shift.as_ref() == Some(&shift.id) => {
+                    activity.refunds.push(refund.clone());
+                }
+                DomainEvent::LinesVoided(void)
+                    if envelope.device == shift.device && void.at >= shift.opened_at =>
+                {
+                    activity.voids.push(void.clone());
+                }
+                _ => {}
+            }
+        }
+        Ok(activity)
+    }
 }
 
 /// Ids made by counting, prefixed with the device: deterministic for tests and the demo.
@@ -362,6 +412,11 @@ impl IdSource for CountingIds {
     fn refund(&mut self) -> RefundId {
         let n = self.bump();
         RefundId::new(format!("{}-refund-{n}", self.device))
+    }
+
+    fn shift(&mut self) -> ShiftId {
+        let n = self.bump();
+        ShiftId::new(format!("{}-shift-{n}", self.device))
     }
 }
 

@@ -8,16 +8,19 @@
 
 use pos_core::access::Actor;
 use pos_core::cart::AttachedCustomer;
+use pos_core::cart::Void;
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::EventEnvelope;
 use pos_core::held::HeldCart;
 use pos_core::id::{
-    CustomerId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId, SaleId, UserId,
+    CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId,
+    SaleId, ShiftId, UserId,
 };
 use pos_core::money::Money;
 use pos_core::refund::Refund;
 use pos_core::sale::Sale;
+use pos_core::shift::Shift;
 
 /// Search results shown at once; more than a screenful helps nobody at the till.
 pub const SEARCH_RESULTS_MAX: usize = 24;
@@ -105,13 +108,27 @@ pub trait Ledger: SalesHistory {
     fn resume(
         &mut self,
         id: &HeldCartId,
-        device: &pos_core::id::DeviceId,
+        device: &DeviceId,
         at: Timestamp,
     ) -> Result<HeldCart, LedgerError>;
     /// Carts waiting, oldest first.
     fn held(&self) -> Vec<HeldCart>;
     /// The last `count` events recorded, oldest first: for the journal screen and checks.
     fn journal_tail(&self, count: usize) -> Vec<EventEnvelope>;
+    /// The shift open on `device` with its cash movements, so an open shift survives a
+    /// restart of the till.
+    fn open_shift(&self, device: &DeviceId) -> Result<Option<Shift>, LedgerError>;
+    /// What happened during `shift`: its sales and refunds, and the lines voided on its
+    /// device since it opened. The X and Z reports are made from these.
+    fn shift_activity(&self, shift: &Shift) -> Result<ShiftActivity, LedgerError>;
+}
+
+/// The business of one shift, as the shift report needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShiftActivity {
+    pub sales: Vec<Sale>,
+    pub refunds: Vec<Refund>,
+    pub voids: Vec<Void>,
 }
 
 /// Why the ledger could not record or hand back something.
@@ -132,4 +149,5 @@ pub trait IdSource {
     fn event(&mut self) -> EventId;
     fn movement(&mut self) -> MovementId;
     fn refund(&mut self) -> RefundId;
+    fn shift(&mut self) -> ShiftId;
 }

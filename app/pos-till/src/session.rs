@@ -7,6 +7,12 @@ pub mod refunding;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod receipts;
+mod shift;
+
+pub use receipts::{EMAIL_CHARS_MAX, ReceiptIntent};
+pub use shift::ShiftIntent;
+
 use pos_core::access::{Actor, Features, permission};
 use pos_core::cart::{
     AttachedCustomer, Authority, Cart, CartError, DiscountKind, LineNo, PricedCart, PricingContext,
@@ -26,6 +32,7 @@ use pos_core::tenant::Store;
 use pos_core::tender::{Payment, TenderKind};
 use rust_decimal::Decimal;
 
+use crate::effect::{Effect, EffectQueue};
 use crate::error::TillError;
 use crate::port::{Catalogue, IdSource, Ledger, SEARCH_RESULTS_MAX, Staff};
 use crate::view::{
@@ -133,6 +140,10 @@ pub enum Intent {
     StartExchange,
     /// Drop a waiting exchange; nothing is refunded.
     CancelExchange,
+    /// The shift: float, cash in and out, no sale, X report, close.
+    Shift(ShiftIntent),
+    /// The receipt of the sale just paid, or a copy of the last one.
+    Receipt(ReceiptIntent),
 }
 
 /// The tenders the checkout offers.
@@ -217,6 +228,9 @@ pub struct Till {
     pending: Option<Pending>,
     message: Option<Message>,
     returns: refunding::Returns,
+    desk: shift::ShiftDesk,
+    receipts: receipts::ReceiptDesk,
+    effects: EffectQueue,
 }
 
 impl Till {
@@ -240,7 +254,27 @@ impl Till {
             pending: None,
             message: None,
             returns: refunding::Returns::default(),
+            desk: shift::ShiftDesk::default(),
+            receipts: receipts::ReceiptDesk::default(),
+            effects: EffectQueue::default(),
         }
+    }
+
+    /// What the till asks of the printer, the drawer and the outbox since the last call,
+    /// oldest first. The terminal calls it after every intent.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        self.effects.take()
+    }
+
+    /// Effects dropped because nobody took them, for the terminal's log.
+    pub fn effects_dropped(&self) -> u64 {
+        self.effects.dropped()
+    }
+
+    /// The edges back, as when the terminal stops: a new `Till` over them carries on with the
+    /// shift that is open.
+    pub fn into_ports(self) -> TillPorts {
+        self.ports
     }
 
     /// Applies one intent at time `now`. On success the message says what happened; on
@@ -481,7 +515,9 @@ impl Till {
                         self.payment = None;
                         self.screen = Screen::Checkout;
                     }
-                    Screen::Held => self.screen = Screen::Checkout,
+                    Screen::Held | Screen::Shift | Screen::ShiftClose => {
+                        self.screen = Screen::Checkout;
+                    }
                     _ => {
                         self.search_text.clear();
                         self.search_results.clear();
@@ -491,10 +527,11 @@ impl Till {
             }
             Intent::NextCustomer => {
                 self.returns.close();
-                self.completed = None;
-                self.screen = Screen::Checkout;
+                self.next_customer();
                 Ok(None)
             }
+            Intent::Shift(intent) => self.shift_intent(intent, cashier, approver),
+            Intent::Receipt(intent) => self.receipt_intent(intent),
             Intent::Lock | Intent::SwitchCashier => {
                 if self
                     .payment
@@ -521,19 +558,19 @@ impl Till {
     fn checkout_only(&mut self) -> Result<(), TillError> {
         match self.screen {
             Screen::Checkout => Ok(()),
-            Screen::Held => {
+            Screen::Held | Screen::Shift | Screen::ShiftClose => {
                 self.screen = Screen::Checkout;
                 Ok(())
             }
             Screen::Payment if self.completed.is_some() => {
                 // The next customer's first touch starts the next sale.
-                self.completed = None;
-                self.screen = Screen::Checkout;
+                self.next_customer();
                 Ok(())
             }
             Screen::Payment => Err(TillError::PaymentOpen),
             Screen::Login => Err(TillError::NotLoggedIn),
             Screen::Refund => Err(TillError::NotHere),
+            Screen::ShiftOpen => Err(TillError::NoShift),
         }
     }
 
@@ -661,16 +698,34 @@ impl Till {
             store: self.setup.store.id.clone(),
             device: self.setup.device.clone(),
             cashier: cashier.user.clone(),
-            shift: None,
+            shift: Some(self.desk.shift_id().ok_or(TillError::NoShift)?.clone()),
             at: self.now,
         };
         let sale = Sale::complete(priced, summary, context, Some(&self.setup.loyalty))?;
         let ids = &mut self.ports.ids;
         let movements = stock::movements_for_sale(&sale, |_, q| vec![(None, q)], || ids.movement());
         let (mut events, exchanged) = self.exchange_events(cashier, &sale)?;
-        events.extend(event::sale_events(&sale, &movements));
+        // The drawer opens for the tenders the store configured, and the journal says so.
+        events.extend(
+            event::sale_events(&sale, &movements)
+                .into_iter()
+                .filter(|e| !matches!(e, DomainEvent::DrawerOpened(_))),
+        );
+        let opens_drawer = self
+            .setup
+            .store
+            .drawer
+            .opens_for(sale.payment.tenders.iter().map(|t| t.kind));
+        if opens_drawer {
+            events.push(DomainEvent::DrawerOpened(event::DrawerReason::Sale(
+                sale.id.clone(),
+            )));
+        }
         self.record(cashier, events)?;
         self.exchange_done();
+        if opens_drawer {
+            self.effects.push(Effect::OpenDrawer);
+        }
         let currency = sale.currency;
         let paid = Money::sum(currency, sale.payment.tenders.iter().map(|t| &t.received))?;
         let completed = Completed {
@@ -689,6 +744,7 @@ impl Till {
             message = format!("{message}. {exchanged}");
         }
         self.completed = Some(completed);
+        self.sale_completed(sale);
         self.payment = None;
         self.cart = Cart::new(currency);
         self.selected = None;
@@ -725,8 +781,11 @@ impl Till {
             let label = self.hold_cart(&left_by, &format!("{}'s open cart", left_by.name))?;
             message = format!("{message}. {}'s cart is held as “{label}”", left_by.name);
         }
+        self.screen = self.screen_after_login()?;
+        if self.screen == Screen::ShiftOpen {
+            message = format!("{message}. Count the opening float to open the shift");
+        }
         self.cashier = Some(person);
-        self.screen = Screen::Checkout;
         Ok(Some(Message {
             text: message,
             tone: Tone::Info,
@@ -811,10 +870,16 @@ impl Till {
                 },
                 tone: Tone::Success,
             })),
-            Err(TillError::Cart(CartError::Access(
-                pos_core::access::AccessError::ApproverLacksPermission { .. }
-                | pos_core::access::AccessError::SelfApproval(_),
-            ))) => {
+            Err(
+                TillError::Cart(CartError::Access(
+                    pos_core::access::AccessError::ApproverLacksPermission { .. }
+                    | pos_core::access::AccessError::SelfApproval(_),
+                ))
+                | TillError::Access(
+                    pos_core::access::AccessError::ApproverLacksPermission { .. }
+                    | pos_core::access::AccessError::SelfApproval(_),
+                ),
+            ) => {
                 self.pending = Some(pending);
                 Err(TillError::NotAnApprover {
                     name: approver.name,
@@ -840,6 +905,7 @@ impl Till {
             )),
             Intent::RemoveLine(line) => Some(format!("Removing {} (already printed)", name(line))),
             Intent::ConfirmRefund | Intent::StartExchange => self.refund_approval_subject(intent),
+            Intent::Shift(intent) => self.shift_approval_subject(intent),
             _ => None,
         }
     }
@@ -918,6 +984,8 @@ impl Till {
             }),
             refund: self.refund_view(),
             exchange: self.exchange_view(),
+            shift: self.shift_view(),
+            receipt: self.receipt_view(),
         }
     }
 

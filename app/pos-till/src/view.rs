@@ -4,6 +4,10 @@
 use pos_core::cart::LineNo;
 use pos_core::id::{HeldCartId, ProductId, UserId};
 
+pub mod shift;
+
+pub use shift::{Balance, CountRow, ReceiptView, ReportRow, ShiftView};
+
 /// The page the cashier sees.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -17,6 +21,12 @@ pub enum Screen {
     Held,
     /// Returning goods: find the sale, choose lines and a reason, refund or exchange.
     Refund,
+    /// No shift is open: count the opening float first.
+    ShiftOpen,
+    /// The open shift: its X figures, cash in and out, no sale, reprint, close.
+    Shift,
+    /// Closing the shift: count the drawer by denomination.
+    ShiftClose,
 }
 
 /// How a message should look: calm information, a success, or a problem.
@@ -57,6 +67,8 @@ pub struct TillView {
     pub refund: Option<crate::refunding::RefundView>,
     /// An exchange waiting for the new items: set from choosing it until the sale is paid.
     pub exchange: Option<crate::refunding::ExchangeView>,
+    pub shift: ShiftView,
+    pub receipt: ReceiptView,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,7 +5,7 @@
 
 use pos_core::clock::Timestamp;
 use pos_core::id::UserId;
-use pos_till::{Intent, Screen, TenderChoice, Till, TillError, TillErrorKind, Tone};
+use pos_till::{Intent, Screen, ShiftIntent, TenderChoice, Till, TillError, TillErrorKind, Tone};
 
 /// Monday 2026-03-02 10:00 UTC, outside the drinks happy hour.
 const MONDAY_10AM: i64 = 1_772_445_600_000;
@@ -51,6 +51,15 @@ impl Day {
         });
     }
 
+    /// Opens the shift with a float typed as a total, as the first login of the day asks.
+    fn open_shift(&mut self, float: &str) {
+        assert_eq!(self.till.view().screen, Screen::ShiftOpen);
+        self.ok(Intent::Shift(ShiftIntent::Open {
+            total: float.to_owned(),
+        }));
+        assert_eq!(self.till.view().screen, Screen::Checkout);
+    }
+
     fn scan(&mut self, code: &str) {
         self.ok(Intent::Scan(code.to_owned()));
     }
@@ -68,6 +77,9 @@ impl Day {
     }
 }
 
+/// Events recorded when the day's shift opens, before anything is sold.
+const OPENING: usize = 1;
+
 /// The kinds of the events recorded since `skip`.
 fn recorded(till: &Till, skip: usize) -> Vec<&'static str> {
     till.ledger()
@@ -83,8 +95,9 @@ fn login_scan_and_pay_cash_with_change() {
     let mut day = Day::new();
     assert_eq!(day.till.view().screen, Screen::Login);
     day.login("anna", "1234");
+    assert_eq!(day.till.view().screen, Screen::ShiftOpen);
+    day.open_shift("150.00");
     let view = day.till.view();
-    assert_eq!(view.screen, Screen::Checkout);
     assert_eq!(view.cashier.as_deref(), Some("Anna"));
 
     day.scan(MILK);
@@ -113,7 +126,7 @@ fn login_scan_and_pay_cash_with_change() {
     let done = view.payment.unwrap();
     assert_eq!(done.change, "2.63");
     assert_eq!(done.due, "0.00");
-    assert_eq!(done.receipt_number.as_deref(), Some("T1-00002"));
+    assert_eq!(done.receipt_number.as_deref(), Some("T1-00004"));
     assert_eq!(day.message(), "Paid. Give 2.63 change");
     assert!(view.cart.lines.is_empty());
 
@@ -123,7 +136,7 @@ fn login_scan_and_pay_cash_with_change() {
     assert_eq!(view.screen, Screen::Checkout);
     assert_eq!(view.cart.total, "2.49");
     assert_eq!(
-        recorded(&day.till, 0),
+        recorded(&day.till, OPENING),
         vec![
             "sale_completed",
             "stock_moved",
@@ -139,6 +152,7 @@ fn login_scan_and_pay_cash_with_change() {
 fn split_payment_card_wallet_and_cash() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.scan(COFFEE);
     day.scan(COFFEE);
     day.ok(Intent::StartPayment);
@@ -177,13 +191,14 @@ fn split_payment_card_wallet_and_cash() {
     let done = day.till.view().payment.unwrap();
     assert_eq!(done.change, "2.52");
     assert_eq!(done.tenders.len(), 3);
-    assert_eq!(recorded(&day.till, 0)[0], "sale_completed");
+    assert_eq!(recorded(&day.till, OPENING)[0], "sale_completed");
 }
 
 #[test]
 fn hold_serve_the_next_customer_and_resume() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.scan(COFFEE);
     day.scan(MILK);
     day.ok(Intent::Hold {
@@ -221,7 +236,7 @@ fn hold_serve_the_next_customer_and_resume() {
     assert_eq!(view.cart.total, "16.18");
     assert!(view.held.is_empty());
     assert_eq!(
-        recorded(&day.till, 0),
+        recorded(&day.till, OPENING),
         vec![
             "cart_held",
             "sale_completed",
@@ -251,6 +266,7 @@ fn hold_serve_the_next_customer_and_resume() {
 fn a_discount_above_the_limit_waits_for_a_manager() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.scan(BUTTER);
     let line = day.till.view().cart.lines[0].line_no;
     let discount = Intent::LineDiscount {
@@ -311,7 +327,7 @@ fn a_discount_above_the_limit_waits_for_a_manager() {
     day.ok(Intent::StartPayment);
     day.tender(TenderChoice::Card, "", "AUTH-1");
     assert_eq!(
-        recorded(&day.till, 0),
+        recorded(&day.till, OPENING),
         vec!["sale_completed", "stock_moved", "override_approved"]
     );
 }
@@ -320,6 +336,7 @@ fn a_discount_above_the_limit_waits_for_a_manager() {
 fn approval_can_be_cancelled() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.scan(BUTTER);
     let line = day.till.view().cart.lines[0].line_no;
     day.refused(Intent::LineDiscount {
@@ -383,7 +400,11 @@ fn wrong_pins_lock_a_cashier_out_until_a_manager_unlocks() {
     assert_eq!(day.message(), "Marc unlocked Anna; log in with the PIN");
     assert!(!day.till.view().login.people[0].locked_out);
     day.login("anna", "1234");
-    assert_eq!(day.till.view().screen, Screen::Checkout);
+    assert_eq!(
+        day.till.view().screen,
+        Screen::ShiftOpen,
+        "no shift is open yet: the opening float comes first"
+    );
 }
 
 #[test]
@@ -394,6 +415,11 @@ fn cashier_mistakes_are_named_and_change_nothing() {
         TillError::NotLoggedIn
     );
     day.login("anna", "1234");
+    assert_eq!(
+        day.refused(Intent::Scan(MILK.to_owned())),
+        TillError::NoShift
+    );
+    day.open_shift("150.00");
     assert_eq!(
         day.refused(Intent::Scan("123456".to_owned())),
         TillError::UnknownCode("123456".to_owned())
@@ -432,6 +458,7 @@ fn cashier_mistakes_are_named_and_change_nothing() {
 fn search_quantity_weight_customer_and_removal() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.ok(Intent::Search("choc".to_owned()));
     let results = day.till.view().search_results;
     assert_eq!(results.len(), 1);
@@ -479,13 +506,14 @@ fn search_quantity_weight_customer_and_removal() {
     day.ok(Intent::RemoveLine(weighed));
     assert_eq!(day.message(), "Removed Bananas");
     assert_eq!(day.till.view().cart.total, "3.99");
-    assert_eq!(recorded(&day.till, 0), vec!["lines_voided"]);
+    assert_eq!(recorded(&day.till, OPENING), vec!["lines_voided"]);
 }
 
 #[test]
 fn switching_cashier_holds_the_open_cart_under_the_leavers_name() {
     let mut day = Day::new();
     day.login("anna", "1234");
+    day.open_shift("150.00");
     day.scan(MILK);
     day.ok(Intent::Lock);
     assert_eq!(day.till.view().login.locked_by.as_deref(), Some("Anna"));

@@ -16,7 +16,8 @@ use pos_till::memory::{CountingIds, MemoryCatalogue, MemoryLedger, MemoryStaff};
 use pos_till::port::Ledger;
 use pos_till::refunding::{RefundStep, RefundView};
 use pos_till::{
-    Intent, Screen, TenderChoice, Till, TillError, TillErrorKind, TillPorts, TillSetup, Tone,
+    Intent, Screen, ShiftIntent, TenderChoice, Till, TillError, TillErrorKind, TillPorts,
+    TillSetup, Tone,
 };
 
 /// Monday 2026-03-02 10:00 UTC, the shop's time too.
@@ -59,11 +60,17 @@ impl Day {
         error
     }
 
+    /// Logs in; the first login of the day opens the shift with a 100.00 float.
     fn login(&mut self, user: &str, pin: &str) {
         self.ok(Intent::Login {
             user: UserId::new(user),
             pin: pin.to_owned(),
         });
+        if self.till.view().screen == Screen::ShiftOpen {
+            self.ok(Intent::Shift(ShiftIntent::Open {
+                total: "100.00".to_owned(),
+            }));
+        }
     }
 
     fn switch_to(&mut self, user: &str, pin: &str) {
@@ -154,8 +161,8 @@ fn a_simple_refund_is_four_actions() {
     day.ok(Intent::ConfirmRefund);
     let refund = day.refund();
     assert_eq!(refund.step, RefundStep::Done);
-    assert_eq!(refund.receipt_number.as_deref(), Some("T1-00007"));
-    assert_eq!(day.message(), "Refund T1-00007 made: 14.99 back to Card");
+    assert_eq!(refund.receipt_number.as_deref(), Some("T1-00009"));
+    assert_eq!(day.message(), "Refund T1-00009 made: 14.99 back to Card");
     // What is done stays as it was made.
     let line = refund.lines[0].line_no;
     assert_eq!(day.refused(Intent::ToggleReturn(line)), TillError::NotHere);

@@ -9,7 +9,7 @@ use pos_core::id::{HeldCartId, ProductId, ReceiptNumber, UserId};
 use pos_core::refund::RefundDestination;
 use pos_till::refunding::RefundStep as TillRefundStep;
 use pos_till::view::{Screen, TillView, Tone as TillTone};
-use pos_till::{Intent, TenderChoice, Till, TillError};
+use pos_till::{Effect, Intent, TenderChoice, Till, TillError};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::{
@@ -51,7 +51,13 @@ struct Inner {
     clock: Box<dyn Fn() -> Timestamp>,
     status: RefCell<DeviceStatus>,
     last_error: RefCell<Option<TillError>>,
+    /// Where print, drawer and email requests go after each intent; without one they wait
+    /// for [`TillScreen::take_effects`].
+    effects: RefCell<Option<EffectHandler>>,
 }
+
+/// Takes one print, drawer or email request to the device or outbox that serves it.
+type EffectHandler = Box<dyn Fn(Effect)>;
 
 impl TillScreen {
     /// Connects `till` to `window`'s adapters and shows its current view. `clock` gives the
@@ -68,6 +74,7 @@ impl TillScreen {
                 clock: Box::new(clock),
                 status: RefCell::new(DeviceStatus::default()),
                 last_error: RefCell::new(None),
+                effects: RefCell::new(None),
             }),
         };
         screen.connect(window);
@@ -79,8 +86,23 @@ impl TillScreen {
     pub fn send(&self, intent: Intent) -> Result<(), TillError> {
         let now = (self.inner.clock)();
         let result = self.inner.till.borrow_mut().handle(intent, now);
+        if let Some(handler) = self.inner.effects.borrow().as_ref() {
+            let effects = self.inner.till.borrow_mut().take_effects();
+            effects.into_iter().for_each(handler);
+        }
         self.refresh();
         result
+    }
+
+    /// Hands every print, drawer and email request to `handler` as the intent that caused it
+    /// completes: the terminal connects its printer queue, drawer and outbox here.
+    pub fn on_effects(&self, handler: impl Fn(Effect) + 'static) {
+        *self.inner.effects.borrow_mut() = Some(Box::new(handler));
+    }
+
+    /// The requests waiting when no handler is connected, oldest first.
+    pub fn take_effects(&self) -> Vec<Effect> {
+        self.inner.till.borrow_mut().take_effects()
     }
 
     /// The last intent the till refused, for the terminal's log.
@@ -206,11 +228,12 @@ impl TillScreen {
         refund.on_confirm(self.sender0(|| Intent::ConfirmRefund));
         refund.on_exchange(self.sender0(|| Intent::StartExchange));
         refund.on_cancel_exchange(self.sender0(|| Intent::CancelExchange));
+        crate::shift_bridge::connect(self, window);
     }
 
     /// Applies an intent from a tap or a key; a refusal is kept for the log and is already on
     /// screen as the message.
-    fn dispatch(&self, intent: Intent) {
+    pub(crate) fn dispatch(&self, intent: Intent) {
         if let Err(error) = self.send(intent) {
             *self.inner.last_error.borrow_mut() = Some(error);
         }
@@ -240,7 +263,7 @@ fn line_no(line: i32) -> LineNo {
     LineNo(u32::try_from(line).unwrap_or(0))
 }
 
-fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
+pub(crate) fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
     ModelRc::from(Rc::new(VecModel::from(items)))
 }
 
@@ -261,6 +284,9 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         Screen::Payment => Page::Payment,
         Screen::Held => Page::Held,
         Screen::Refund => Page::Refund,
+        Screen::ShiftOpen => Page::ShiftOpen,
+        Screen::Shift => Page::Shift,
+        Screen::ShiftClose => Page::ShiftClose,
     });
     session.set_people(model(
         view.login
@@ -383,6 +409,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         payment.set_receipt_number(SharedString::new());
         payment.set_tenders(model(Vec::new()));
     }
+
+    crate::shift_bridge::render(window, view);
 
     window.global::<HeldAdapter>().set_carts(model(
         view.held

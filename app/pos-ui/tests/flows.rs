@@ -8,9 +8,10 @@ use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
 };
 use pos_core::clock::Timestamp;
+use pos_till::{Effect, PrintPurpose};
 use pos_ui::{
     AppWindow, CartAdapter, HeldAdapter, Page, PaymentAdapter, RefundAdapter, RefundStep,
-    SessionAdapter, TillScreen,
+    SessionAdapter, ShiftAdapter, TillScreen,
 };
 use slint::platform::{Key, WindowEvent};
 use slint::{ComponentHandle, Model};
@@ -80,6 +81,30 @@ impl Ui {
         self.tap("Log in");
     }
 
+    /// The first login of the day opens the shift: three 50 notes in the drawer.
+    fn open_shift_with_150(&self) {
+        assert_eq!(self.page(), Page::ShiftOpen);
+        self.tap("50 notes");
+        self.tap("3");
+        assert_eq!(self.window.global::<ShiftAdapter>().get_counted(), "150.00");
+        self.tap("Open shift");
+        assert_eq!(self.page(), Page::Checkout);
+        assert_eq!(self.screen.take_effects(), vec![Effect::OpenDrawer]);
+    }
+
+    fn start_the_day(&self) {
+        self.login_as_anna();
+        self.open_shift_with_150();
+    }
+
+    /// The accessible value of the text labelled `label`.
+    fn value_of(&self, label: &str) -> String {
+        ElementHandle::find_by_accessible_label(&self.window, label)
+            .find_map(|e| e.accessible_value())
+            .map(String::from)
+            .unwrap_or_else(|| panic!("no value labelled {label:?} on screen"))
+    }
+
     /// Types a code the way a scanner does: fast keys, then Enter.
     fn scan(&self, code: &str) {
         self.type_text(code);
@@ -104,7 +129,7 @@ fn login_with_the_pin_pad() {
     // The keyboard works on the PIN pad too.
     ui.type_text("1234");
     ui.press(Key::Return);
-    assert_eq!(ui.page(), Page::Checkout);
+    assert_eq!(ui.page(), Page::ShiftOpen, "the day starts with the float");
     assert_eq!(
         ui.window.global::<pos_ui::StatusAdapter>().get_cashier(),
         "Anna"
@@ -114,7 +139,7 @@ fn login_with_the_pin_pad() {
 #[test]
 fn scan_to_pay_with_cash_and_change() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4006381333931");
     ui.scan("4006381333931");
     ui.scan("4006581020013");
@@ -133,6 +158,13 @@ fn scan_to_pay_with_cash_and_change() {
         Some(pos_till::TillError::UnknownCode("123".to_owned()))
     );
 
+    // The terminal's drawer and printer get their requests as the intent completes.
+    let delivered = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ui.screen.on_effects({
+        let delivered = delivered.clone();
+        move |effect| delivered.borrow_mut().push(effect)
+    });
+
     ui.press(Key::F12);
     assert_eq!(ui.page(), Page::Payment);
     let payment = ui.window.global::<PaymentAdapter>();
@@ -140,7 +172,9 @@ fn scan_to_pay_with_cash_and_change() {
     ui.type_text("20");
     ui.press(Key::Return);
     assert_eq!(payment.get_change(), "2.63");
-    assert_eq!(payment.get_receipt_number(), "T1-00002");
+    assert_eq!(payment.get_receipt_number(), "T1-00004");
+    assert_eq!(*delivered.borrow(), vec![Effect::OpenDrawer]);
+    assert!(ui.screen.take_effects().is_empty(), "nothing left waiting");
     let change: Vec<ElementHandle> =
         ElementHandle::find_by_accessible_label(&ui.window, "Change").collect();
     assert!(
@@ -160,7 +194,7 @@ fn scan_to_pay_with_cash_and_change() {
 #[test]
 fn split_payment_with_card_then_quick_cash() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4006581020013");
     ui.tap("Pay 14.99");
     ui.tap("Card");
@@ -179,7 +213,7 @@ fn split_payment_with_card_then_quick_cash() {
 #[test]
 fn hold_and_resume() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4006581020013");
     ui.type_text("Red coat");
     ui.tap("Hold");
@@ -203,7 +237,7 @@ fn hold_and_resume() {
 #[test]
 fn a_big_discount_waits_for_the_manager() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4008452011231");
     ui.type_text("20");
     ui.press(Key::F6);
@@ -220,6 +254,167 @@ fn a_big_discount_waits_for_the_manager() {
     assert_eq!(ui.window.global::<CartAdapter>().get_total(), "4.48");
 }
 
+/// The printed text of every print request, with what it was for.
+fn printed(effects: &[Effect]) -> Vec<(PrintPurpose, String)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Print { document, purpose } => Some((*purpose, document.to_text(42))),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn closing_the_shift_with_a_drawer_036_short() {
+    let ui = start();
+    ui.login_as_anna();
+    // The float typed as a total on the keyboard this time.
+    ui.tap("Type the total");
+    ui.type_text("150");
+    assert_eq!(ui.value_of("Float typed"), "150");
+    ui.press(Key::Return);
+    assert_eq!(ui.page(), Page::Checkout);
+    ui.screen.take_effects();
+
+    // A cash sale; Enter on the change screen prints the receipt.
+    ui.scan("4006381333931");
+    ui.scan("4006381333931");
+    ui.scan("4006581020013");
+    ui.press(Key::F12);
+    ui.type_text("20");
+    ui.press(Key::Return);
+    assert_eq!(ui.window.global::<PaymentAdapter>().get_change(), "2.63");
+    ui.press(Key::Return);
+    assert_eq!(ui.page(), Page::Checkout);
+    let effects = ui.screen.take_effects();
+    assert_eq!(effects[0], Effect::OpenDrawer);
+    let receipt = printed(&effects);
+    assert_eq!(receipt[0].0, PrintPurpose::Receipt);
+    assert!(receipt[0].1.contains("17.37"));
+
+    // The shift page shows the X figures: 150 + 17.37 in cash.
+    ui.press(Key::F10);
+    assert_eq!(ui.page(), Page::Shift);
+    assert_eq!(ui.value_of("Expected"), "167.37");
+    // Cash in from the keyboard: the amount, Enter, the reason, F5; Marc approves.
+    ui.type_text("5");
+    ui.press(Key::Return);
+    ui.type_text("Coins from the bank");
+    ui.press(Key::F5);
+    assert_eq!(
+        ui.window.global::<SessionAdapter>().get_approval(),
+        "Cash in 5.00"
+    );
+    ui.tap("Marc");
+    ui.type_text("9999");
+    ui.tap("Approve");
+    assert_eq!(
+        ui.message(),
+        "Approved by Marc. Cash in 5.00: Coins from the bank"
+    );
+    assert_eq!(ui.screen.take_effects(), vec![Effect::OpenDrawer]);
+    assert_eq!(ui.value_of("Expected"), "172.37");
+    ui.press(Key::F5);
+    assert_eq!(
+        ui.message(),
+        "`` is not an amount; type it like 12.50",
+        "the fields were cleared after the approved cash in"
+    );
+    ui.press(Key::Escape);
+    assert_eq!(ui.page(), Page::Checkout);
+    ui.tap("Shift");
+    assert_eq!(ui.page(), Page::Shift);
+
+    // Close: 100 + 50 + 10 + 2 × 5 + 2 + 0.01 = 172.01 in the drawer, 172.37 expected.
+    ui.tap("Close shift");
+    assert_eq!(ui.page(), Page::ShiftClose);
+    for (tile, count) in [
+        ("100 notes", "1"),
+        ("50 notes", "1"),
+        ("10 notes", "1"),
+        ("5 notes", "2"),
+        ("2 coins", "1"),
+        ("0.01 coins", "1"),
+    ] {
+        ui.tap(tile);
+        ui.tap(count);
+    }
+    // A slip of the finger, taken back with Backspace.
+    ui.type_text("7");
+    assert_eq!(ui.value_of("Counted"), "172.17", "17 one-cent coins");
+    ui.press(Key::Backspace);
+    assert_eq!(ui.value_of("Counted"), "172.01");
+    assert_eq!(ui.value_of("Expected"), "172.37");
+    assert_eq!(ui.value_of("Short"), "-0.36");
+
+    // Anna may not close alone: Marc approves.
+    ui.press(Key::Return);
+    let session = ui.window.global::<SessionAdapter>();
+    assert_eq!(session.get_approval(), "Closing the shift");
+    ui.tap("Marc");
+    ui.type_text("9999");
+    ui.tap("Approve");
+    assert_eq!(session.get_approval(), "");
+    assert_eq!(ui.page(), Page::ShiftOpen);
+    assert_eq!(
+        ui.message(),
+        "Approved by Marc. Shift closed: counted 172.01, expected 172.37, 0.36 short. \
+         The Z report is printing"
+    );
+    let z = printed(&ui.screen.take_effects());
+    assert_eq!(z.len(), 1);
+    assert_eq!(z[0].0, PrintPurpose::ZReport);
+    let short = z[0].1.lines().find(|l| l.contains("SHORT")).unwrap();
+    assert!(short.ends_with("-0.36"), "{short}");
+}
+
+#[test]
+fn email_receipt_typed_on_the_screen_keyboard() {
+    let ui = start();
+    ui.start_the_day();
+    ui.scan("4006581020013");
+    ui.press(Key::F12);
+    ui.tap("Card");
+    ui.type_text("AUTH-9");
+    ui.press(Key::Return);
+    assert_ne!(
+        ui.window.global::<PaymentAdapter>().get_receipt_number(),
+        ""
+    );
+    ui.tap("Gift receipt");
+    assert_eq!(
+        printed(&ui.screen.take_effects())[0].0,
+        PrintPurpose::GiftReceipt
+    );
+
+    ui.tap("Email");
+    for key in ["a", "n", "n", "a"] {
+        ui.tap(key);
+    }
+    ui.tap("Send receipt");
+    assert_eq!(
+        ui.message(),
+        "`anna` is not an email address; type it like name@example.com"
+    );
+    assert_eq!(
+        ui.page(),
+        Page::Payment,
+        "nothing lost: the address can be fixed"
+    );
+    for key in ["@", "b"] {
+        ui.tap(key);
+    }
+    ui.tap(".de");
+    ui.press(Key::Return);
+    assert_eq!(ui.page(), Page::Checkout);
+    let effects = ui.screen.take_effects();
+    assert!(
+        matches!(&effects[..], [Effect::EmailReceipt { address, .. }] if address == "anna@b.de"),
+        "{effects:?}"
+    );
+}
+
 /// A refund of a discounted line, end to end by taps and keys. The refund itself takes three
 /// actions on a one-line receipt: scan the receipt's barcode (its only line is chosen), tap the
 /// reason, tap Refund; a receipt with several lines needs one tap per line coming back. Here a
@@ -227,7 +422,7 @@ fn a_big_discount_waits_for_the_manager() {
 #[test]
 fn a_discounted_line_is_refunded_by_scanning_the_receipt() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4008452011231");
     ui.type_text("20");
     ui.press(Key::F6);
@@ -291,7 +486,7 @@ fn a_discounted_line_is_refunded_by_scanning_the_receipt() {
 #[test]
 fn the_refund_button_lists_todays_sales_and_a_wrong_quantity_is_explained() {
     let ui = start();
-    ui.login_as_anna();
+    ui.start_the_day();
     ui.scan("4008452011231");
     ui.scan("4008452011231");
     ui.press(Key::F12);
@@ -328,6 +523,7 @@ fn an_exchange_credits_the_returned_item_on_the_next_payment() {
     ui.tap("Sara");
     ui.type_text("5555");
     ui.press(Key::Return);
+    ui.open_shift_with_150();
     ui.scan("4260000000030");
     ui.tap("Pay 24.90");
     ui.tap("Card");

@@ -12,7 +12,7 @@ use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
 use pos_core::id::{ReceiptNumber, UserId};
-use pos_till::{Intent, TenderChoice};
+use pos_till::{Intent, ShiftIntent, TenderChoice};
 use pos_ui::{AppWindow, DeviceStatus, RefundAdapter, TillScreen};
 use slint::{ComponentHandle, Model};
 
@@ -38,6 +38,17 @@ impl Shots {
     fn send(&self, intent: Intent) {
         // Some steps are refused on purpose (a wrong PIN); the message is part of the picture.
         let _refused = self.screen.send(intent);
+    }
+
+    /// Taps the button labelled `label`, for what only the screen holds (the email keyboard).
+    fn tap(&self, label: &str) {
+        let button =
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(&self.window, label)
+                .find(|e| {
+                    e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button)
+                })
+                .unwrap_or_else(|| panic!("no button labelled {label:?}"));
+        button.invoke_accessible_default_action();
     }
 
     fn shoot(&mut self, name: &str) {
@@ -146,6 +157,17 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         user: user("anna"),
         pin: "1234".to_owned(),
     });
+    // The float: 2 × 50, 2 × 20, 1 × 10, the 20s being counted.
+    for (index, count) in [(2, "2"), (3, "2"), (4, "1")] {
+        shots.send(Intent::Shift(ShiftIntent::Count {
+            index,
+            count: count.to_owned(),
+        }));
+    }
+    shots.shoot("shift-open");
+    shots.send(Intent::Shift(ShiftIntent::Open {
+        total: String::new(),
+    }));
     for code in [
         "4006381333931",
         "4006381333931",
@@ -190,6 +212,9 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         reference: String::new(),
     });
     shots.shoot("change");
+    shots.tap("Email");
+    shots.shoot("email");
+    shots.tap("Cancel");
 
     shots.send(Intent::Scan("4006581020013".to_owned()));
     shots.send(Intent::Scan("4006381333931".to_owned()));
@@ -202,6 +227,28 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
     });
     shots.send(Intent::ShowHeld);
     shots.shoot("held");
+
+    shots.send(Intent::Back);
+    shots.send(Intent::Shift(ShiftIntent::Show));
+    shots.shoot("shift");
+    // Closing: 100 + 3 × 20 + 5 + 1 + 0.20 + 0.05 + 0.02, the drawer 0.36 short of 166.63.
+    shots.send(Intent::Shift(ShiftIntent::StartClose));
+    for (index, count) in [
+        (1, "1"),
+        (3, "3"),
+        (5, "1"),
+        (7, "1"),
+        (9, "1"),
+        (11, "1"),
+        (12, "1"),
+    ] {
+        shots.send(Intent::Shift(ShiftIntent::Count {
+            index,
+            count: count.to_owned(),
+        }));
+    }
+    shots.shoot("shift-close");
+    shots.send(Intent::Back);
 
     // The morning's sale comes back: two of the three discounted butters, damaged.
     shots.send(Intent::Back);
@@ -280,6 +327,9 @@ fn every_screen_looks_as_kept() {
         user: user("anna"),
         pin: "1234".to_owned(),
     });
+    shots.send(Intent::Shift(ShiftIntent::Open {
+        total: "150".to_owned(),
+    }));
     shots.send(Intent::Scan("4006581020013".to_owned()));
     shots.shoot("checkout-de");
     let pay: Vec<_> = i_slint_backend_testing::ElementHandle::find_by_accessible_label(
@@ -288,6 +338,26 @@ fn every_screen_looks_as_kept() {
     )
     .collect();
     assert!(!pay.is_empty(), "the pay button speaks German");
+    // The closing count in German: 149.64 counted of 150.00.
+    shots.send(Intent::Hold {
+        label: String::new(),
+    });
+    shots.send(Intent::Shift(ShiftIntent::StartClose));
+    for (index, count) in [
+        (1, "1"),
+        (3, "2"),
+        (5, "1"),
+        (6, "2"),
+        (8, "1"),
+        (10, "1"),
+        (12, "2"),
+    ] {
+        shots.send(Intent::Shift(ShiftIntent::Count {
+            index,
+            count: count.to_owned(),
+        }));
+    }
+    shots.shoot("shift-close-de");
     failures.append(&mut shots.failures);
 
     // The German refund screen on the small panel, where the longer words are tightest.
@@ -313,6 +383,9 @@ fn every_screen_looks_as_kept() {
             user: user("sara"),
             pin: "5555".to_owned(),
         });
+        shots.send(Intent::Shift(ShiftIntent::Open {
+            total: "150".to_owned(),
+        }));
         for code in ["4008452011231", "4008452011231", "4008452011231"] {
             shots.send(Intent::Scan(code.to_owned()));
         }
@@ -322,8 +395,12 @@ fn every_screen_looks_as_kept() {
             amount: String::new(),
             reference: String::new(),
         });
+        let receipt = shots
+            .window
+            .global::<pos_ui::PaymentAdapter>()
+            .get_receipt_number();
         shots.send(Intent::NextCustomer);
-        shots.send(Intent::Scan("T1-00002".to_owned()));
+        shots.send(Intent::Scan(receipt.to_string()));
         shots.send(Intent::ReturnReason("wrong_size".to_owned()));
         shots.shoot("refund-de");
         failures.append(&mut shots.failures);
