@@ -303,8 +303,8 @@ pub(crate) fn from_seq(value: u64) -> Result<i64> {
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A ULID: 48 bits of milliseconds then 80 random bits, 26 Crockford base-32 characters,
-/// sorting by time.
-pub(crate) fn ulid(wall_ms: i64) -> Result<String> {
+/// sorting by time. The terminal makes its sale, cart and movement ids with it too.
+pub fn ulid(wall_ms: i64) -> Result<String> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random)
         .map_err(|error| StoreError::Refused(format!("no randomness for an event id: {error}")))?;
