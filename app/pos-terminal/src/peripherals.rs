@@ -227,7 +227,7 @@ impl Drop for PeripheralService {
 
 /// The printer's line as the worker holds it.
 enum Line {
-    Simulated(SimulatedPrinter),
+    Simulated(Box<SimulatedPrinter>),
     Device(Box<dyn Transport + Send>),
     Absent,
 }
@@ -240,7 +240,7 @@ impl Line {
                     .clone()
                     .unwrap_or_else(|| settings.receipts_dir.clone());
                 match SimulatedPrinter::new(&folder, settings.paper) {
-                    Ok(printer) => Line::Simulated(printer),
+                    Ok(printer) => Line::Simulated(Box::new(printer)),
                     Err(error) => {
                         eprintln!("pos-terminal: the simulated printer cannot start: {error}");
                         Line::Absent
@@ -292,7 +292,7 @@ impl Line {
 
     fn transport(&mut self) -> Option<&mut dyn Transport> {
         match self {
-            Line::Simulated(printer) => Some(printer),
+            Line::Simulated(printer) => Some(printer.as_mut()),
             Line::Device(transport) => Some(transport.as_mut()),
             Line::Absent => None,
         }

@@ -26,14 +26,22 @@ thread_local! {
 pub enum ScreenError {
     #[error(transparent)]
     Ui(#[from] pos_ui::UiError),
+    /// The platform's own words say what is missing (a display, a GPU device); they are the
+    /// message, not a cause to print again.
     #[error("the screen could not start: {0}")]
-    Platform(#[from] slint::PlatformError),
+    Platform(slint::PlatformError),
     #[error(transparent)]
     Start(#[from] crate::terminal::StartError),
     #[error("the receipt printer could not be set up: {0}")]
     Peripherals(#[from] crate::peripherals::PeripheralError),
     #[error(transparent)]
     Scanner(#[from] crate::scanner::ScannerStartError),
+}
+
+impl From<slint::PlatformError> for ScreenError {
+    fn from(error: slint::PlatformError) -> ScreenError {
+        ScreenError::Platform(error)
+    }
 }
 
 /// The status bar's view of the printer report.
@@ -47,7 +55,10 @@ pub fn device_status(report: &PrinterReport) -> DeviceStatus {
 
 /// Runs the cashier's screen over the store in `data` until the window closes.
 pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
-    if let Err(error) = pos_ui::select_language(&config.language) {
+    // English is the screen's own language; only others come from a translation.
+    if config.language != "en"
+        && let Err(error) = pos_ui::select_language(&config.language)
+    {
         eprintln!("pos-terminal: {error}");
     }
     let window = AppWindow::new()?;
