@@ -474,3 +474,72 @@ fn split_csv(line: &str) -> Vec<String> {
     }
     fields
 }
+
+#[test]
+fn a_sale_the_store_refuses_stays_open_and_completes_on_retry_without_losing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = shop(dir.path());
+    {
+        let mut open = shop.open();
+        login(&mut open, "anna", "1234");
+        send(&mut open, Intent::Scan(MILK.to_owned())).unwrap();
+        send(&mut open, Intent::StartPayment).unwrap();
+        send(
+            &mut open,
+            Intent::AddTender {
+                kind: TenderChoice::Card,
+                amount: String::new(),
+                reference: "AUTH-1".to_owned(),
+            },
+        )
+        .unwrap();
+    }
+    // The receipt counter is set back (a restored backup, say): the next number is taken.
+    {
+        let mut store = Store::open(dir.path(), DeviceId::new("T1")).unwrap();
+        store
+            .set_setting(
+                &pos_terminal::ids::receipt_counter_setting(&DeviceId::new("T1")),
+                "0",
+            )
+            .unwrap();
+    }
+    let mut open = shop.open();
+    login(&mut open, "tom", "2468");
+    send(&mut open, Intent::Scan(MILK.to_owned())).unwrap();
+    send(&mut open, Intent::StartPayment).unwrap();
+    let refused = send(
+        &mut open,
+        Intent::AddTender {
+            kind: TenderChoice::Card,
+            amount: String::new(),
+            reference: "AUTH-2".to_owned(),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(refused.kind(), pos_till::TillErrorKind::Storage);
+    let view = open.till.view();
+    assert_eq!(
+        view.message.unwrap().text,
+        "The till could not save this (receipt number T1-000001 is already used by another sale); \
+         try again, and call a technician if it repeats"
+    );
+    assert_eq!(view.screen, Screen::Payment, "the paid sale is still open");
+    assert_eq!(open.till.view().payment.unwrap().due, "0.00");
+
+    send(&mut open, Intent::Complete).unwrap();
+    let receipt = open.till.view().payment.unwrap().receipt_number.unwrap();
+    assert_eq!(receipt, "T1-000002");
+    let store = open.store.borrow();
+    let sale = store
+        .sale_by_receipt(&ReceiptNumber::new(&receipt))
+        .unwrap()
+        .unwrap();
+    assert_eq!(sale.cashier, UserId::new("tom"));
+    assert_eq!(
+        stock(&store, "milk"),
+        Quantity::pieces(38),
+        "each sale moved stock once, the refused attempt not at all"
+    );
+    assert!(store.verify_journal().unwrap().is_intact());
+}
