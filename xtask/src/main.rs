@@ -18,7 +18,8 @@ use xtask::{bundle, image, pki, postgres, qemu, workspace_root, yocto};
 /// bundles; `dbus-daemon` gives the RAUC service a private bus in the tests; `poppler-utils`
 /// (pdftotext) reads receipt and report PDFs back in the tests; `zbar-tools` (zbarimg) scans
 /// the barcodes and QR codes of printed receipts in the tests; `libfontconfig1-dev` and
-/// `libfreetype-dev` are linked by Slint's text layout in `pos-ui`; `postgresql` is the server
+/// `libfreetype-dev` are linked by Slint's text layout in `pos-ui`, and `libinput-dev` and
+/// `libxkbcommon-dev` by its full-screen backend (the terminal's `kms` feature); `postgresql` is the server
 /// the fleet's tests also run on (a private cluster that `test` starts) and gives `psql`. The
 /// disk image
 /// (`image`, `qemu-test`) needs `mmdebstrap` (the root filesystem from Debian packages),
@@ -42,6 +43,8 @@ const APT_PACKAGES: &[&str] = &[
     "zbar-tools",
     "libfontconfig1-dev",
     "libfreetype-dev",
+    "libinput-dev",
+    "libxkbcommon-dev",
     "postgresql",
     "mmdebstrap",
     "systemd",

@@ -286,6 +286,25 @@ pub(crate) fn entries_after(
     Ok(entries)
 }
 
+/// Entries of `kind` whose clock time is at or after `since_ms`, oldest first, at most `limit`.
+pub(crate) fn entries_of_kind_since(
+    connection: &Connection,
+    kind: &str,
+    since_ms: i64,
+    limit: u32,
+) -> Result<Vec<JournalEntry>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT seq, id, device, hlc_ms, hlc_counter, actor, kind, payload, prev_hash, hash \
+         FROM journal WHERE kind = ?1 AND hlc_ms >= ?2 ORDER BY seq LIMIT ?3",
+    )?;
+    let mut rows = statement.query(params![kind, since_ms, limit])?;
+    let mut entries = Vec::new();
+    while let Some(row) = rows.next()? {
+        entries.push(entry_from_row(row)?);
+    }
+    Ok(entries)
+}
+
 fn to_hash(bytes: &[u8]) -> Result<Hash> {
     bytes
         .try_into()
@@ -303,8 +322,8 @@ pub(crate) fn from_seq(value: u64) -> Result<i64> {
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A ULID: 48 bits of milliseconds then 80 random bits, 26 Crockford base-32 characters,
-/// sorting by time.
-pub(crate) fn ulid(wall_ms: i64) -> Result<String> {
+/// sorting by time. The terminal makes its sale, cart and movement ids with it too.
+pub fn ulid(wall_ms: i64) -> Result<String> {
     let mut random = [0u8; 10];
     getrandom::fill(&mut random)
         .map_err(|error| StoreError::Refused(format!("no randomness for an event id: {error}")))?;

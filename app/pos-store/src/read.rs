@@ -318,6 +318,19 @@ impl Store {
             .optional()?)
     }
 
+    /// The customer a loyalty card belongs to, with their points balance.
+    pub fn customer_by_card(&self, card: &str) -> Result<Option<(Customer, i64)>> {
+        let id: Option<String> = self
+            .connection
+            .prepare_cached("SELECT id FROM customer WHERE card = ?1")?
+            .query_row([card.trim()], |row| row.get(0))
+            .optional()?;
+        match id {
+            Some(id) => self.customer(&CustomerId::new(id)),
+            None => Ok(None),
+        }
+    }
+
     /// Stock of a product in a store, all batches together.
     pub fn stock_level(&self, store: &StoreId, product: &ProductId) -> Result<Quantity> {
         let texts = self.strings(
@@ -498,6 +511,32 @@ impl Store {
             name,
             role: Role::new(&role_id, &role_name, &grants),
         }))
+    }
+
+    /// Active users with their roles, by name: the people shown on the login screen.
+    pub fn users(&self) -> Result<Vec<Actor>> {
+        let ids = self.strings(
+            "SELECT id FROM user WHERE active ORDER BY name, id LIMIT ?1",
+            [LIST_ROWS_MAX],
+        )?;
+        let mut actors = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(actor) = self.actor(&UserId::new(id))? {
+                actors.push(actor);
+            }
+        }
+        Ok(actors)
+    }
+
+    /// The stored PIN hash of an active user; `None` for unknown or inactive users and for
+    /// users without a PIN.
+    pub fn pin_hash(&self, user: &UserId) -> Result<Option<String>> {
+        Ok(self
+            .connection
+            .prepare_cached("SELECT pin_hash FROM user WHERE id = ?1 AND active")?
+            .query_row([user.as_str()], |row| row.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten())
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {

@@ -154,6 +154,30 @@ impl Store {
         journal::entries_after(&self.connection, self.acknowledged_seq()?, limit)
     }
 
+    /// The newest `count` journal entries (at most [`crate::read::LIST_ROWS_MAX`]), oldest
+    /// first: what the till shows as its recent activity.
+    pub fn journal_tail(&self, count: u32) -> Result<Vec<JournalEntry>> {
+        let count = count.min(crate::read::LIST_ROWS_MAX);
+        let newest = journal::head(&self.connection)?.next_seq - 1;
+        journal::entries_after(
+            &self.connection,
+            newest.saturating_sub(u64::from(count)),
+            count,
+        )
+    }
+
+    /// Journal entries of one `kind` ("lines_voided", …) recorded at or after `since`, oldest
+    /// first, at most [`crate::read::LIST_ROWS_MAX`]: what the journal alone keeps, such as
+    /// voided lines for a shift's report.
+    pub fn journal_events_since(&self, kind: &str, since: Timestamp) -> Result<Vec<JournalEntry>> {
+        journal::entries_of_kind_since(
+            &self.connection,
+            kind,
+            since.unix_ms(),
+            crate::read::LIST_ROWS_MAX,
+        )
+    }
+
     pub fn acknowledged_seq(&self) -> Result<u64> {
         let seq: i64 = self.connection.query_row(
             "SELECT acked_seq FROM outbox WHERE singleton = 1",

@@ -699,3 +699,84 @@ fn the_back_office_reads_whole_sales_refunds_and_z_reports_of_a_period() {
             .is_empty()
     );
 }
+
+#[test]
+fn login_tiles_pins_and_loyalty_cards() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    for role in pos_core::access::Role::defaults() {
+        store.save_role(&role).unwrap();
+    }
+    store
+        .save_user(
+            &UserId::new("tom"),
+            "Tom",
+            &RoleId::new("cashier"),
+            Some("hash-tom"),
+        )
+        .unwrap();
+    store
+        .save_user(
+            &UserId::new("anna"),
+            "Anna",
+            &RoleId::new("cashier"),
+            Some("hash-anna"),
+        )
+        .unwrap();
+    store
+        .save_user(&UserId::new("marc"), "Marc", &RoleId::new("manager"), None)
+        .unwrap();
+    let names: Vec<String> = store.users().unwrap().into_iter().map(|a| a.name).collect();
+    assert_eq!(names, ["Anna", "Marc", "Tom"]);
+    assert_eq!(
+        store.pin_hash(&UserId::new("anna")).unwrap().as_deref(),
+        Some("hash-anna")
+    );
+    assert_eq!(store.pin_hash(&UserId::new("marc")).unwrap(), None);
+    assert_eq!(store.pin_hash(&UserId::new("nobody")).unwrap(), None);
+
+    let lena = Customer {
+        id: CustomerId::new("c-lena"),
+        name: "Lena Vogel".to_owned(),
+        email: None,
+        phone: None,
+        card: Some(pos_core::id::LoyaltyCard::new("9900000000017")),
+    };
+    store
+        .record(
+            &UserId::new("marc"),
+            at(0),
+            &[DomainEvent::CustomerSaved(lena.clone())],
+        )
+        .unwrap();
+    assert_eq!(
+        store.customer_by_card(" 9900000000017 ").unwrap(),
+        Some((lena, 0))
+    );
+    assert_eq!(store.customer_by_card("9900000000024").unwrap(), None);
+    store
+        .record(
+            &UserId::new("marc"),
+            at(1),
+            &[DomainEvent::CustomerSaved(Customer {
+                card: None,
+                ..lena_again()
+            })],
+        )
+        .unwrap();
+    let tail = store.journal_tail(1).unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].seq, 2);
+    assert_eq!(tail[0].kind, "customer_saved");
+    assert_eq!(store.journal_tail(10).unwrap().len(), 2);
+}
+
+fn lena_again() -> Customer {
+    Customer {
+        id: CustomerId::new("c-lena"),
+        name: "Lena Vogel".to_owned(),
+        email: Some("lena@example.org".to_owned()),
+        phone: None,
+        card: None,
+    }
+}

@@ -1,7 +1,22 @@
-//! The terminal: wires the domain core to the cashier.
+//! The terminal program: the cashier's screen over the encrypted store, with the printer,
+//! drawer and scanners the configuration names (simulated on a desktop).
 //!
-//! Today it holds the scripted demo day ([`demo_day`]): a shift at the demo store rung up
-//! through `pos-core` exactly as the till will do it, printing each receipt and the Z report.
-//! It owns ids and the clock (a scripted one here); the core it drives owns every rule.
+//! It owns the runtime around the till: the data directory ([`terminal`]), the clock and ids
+//! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
+//! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
+//! drawer service ([`peripherals`]), the scanner thread ([`scanner`]) and the UI thread's
+//! wiring ([`screen`]). Every retail rule is `pos-core`'s and every screen decision the
+//! till's; nothing here computes a price or a total.
+//!
+//! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
+//! up through the core and printed as receipts and a Z report.
 
+pub mod config;
 pub mod demo_day;
+pub mod ids;
+pub mod peripherals;
+pub mod ports;
+pub mod scanner;
+pub mod screen;
+pub mod seed;
+pub mod terminal;

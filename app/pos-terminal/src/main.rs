@@ -1,17 +1,65 @@
-//! `pos-terminal`: runs the demo day at the demo store and prints what the printer would.
+//! `pos-terminal`: the cashier's screen over the store in the data directory.
+//!
+//! ```text
+//! pos-terminal [--data DIR] [--config FILE]   the till (window, or full screen with `kms`)
+//! pos-terminal demo-day [--width COLUMNS]     print the scripted demo day
+//! ```
 
-use anyhow::Context;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use pos_terminal::config::TerminalConfig;
+use pos_terminal::terminal::DataDir;
+
+const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE]\n       pos-terminal demo-day [--width COLUMNS]";
 
 fn main() -> anyhow::Result<()> {
-    let width = std::env::args()
-        .skip_while(|arg| arg != "--width")
-        .nth(1)
-        .map(|w| {
-            w.parse::<usize>()
-                .context("--width takes a number of columns (32, 42 or 48)")
-        })
-        .transpose()?
-        .unwrap_or(42);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("demo-day") {
+        return demo_day(&args[1..]);
+    }
+    let mut data = None;
+    let mut config = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--data" => data = Some(PathBuf::from(value(rest.next(), "--data")?)),
+            "--config" => config = Some(PathBuf::from(value(rest.next(), "--config")?)),
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown argument `{other}`\n{USAGE}"),
+        }
+    }
+    let data = data
+        .map(DataDir::new)
+        .unwrap_or_else(DataDir::desktop_default);
+    let config_file = config.unwrap_or_else(|| data.config_file());
+    let config = TerminalConfig::load(&config_file)?;
+    eprintln!(
+        "pos-terminal: data in {}, receipts filed in {}",
+        data.root.display(),
+        data.receipts().display()
+    );
+    pos_terminal::screen::run(&data, &config).context("the till stopped")
+}
+
+fn value<'a>(next: Option<&'a String>, flag: &str) -> anyhow::Result<&'a str> {
+    match next {
+        Some(value) => Ok(value),
+        None => bail!("{flag} needs a value\n{USAGE}"),
+    }
+}
+
+fn demo_day(args: &[String]) -> anyhow::Result<()> {
+    let width = match args {
+        [] => 42,
+        [flag, width] if flag == "--width" => width
+            .parse::<usize>()
+            .context("--width takes a number of columns (32, 42 or 48)")?,
+        _ => bail!("{USAGE}"),
+    };
     let printout = pos_terminal::demo_day::run(width).context("the demo day failed")?;
     print!("{printout}");
     Ok(())

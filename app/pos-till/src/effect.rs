@@ -27,6 +27,8 @@ pub enum PrintPurpose {
     XReport,
     /// The Z report: the shift's figures at close, with the count.
     ZReport,
+    /// The customer's copy of a refund.
+    Refund,
 }
 
 /// One request to the world outside the till.

@@ -825,3 +825,50 @@ fn a_loyalty_customer_gives_back_the_points_earned_on_what_returns() {
         .unwrap();
     assert_eq!(taken_back, ("c-lena".to_owned(), -earned));
 }
+
+/// A cash refund asks for the drawer and prints the customer's copy, in that order; a card
+/// refund prints without opening the drawer.
+#[test]
+fn a_refund_prints_its_receipt_and_opens_the_drawer_only_for_cash() {
+    use pos_till::{Effect, PrintPurpose};
+    let mut day = Day::new();
+    day.login("marc", "9999");
+    let cash_receipt = day.sell(&[MILK], "");
+    let card_receipt = day.sell(&[COFFEE], "AUTH-31");
+    day.till.take_effects();
+
+    day.scan(&cash_receipt);
+    day.reason("changed_mind");
+    day.ok(Intent::ConfirmRefund);
+    let refund_number = day.refund().receipt_number.unwrap();
+    let effects = day.till.take_effects();
+    assert_eq!(effects.first(), Some(&Effect::OpenDrawer), "{effects:?}");
+    let Some(Effect::Print { document, purpose }) = effects.get(1) else {
+        panic!("no refund receipt in {effects:?}");
+    };
+    assert_eq!(*purpose, PrintPurpose::Refund);
+    let text = document.to_text(42);
+    assert!(text.contains(&refund_number), "{text}");
+    assert!(
+        text.contains(&cash_receipt),
+        "the original receipt is named: {text}"
+    );
+    assert_eq!(effects.len(), 2);
+
+    day.ok(Intent::Back);
+    day.ok(Intent::Back);
+    day.scan(&card_receipt);
+    day.reason("changed_mind");
+    day.ok(Intent::ConfirmRefund);
+    let effects = day.till.take_effects();
+    assert!(
+        matches!(
+            effects.as_slice(),
+            [Effect::Print {
+                purpose: PrintPurpose::Refund,
+                ..
+            }]
+        ),
+        "a card refund opens no drawer: {effects:?}"
+    );
+}

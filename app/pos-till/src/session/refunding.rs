@@ -22,6 +22,7 @@ use pos_core::event::{self, DomainEvent};
 use pos_core::id::{ReceiptNumber, RefundId};
 use pos_core::money::Money;
 use pos_core::quantity::Quantity;
+use pos_core::receipt;
 use pos_core::refund::{self, ReasonCode, Refund, RefundContext, RefundDestination, RefundRequest};
 use pos_core::sale::Sale;
 use pos_core::stock;
@@ -29,6 +30,7 @@ use pos_core::tender::{Payment, TenderKind};
 use time::{Date, Month};
 
 use super::{Intent, Till, info, quantity_text, tender_view};
+use crate::effect::{Effect, PrintPurpose};
 use crate::error::TillError;
 use crate::port::{SEARCH_RESULTS_MAX, SaleSummary};
 use crate::view::{Message, Screen, TenderView, Tone};
@@ -648,7 +650,8 @@ impl Till {
             receipt_number,
             store: self.setup.store.id.clone(),
             device: self.setup.device.clone(),
-            shift: None,
+            // The open shift's X and Z reports count the refund and the cash it gave back.
+            shift: self.desk.shift_id().cloned(),
             at: self.now,
         }
     }
@@ -714,10 +717,30 @@ impl Till {
             .map(|l| l.customer.id.clone());
         let ids = &mut self.ports.ids;
         let movements = stock::movements_for_refund(&made, || ids.movement());
-        self.record(
-            cashier,
-            event::refund_events(&made, &movements, customer.as_ref()),
-        )?;
+        // The drawer opens for the tenders the store configured, as for a sale.
+        let mut events: Vec<DomainEvent> =
+            event::refund_events(&made, &movements, customer.as_ref())
+                .into_iter()
+                .filter(|e| !matches!(e, DomainEvent::DrawerOpened(_)))
+                .collect();
+        let opens_drawer = self
+            .setup
+            .store
+            .drawer
+            .opens_for(made.tenders.iter().map(|t| t.kind));
+        if opens_drawer {
+            events.push(DomainEvent::DrawerOpened(event::DrawerReason::Refund(
+                made.id.clone(),
+            )));
+        }
+        self.record(cashier, events)?;
+        if opens_drawer {
+            self.effects.push(Effect::OpenDrawer);
+        }
+        self.effects.push(Effect::Print {
+            document: receipt::refund_document(&self.setup.store, &made),
+            purpose: PrintPurpose::Refund,
+        });
         let text = format!(
             "Refund {} made: {}",
             made.receipt_number,

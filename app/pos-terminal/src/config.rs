@@ -1,0 +1,408 @@
+//! The terminal's configuration file (`terminal.toml`): which device this is, which printer
+//! it prints on and how, how the cash drawer is kicked, and whether scanners are read from
+//! `/dev/input`. A missing file means the desktop demo: simulated printer and drawer, the
+//! keyboard as the scanner.
+//!
+//! Owns parsing and checking the file, with errors that say which setting is wrong and what
+//! it should look like. Never opens a device itself.
+//!
+//! ```toml
+//! device = "T1"
+//! language = "en"
+//!
+//! [printer]
+//! transport = "tcp"          # simulated | tcp | serial | usb | device-file | none
+//! address = "192.168.1.50:9100"
+//! paper = "80mm"             # 58mm | 80mm | 80mm-48
+//!
+//! [drawer]
+//! pin = 2                    # 2 or 5
+//! pulse_ms = 100
+//!
+//! [scanner]
+//! enabled = true
+//! input_dir = "/dev/input"
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use pos_printer::drawer::{DrawerKick, DrawerPin};
+use pos_printer::encode::Paper;
+use pos_scanner::ScannerConfig;
+use serde::Deserialize;
+
+/// The configuration file's name inside the data directory.
+pub const CONFIG_FILE: &str = "terminal.toml";
+/// The baud rate of most serial receipt printers out of the box.
+pub const SERIAL_BAUD_DEFAULT: u32 = 19_200;
+/// The pulse a drawer solenoid gets unless the file says otherwise.
+pub const DRAWER_PULSE_MS_DEFAULT: u16 = 100;
+/// The longest pulse ESC/POS can express (255 units of 2 ms).
+pub const DRAWER_PULSE_MS_MAX: u16 = 510;
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the configuration {path} is not valid: {detail}")]
+    Syntax { path: PathBuf, detail: String },
+    #[error("the configuration {path} is not valid: {detail}")]
+    Setting { path: PathBuf, detail: String },
+}
+
+/// The checked configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TerminalConfig {
+    /// The terminal's id in the store and on receipts, such as `T1`.
+    pub device: String,
+    /// "en" or "de".
+    pub language: String,
+    pub printer: PrinterSettings,
+    pub drawer: DrawerKick,
+    pub scanner: Option<ScannerSettings>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrinterSettings {
+    pub line: PrinterLine,
+    pub paper: Paper,
+}
+
+/// Where the receipt printer hangs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterLine {
+    /// The desktop demo: receipts are filed as PNG and text in this folder.
+    Simulated {
+        folder: Option<PathBuf>,
+    },
+    Tcp {
+        address: String,
+    },
+    Serial {
+        path: String,
+        baud: u32,
+    },
+    Usb {
+        vendor_id: u16,
+        product_id: u16,
+    },
+    DeviceFile {
+        path: String,
+    },
+    /// No printer: receipts wait in the queue.
+    None,
+}
+
+/// Reading scanners from the kernel's input devices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannerSettings {
+    pub input_dir: PathBuf,
+    pub poll_interval: Duration,
+    pub rules: ScannerConfig,
+}
+
+impl Default for TerminalConfig {
+    /// The desktop demo: terminal T1, English, a simulated 80 mm printer, the default kick.
+    fn default() -> TerminalConfig {
+        TerminalConfig {
+            device: "T1".to_owned(),
+            language: "en".to_owned(),
+            printer: PrinterSettings {
+                line: PrinterLine::Simulated { folder: None },
+                paper: Paper::MM80_42,
+            },
+            drawer: DrawerKick::default(),
+            scanner: None,
+        }
+    }
+}
+
+/// The file as written; checked into [`TerminalConfig`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawConfig {
+    device: Option<String>,
+    language: Option<String>,
+    printer: RawPrinter,
+    drawer: RawDrawer,
+    scanner: RawScanner,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawPrinter {
+    transport: Option<String>,
+    folder: Option<PathBuf>,
+    address: Option<String>,
+    path: Option<String>,
+    baud: Option<u32>,
+    vendor_id: Option<u16>,
+    product_id: Option<u16>,
+    paper: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDrawer {
+    pin: Option<u8>,
+    pulse_ms: Option<u16>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawScanner {
+    enabled: bool,
+    input_dir: Option<PathBuf>,
+    poll_ms: Option<u64>,
+    rules: Option<ScannerConfig>,
+}
+
+impl TerminalConfig {
+    /// Reads `path`; a file that does not exist gives the desktop demo's configuration.
+    pub fn load(path: &Path) -> Result<TerminalConfig, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => TerminalConfig::parse(&text, path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Ok(TerminalConfig::default())
+            }
+            Err(source) => Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
+        }
+    }
+
+    /// Checks the text of a configuration file; `path` only names it in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<TerminalConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            detail: error.to_string().trim().to_owned(),
+        })?;
+        let wrong = |detail: String| ConfigError::Setting {
+            path: path.to_path_buf(),
+            detail,
+        };
+        let defaults = TerminalConfig::default();
+        let device = raw.device.unwrap_or(defaults.device);
+        if device.is_empty()
+            || device.len() > 16
+            || !device
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(wrong(format!(
+                "device = \"{device}\": use 1 to 16 letters, digits, - or _, like \"T1\""
+            )));
+        }
+        let language = raw.language.unwrap_or(defaults.language);
+        if !matches!(language.as_str(), "en" | "de") {
+            return Err(wrong(format!(
+                "language = \"{language}\": the screen speaks \"en\" or \"de\""
+            )));
+        }
+        Ok(TerminalConfig {
+            device,
+            language,
+            printer: printer(raw.printer).map_err(wrong)?,
+            drawer: drawer(raw.drawer).map_err(wrong)?,
+            scanner: scanner(raw.scanner),
+        })
+    }
+}
+
+fn printer(raw: RawPrinter) -> Result<PrinterSettings, String> {
+    let paper = match raw.paper.as_deref() {
+        None | Some("80mm") => Paper::MM80_42,
+        Some("80mm-48") => Paper::MM80_48,
+        Some("58mm") => Paper::MM58,
+        Some(other) => {
+            return Err(format!(
+                "printer paper = \"{other}\": use \"58mm\", \"80mm\" (42 columns) or \"80mm-48\""
+            ));
+        }
+    };
+    let needs = |what: &str, example: &str, value: Option<String>| {
+        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            format!(
+                "printer transport = \"{}\" needs {what}, like {example}",
+                raw.transport.as_deref().unwrap_or_default()
+            )
+        })
+    };
+    let line = match raw.transport.as_deref() {
+        None | Some("simulated") => PrinterLine::Simulated { folder: raw.folder },
+        Some("tcp") => {
+            let address = needs(
+                "address = \"host:port\"",
+                "address = \"192.168.1.50:9100\"",
+                raw.address.clone(),
+            )?;
+            PrinterLine::Tcp { address }
+        }
+        Some("serial") => PrinterLine::Serial {
+            path: needs("a path", "path = \"/dev/ttyUSB0\"", raw.path.clone())?,
+            baud: raw.baud.unwrap_or(SERIAL_BAUD_DEFAULT),
+        },
+        Some("device-file") => PrinterLine::DeviceFile {
+            path: needs("a path", "path = \"/dev/usb/lp0\"", raw.path.clone())?,
+        },
+        Some("usb") => match (raw.vendor_id, raw.product_id) {
+            (Some(vendor_id), Some(product_id)) => PrinterLine::Usb {
+                vendor_id,
+                product_id,
+            },
+            _ => {
+                return Err("printer transport = \"usb\" needs vendor_id and product_id, like vendor_id = 0x04b8 and product_id = 0x0202".to_owned());
+            }
+        },
+        Some("none") => PrinterLine::None,
+        Some(other) => {
+            return Err(format!(
+                "printer transport = \"{other}\": use simulated, tcp, serial, usb, device-file or none"
+            ));
+        }
+    };
+    Ok(PrinterSettings { line, paper })
+}
+
+fn drawer(raw: RawDrawer) -> Result<DrawerKick, String> {
+    let pin = match raw.pin {
+        None | Some(2) => DrawerPin::Pin2,
+        Some(5) => DrawerPin::Pin5,
+        Some(other) => {
+            return Err(format!(
+                "drawer pin = {other}: a drawer hangs on pin 2 or pin 5"
+            ));
+        }
+    };
+    let on_ms = raw.pulse_ms.unwrap_or(DRAWER_PULSE_MS_DEFAULT);
+    if !(2..=DRAWER_PULSE_MS_MAX).contains(&on_ms) {
+        return Err(format!(
+            "drawer pulse_ms = {on_ms}: use 2 to {DRAWER_PULSE_MS_MAX} ms (most drawers want 50 to 200)"
+        ));
+    }
+    Ok(DrawerKick {
+        pin,
+        on_ms,
+        off_ms: on_ms.saturating_mul(2).min(DRAWER_PULSE_MS_MAX),
+    })
+}
+
+fn scanner(raw: RawScanner) -> Option<ScannerSettings> {
+    raw.enabled.then(|| ScannerSettings {
+        input_dir: raw.input_dir.unwrap_or_else(|| PathBuf::from("/dev/input")),
+        poll_interval: Duration::from_millis(raw.poll_ms.unwrap_or(1_000).max(100)),
+        rules: raw.rules.unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<TerminalConfig, ConfigError> {
+        TerminalConfig::parse(text, Path::new("terminal.toml"))
+    }
+
+    #[test]
+    fn a_missing_file_is_the_simulated_desktop() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = TerminalConfig::load(&dir.path().join(CONFIG_FILE)).unwrap();
+        assert_eq!(config, TerminalConfig::default());
+        assert_eq!(config.printer.line, PrinterLine::Simulated { folder: None });
+        assert_eq!(config.scanner, None);
+    }
+
+    #[test]
+    fn every_printer_transport_reads() {
+        let tcp = parse(
+            "device = \"T2\"\n[printer]\ntransport = \"tcp\"\naddress = \"10.0.0.5:9100\"\npaper = \"58mm\"\n",
+        )
+        .unwrap();
+        assert_eq!(tcp.device, "T2");
+        assert_eq!(
+            tcp.printer,
+            PrinterSettings {
+                line: PrinterLine::Tcp {
+                    address: "10.0.0.5:9100".to_owned()
+                },
+                paper: Paper::MM58,
+            }
+        );
+        let serial = parse("[printer]\ntransport = \"serial\"\npath = \"/dev/ttyUSB0\"\n").unwrap();
+        assert_eq!(
+            serial.printer.line,
+            PrinterLine::Serial {
+                path: "/dev/ttyUSB0".to_owned(),
+                baud: SERIAL_BAUD_DEFAULT
+            }
+        );
+        let usb =
+            parse("[printer]\ntransport = \"usb\"\nvendor_id = 0x04b8\nproduct_id = 0x0202\n")
+                .unwrap();
+        assert_eq!(
+            usb.printer.line,
+            PrinterLine::Usb {
+                vendor_id: 0x04b8,
+                product_id: 0x0202
+            }
+        );
+        let file =
+            parse("[printer]\ntransport = \"device-file\"\npath = \"/dev/usb/lp0\"\n").unwrap();
+        assert_eq!(
+            file.printer.line,
+            PrinterLine::DeviceFile {
+                path: "/dev/usb/lp0".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn drawer_and_scanner_settings_read() {
+        let config = parse(
+            "[drawer]\npin = 5\npulse_ms = 120\n[scanner]\nenabled = true\npoll_ms = 500\n[scanner.rules]\nscanner_name_patterns = [\"acme\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.drawer,
+            DrawerKick {
+                pin: DrawerPin::Pin5,
+                on_ms: 120,
+                off_ms: 240
+            }
+        );
+        let scanner = config.scanner.unwrap();
+        assert_eq!(scanner.input_dir, PathBuf::from("/dev/input"));
+        assert_eq!(scanner.poll_interval, Duration::from_millis(500));
+        assert_eq!(scanner.rules.scanner_name_patterns, ["acme"]);
+    }
+
+    #[test]
+    fn mistakes_name_the_setting_and_the_fix() {
+        let cases = [
+            ("[printer]\ntransport = \"tcp\"\n", "address"),
+            ("[printer]\ntransport = \"parallel\"\n", "simulated, tcp"),
+            (
+                "[printer]\ntransport = \"usb\"\nvendor_id = 1\n",
+                "product_id",
+            ),
+            ("[printer]\npaper = \"110mm\"\n", "58mm"),
+            ("[drawer]\npin = 3\n", "pin 2 or pin 5"),
+            ("[drawer]\npulse_ms = 2000\n", "2 to 510"),
+            ("device = \"till one\"\n", "like \"T1\""),
+            ("language = \"fr\"\n", "\"en\" or \"de\""),
+            ("[printer]\nspeed = 3\n", "speed"),
+            ("device = \n", "terminal.toml"),
+        ];
+        for (text, hint) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(hint), "{text:?} gave {error}");
+            assert!(error.contains("terminal.toml"), "{error}");
+        }
+    }
+}

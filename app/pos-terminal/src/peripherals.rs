@@ -1,0 +1,606 @@
+//! The receipt printer and the cash drawer as a service the till's events drive: receipts go
+//! through `pos_printer`'s persistent [`PrintQueue`] to the configured transport (on a
+//! desktop the [`SimulatedPrinter`], which files each receipt as PNG and text), and the drawer
+//! is kicked with the full `ESC p` command on the printer's line. The same code runs for the
+//! simulated and the real printer from the encoder down.
+//!
+//! Owns the printer worker thread, the queue folder and what the status bar says about the
+//! printer. Never decides what to print or when the drawer opens: the till does, as
+//! `pos_till::Effect`s, and [`EffectRunner`] is the one place that carries them out.
+//!
+//! Key decision: all printer IO happens on one worker thread, so a slow or absent printer
+//! never holds the cashier's screen; the worker reports back through a callback (the screen
+//! forwards it to the UI thread).
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use std::rc::Rc;
+
+use pos_core::clock::Timestamp;
+use pos_core::event::{DomainEvent, ReceiptDestination};
+use pos_core::id::SaleId;
+use pos_core::receipt::Document;
+use pos_printer::drawer::{DrawerConnection, DrawerKick, open_drawer};
+use pos_printer::encode::{Paper, PrinterProfile};
+use pos_printer::error::{Error as PrinterError, ErrorKind as PrinterErrorKind};
+use pos_printer::queue::{Enqueued, PrintJob, PrintQueue, PumpReport, PumpSettings};
+use pos_printer::simulated::{HardwareEvent, SimulatedPrinter};
+use pos_printer::status::DrawerSense;
+use pos_printer::transport::{
+    DeviceFileTransport, Reconnecting, ReturnChannel, SerialTransport, TcpTransport, Transport,
+    query_status,
+};
+use pos_till::{Effect, PrintPurpose};
+
+use crate::config::PrinterLine;
+use crate::ports::SharedStore;
+
+/// How long the worker waits for work before it retries waiting jobs and asks the printer's
+/// status again.
+pub const IDLE_POLL: Duration = Duration::from_secs(2);
+/// How long the status bar says the drawer is open after a kick (the simulated drawer is
+/// pushed shut by then).
+pub const DRAWER_NOTICE: Duration = Duration::from_secs(6);
+/// How long the printer gets to answer a status query or accept a connection.
+pub const PRINTER_TIMEOUT: Duration = Duration::from_millis(800);
+
+/// What the till asks of the hardware.
+pub trait Peripherals {
+    /// Prints `document` once: `job_id` (letters, digits, `-`, `_`) names the job, so asking
+    /// again with the same id prints nothing more.
+    fn print(&self, job_id: &str, document: Document);
+    fn open_drawer(&self);
+}
+
+/// Carries out the till's effects: prints and drawer openings through the [`Peripherals`],
+/// and a receipt asked for by email as a `ReceiptRequested` event in the store's journal, the
+/// outbox the fleet sends it from once the till is online.
+pub struct EffectRunner {
+    peripherals: Rc<dyn Peripherals>,
+    store: SharedStore,
+    clock: fn() -> Timestamp,
+}
+
+impl EffectRunner {
+    pub fn new(
+        peripherals: Rc<dyn Peripherals>,
+        store: SharedStore,
+        clock: fn() -> Timestamp,
+    ) -> EffectRunner {
+        EffectRunner {
+            peripherals,
+            store,
+            clock,
+        }
+    }
+
+    /// Carries out one effect. A receipt that cannot be queued for email is reported in the
+    /// log; the sale itself is already safe in the store.
+    pub fn run(&self, effect: Effect) {
+        match effect {
+            Effect::OpenDrawer => self.peripherals.open_drawer(),
+            Effect::Print { document, purpose } => {
+                // A job id of its own for every print the till asks for: a copy printed later
+                // is a new job, and the queue never prints one job twice.
+                let now = (self.clock)().unix_ms();
+                let unique = pos_store::journal::ulid(now).unwrap_or_else(|_| now.to_string());
+                self.peripherals
+                    .print(&format!("{}-{unique}", job_kind(purpose)), document);
+            }
+            Effect::EmailReceipt { sale, address } => {
+                if let Err(error) = self.request_receipt(&sale, &address) {
+                    eprintln!(
+                        "pos-terminal: the email receipt of sale {sale} was not queued: {error}"
+                    );
+                }
+            }
+        }
+    }
+
+    fn request_receipt(&self, sale: &SaleId, address: &str) -> Result<(), String> {
+        let destination = ReceiptDestination::email(address).map_err(|e| e.to_string())?;
+        let mut store = self.store.borrow_mut();
+        let sale = store
+            .sale(sale)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "the sale is not in the store".to_owned())?;
+        store
+            .record(
+                &sale.cashier,
+                (self.clock)(),
+                &[DomainEvent::ReceiptRequested {
+                    sale: sale.id.clone(),
+                    receipt: sale.receipt_number.clone(),
+                    destination,
+                }],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The first part of a print job's id: what it is, for a technician reading the queue folder.
+fn job_kind(purpose: PrintPurpose) -> &'static str {
+    match purpose {
+        PrintPurpose::Receipt => "sale",
+        PrintPurpose::GiftReceipt => "gift",
+        PrintPurpose::Copy => "copy",
+        PrintPurpose::XReport => "x-report",
+        PrintPurpose::ZReport => "z-report",
+        PrintPurpose::Refund => "refund",
+    }
+}
+
+/// What the status bar shows about the printer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterState {
+    Ready,
+    /// Printing, with something to get ready for ("The receipt roll is nearly used up").
+    Warning(String),
+    /// Not printing: paper out, cover open, jammed. Receipts wait in the queue.
+    Problem(String),
+    /// Nothing answers on the configured line. Receipts wait in the queue.
+    NoPrinter,
+}
+
+impl PrinterState {
+    /// The status bar's short text.
+    pub fn label(&self) -> &str {
+        match self {
+            PrinterState::Ready => "Printer ready",
+            PrinterState::Warning(_) => "Paper low",
+            PrinterState::Problem(text) => text,
+            PrinterState::NoPrinter => "No printer",
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        matches!(self, PrinterState::Ready | PrinterState::Warning(_))
+    }
+}
+
+/// What the worker tells the screen after each piece of work, and when the printer's state
+/// changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrinterReport {
+    pub state: PrinterState,
+    /// Set while the drawer is open: "Cash drawer open".
+    pub drawer_open: bool,
+    /// Jobs printed and confirmed by this piece of work.
+    pub printed: Vec<String>,
+    /// Jobs whose bytes went out unconfirmed: the cashier must say whether they printed.
+    pub uncertain: Vec<String>,
+    /// Receipts waiting for the printer.
+    pub waiting: usize,
+    /// Files the simulated printer wrote (text, PNG) for receipts just cut.
+    pub filed: Vec<PathBuf>,
+}
+
+impl PrinterReport {
+    /// The status bar's printer text, the drawer first while it is open.
+    pub fn status_text(&self) -> String {
+        let mut text = if self.drawer_open {
+            format!("Cash drawer open · {}", self.state.label())
+        } else {
+            self.state.label().to_owned()
+        };
+        if self.waiting > 0 {
+            text.push_str(&format!(" · {} waiting", self.waiting));
+        }
+        if !self.uncertain.is_empty() {
+            text.push_str(" · check the last receipt");
+        }
+        text
+    }
+}
+
+/// Where the queue lives and what it prints on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeripheralSettings {
+    pub queue_dir: PathBuf,
+    /// Where the simulated printer files receipts unless the configuration names a folder.
+    pub receipts_dir: PathBuf,
+    pub line: PrinterLine,
+    pub paper: Paper,
+    pub drawer: DrawerKick,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeripheralError {
+    #[error(transparent)]
+    Queue(#[from] PrinterError),
+    #[error("the printer worker could not start: {0}")]
+    Thread(std::io::Error),
+}
+
+enum Command {
+    Print(PrintJob),
+    OpenDrawer,
+}
+
+/// The printer and drawer on their worker thread. Dropping it lets the worker finish what
+/// it is doing and stop.
+pub struct PeripheralService {
+    sender: Option<mpsc::Sender<Command>>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl PeripheralService {
+    /// Opens the queue (jobs from the last run are printed first) and starts the worker;
+    /// `report` is called on the worker thread.
+    pub fn start(
+        settings: PeripheralSettings,
+        report: impl Fn(PrinterReport) + Send + 'static,
+    ) -> Result<PeripheralService, PeripheralError> {
+        let queue = PrintQueue::open(&settings.queue_dir)?;
+        let (sender, receiver) = mpsc::channel();
+        let worker = std::thread::Builder::new()
+            .name("printer".to_owned())
+            .spawn(move || Worker::new(settings, queue).run(&receiver, &report))
+            .map_err(PeripheralError::Thread)?;
+        Ok(PeripheralService {
+            sender: Some(sender),
+            worker: Some(worker),
+        })
+    }
+
+    fn send(&self, command: Command) {
+        let sent = self.sender.as_ref().map(|sender| sender.send(command));
+        if !matches!(sent, Some(Ok(()))) {
+            eprintln!("pos-terminal: the printer worker has stopped; the job was not taken");
+        }
+    }
+}
+
+impl Peripherals for PeripheralService {
+    fn print(&self, job_id: &str, document: Document) {
+        self.send(Command::Print(PrintJob {
+            id: job_id.to_owned(),
+            document,
+            kick: None,
+        }));
+    }
+
+    fn open_drawer(&self) {
+        self.send(Command::OpenDrawer);
+    }
+}
+
+impl Drop for PeripheralService {
+    fn drop(&mut self) {
+        // Closing the channel ends the worker's loop after the job in hand.
+        self.sender = None;
+        if let Some(worker) = self.worker.take()
+            && worker.join().is_err()
+        {
+            eprintln!("pos-terminal: the printer worker stopped with a panic");
+        }
+    }
+}
+
+/// The printer's line as the worker holds it.
+enum Line {
+    Simulated(Box<SimulatedPrinter>),
+    Device(Box<dyn Transport + Send>),
+    Absent,
+}
+
+impl Line {
+    fn open(settings: &PeripheralSettings) -> Line {
+        match &settings.line {
+            PrinterLine::Simulated { folder } => {
+                let folder = folder
+                    .clone()
+                    .unwrap_or_else(|| settings.receipts_dir.clone());
+                match SimulatedPrinter::new(&folder, settings.paper) {
+                    Ok(printer) => Line::Simulated(Box::new(printer)),
+                    Err(error) => {
+                        eprintln!("pos-terminal: the simulated printer cannot start: {error}");
+                        Line::Absent
+                    }
+                }
+            }
+            PrinterLine::Tcp { address } => {
+                let address = address.clone();
+                Line::Device(Box::new(Reconnecting::new(
+                    &format!("tcp {address}"),
+                    ReturnChannel::Bidirectional,
+                    move || connect_tcp(&address),
+                )))
+            }
+            PrinterLine::Serial { path, baud } => {
+                let (path, baud) = (path.clone(), *baud);
+                Line::Device(Box::new(Reconnecting::new(
+                    &path.clone(),
+                    ReturnChannel::Bidirectional,
+                    move || SerialTransport::open(&path, baud),
+                )))
+            }
+            PrinterLine::DeviceFile { path } => {
+                let path = path.clone();
+                Line::Device(Box::new(Reconnecting::new(
+                    &path.clone(),
+                    ReturnChannel::WriteOnly,
+                    move || DeviceFileTransport::open(&path),
+                )))
+            }
+            PrinterLine::Usb {
+                vendor_id,
+                product_id,
+            } => {
+                use pos_printer::transport::usb::{UsbSelector, UsbTransport};
+                let selector = UsbSelector::VidPid {
+                    vendor_id: *vendor_id,
+                    product_id: *product_id,
+                };
+                Line::Device(Box::new(Reconnecting::new(
+                    &format!("USB {vendor_id:04x}:{product_id:04x}"),
+                    ReturnChannel::Bidirectional,
+                    move || UsbTransport::open(selector, PRINTER_TIMEOUT),
+                )))
+            }
+            PrinterLine::None => Line::Absent,
+        }
+    }
+
+    fn transport(&mut self) -> Option<&mut dyn Transport> {
+        match self {
+            Line::Simulated(printer) => Some(printer.as_mut()),
+            Line::Device(transport) => Some(transport.as_mut()),
+            Line::Absent => None,
+        }
+    }
+}
+
+fn connect_tcp(address: &str) -> Result<TcpTransport, PrinterError> {
+    use std::net::ToSocketAddrs;
+    let not_found = |detail: String| PrinterError::NotFound {
+        device: format!("tcp {address}"),
+        detail,
+    };
+    let peer = address
+        .to_socket_addrs()
+        .map_err(|e| not_found(e.to_string()))?
+        .next()
+        .ok_or_else(|| not_found("the name has no address".to_owned()))?;
+    TcpTransport::connect(peer, PRINTER_TIMEOUT)
+}
+
+/// The printer as the worker thread owns it.
+struct Worker {
+    queue: PrintQueue,
+    line: Line,
+    pump: PumpSettings,
+    kick: DrawerKick,
+    state: PrinterState,
+    drawer_open_since: Option<Instant>,
+    last_report: Option<PrinterReport>,
+}
+
+impl Worker {
+    fn new(settings: PeripheralSettings, queue: PrintQueue) -> Worker {
+        Worker {
+            queue,
+            line: Line::open(&settings),
+            pump: PumpSettings {
+                profile: PrinterProfile::new(settings.paper),
+                drawer_sense: DrawerSense::OpenWhenHigh,
+                status_timeout: PRINTER_TIMEOUT,
+            },
+            kick: settings.drawer,
+            state: PrinterState::NoPrinter,
+            drawer_open_since: None,
+            last_report: None,
+        }
+    }
+
+    fn run(mut self, commands: &mpsc::Receiver<Command>, report: &dyn Fn(PrinterReport)) {
+        // Jobs left from the last run print first.
+        let mut work = self.pump_now();
+        loop {
+            self.send(work, report);
+            work = match commands.recv_timeout(IDLE_POLL) {
+                Ok(Command::Print(job)) => self.print(&job),
+                Ok(Command::OpenDrawer) => self.kick(),
+                Err(mpsc::RecvTimeoutError::Timeout) => self.idle(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            };
+        }
+    }
+
+    /// Reports work done, and changes of state even when nothing was printed.
+    fn send(&mut self, work: Work, report: &dyn Fn(PrinterReport)) {
+        let next = PrinterReport {
+            state: self.state.clone(),
+            drawer_open: self.drawer_open_since.is_some(),
+            printed: work.printed,
+            uncertain: work.uncertain,
+            waiting: self.queue.pending().map(|p| p.len()).unwrap_or(0),
+            filed: work.filed,
+        };
+        let quiet = next.printed.is_empty() && next.uncertain.is_empty() && next.filed.is_empty();
+        if quiet && self.last_report.as_ref() == Some(&next) {
+            return;
+        }
+        self.last_report = Some(next.clone());
+        report(next);
+    }
+
+    fn print(&mut self, job: &PrintJob) -> Work {
+        match self.queue.enqueue(job) {
+            Ok(Enqueued::Added | Enqueued::AlreadyKnown) => self.pump_now(),
+            Err(error) => {
+                eprintln!(
+                    "pos-terminal: receipt {} could not be queued: {error}",
+                    job.id
+                );
+                self.state = PrinterState::Problem("Print queue full or unwritable".to_owned());
+                Work::default()
+            }
+        }
+    }
+
+    fn kick(&mut self) -> Work {
+        let connection = DrawerConnection::ThroughPrinter(self.kick);
+        let Some(transport) = self.line.transport() else {
+            self.state = PrinterState::NoPrinter;
+            return Work::default();
+        };
+        match open_drawer(transport, &connection) {
+            Ok(()) => self.drawer_open_since = Some(Instant::now()),
+            Err(error) => {
+                eprintln!("pos-terminal: the cash drawer did not open: {error}");
+                self.state = state_of(&error);
+            }
+        }
+        self.collect(Work::default())
+    }
+
+    /// Retries waiting jobs, or just asks the printer how it is; lets the drawer notice go.
+    fn idle(&mut self) -> Work {
+        if self
+            .drawer_open_since
+            .is_some_and(|since| since.elapsed() >= DRAWER_NOTICE)
+        {
+            self.drawer_open_since = None;
+            if let Line::Simulated(printer) = &mut self.line {
+                // The simulated cashier pushes the drawer shut.
+                let mut status = printer.status();
+                status.drawer_open = false;
+                printer.set_status(status);
+            }
+        }
+        let waiting = self.queue.pending().map(|p| !p.is_empty()).unwrap_or(false);
+        if waiting {
+            return self.pump_now();
+        }
+        let Some(transport) = self.line.transport() else {
+            self.state = PrinterState::NoPrinter;
+            return Work::default();
+        };
+        self.state = match query_status(transport, self.pump.drawer_sense, self.pump.status_timeout)
+        {
+            Ok(Some(status)) => match (status.problem(), status.warning()) {
+                (Some(problem), _) => {
+                    PrinterState::Problem(short_problem(&PrinterError::Printer(problem)))
+                }
+                (None, Some(warning)) => PrinterState::Warning(warning.to_owned()),
+                (None, None) => PrinterState::Ready,
+            },
+            // A write-only line cannot say; it took the last job, so call it ready.
+            Ok(None) => PrinterState::Ready,
+            Err(error) => state_of(&error),
+        };
+        self.collect(Work::default())
+    }
+
+    fn pump_now(&mut self) -> Work {
+        let Some(transport) = self.line.transport() else {
+            self.state = PrinterState::NoPrinter;
+            return Work::default();
+        };
+        match self.queue.pump(transport, &self.pump) {
+            Ok(report) => {
+                self.state = state_of_pump(&report);
+                let work = Work {
+                    printed: report.printed,
+                    uncertain: report.uncertain,
+                    filed: Vec::new(),
+                };
+                self.collect(work)
+            }
+            Err(error) => {
+                eprintln!("pos-terminal: the print queue failed: {error}");
+                self.state = state_of(&error);
+                Work::default()
+            }
+        }
+    }
+
+    /// Picks up what the simulated printer filed and whether it saw a kick.
+    fn collect(&mut self, mut work: Work) -> Work {
+        if let Line::Simulated(printer) = &mut self.line {
+            for event in printer.take_events() {
+                match event {
+                    HardwareEvent::ReceiptPrinted { text, png } => {
+                        work.filed.push(text);
+                        work.filed.push(png);
+                    }
+                    HardwareEvent::DrawerKicked(_) => {
+                        self.drawer_open_since = Some(Instant::now());
+                    }
+                }
+            }
+        }
+        work
+    }
+}
+
+#[derive(Default)]
+struct Work {
+    printed: Vec<String>,
+    uncertain: Vec<String>,
+    filed: Vec<PathBuf>,
+}
+
+fn state_of_pump(report: &PumpReport) -> PrinterState {
+    match (&report.waiting, report.warning) {
+        (Some(error), _) => state_of(error),
+        (None, Some(warning)) => PrinterState::Warning(warning.to_owned()),
+        (None, None) => PrinterState::Ready,
+    }
+}
+
+fn state_of(error: &PrinterError) -> PrinterState {
+    match error.kind() {
+        PrinterErrorKind::Timeout | PrinterErrorKind::Disconnected | PrinterErrorKind::NotFound => {
+            PrinterState::NoPrinter
+        }
+        _ => PrinterState::Problem(short_problem(error)),
+    }
+}
+
+/// The status bar has room for a few words; the long sentence goes to the log.
+fn short_problem(error: &PrinterError) -> String {
+    match error.kind() {
+        PrinterErrorKind::PaperOut => "Paper out".to_owned(),
+        PrinterErrorKind::CoverOpen => "Printer cover open".to_owned(),
+        PrinterErrorKind::Offline => "Printer offline".to_owned(),
+        PrinterErrorKind::Fault => "Printer fault".to_owned(),
+        PrinterErrorKind::Storage => "Print queue unwritable".to_owned(),
+        PrinterErrorKind::Timeout | PrinterErrorKind::Disconnected | PrinterErrorKind::NotFound => {
+            "No printer".to_owned()
+        }
+        PrinterErrorKind::Request => "Printer error".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_status_text_leads_with_the_drawer_and_counts_waiting_receipts() {
+        let mut report = PrinterReport {
+            state: PrinterState::Ready,
+            drawer_open: true,
+            printed: Vec::new(),
+            uncertain: Vec::new(),
+            waiting: 0,
+            filed: Vec::new(),
+        };
+        assert_eq!(report.status_text(), "Cash drawer open · Printer ready");
+        report.drawer_open = false;
+        report.state = PrinterState::Problem("Paper out".to_owned());
+        report.waiting = 2;
+        assert_eq!(report.status_text(), "Paper out · 2 waiting");
+        assert!(!report.state.is_ready());
+        report.state = PrinterState::NoPrinter;
+        report.waiting = 0;
+        report.uncertain = vec!["sale-T1-000001".to_owned()];
+        assert_eq!(report.status_text(), "No printer · check the last receipt");
+    }
+}

@@ -1,0 +1,210 @@
+//! Barcode scanners on the appliance: `pos_scanner`'s evdev transport and hotplug watcher on
+//! a background thread, handing each scan to a callback (the screen passes it to the UI
+//! thread, where it arrives exactly like a code typed into the scan field).
+//!
+//! Owns the scanner thread and which devices' scans are forwarded. Never interprets a code:
+//! the till looks it up.
+//!
+//! Key decision: only devices classified as scanners (grabbed, so their keys never type into
+//! the UI) are forwarded. A watched keyboard's fast burst already reached the focused scan
+//! field as typing; forwarding it too would scan the item twice.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+
+use pos_scanner::transport::{ScannerEvent, watch_devices};
+use pos_scanner::{Decoder, DeviceRole};
+use tokio::sync::mpsc;
+
+use crate::config::ScannerSettings;
+
+/// Scanner events waiting for the forwarding loop; scans are seconds apart.
+const EVENTS_QUEUED_MAX: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScannerStartError {
+    #[error("the scanner rules are not valid: {0}")]
+    Rules(String),
+    #[error("the scanner thread could not start: {0}")]
+    Thread(std::io::Error),
+}
+
+/// What the forwarding loop keeps between events: which device paths are scanners.
+#[derive(Debug, Default)]
+pub struct ScanForwarder {
+    scanners: BTreeSet<PathBuf>,
+}
+
+impl ScanForwarder {
+    /// The code to hand to the till for `event`, if any; notes which devices are scanners.
+    pub fn handle(&mut self, event: ScannerEvent) -> Option<String> {
+        match event {
+            ScannerEvent::Connected {
+                path,
+                identity,
+                role,
+            } => {
+                if matches!(role, DeviceRole::Scanner { .. }) {
+                    eprintln!(
+                        "pos-terminal: scanner {} at {}",
+                        identity.name,
+                        path.display()
+                    );
+                    self.scanners.insert(path);
+                } else {
+                    self.scanners.remove(&path);
+                }
+                None
+            }
+            ScannerEvent::Disconnected { path } => {
+                if self.scanners.remove(&path) {
+                    eprintln!("pos-terminal: scanner at {} unplugged", path.display());
+                }
+                None
+            }
+            ScannerEvent::Scanned { path, scan, .. } => {
+                let code = scan.text.trim().to_owned();
+                (self.scanners.contains(&path) && !code.is_empty()).then_some(code)
+            }
+            ScannerEvent::Rejected { path, error, text } => {
+                eprintln!(
+                    "pos-terminal: scan from {} refused ({error}): {}",
+                    path.display(),
+                    text.unwrap_or_default()
+                );
+                None
+            }
+            ScannerEvent::DeviceFailed { path, error } => {
+                eprintln!("pos-terminal: input device {}: {error}", path.display());
+                None
+            }
+        }
+    }
+}
+
+/// Watches `settings.input_dir` for scanners on a background thread and calls `deliver`
+/// with each code scanned. The thread ends when `deliver`'s side is gone from the process.
+pub fn spawn(
+    settings: ScannerSettings,
+    deliver: impl Fn(String) + Send + 'static,
+) -> Result<JoinHandle<()>, ScannerStartError> {
+    let decoder = Decoder::new(settings.rules.decode.clone())
+        .map_err(|error| ScannerStartError::Rules(error.to_string()))?;
+    std::thread::Builder::new()
+        .name("scanners".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .enable_io()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("pos-terminal: scanners are not read: {error}");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let (sender, mut receiver) = mpsc::channel(EVENTS_QUEUED_MAX);
+                let watcher = tokio::spawn(async move {
+                    watch_devices(
+                        &settings.input_dir,
+                        settings.poll_interval,
+                        settings.rules,
+                        decoder,
+                        sender,
+                    )
+                    .await
+                });
+                let mut forwarder = ScanForwarder::default();
+                while let Some(event) = receiver.recv().await {
+                    if let Some(code) = forwarder.handle(event) {
+                        deliver(code);
+                    }
+                }
+                match watcher.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        eprintln!("pos-terminal: scanners are no longer read: {error}")
+                    }
+                    Err(error) => eprintln!("pos-terminal: the scanner watcher stopped: {error}"),
+                }
+            });
+        })
+        .map_err(ScannerStartError::Thread)
+}
+
+#[cfg(test)]
+mod tests {
+    use pos_scanner::{DeviceIdentity, Layout, Scan, Symbology};
+
+    use super::*;
+
+    fn connected(path: &str, role: DeviceRole) -> ScannerEvent {
+        ScannerEvent::Connected {
+            path: PathBuf::from(path),
+            identity: DeviceIdentity {
+                name: "Honeywell Scanner".to_owned(),
+                vendor_id: 0x0c2e,
+                product_id: 0x0b61,
+                types_digits: true,
+            },
+            role,
+        }
+    }
+
+    fn scanned(path: &str, text: &str) -> ScannerEvent {
+        ScannerEvent::Scanned {
+            path: PathBuf::from(path),
+            scan: Scan {
+                text: text.to_owned(),
+                started_at_us: 0,
+                duration_us: 12_000,
+            },
+            decoded: pos_scanner::Decoded::Text {
+                text: text.to_owned(),
+                symbology: Symbology::Code128,
+            },
+        }
+    }
+
+    #[test]
+    fn only_grabbed_scanners_are_forwarded_and_only_while_plugged_in() {
+        let mut forwarder = ScanForwarder::default();
+        let scanner = DeviceRole::Scanner {
+            layout: Layout::Us,
+            evidence: pos_scanner::device::ScannerEvidence::Name,
+        };
+        assert_eq!(
+            forwarder.handle(connected("/dev/input/event3", scanner)),
+            None
+        );
+        assert_eq!(
+            forwarder.handle(connected(
+                "/dev/input/event1",
+                DeviceRole::WatchedKeyboard { layout: Layout::Us }
+            )),
+            None
+        );
+        assert_eq!(
+            forwarder.handle(scanned("/dev/input/event3", "4006381333931\n")),
+            Some("4006381333931".to_owned())
+        );
+        // A keyboard's fast burst already typed into the scan field.
+        assert_eq!(
+            forwarder.handle(scanned("/dev/input/event1", "4006381333931")),
+            None
+        );
+        assert_eq!(
+            forwarder.handle(ScannerEvent::Disconnected {
+                path: PathBuf::from("/dev/input/event3")
+            }),
+            None
+        );
+        assert_eq!(
+            forwarder.handle(scanned("/dev/input/event3", "4006381333931")),
+            None
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! Opening the terminal: the data directory, the encrypted store (seeded with the demo shop
+//! on first start), the shop read back from it, and a till over the store-backed ports.
+//!
+//! Owns where things live in the data directory and the order the terminal starts in. Holds
+//! no rule and draws nothing.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use pos_core::clock::Timestamp;
+use pos_core::id::DeviceId;
+use pos_store::{Store, StoreError};
+use pos_till::{Till, TillPorts};
+
+use crate::ids::StoreIds;
+use crate::peripherals::{EffectRunner, Peripherals};
+use crate::ports::{SharedStore, StoreCatalogue, StoreLedger, StoreStaff};
+use crate::seed::{SeedError, Seeded, seed_demo_shop, shop_setup};
+
+/// Where the appliance keeps its data.
+pub const APPLIANCE_DATA_DIR: &str = "/data/pos";
+
+/// Why the terminal could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the store in {dir} cannot be opened: {source}")]
+    Store { dir: PathBuf, source: StoreError },
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+}
+
+/// The files and folders of a terminal's data directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn new(root: impl Into<PathBuf>) -> DataDir {
+        DataDir { root: root.into() }
+    }
+
+    /// `$XDG_DATA_HOME/open-pos`, else `~/.local/share/open-pos`, else `./open-pos-data`.
+    pub fn desktop_default() -> DataDir {
+        let from_env = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let root = from_env("XDG_DATA_HOME")
+            .or_else(|| from_env("HOME").map(|home| home.join(".local/share")))
+            .map(|base| base.join("open-pos"))
+            .unwrap_or_else(|| PathBuf::from("open-pos-data"));
+        DataDir::new(root)
+    }
+
+    /// Receipts the simulated printer filed, as PNG and text.
+    pub fn receipts(&self) -> PathBuf {
+        self.root.join("receipts")
+    }
+
+    /// The persistent print queue.
+    pub fn print_queue(&self) -> PathBuf {
+        self.root.join("print-queue")
+    }
+
+    /// The configuration file read when `--config` is not given.
+    pub fn config_file(&self) -> PathBuf {
+        self.root.join(crate::config::CONFIG_FILE)
+    }
+}
+
+/// A till running on the store, and the store for whoever else needs to read it.
+pub struct OpenTerminal {
+    pub till: Till,
+    /// Carries out what the till asks of the printer, the drawer and the outbox.
+    pub effects: EffectRunner,
+    pub store: SharedStore,
+    pub seeded: Seeded,
+}
+
+impl OpenTerminal {
+    /// Carries out every effect the till has asked for since the last call, oldest first.
+    pub fn run_effects(&mut self) {
+        for effect in self.till.take_effects() {
+            self.effects.run(effect);
+        }
+    }
+}
+
+/// Opens (or creates and seeds with `generated` generated products) the store in `data`,
+/// and builds the till over it for terminal `device`. `clock` is the shop's time.
+pub fn open_terminal(
+    data: &Path,
+    device: DeviceId,
+    generated: u64,
+    peripherals: Rc<dyn Peripherals>,
+    clock: fn() -> Timestamp,
+) -> Result<OpenTerminal, StartError> {
+    let store_error = |source| StartError::Store {
+        dir: data.to_path_buf(),
+        source,
+    };
+    let mut store = Store::open(data, device.clone()).map_err(store_error)?;
+    let seeded = seed_demo_shop(&mut store, clock(), generated)?;
+    let setup = shop_setup(&store, device.clone())?;
+    let store: SharedStore = Rc::new(RefCell::new(store));
+    let ids = StoreIds::new(store.clone(), device).map_err(store_error)?;
+    let ports = TillPorts {
+        catalogue: Box::new(StoreCatalogue::new(
+            store.clone(),
+            setup.loyalty.clone(),
+            clock,
+        )),
+        staff: Box::new(StoreStaff::new(store.clone())),
+        ledger: Box::new(StoreLedger::new(store.clone())),
+        ids: Box::new(ids),
+    };
+    Ok(OpenTerminal {
+        till: Till::new(setup, ports, clock()),
+        effects: EffectRunner::new(peripherals, store.clone(), clock),
+        store,
+        seeded,
+    })
+}
