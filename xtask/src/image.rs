@@ -636,8 +636,9 @@ fn allocated_bytes(file: &Path) -> Result<u64> {
     Ok(std::fs::metadata(file)?.blocks() * 512)
 }
 
-/// The terminal program as it goes onto the disk: a release build, with the full-screen UI
-/// (`--features kms`) when the terminal has that feature.
+/// The terminal program as it goes onto the disk: a release build, with only the full-screen
+/// UI (`--no-default-features --features kms`, no desktop window) when the terminal has that
+/// feature.
 pub struct TerminalBuild {
     pub binary: PathBuf,
     pub kms: bool,
@@ -655,7 +656,7 @@ pub fn build_terminal() -> Result<TerminalBuild> {
         .current_dir(&root)
         .args(["build", "--release", "--locked", "-p", "pos-terminal"]);
     if kms {
-        command.args(["--features", "kms"]);
+        command.args(["--no-default-features", "--features", "kms"]);
     }
     eprintln!("$ {command:?}");
     let status = command.status().context("could not start cargo")?;
