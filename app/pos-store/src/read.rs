@@ -205,6 +205,22 @@ impl Store {
         collect_sales(rows)
     }
 
+    /// Sales paid with a tender whose approval reference is `reference` (any case), newest
+    /// first: a card or wallet payment found from the customer's slip.
+    pub fn sales_by_tender_reference(
+        &self,
+        reference: &str,
+        limit: u32,
+    ) -> Result<Vec<SaleSummary>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT DISTINCT s.id, s.receipt_number, s.at_ms, s.cashier, s.total, s.currency \
+             FROM sale s JOIN sale_tender t ON t.sale = s.id \
+             WHERE lower(t.reference) = lower(?1) ORDER BY s.at_ms DESC LIMIT ?2",
+        )?;
+        let rows = statement.query(params![reference.trim(), limit.min(LIST_ROWS_MAX)])?;
+        collect_sales(rows)
+    }
+
     /// Refunds already made against a sale, oldest first: what `pos_core::refund::returnable`
     /// needs to know what can still be returned.
     pub fn refunds_of_sale(&self, sale: &SaleId) -> Result<Vec<pos_core::refund::Refund>> {

@@ -780,3 +780,43 @@ fn lena_again() -> Customer {
         card: None,
     }
 }
+
+#[test]
+fn a_card_payment_is_found_by_its_approval_reference_in_any_case() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let mut receipts = Vec::new();
+    for n in 0..3 {
+        let (sale, movements) = sale(n);
+        // A completed sale cannot be changed: the reference goes in through its JSON, which
+        // the core checks again on the way back.
+        let mut json = serde_json::to_value(&sale).unwrap();
+        if n != 0 {
+            json["payment"]["tenders"][0]["reference"] = serde_json::json!("AUTH-77");
+        }
+        let sale: Sale = serde_json::from_value(json).unwrap();
+        store.complete_sale(&sale, &movements).unwrap();
+        receipts.push(sale.receipt_number.clone());
+    }
+    let found: Vec<_> = store
+        .sales_by_tender_reference(" auth-77", 10)
+        .unwrap()
+        .into_iter()
+        .map(|s| s.receipt_number)
+        .collect();
+    assert_eq!(
+        found,
+        vec![receipts[2].clone(), receipts[1].clone()],
+        "newest first"
+    );
+    assert_eq!(
+        store.sales_by_tender_reference("AUTH-77", 1).unwrap().len(),
+        1
+    );
+    assert!(
+        store
+            .sales_by_tender_reference("AUTH-78", 10)
+            .unwrap()
+            .is_empty()
+    );
+}

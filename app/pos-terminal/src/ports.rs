@@ -352,14 +352,7 @@ impl SalesHistory for StoreLedger {
             .borrow()
             .customer_history(customer, rows)
             .map_err(storage)?;
-        let summaries = history.into_iter().map(|row| SaleSummary {
-            id: row.id,
-            receipt_number: row.receipt_number,
-            at: row.at,
-            cashier: row.cashier,
-            total: row.total,
-        });
-        Ok(newest_first(summaries, limit))
+        Ok(newest_first(history.into_iter().map(till_summary), limit))
     }
 
     fn sales_by_reference(
@@ -367,28 +360,16 @@ impl SalesHistory for StoreLedger {
         reference: &str,
         limit: usize,
     ) -> Result<Vec<SaleSummary>, LedgerError> {
-        let wanted = reference.trim().to_lowercase();
-        if wanted.is_empty() {
+        if reference.trim().is_empty() {
             return Ok(Vec::new());
         }
-        // Card references are searched in the last year of sales; older receipts are found by
-        // number or date.
-        let to = self.now_after_everything();
-        let from = Timestamp::from_unix_ms(to.unix_ms().saturating_sub(REFERENCE_SEARCH_MS));
-        let sales = self
+        let rows = u32::try_from(limit).unwrap_or(u32::MAX);
+        let found = self
             .store
             .borrow()
-            .sale_records_between(from, to)
+            .sales_by_tender_reference(reference, rows)
             .map_err(storage)?;
-        let matching = sales.iter().filter(|sale| {
-            sale.payment.tenders.iter().any(|tender| {
-                tender
-                    .reference
-                    .as_deref()
-                    .is_some_and(|r| r.to_lowercase() == wanted)
-            })
-        });
-        Ok(newest_first(matching.map(SaleSummary::of), limit))
+        Ok(found.into_iter().map(till_summary).collect())
     }
 
     fn refunds_of_sale(&self, sale: &SaleId) -> Result<Vec<Refund>, LedgerError> {
@@ -396,20 +377,14 @@ impl SalesHistory for StoreLedger {
     }
 }
 
-/// How far back a card reference is looked for: a year.
-const REFERENCE_SEARCH_MS: i64 = 366 * 24 * 60 * 60 * 1000;
-
-impl StoreLedger {
-    /// An end for "every sale so far": a day after the newest journal entry's time.
-    fn now_after_everything(&self) -> Timestamp {
-        let newest = self
-            .store
-            .borrow()
-            .journal_tail(1)
-            .ok()
-            .and_then(|tail| tail.first().map(|entry| entry.hlc.wall_ms))
-            .unwrap_or(0);
-        Timestamp::from_unix_ms(newest.saturating_add(24 * 60 * 60 * 1000))
+/// The store's row of a sale as the till's port has it.
+fn till_summary(row: pos_store::read::SaleSummary) -> SaleSummary {
+    SaleSummary {
+        id: row.id,
+        receipt_number: row.receipt_number,
+        at: row.at,
+        cashier: row.cashier,
+        total: row.total,
     }
 }
 
