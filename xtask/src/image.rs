@@ -27,12 +27,12 @@ pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 /// The files that go onto the disk, relative to the workspace root.
 pub const IMAGE_DIR: &str = "image";
 
-const MIB: u64 = 1024 * 1024;
+pub const MIB: u64 = 1024 * 1024;
 
 /// GPT partition type GUIDs.
-const TYPE_ESP: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
-const TYPE_ROOT_X86_64: &str = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
-const TYPE_LINUX_DATA: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
+pub(crate) const TYPE_ESP: &str = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B";
+pub(crate) const TYPE_ROOT_X86_64: &str = "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709";
+pub(crate) const TYPE_LINUX_DATA: &str = "0FC63DAF-8483-4772-8E79-3D69D8477DE4";
 
 /// One partition of the disk. `name` is its GPT name, which `system.conf`, `fstab` and the
 /// kernel command line refer to as `/dev/disk/by-partlabel/<name>` or `PARTLABEL=<name>`.
@@ -63,16 +63,20 @@ impl Variant {
 /// The disk layout. GRUB's `grub.cfg` names the root slots by position (`gpt2`, `gpt3`), so
 /// their order here is fixed.
 pub fn partitions() -> Vec<Partition> {
-    let layout: [(&'static str, &'static str, u64); 4] = [
+    lay_out(&[
         ("esp", TYPE_ESP, 64),
         ("root-a", TYPE_ROOT_X86_64, SLOT_MIB),
         ("root-b", TYPE_ROOT_X86_64, SLOT_MIB),
         ("data", TYPE_LINUX_DATA, 256),
-    ];
+    ])
+}
+
+/// Partitions `(name, type, MiB)` one after the other from the first MiB.
+pub fn lay_out(layout: &[(&'static str, &'static str, u64)]) -> Vec<Partition> {
     let mut start_mib = 1;
     layout
-        .into_iter()
-        .map(|(name, type_guid, size_mib)| {
+        .iter()
+        .map(|&(name, type_guid, size_mib)| {
             let partition = Partition {
                 name,
                 type_guid,
@@ -369,10 +373,25 @@ pub fn build(spec: &ImageSpec<'_>) -> Result<Built> {
     )?;
 
     let esp_image = spec.work.join("esp.vfat");
-    make_esp(spec.variant, &image_dir, spec.work, &esp_image)?;
-
+    let template = std::fs::read_to_string(image_dir.join("grub/grub.cfg"))
+        .context("reading image/grub/grub.cfg")?;
     let layout = partitions();
-    assemble(&layout, &esp_image, &root_image, spec.out)?;
+    make_esp(
+        &grub_cfg(&template, &kernel_cmdline(spec.variant))?,
+        Some(&grubenv_block(&factory_grubenv())?),
+        partition(&layout, "esp")?.size_mib,
+        spec.work,
+        &esp_image,
+    )?;
+    assemble(
+        &layout,
+        &[
+            ("esp", &esp_image),
+            ("root-a", &root_image),
+            ("root-b", &root_image),
+        ],
+        spec.out,
+    )?;
     let disk_bytes = std::fs::metadata(spec.out)?.len();
     Ok(Built {
         disk: spec.out.to_path_buf(),
@@ -488,7 +507,15 @@ fn copy_tree(from: &Path, into: &Path) -> Result<()> {
     )
 }
 
-fn make_esp(variant: Variant, image_dir: &Path, work: &Path, esp_image: &Path) -> Result<()> {
+/// Makes the EFI system partition's filesystem: GRUB's EFI program with `grub_cfg` and, for
+/// the A/B disk, GRUB's environment block.
+pub fn make_esp(
+    grub_cfg: &str,
+    grubenv: Option<&[u8]>,
+    size_mib: u64,
+    work: &Path,
+    esp_image: &Path,
+) -> Result<()> {
     let grub_efi = work.join("BOOTX64.EFI");
     run_quiet(
         Command::new("grub-mkimage")
@@ -497,40 +524,39 @@ fn make_esp(variant: Variant, image_dir: &Path, work: &Path, esp_image: &Path) -
             .args(GRUB_MODULES),
     )
     .context("grub-mkimage (package grub-efi-amd64-bin) could not make GRUB's EFI program")?;
-    let template = std::fs::read_to_string(image_dir.join("grub/grub.cfg"))
-        .context("reading image/grub/grub.cfg")?;
     let cfg = work.join("grub.cfg");
-    std::fs::write(&cfg, grub_cfg(&template, &kernel_cmdline(variant))?)?;
-    let env = work.join("grubenv");
-    std::fs::write(&env, grubenv_block(&factory_grubenv())?)?;
+    std::fs::write(&cfg, grub_cfg)?;
+    let mut files = vec![grub_efi, cfg];
+    if let Some(block) = grubenv {
+        let env = work.join("grubenv");
+        std::fs::write(&env, block)?;
+        files.push(env);
+    }
 
     if esp_image.exists() {
         std::fs::remove_file(esp_image)?;
     }
     // 4 KiB clusters: GRUB rewrites grubenv in place and needs its 1 KiB in one cluster.
-    let esp_kib = partitions()
-        .iter()
-        .find(|p| p.name == "esp")
-        .map_or(64 * 1024, |p| p.size_mib * 1024);
     run_quiet(
         Command::new("mkfs.vfat")
             .args(["-C", "-n", "ESP", "-s", "8"])
             .arg(esp_image)
-            .arg(esp_kib.to_string()),
+            .arg((size_mib * 1024).to_string()),
     )?;
     let image = esp_image.display().to_string();
     run_quiet(Command::new("mmd").args(["-i", &image, "::EFI", "::EFI/BOOT"]))?;
     run_quiet(
         Command::new("mcopy")
             .args(["-i", &image])
-            .args([&grub_efi, &cfg, &env])
+            .args(&files)
             .arg("::EFI/BOOT/"),
     )
 }
 
-/// Writes the disk: the partition table, the ESP, the root filesystem into both slots, and an
-/// empty data partition (formatted on first boot).
-fn assemble(layout: &[Partition], esp: &Path, rootfs: &Path, out: &Path) -> Result<()> {
+/// Writes a sparse disk: the partition table of `layout`, and each filesystem of `contents`
+/// into the partition it names. Partitions without contents stay empty (the product's data
+/// partition is formatted on first boot).
+pub fn assemble(layout: &[Partition], contents: &[(&str, &Path)], out: &Path) -> Result<()> {
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent)?;
     }
@@ -547,12 +573,8 @@ fn assemble(layout: &[Partition], esp: &Path, rootfs: &Path, out: &Path) -> Resu
     pipe_into(&mut sfdisk, sfdisk_script(layout).as_bytes())?;
 
     let mut disk = std::fs::OpenOptions::new().write(true).open(out)?;
-    for partition in layout {
-        let source = match partition.name {
-            "esp" => esp,
-            "root-a" | "root-b" => rootfs,
-            _ => continue,
-        };
+    for (name, source) in contents {
+        let partition = partition(layout, name)?;
         let bytes = std::fs::metadata(source)?.len();
         if bytes > partition.size_mib * MIB {
             bail!(
@@ -569,7 +591,7 @@ fn assemble(layout: &[Partition], esp: &Path, rootfs: &Path, out: &Path) -> Resu
 }
 
 /// Copies `source` into `disk` at `offset`, skipping blocks of zeros so the disk stays sparse.
-fn copy_sparse(source: &Path, disk: &mut File, offset: u64) -> Result<()> {
+pub fn copy_sparse(source: &Path, disk: &mut File, offset: u64) -> Result<()> {
     let mut input = File::open(source).with_context(|| format!("opening {}", source.display()))?;
     let mut buffer = vec![0u8; MIB as usize];
     let mut position = offset;

@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod image;
+pub mod installer;
 pub mod pki;
 pub mod postgres;
 pub mod qemu;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use xtask::{bundle, image, pki, postgres, qemu, workspace_root, yocto};
+use xtask::{bundle, image, installer, pki, postgres, qemu, workspace_root, yocto};
 
 /// Debian packages the workspace needs to build and test.
 ///
@@ -77,9 +77,16 @@ tasks:
                 and B, data) from Debian packages and image/; --test adds the serial-port
                 status report qemu-test reads. Needs root (mmdebstrap). Default output
                 target/image/open-pos-{product,test}.img, with a .bmap beside it
+  installer [--test] [--image FILE] [--out FILE]
+                make the USB installer stick that writes the disk image (default
+                target/image/open-pos-{product,test}.img) onto a box's internal disk; default
+                output target/image/open-pos-{product,test}-installer.img
   qemu-test [--image FILE] [--pki DIR] [--screenshot PNG]
                 boot the test image in QEMU (OVMF, KVM if it works, else TCG) and check the
                 lockdown, slot A, the switch to slot B and the fallback to A
+  qemu-installer-test [--image FILE] [--stick FILE]
+                boot the test installer stick on a QEMU box with a blank disk, check the disk
+                it wrote, and boot the box from it
   yocto-crates  regenerate the Yocto layer's crates include from Cargo.lock
   lint-yocto    lint the Yocto layer with oelint-adv (installed from PyPI into target/)
 ";
@@ -94,6 +101,8 @@ fn main() -> Result<()> {
         Some("bundle") => make_bundle(),
         Some("image") => make_image(image_variant_from_args()).map(|_| ()),
         Some("qemu-test") => qemu_test(),
+        Some("installer") => make_installer(image_variant_from_args()).map(|_| ()),
+        Some("qemu-installer-test") => qemu_installer_test(),
         Some("yocto-crates") => yocto_crates(),
         Some("lint-yocto") => lint_yocto(),
         Some("-h" | "--help" | "help") | None => {
@@ -122,6 +131,8 @@ fn ci() -> Result<()> {
     let started = std::time::Instant::now();
     make_image(image::Variant::Test)?;
     qemu_test()?;
+    make_installer(image::Variant::Test)?;
+    qemu_installer_test()?;
     eprintln!("image and qemu-test took {} s", started.elapsed().as_secs());
     Ok(())
 }
@@ -281,6 +292,69 @@ fn qemu_test() -> Result<()> {
         work: &root.join("target/qemu"),
         expect_ui: ui,
         screenshot: screenshot.as_deref(),
+        pki: &pki,
+    })?;
+    println!("{summary}");
+    Ok(())
+}
+
+fn make_installer(variant: image::Variant) -> Result<PathBuf> {
+    let root = workspace_root();
+    let disk = option("--image").map_or_else(
+        || root.join(format!("target/image/open-pos-{}.img", variant.name())),
+        PathBuf::from,
+    );
+    let out = option("--out").map_or_else(
+        || {
+            root.join(format!(
+                "target/image/open-pos-{}-installer.img",
+                variant.name()
+            ))
+        },
+        PathBuf::from,
+    );
+    let started = std::time::Instant::now();
+    let version = git_revision().unwrap_or_else(|| "unknown".to_owned());
+    let built = installer::build(&installer::InstallerSpec {
+        variant,
+        image: &disk,
+        work: &root.join(format!("target/image/work-installer-{}", variant.name())),
+        out: &out,
+        version: &version,
+    })?;
+    println!(
+        "{}: installer stick of {} ({} MiB, image sha256 {}), built in {} s",
+        built.stick.display(),
+        disk.display(),
+        built.stick_bytes / (1024 * 1024),
+        built.image_sha256,
+        started.elapsed().as_secs()
+    );
+    Ok(out)
+}
+
+fn qemu_installer_test() -> Result<()> {
+    let root = workspace_root();
+    let image = option("--image").map_or_else(
+        || root.join("target/image/open-pos-test.img"),
+        PathBuf::from,
+    );
+    let stick = option("--stick").map_or_else(
+        || root.join("target/image/open-pos-test-installer.img"),
+        PathBuf::from,
+    );
+    if !stick.exists() {
+        bail!(
+            "no installer stick at {}: make it with `cargo xtask installer --test`",
+            stick.display()
+        );
+    }
+    let pki = option("--pki").map_or_else(|| root.join("target/pki"), PathBuf::from);
+    let summary = qemu::run_installer_suite(&qemu::InstallerSuiteSpec {
+        stick: &stick,
+        image: &image,
+        work: &root.join("target/qemu-installer"),
+        expect_ui: has_ui_feature()?,
         pki: &pki,
     })?;
     println!("{summary}");

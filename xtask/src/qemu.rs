@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -421,6 +422,31 @@ impl Machine {
         )
     }
 
+    /// Waits until the guest switches itself off.
+    pub fn wait_for_power_off(mut self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!(
+            "the guest did not switch itself off within {} s; console:\n{}",
+            timeout.as_secs(),
+            tail(&Self::read(&self.console), 2000)
+        )
+    }
+
+    /// Waits for the installer on the console to say it finished, or why it failed.
+    pub fn wait_for_installer(&mut self, timeout: Duration) -> Result<String> {
+        let console = self.console.clone();
+        let outcome = self.wait_for(&console, timeout, "installer's outcome", |text| {
+            installer_outcome(text)
+        })?;
+        outcome.map_err(|reason| anyhow::anyhow!("the installer failed: {reason}"))
+    }
+
     /// Pulls the plug: QEMU is killed at once, as in a power cut.
     pub fn power_cut(mut self) -> Result<()> {
         self.child.kill()?;
@@ -646,6 +672,7 @@ fn boot_and_check(
         Ok(report) => report,
         Err(error) if *accel == Accel::Kvm => {
             eprintln!("KVM boot did not report ({error:#}); booting again with TCG");
+            KVM_HANGS.store(true, Ordering::Relaxed);
             machine.power_cut()?;
             // The aborted boot spent a try in grubenv; the TCG boot starts where it started.
             image::write_grubenv(disk, &env_before, suite.work)?;
@@ -802,13 +829,146 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     })
 }
 
-/// Whether this host offers KVM to us at all (it may still hang; see `boot_and_check`).
+/// What the installer printed on the console: `Ok` with its last line once it installed and
+/// checked the disk, `Err` with its reason once it failed, `None` while it is still going.
+pub fn installer_outcome(console: &str) -> Option<Result<String, String>> {
+    const PREFIX: &str = "open-pos-installer: ";
+    let mut lines = console
+        .lines()
+        .filter_map(|line| line.split_once(PREFIX).map(|(_, said)| said.trim_end()));
+    lines.find_map(|said| {
+        if let Some(reason) = said.strip_prefix("FAILED: ") {
+            Some(Err(reason.to_owned()))
+        } else if said.starts_with("installed and checked") {
+            Some(Ok(said.to_owned()))
+        } else {
+            None
+        }
+    })
+}
+
+/// How long the installer may take to write and read back the image under TCG.
+const TCG_INSTALL_TIMEOUT: Duration = Duration::from_secs(1200);
+
+/// The USB installer booted on a box with a blank internal disk.
+pub struct InstallerSuiteSpec<'a> {
+    /// The installer stick (`cargo xtask installer --test`).
+    pub stick: &'a Path,
+    /// The disk image it carries, to compare the internal disk with afterwards.
+    pub image: &'a Path,
+    pub work: &'a Path,
+    pub expect_ui: bool,
+    pub pki: &'a Path,
+}
+
+/// Boots the installer stick on a box whose only disk is blank, waits until it wrote the
+/// image, checked it and switched the box off, compares the disk with the image, and boots the
+/// box from its disk as a factory-fresh terminal.
+pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
+    let started = Instant::now();
+    let work = spec.work;
+    std::fs::create_dir_all(work)?;
+    let image_bytes = std::fs::metadata(spec.image)?.len();
+    let internal = work.join("internal-disk.img");
+    let mut accel = if kvm_usable() { Accel::Kvm } else { Accel::Tcg };
+    let install_started = loop {
+        for file in [&internal, &work.join("OVMF_VARS.fd")] {
+            if file.exists() {
+                std::fs::remove_file(file)?;
+            }
+        }
+        // A blank disk somewhat bigger than the image, as a box's drive would be.
+        std::fs::File::create(&internal)?.set_len(image_bytes + 512 * image::MIB)?;
+        let mut machine = Machine::start(&internal, work, "installer", accel, Some(spec.stick))?;
+        // Under KVM the installer must at least have started by the boot timeout; a guest
+        // that has not is one of this host's KVM hangs.
+        if accel == Accel::Kvm {
+            let console = machine.console.clone();
+            let started = machine.wait_for(&console, KVM_BOOT_TIMEOUT, "installer", |text| {
+                text.contains("open-pos-installer: ").then_some(())
+            });
+            if let Err(error) = started {
+                eprintln!("KVM installer boot did not start ({error:#}); again with TCG");
+                KVM_HANGS.store(true, Ordering::Relaxed);
+                machine.power_cut()?;
+                accel = Accel::Tcg;
+                continue;
+            }
+        }
+        let said = machine.wait_for_installer(TCG_INSTALL_TIMEOUT)?;
+        eprintln!(
+            "installer: {said} ({:.1} s)",
+            machine.started.elapsed().as_secs_f64()
+        );
+        let started = machine.started;
+        machine.wait_for_power_off(Duration::from_secs(120))?;
+        break started;
+    };
+    let install = install_started.elapsed();
+    same_prefix(&internal, spec.image, image_bytes)?;
+
+    let suite = SuiteSpec {
+        disk: spec.image,
+        work,
+        expect_ui: spec.expect_ui,
+        screenshot: None,
+        pki: spec.pki,
+    };
+    let (machine, _, mut figures) =
+        boot_and_check(&suite, &internal, "installed-slot-a", "A", &mut accel, None)?;
+    machine.power_off(Duration::from_secs(120))?;
+    figures.name = format!("installed-slot-a (install {:.0} s)", install.as_secs_f64());
+    Ok(Summary {
+        boots: vec![figures],
+        total: started.elapsed(),
+    })
+}
+
+/// Checks that the first `bytes` of `disk` are `image`, byte for byte.
+fn same_prefix(disk: &Path, image: &Path, bytes: u64) -> Result<()> {
+    use std::io::Read;
+    let mut a = std::fs::File::open(disk)?.take(bytes);
+    let mut b = std::fs::File::open(image)?;
+    let mut left = vec![0u8; 4 * image::MIB as usize];
+    let mut right = vec![0u8; 4 * image::MIB as usize];
+    let mut offset = 0u64;
+    loop {
+        let n = a.read(&mut left)?;
+        if n == 0 {
+            break;
+        }
+        b.read_exact(&mut right[..n])
+            .context("the image is shorter than the installed disk")?;
+        if left[..n] != right[..n] {
+            let at = left[..n]
+                .iter()
+                .zip(&right[..n])
+                .position(|(x, y)| x != y)
+                .unwrap_or(0) as u64;
+            bail!(
+                "the internal disk differs from the image at byte {}",
+                offset + at
+            );
+        }
+        offset += n as u64;
+    }
+    if offset != bytes {
+        bail!("the internal disk holds {offset} bytes of the image's {bytes}");
+    }
+    Ok(())
+}
+
+/// Set once a KVM guest hung on this host, so later boots go straight to TCG.
+static KVM_HANGS: AtomicBool = AtomicBool::new(false);
+
+/// Whether this host offers KVM to us at all, and it has not hung yet (see `boot_and_check`).
 fn kvm_usable() -> bool {
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open("/dev/kvm")
-        .is_ok()
+    !KVM_HANGS.load(Ordering::Relaxed)
+        && std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/kvm")
+            .is_ok()
 }
 
 #[cfg(test)]
@@ -897,6 +1057,24 @@ mod tests {
         assert_eq!(usb_problems(&parse_report(&forged_kept).unwrap()).len(), 1);
         let nothing = format!("{REPORT_BEGIN}\nusb_updates=\n{REPORT_END}\n");
         assert_eq!(usb_problems(&parse_report(&nothing).unwrap()).len(), 4);
+    }
+
+    #[test]
+    fn the_installer_outcome_is_read_from_its_console_lines() {
+        let going = "BdsDxe: boot\n[  3.1] open-pos-installer: writing 2370 MiB to /dev/vda\n";
+        assert_eq!(installer_outcome(going), None);
+        let done =
+            format!("{going}open-pos-installer: installed and checked. Remove the stick; …\r\n");
+        assert!(installer_outcome(&done).unwrap().is_ok());
+        let failed = format!(
+            "{going}open-pos-installer: FAILED: this box has several disks ( vda vdb): unplug all\n"
+        );
+        assert_eq!(
+            installer_outcome(&failed),
+            Some(Err(
+                "this box has several disks ( vda vdb): unplug all".to_owned()
+            ))
+        );
     }
 
     #[test]

@@ -1,0 +1,244 @@
+//! The USB installer: a bootable stick that writes a terminal's disk image onto the box's
+//! internal drive, for boxes that cannot be flashed from another machine.
+//!
+//! The stick is made from a finished disk image (`cargo xtask image`) and reuses its slot A
+//! root filesystem, which carries `pos-install.target` and `install-to-disk`
+//! (`image/rootfs`): its own GRUB (`image/installer/grub.cfg`) starts that target instead of
+//! the terminal, with none of the terminal's state mounted. The image itself rides on a third
+//! partition with its SHA-256. Owns the stick's layout; `image` owns the disk's.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::image::{self, MIB, Partition, Variant};
+use crate::run_quiet;
+
+/// The partition names `install-to-disk` looks for.
+pub const ROOT_LABEL: &str = "installer-root";
+pub const PAYLOAD_LABEL: &str = "installer-payload";
+/// The image's file name on the payload partition.
+pub const IMAGE_NAME: &str = "open-pos.img";
+
+/// Units of the installed terminal that must not run from the stick: they would mount, format
+/// or import into the partitions of a terminal already on the internal disk.
+pub const MASKED_ON_STICK: &[&str] = &[
+    "data.mount",
+    "boot-efi.mount",
+    "var-log.mount",
+    "var-lib-systemd.mount",
+    "pos-data-format.service",
+    "pos-data-layout.service",
+    "pos-usb-import@.service",
+];
+
+/// The stick's partitions for a disk image of `image_bytes`: GRUB, the root filesystem of
+/// slot A, and the image with room for its filesystem's own blocks.
+pub fn partitions(image_bytes: u64) -> Vec<Partition> {
+    let image_mib = image_bytes.div_ceil(MIB);
+    image::lay_out(&[
+        ("esp", image::TYPE_ESP, 64),
+        (ROOT_LABEL, image::TYPE_ROOT_X86_64, image::SLOT_MIB),
+        (
+            PAYLOAD_LABEL,
+            image::TYPE_LINUX_DATA,
+            image_mib + image_mib / 50 + 64,
+        ),
+    ])
+}
+
+/// The installer's kernel command line after its `root=… systemd.unit=…`. The test stick
+/// waits one second before writing instead of the product's fifteen.
+pub fn kernel_cmdline(variant: Variant) -> String {
+    let masks: Vec<String> = MASKED_ON_STICK
+        .iter()
+        .map(|unit| format!("systemd.mask={unit}"))
+        .collect();
+    let delay = match variant {
+        Variant::Product => "",
+        Variant::Test => " open-pos.install-delay=1",
+    };
+    format!(
+        "{} {}{delay}",
+        masks.join(" "),
+        image::kernel_cmdline(variant)
+    )
+}
+
+/// Everything one installer build needs.
+pub struct InstallerSpec<'a> {
+    pub variant: Variant,
+    /// The disk image to install (`cargo xtask image`); read, never changed.
+    pub image: &'a Path,
+    /// Scratch space; emptied first.
+    pub work: &'a Path,
+    pub out: &'a Path,
+    /// Shown by the installer before it writes ("1.5.0", a git revision).
+    pub version: &'a str,
+}
+
+/// What was built.
+pub struct BuiltInstaller {
+    pub stick: PathBuf,
+    pub stick_bytes: u64,
+    pub image_sha256: String,
+}
+
+/// Builds the installer stick of `spec`.
+pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
+    if spec.work.exists() {
+        std::fs::remove_dir_all(spec.work)
+            .with_context(|| format!("emptying {}", spec.work.display()))?;
+    }
+    std::fs::create_dir_all(spec.work)?;
+    let image_bytes = std::fs::metadata(spec.image)
+        .with_context(|| {
+            format!(
+                "no disk image at {}: build it first with `cargo xtask image`",
+                spec.image.display()
+            )
+        })?
+        .len();
+    // The installer reads the disk back in whole MiB.
+    if image_bytes % MIB != 0 {
+        bail!("{} is not a whole number of MiB", spec.image.display());
+    }
+    let layout = partitions(image_bytes);
+
+    // The root filesystem: slot A of the image, as it is.
+    let disk_layout = image::partitions();
+    let slot_a = image::partition(&disk_layout, "root-a")?;
+    let root = spec.work.join("root.ext4");
+    extract(spec.image, slot_a, &root)?;
+
+    // The payload: the image, its checksum and its version.
+    let payload_dir = spec.work.join("payload");
+    std::fs::create_dir_all(&payload_dir)?;
+    let carried = payload_dir.join(IMAGE_NAME);
+    run_quiet(
+        Command::new("cp")
+            .arg("--sparse=always")
+            .arg(spec.image)
+            .arg(&carried),
+    )?;
+    let image_sha256 = sha256_of(&carried)?;
+    std::fs::write(
+        payload_dir.join(format!("{IMAGE_NAME}.sha256")),
+        format!("{image_sha256}  {IMAGE_NAME}\n"),
+    )?;
+    std::fs::write(payload_dir.join("version"), format!("{}\n", spec.version))?;
+    let payload = spec.work.join("payload.ext4");
+    let payload_mib = image::partition(&layout, PAYLOAD_LABEL)?.size_mib;
+    run_quiet(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-L", "payload", "-b", "4096", "-m", "0", "-d"])
+            .arg(&payload_dir)
+            .arg(&payload)
+            .arg(format!("{payload_mib}M")),
+    )?;
+    std::fs::remove_file(&carried)?;
+
+    let template =
+        std::fs::read_to_string(crate::workspace_root().join("image/installer/grub.cfg"))
+            .context("reading image/installer/grub.cfg")?;
+    let esp = spec.work.join("esp.vfat");
+    image::make_esp(
+        &image::grub_cfg(&template, &kernel_cmdline(spec.variant))?,
+        None,
+        image::partition(&layout, "esp")?.size_mib,
+        spec.work,
+        &esp,
+    )?;
+    image::assemble(
+        &layout,
+        &[
+            ("esp", &esp),
+            (ROOT_LABEL, &root),
+            (PAYLOAD_LABEL, &payload),
+        ],
+        spec.out,
+    )?;
+    Ok(BuiltInstaller {
+        stick: spec.out.to_path_buf(),
+        stick_bytes: std::fs::metadata(spec.out)?.len(),
+        image_sha256,
+    })
+}
+
+/// Copies one partition of `disk` into its own file, sparse.
+fn extract(disk: &Path, partition: &Partition, out: &Path) -> Result<()> {
+    run_quiet(
+        Command::new("dd")
+            .arg(format!("if={}", disk.display()))
+            .arg(format!("of={}", out.display()))
+            .arg("bs=1M")
+            .arg(format!("skip={}", partition.start_mib))
+            .arg(format!("count={}", partition.size_mib))
+            .arg("conv=sparse")
+            .arg("status=none"),
+    )
+    .with_context(|| format!("copying partition {} out of the image", partition.name))
+}
+
+/// The SHA-256 of a file, as `sha256sum` prints it.
+pub fn sha256_of(file: &Path) -> Result<String> {
+    let output = Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .context("could not start sha256sum")?;
+    if !output.status.success() {
+        bail!(
+            "sha256sum {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .next()
+        .map(str::to_owned)
+        .context("sha256sum printed nothing")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_payload_partition_holds_the_image_with_room_to_spare() {
+        let image_bytes = image::disk_size_mib(&image::partitions()) * MIB;
+        let layout = partitions(image_bytes);
+        let names: Vec<&str> = layout.iter().map(|p| p.name).collect();
+        assert_eq!(names, ["esp", ROOT_LABEL, PAYLOAD_LABEL]);
+        let payload = &layout[2];
+        assert!(payload.size_mib * MIB > image_bytes + 32 * MIB);
+        // GRUB starts the root filesystem as gpt2, as the product's slot A.
+        assert_eq!(layout[1].size_mib, image::SLOT_MIB);
+    }
+
+    #[test]
+    fn the_stick_masks_everything_that_would_touch_an_installed_terminal() {
+        let cmdline = kernel_cmdline(Variant::Product);
+        for unit in ["data.mount", "pos-data-format.service", "boot-efi.mount"] {
+            assert!(
+                cmdline.contains(&format!("systemd.mask={unit}")),
+                "{cmdline}"
+            );
+        }
+        assert!(!cmdline.contains("install-delay"));
+        assert!(kernel_cmdline(Variant::Test).contains("open-pos.install-delay=1"));
+    }
+
+    #[test]
+    fn the_installer_grub_cfg_starts_the_install_target_from_partition_two() {
+        let template =
+            std::fs::read_to_string(crate::workspace_root().join("image/installer/grub.cfg"))
+                .unwrap();
+        let cfg = image::grub_cfg(&template, &kernel_cmdline(Variant::Test)).unwrap();
+        assert!(cfg.contains(&format!("root=PARTLABEL={ROOT_LABEL}")));
+        assert!(cfg.contains("systemd.unit=pos-install.target"));
+        assert!(cfg.contains("($disk,gpt2)/vmlinuz"));
+        assert!(!cfg.contains("@CMDLINE@"));
+    }
+}
