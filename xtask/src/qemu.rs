@@ -438,13 +438,11 @@ impl Machine {
         )
     }
 
-    /// Waits for the installer on the console to say it finished, or why it failed.
-    pub fn wait_for_installer(&mut self, timeout: Duration) -> Result<String> {
+    /// Waits for the installer on the console to say it finished (`Ok`), or why it stopped
+    /// (`Err` with its words).
+    pub fn wait_for_installer(&mut self, timeout: Duration) -> Result<Result<String, String>> {
         let console = self.console.clone();
-        let outcome = self.wait_for(&console, timeout, "installer's outcome", |text| {
-            installer_outcome(text)
-        })?;
-        outcome.map_err(|reason| anyhow::anyhow!("the installer failed: {reason}"))
+        self.wait_for(&console, timeout, "installer's outcome", installer_outcome)
     }
 
     /// Pulls the plug: QEMU is killed at once, as in a power cut.
@@ -861,9 +859,10 @@ pub struct InstallerSuiteSpec<'a> {
     pub pki: &'a Path,
 }
 
-/// Boots the installer stick on a box whose only disk is blank, waits until it wrote the
-/// image, checked it and switched the box off, compares the disk with the image, and boots the
-/// box from its disk as a factory-fresh terminal.
+/// Boots the installer stick on a box whose only disk is too small (it must refuse and write
+/// nothing), then on one whose disk is blank: waits until it wrote the image, checked it and
+/// switched the box off, compares the disk with the image, and boots the box from its disk as
+/// a factory-fresh terminal.
 pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
     let started = Instant::now();
     let work = spec.work;
@@ -871,40 +870,37 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
     let image_bytes = std::fs::metadata(spec.image)?.len();
     let internal = work.join("internal-disk.img");
     let mut accel = if kvm_usable() { Accel::Kvm } else { Accel::Tcg };
-    let install_started = loop {
-        for file in [&internal, &work.join("OVMF_VARS.fd")] {
-            if file.exists() {
-                std::fs::remove_file(file)?;
-            }
-        }
-        // A blank disk somewhat bigger than the image, as a box's drive would be.
-        std::fs::File::create(&internal)?.set_len(image_bytes + 512 * image::MIB)?;
-        let mut machine = Machine::start(&internal, work, "installer", accel, Some(spec.stick))?;
-        // Under KVM the installer must at least have started by the boot timeout; a guest
-        // that has not is one of this host's KVM hangs.
-        if accel == Accel::Kvm {
-            let console = machine.console.clone();
-            let started = machine.wait_for(&console, KVM_BOOT_TIMEOUT, "installer", |text| {
-                text.contains("open-pos-installer: ").then_some(())
-            });
-            if let Err(error) = started {
-                eprintln!("KVM installer boot did not start ({error:#}); again with TCG");
-                KVM_HANGS.store(true, Ordering::Relaxed);
-                machine.power_cut()?;
-                accel = Accel::Tcg;
-                continue;
-            }
-        }
-        let said = machine.wait_for_installer(TCG_INSTALL_TIMEOUT)?;
-        eprintln!(
-            "installer: {said} ({:.1} s)",
-            machine.started.elapsed().as_secs_f64()
-        );
-        let started = machine.started;
-        machine.wait_for_power_off(Duration::from_secs(120))?;
-        break started;
-    };
-    let install = install_started.elapsed();
+
+    // A box whose disk is too small: the installer says so and writes nothing.
+    let small_bytes = 1024 * image::MIB;
+    let (machine, outcome) = install(
+        spec,
+        &internal,
+        small_bytes,
+        "installer-small-disk",
+        &mut accel,
+    )?;
+    machine.power_cut()?;
+    match outcome {
+        Err(reason) if reason.contains("no disk is big enough") => {}
+        other => bail!("the installer on a box with a 1 GiB disk should refuse, but: {other:?}"),
+    }
+    if allocated(&internal)? != 0 {
+        bail!("the installer wrote to a disk it refused");
+    }
+
+    // A blank disk somewhat bigger than the image, as a box's drive would be.
+    let (machine, outcome) = install(
+        spec,
+        &internal,
+        image_bytes + 512 * image::MIB,
+        "installer",
+        &mut accel,
+    )?;
+    let said = outcome.map_err(|reason| anyhow::anyhow!("the installer failed: {reason}"))?;
+    let install = machine.started.elapsed();
+    eprintln!("installer: {said} ({:.1} s)", install.as_secs_f64());
+    machine.wait_for_power_off(Duration::from_secs(120))?;
     same_prefix(&internal, spec.image, image_bytes)?;
 
     let suite = SuiteSpec {
@@ -922,6 +918,49 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
         boots: vec![figures],
         total: started.elapsed(),
     })
+}
+
+/// Boots the installer stick on a box with a blank disk of `disk_bytes` (made afresh at
+/// `disk`) until the installer says how it ended.
+fn install(
+    spec: &InstallerSuiteSpec<'_>,
+    disk: &Path,
+    disk_bytes: u64,
+    name: &str,
+    accel: &mut Accel,
+) -> Result<(Machine, Result<String, String>)> {
+    loop {
+        for file in [disk, &spec.work.join("OVMF_VARS.fd")] {
+            if file.exists() {
+                std::fs::remove_file(file)?;
+            }
+        }
+        std::fs::File::create(disk)?.set_len(disk_bytes)?;
+        let mut machine = Machine::start(disk, spec.work, name, *accel, Some(spec.stick))?;
+        // Under KVM the installer must at least have started by the boot timeout; a guest
+        // that has not is one of this host's KVM hangs.
+        if *accel == Accel::Kvm {
+            let console = machine.console.clone();
+            let started = machine.wait_for(&console, KVM_BOOT_TIMEOUT, "installer", |text| {
+                text.contains("open-pos-installer: ").then_some(())
+            });
+            if let Err(error) = started {
+                eprintln!("KVM installer boot did not start ({error:#}); again with TCG");
+                KVM_HANGS.store(true, Ordering::Relaxed);
+                machine.power_cut()?;
+                *accel = Accel::Tcg;
+                continue;
+            }
+        }
+        let outcome = machine.wait_for_installer(TCG_INSTALL_TIMEOUT)?;
+        return Ok((machine, outcome));
+    }
+}
+
+/// Bytes of `file` that hold data (it was created sparse).
+fn allocated(file: &Path) -> Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(file)?.blocks() * 512)
 }
 
 /// Checks that the first `bytes` of `disk` are `image`, byte for byte.
