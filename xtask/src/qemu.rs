@@ -542,7 +542,8 @@ fn make_usb_stick(suite: &SuiteSpec<'_>) -> Result<PathBuf> {
     }
     std::fs::write(
         work.join(STICK_PROVISIONING),
-        "{\"store\":\"berlin-mitte\",\"fleet\":\"https://fleet.example\"}\n",
+        "{\"format\":1,\"fleet_url\":\"https://fleet.example\",\"terminal_name\":\"Till 1\",\
+         \"device\":\"T1\",\"store_name\":\"Berlin Mitte\",\"time_zone\":\"Europe/Berlin\"}\n",
     )?;
     std::fs::write(work.join(STICK_OTHER), "#!/bin/sh\necho pwned\n")?;
     let stick = work.join("stick.img");
