@@ -686,6 +686,11 @@ async fn run(
     if let Err(error) = adapter.start().await {
         report_error(error.to_string());
     }
+    // The fleet learns the running version at every start, also after an update from a USB
+    // stick, which it did not offer and so does not ask about.
+    if polls_fleet && let Err(error) = adapter.send_attributes().await {
+        report_error(error.to_string());
+    }
     let mut next_poll = std::time::Instant::now();
     loop {
         for imported in pending_imports(&settings.imports) {

@@ -322,6 +322,20 @@ async fn poll_deployment_feedback_and_config_data_follow_hawkbit(backend: common
     let done = rollout_status(&rig.fleet, &rig.tenant.owner, &rollout_id).await;
     assert_eq!(done["terminals"][0]["status"], "succeeded");
     assert_eq!(done["state"], "finished");
+    // The store's view still says how the terminal's last update ended.
+    let (_, terminals) = rig
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/updates", rig.tenant.store),
+            Some(&rig.tenant.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals[0]["rollout"], rollout_id.as_str());
+    assert_eq!(terminals[0]["status"], "succeeded");
+    assert_eq!(terminals[0]["last_feedback"]["execution"], "closed");
+    assert_eq!(terminals[0]["last_feedback"]["finished"], "success");
     // Nothing more to install; the fleet asks for the attributes again (the version changed).
     let poll = till.poll(&rig.fleet).await;
     assert!(poll["_links"]["deploymentBase"].is_null(), "{poll}");

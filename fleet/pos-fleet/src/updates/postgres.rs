@@ -352,6 +352,19 @@ impl UpdateStorage for PostgresStorage {
         self.transaction(UniqueRace::Refuse, |tx| load_action(tx, id, false))
     }
 
+    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError> {
+        self.transaction(UniqueRace::Refuse, |tx| {
+            tx.query_opt(
+                "SELECT id, rollout, terminal, store, stage, status, last_feedback, updated_at \
+                 FROM update_actions WHERE terminal = $1 ORDER BY id DESC LIMIT 1",
+                &[&terminal.as_str()],
+            )?
+            .as_ref()
+            .map(action_from_row)
+            .transpose()
+        })
+    }
+
     fn record_feedback(
         &self,
         action: u64,
