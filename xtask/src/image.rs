@@ -279,6 +279,7 @@ pub const ENABLED_UNITS: &[&str] = &[
     "rauc.service",
     "rauc-mark-good.service",
     "pos-console-keys.service",
+    "pos-reboot-request.path",
 ];
 
 /// Units enabled in the test image only (under `image/test-rootfs`).

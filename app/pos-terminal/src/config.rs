@@ -22,6 +22,13 @@
 //! [scanner]
 //! enabled = true
 //! input_dir = "/dev/input"
+//!
+//! [update]                   # see update_agent; without it, no updates
+//! fleet = "https://fleet.example.com"
+//! tenant = "tenant-3f9a…"
+//! controller_id = "term-5c1e…"
+//! token_file = "/data/pos/fleet-token"
+//! window = "02:00-05:00"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -65,6 +72,8 @@ pub struct TerminalConfig {
     pub printer: PrinterSettings,
     pub drawer: DrawerKick,
     pub scanner: Option<ScannerSettings>,
+    /// The update agent (`[update]`); none without the section.
+    pub update: Option<crate::update_agent::UpdateSettings>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +127,7 @@ impl Default for TerminalConfig {
             },
             drawer: DrawerKick::default(),
             scanner: None,
+            update: None,
         }
     }
 }
@@ -131,6 +141,7 @@ struct RawConfig {
     printer: RawPrinter,
     drawer: RawDrawer,
     scanner: RawScanner,
+    update: Option<crate::update_agent::RawUpdate>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -211,6 +222,11 @@ impl TerminalConfig {
             printer: printer(raw.printer).map_err(wrong)?,
             drawer: drawer(raw.drawer).map_err(wrong)?,
             scanner: scanner(raw.scanner),
+            update: raw
+                .update
+                .map(crate::update_agent::UpdateSettings::from_raw)
+                .transpose()
+                .map_err(wrong)?,
         })
     }
 }

@@ -5,7 +5,7 @@
 //! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
 //! drawer service ([`peripherals`]), the scanner thread ([`scanner`]) and the UI thread's
-//! wiring ([`screen`]). Every retail rule is `pos-core`'s and every screen decision the
+//! wiring ([`screen`]), and the update agent's thread ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -20,3 +20,4 @@ pub mod scanner;
 pub mod screen;
 pub mod seed;
 pub mod terminal;
+pub mod update_agent;

@@ -36,6 +36,10 @@ pub enum ScreenError {
     Peripherals(#[from] crate::peripherals::PeripheralError),
     #[error(transparent)]
     Scanner(#[from] crate::scanner::ScannerStartError),
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
+    #[error(transparent)]
+    Update(#[from] crate::update_agent::UpdateStartError),
 }
 
 impl From<slint::PlatformError> for ScreenError {
@@ -99,16 +103,36 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
         peripherals.clone(),
         system_now,
     )?;
+    let utc_offset =
+        crate::seed::shop_setup(&opened.store.borrow(), DeviceId::new(&config.device))?
+            .store
+            .utc_offset;
     let effects = opened.effects;
     let screen = TillScreen::new(&window, opened.till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
     SCREEN.with(|slot| *slot.borrow_mut() = Some(screen.clone()));
+    // The agent starts once the screen and the store are up: that is its health check after
+    // a restart into a new version.
+    let updates = match &config.update {
+        Some(settings) => Some(crate::update_agent::spawn(
+            settings.clone(),
+            &data.root,
+            utc_offset,
+            Box::new(Vec::new),
+        )?),
+        None => None,
+    };
     let ticker = slint::Timer::default();
     let refresher = screen.clone();
     ticker.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(1),
-        move || refresher.refresh(),
+        move || {
+            refresher.refresh();
+            if let Some(updates) = &updates {
+                updates.report_till(crate::update_agent::TillActivity::of(&refresher.view()));
+            }
+        },
     );
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();

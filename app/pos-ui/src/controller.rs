@@ -115,6 +115,12 @@ impl TillScreen {
         self.refresh();
     }
 
+    /// The till's current view, for the terminal's readers outside the screen (the update
+    /// agent asks whether a sale is under way).
+    pub fn view(&self) -> TillView {
+        self.inner.till.borrow().view()
+    }
+
     /// Redraws from the till's current view.
     pub fn refresh(&self) {
         let Some(window) = self.inner.window.upgrade() else {

@@ -19,7 +19,8 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::agent::{
-    Agent, Deployment, Execution, Feedback, Input, Notice, Now, Outcome, Output, Phase,
+    Agent, Deployment, Execution, Feedback, Input, MaintenanceWindow, Notice, Now, Outcome, Output,
+    Phase,
 };
 use crate::rauc::{Mark, Rauc, RaucError};
 
@@ -37,6 +38,39 @@ pub struct DdiConfig {
     pub download_path: PathBuf,
     /// The agent's persisted phase.
     pub state_path: PathBuf,
+    /// The store's daily window for restarting into a new version; `None` restarts whenever
+    /// the till is idle.
+    pub window: Option<MaintenanceWindow>,
+}
+
+/// Action ids of updates that came from a USB stick rather than the fleet: their feedback
+/// stays on the terminal.
+pub const LOCAL_ACTION_PREFIX: &str = "usb:";
+
+/// A bundle taken from a USB stick, as the import recorded it after `rauc info` verified its
+/// signature: the install checks the file against this record as it checks a download
+/// against the fleet's offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalBundle {
+    /// The bundle in the import directory.
+    pub path: PathBuf,
+    /// The name it had on the stick.
+    pub name: String,
+    pub version: String,
+    pub compatible: String,
+    pub size_bytes: u64,
+    pub sha256: [u8; 32],
+}
+
+/// Why a bundle from a USB stick is not installed.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LocalRefusal {
+    #[error("another update is in progress; try the stick again when it has finished")]
+    Busy,
+    #[error("the update on the stick is for '{bundle}', but this terminal is '{system}'")]
+    WrongCompatible { bundle: String, system: String },
+    #[error("the update on the stick was refused: {0}")]
+    Failed(String),
 }
 
 /// What the adapter needs from the terminal program.
@@ -204,6 +238,8 @@ pub struct DdiAdapter<H: Host> {
     etag: Option<String>,
     /// Feedback the agent produced so far, to tell whether an input was answered.
     feedback_count: u64,
+    /// The last feedback of an update from a USB stick, which has no fleet to go to.
+    local_feedback: Option<Feedback>,
 }
 
 impl<H: Host> DdiAdapter<H> {
@@ -236,6 +272,7 @@ impl<H: Host> DdiAdapter<H> {
             unsent: VecDeque::new(),
             etag: None,
             feedback_count: 0,
+            local_feedback: None,
         })
     }
 
@@ -249,6 +286,79 @@ impl<H: Host> DdiAdapter<H> {
 
     pub fn host_mut(&mut self) -> &mut H {
         &mut self.host
+    }
+
+    /// The last step of the latest update from a USB stick, for the terminal's screens.
+    pub fn local_feedback(&self) -> Option<&Feedback> {
+        self.local_feedback.as_ref()
+    }
+
+    /// A manager put the restart into an installed update off until `until_unix_ms`. False
+    /// when no installed update is waiting to restart.
+    pub async fn postpone(&mut self, until_unix_ms: u64) -> Result<bool, DdiError> {
+        if !matches!(self.agent.record(), Phase::AwaitingReboot { .. }) {
+            return Ok(false);
+        }
+        self.feed(Input::Postponed { until_unix_ms }, Route::Deployment)
+            .await?;
+        Ok(true)
+    }
+
+    /// Installs a bundle taken from a USB stick through the same steps as a fleet update: the
+    /// free-space check, the copy onto the data partition checked against the import's size
+    /// and SHA-256, RAUC's install (which checks the signature and the compatible string
+    /// again), then the wait for an idle till. Returns once the bundle is installed and waits
+    /// for its restart, or with the reason it was refused.
+    pub async fn install_local(&mut self, bundle: LocalBundle) -> Result<(), LocalRefusal> {
+        if !matches!(self.agent.record(), Phase::Idle) {
+            return Err(LocalRefusal::Busy);
+        }
+        let system = self
+            .rauc
+            .compatible()
+            .await
+            .map_err(|e| LocalRefusal::Failed(e.to_string()))?;
+        if bundle.compatible != system {
+            return Err(LocalRefusal::WrongCompatible {
+                bundle: bundle.compatible,
+                system,
+            });
+        }
+        let deployment = Deployment {
+            action_id: format!("{LOCAL_ACTION_PREFIX}{}", bundle.name),
+            version: bundle.version,
+            url: format!("file://{}", bundle.path.display()),
+            size_bytes: bundle.size_bytes,
+            sha256: bundle.sha256,
+            window: self.config.window,
+        };
+        self.local_feedback = None;
+        self.feed(Input::Offered(deployment), Route::Deployment)
+            .await
+            .map_err(|e| LocalRefusal::Failed(e.to_string()))?;
+        self.run()
+            .await
+            .map_err(|e| LocalRefusal::Failed(e.to_string()))?;
+        match &self.local_feedback {
+            Some(last)
+                if matches!(last.execution, Execution::Closed)
+                    && last.result == Outcome::Failure =>
+            {
+                // The agent words the size and hash check for the fleet's offer; here the
+                // offer is the import's record of the stick.
+                let changed = last.details.starts_with("the download is ")
+                    || last.details.starts_with("the download's SHA-256");
+                Err(LocalRefusal::Failed(if changed {
+                    format!(
+                        "the bundle changed after the stick was checked ({})",
+                        last.details
+                    )
+                } else {
+                    last.details.clone()
+                }))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Tells the agent the program started on the running version, and carries on from the
@@ -340,7 +450,13 @@ impl<H: Host> DdiAdapter<H> {
             polled.installable = deployment.deployment.update.as_deref() != Some("skip");
             if polled.installable {
                 match offer(deployment) {
-                    Ok(offer) => self.feed(Input::Offered(offer), Route::Deployment).await?,
+                    Ok(offer) => {
+                        let offer = Deployment {
+                            window: self.config.window,
+                            ..offer
+                        };
+                        self.feed(Input::Offered(offer), Route::Deployment).await?
+                    }
                     Err((action_id, details)) => {
                         self.send_now(
                             Route::Deployment,
@@ -484,7 +600,11 @@ impl<H: Host> DdiAdapter<H> {
             }
             Output::Feedback(feedback) => {
                 self.feedback_count += 1;
-                self.unsent.push_back((route, feedback));
+                if feedback.action_id.starts_with(LOCAL_ACTION_PREFIX) {
+                    self.local_feedback = Some(feedback);
+                } else {
+                    self.unsent.push_back((route, feedback));
+                }
                 None
             }
             Output::Notice(notice) => {
@@ -506,6 +626,9 @@ impl<H: Host> DdiAdapter<H> {
         // What is on disk is what counts: never append after a gap.
         let on_disk = tokio::fs::metadata(&path).await.map_or(0, |m| m.len());
         let mut from = from_byte.min(on_disk);
+        if let Some(source) = url.strip_prefix("file://") {
+            return copy_local(Path::new(source), &path, from).await;
+        }
         let mut request = self.authorised(self.http.get(url));
         if from > 0 {
             request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
@@ -709,6 +832,43 @@ fn total_len(response: &reqwest::Response) -> Option<u64> {
 fn free_bytes(path: &Path) -> u64 {
     let dir = path.parent().unwrap_or(Path::new("/"));
     rustix::fs::statvfs(dir).map_or(0, |stat| stat.f_bavail.saturating_mul(stat.f_frsize))
+}
+
+/// Copies a bundle from the import directory onto the download path from byte `from` on;
+/// the inputs for the agent, as a download gives them.
+async fn copy_local(source: &Path, path: &Path, from: u64) -> Vec<Input> {
+    let copied = async {
+        let mut reader = tokio::fs::File::open(source).await?;
+        tokio::io::AsyncSeekExt::seek(&mut reader, std::io::SeekFrom::Start(from)).await?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(path)
+            .await?;
+        file.set_len(from).await?;
+        tokio::io::AsyncSeekExt::seek(&mut file, std::io::SeekFrom::Start(from)).await?;
+        let copied = tokio::io::copy(&mut reader, &mut file).await?;
+        file.sync_all().await?;
+        Ok::<u64, std::io::Error>(from + copied)
+    }
+    .await;
+    match copied {
+        Ok(bytes_so_far) => match file_sha256(path).await {
+            Ok((size_bytes, sha256)) => vec![
+                Input::Downloaded { bytes_so_far },
+                Input::DownloadComplete { size_bytes, sha256 },
+            ],
+            Err(e) => vec![Input::DownloadFailed {
+                bytes_so_far,
+                reason: format!("the copy cannot be read back: {e}"),
+            }],
+        },
+        Err(e) => vec![Input::DownloadFailed {
+            bytes_so_far: from,
+            reason: format!("the bundle cannot be copied from the import directory: {e}"),
+        }],
+    }
 }
 
 async fn file_sha256(path: &Path) -> std::io::Result<(u64, [u8; 32])> {

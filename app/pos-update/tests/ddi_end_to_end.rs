@@ -280,6 +280,7 @@ impl Rig {
             token: self.terminal["token"].as_str().unwrap().to_owned(),
             download_path: self.terminal_dir.path().join("update.raucb"),
             state_path: self.terminal_dir.path().join("update-state.json"),
+            window: None,
         }
     }
 

@@ -54,7 +54,10 @@ use crate::storage::{
 const CLOCK_DRIFT_MS_MAX: i64 = 5 * 60_000;
 
 /// Schema versions in order; append-only, like the files they embed.
-const MIGRATIONS: &[(i32, &str)] = &[(1, include_str!("../migrations/postgres/0001_initial.sql"))];
+const MIGRATIONS: &[(i32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, include_str!("../migrations/postgres/0002_updates.sql")),
+];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
 /// migrated once ("posfleet" in ASCII).
@@ -107,12 +110,12 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// A transaction that prepares each statement once per connection.
-struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     inner: Transaction<'a>,
     prepared: &'a mut Prepared,
 }
 
-type Params<'p> = [&'p (dyn ToSql + Sync)];
+pub(crate) type Params<'p> = [&'p (dyn ToSql + Sync)];
 
 impl Tx<'_> {
     fn statement(&mut self, sql: &'static str) -> Result<Statement, postgres::Error> {
@@ -124,12 +127,16 @@ impl Tx<'_> {
         Ok(statement)
     }
 
-    fn execute(&mut self, sql: &'static str, params: &Params<'_>) -> Result<u64, postgres::Error> {
+    pub(crate) fn execute(
+        &mut self,
+        sql: &'static str,
+        params: &Params<'_>,
+    ) -> Result<u64, postgres::Error> {
         let statement = self.statement(sql)?;
         self.inner.execute(&statement, params)
     }
 
-    fn query(
+    pub(crate) fn query(
         &mut self,
         sql: &'static str,
         params: &Params<'_>,
@@ -138,7 +145,7 @@ impl Tx<'_> {
         self.inner.query(&statement, params)
     }
 
-    fn query_one(
+    pub(crate) fn query_one(
         &mut self,
         sql: &'static str,
         params: &Params<'_>,
@@ -147,7 +154,7 @@ impl Tx<'_> {
         self.inner.query_one(&statement, params)
     }
 
-    fn query_opt(
+    pub(crate) fn query_opt(
         &mut self,
         sql: &'static str,
         params: &Params<'_>,
@@ -163,7 +170,7 @@ pub struct PostgresStorage {
 
 /// Why a step inside a transaction failed: a database error keeps its SQLSTATE until the
 /// transaction is over, so that a conflict between transactions can be retried.
-enum Failure {
+pub(crate) enum Failure {
     Database(postgres::Error),
     Storage(StorageError),
 }
@@ -195,9 +202,9 @@ impl From<Failure> for StorageError {
     }
 }
 
-type Step<T> = Result<T, Failure>;
+pub(crate) type Step<T> = Result<T, Failure>;
 
-fn db(e: postgres::Error) -> StorageError {
+pub(crate) fn db(e: postgres::Error) -> StorageError {
     StorageError::Database(explain(&e))
 }
 
@@ -268,7 +275,7 @@ fn is_transient(e: &postgres::Error, unique_races: bool) -> bool {
 
 /// Whether a transaction that loses a race for a unique key runs again.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum UniqueRace {
+pub(crate) enum UniqueRace {
     /// The key was taken by a transaction that committed meanwhile; the next attempt sees it
     /// and decides (a push finds the entry stored and judges it a duplicate or a conflict).
     Retry,
@@ -324,7 +331,7 @@ impl PostgresStorage {
 
     /// Runs `work` in one transaction and commits it; runs it again from the start when
     /// PostgreSQL aborted it for a conflict with another transaction.
-    fn transaction<T>(
+    pub(crate) fn transaction<T>(
         &self,
         unique_race: UniqueRace,
         mut work: impl FnMut(&mut Tx<'_>) -> Step<T>,
@@ -345,7 +352,10 @@ impl PostgresStorage {
     }
 
     /// Runs a read on a pooled connection.
-    fn read<T>(&self, work: impl FnOnce(&mut Client) -> Step<T>) -> Result<T, StorageError> {
+    pub(crate) fn read<T>(
+        &self,
+        work: impl FnOnce(&mut Client) -> Step<T>,
+    ) -> Result<T, StorageError> {
         let mut connection = self.connection()?;
         work(&mut connection.client).map_err(StorageError::from)
     }

@@ -241,16 +241,9 @@ pub async fn start(config: &FleetConfig) -> Result<RunningFleet, FleetError> {
         OpenedDatabase::Sqlite(storage) => {
             start_with_updates(config, transport, storage.clone(), storage).await
         }
-        // Update rollouts keep their tables on SQLite only so far: a fleet on PostgreSQL serves
-        // sync and the catalogue, and says so plainly if it is asked for updates.
-        OpenedDatabase::Postgres(storage) if config.updates.is_none() => {
-            start_with(config, transport, storage).await
+        OpenedDatabase::Postgres(storage) => {
+            start_with_updates(config, transport, storage.clone(), storage).await
         }
-        OpenedDatabase::Postgres(_) => Err(FleetError::DatabaseUrl(
-            "over-the-air updates need the SQLite database for now: run the update service on \
-             a fleet without --database postgres://…"
-                .to_owned(),
-        )),
     }
 }
 

@@ -3,8 +3,15 @@
 //! sentence that says why, and leave nothing behind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 mod update_support;
+
+backend_tests!(
+    a_signed_bundle_is_accepted_with_its_version_size_and_hashes,
+    tampered_unsigned_untrusted_foreign_and_plain_bundles_are_refused,
+    only_the_fleet_operator_uploads_bundles
+);
 
 use md5::Md5;
 use pos_bundle::BundleFormat;
@@ -36,9 +43,8 @@ fn stored_files(fleet: &common::Fleet) -> Vec<String> {
     names
 }
 
-#[tokio::test]
-async fn a_signed_bundle_is_accepted_with_its_version_size_and_hashes() {
-    let fleet = update_support::start(false).await;
+async fn a_signed_bundle_is_accepted_with_its_version_size_and_hashes(backend: common::Backend) {
+    let fleet = update_support::start(&backend, false).await;
     let work = tempfile::tempdir().unwrap();
     let path = bundle(
         work.path(),
@@ -79,9 +85,10 @@ async fn a_signed_bundle_is_accepted_with_its_version_size_and_hashes() {
     );
 }
 
-#[tokio::test]
-async fn tampered_unsigned_untrusted_foreign_and_plain_bundles_are_refused() {
-    let fleet = update_support::start(false).await;
+async fn tampered_unsigned_untrusted_foreign_and_plain_bundles_are_refused(
+    backend: common::Backend,
+) {
+    let fleet = update_support::start(&backend, false).await;
     let work = tempfile::tempdir().unwrap();
     let good = std::fs::read(bundle(
         work.path(),
@@ -176,9 +183,8 @@ async fn tampered_unsigned_untrusted_foreign_and_plain_bundles_are_refused() {
     assert_eq!(list, serde_json::json!([]));
 }
 
-#[tokio::test]
-async fn only_the_fleet_operator_uploads_bundles() {
-    let fleet = update_support::start(false).await;
+async fn only_the_fleet_operator_uploads_bundles(backend: common::Backend) {
+    let fleet = update_support::start(&backend, false).await;
     let acme = fleet.tenant("Acme").await;
     let (status, body) = fleet.upload(&acme.owner, b"hsqs".repeat(2000)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

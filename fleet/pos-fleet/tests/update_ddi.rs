@@ -3,8 +3,16 @@
 //! with Range, ETag and Last-Modified.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 mod update_support;
+
+backend_tests!(
+    a_terminal_without_a_valid_target_token_is_refused_with_a_reason,
+    poll_deployment_feedback_and_config_data_follow_hawkbit,
+    a_cancelled_rollout_is_cancelled_on_the_terminal_through_cancel_action,
+    the_artifact_is_served_in_ranges_with_etag_and_last_modified
+);
 
 use pos_bundle::BundleFormat;
 use reqwest::StatusCode;
@@ -21,8 +29,8 @@ struct Rig {
     _work: tempfile::TempDir,
 }
 
-async fn rig() -> Rig {
-    let fleet = update_support::start(false).await;
+async fn rig(backend: common::Backend) -> Rig {
+    let fleet = update_support::start(&backend, false).await;
     let tenant = fleet.tenant("Acme").await;
     let work = tempfile::tempdir().unwrap();
     let path = bundle(
@@ -59,9 +67,10 @@ async fn offer_to(rig: &Rig, terminals: &[&Controller]) -> Value {
     .await
 }
 
-#[tokio::test]
-async fn a_terminal_without_a_valid_target_token_is_refused_with_a_reason() {
-    let rig = rig().await;
+async fn a_terminal_without_a_valid_target_token_is_refused_with_a_reason(
+    backend: common::Backend,
+) {
+    let rig = rig(backend).await;
     let till = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 1").await;
     let other = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 2").await;
 
@@ -160,9 +169,8 @@ async fn a_terminal_without_a_valid_target_token_is_refused_with_a_reason() {
     assert_eq!(body["code"], "credential_revoked", "{body}");
 }
 
-#[tokio::test]
-async fn poll_deployment_feedback_and_config_data_follow_hawkbit() {
-    let rig = rig().await;
+async fn poll_deployment_feedback_and_config_data_follow_hawkbit(backend: common::Backend) {
+    let rig = rig(backend).await;
     let till = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 1").await;
 
     // Nothing to install yet; the fleet wants the terminal's attributes.
@@ -314,6 +322,20 @@ async fn poll_deployment_feedback_and_config_data_follow_hawkbit() {
     let done = rollout_status(&rig.fleet, &rig.tenant.owner, &rollout_id).await;
     assert_eq!(done["terminals"][0]["status"], "succeeded");
     assert_eq!(done["state"], "finished");
+    // The store's view still says how the terminal's last update ended.
+    let (_, terminals) = rig
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/updates", rig.tenant.store),
+            Some(&rig.tenant.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals[0]["rollout"], rollout_id.as_str());
+    assert_eq!(terminals[0]["status"], "succeeded");
+    assert_eq!(terminals[0]["last_feedback"]["execution"], "closed");
+    assert_eq!(terminals[0]["last_feedback"]["finished"], "success");
     // Nothing more to install; the fleet asks for the attributes again (the version changed).
     let poll = till.poll(&rig.fleet).await;
     assert!(poll["_links"]["deploymentBase"].is_null(), "{poll}");
@@ -330,9 +352,10 @@ async fn poll_deployment_feedback_and_config_data_follow_hawkbit() {
     assert_eq!(done["terminals"][0]["status"], "succeeded");
 }
 
-#[tokio::test]
-async fn a_cancelled_rollout_is_cancelled_on_the_terminal_through_cancel_action() {
-    let rig = rig().await;
+async fn a_cancelled_rollout_is_cancelled_on_the_terminal_through_cancel_action(
+    backend: common::Backend,
+) {
+    let rig = rig(backend).await;
     let busy = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 1").await;
     let late = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 2").await;
     let quiet = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 3").await;
@@ -457,19 +480,23 @@ fn header(response: &reqwest::Response, name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn count_rows(fleet: &common::Fleet) -> (i64, i64) {
-    let conn = rusqlite::Connection::open(fleet.dir.path().join(pos_fleet::sqlite::DATABASE_FILE))
-        .unwrap();
-    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+async fn count_rows(fleet: &common::Fleet) -> (i64, i64) {
     (
-        count("SELECT COUNT(*) FROM update_feedback"),
-        count("SELECT COALESCE(SUM(updated_at), 0) FROM update_actions"),
+        update_support::scalar(
+            fleet,
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM update_feedback",
+        )
+        .await,
+        update_support::scalar(
+            fleet,
+            "SELECT CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) FROM update_actions",
+        )
+        .await,
     )
 }
 
-#[tokio::test]
-async fn the_artifact_is_served_in_ranges_with_etag_and_last_modified() {
-    let rig = rig().await;
+async fn the_artifact_is_served_in_ranges_with_etag_and_last_modified(backend: common::Backend) {
+    let rig = rig(backend).await;
     let till = controller(&rig.fleet, &rig.tenant.owner, &rig.tenant.store, "Till 1").await;
     offer_to(&rig, &[&till]).await;
     let action = till.offered(&rig.fleet).await.unwrap();
@@ -488,7 +515,7 @@ async fn the_artifact_is_served_in_ranges_with_etag_and_last_modified() {
             .unwrap()
             .to_owned();
     let len = rig.bytes.len();
-    let before = count_rows(&rig.fleet);
+    let before = count_rows(&rig.fleet).await;
 
     let whole = get(&rig, &till, &url, &[]).await;
     assert_eq!(whole.status(), StatusCode::OK);
@@ -581,7 +608,7 @@ async fn the_artifact_is_served_in_ranges_with_etag_and_last_modified() {
     assert_eq!(header(&head, "content-length"), len.to_string());
 
     // None of those requests wrote a row.
-    assert_eq!(count_rows(&rig.fleet), before);
+    assert_eq!(count_rows(&rig.fleet).await, before);
     // Without a token, nothing.
     let anonymous = rig.fleet.client.get(&url).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);

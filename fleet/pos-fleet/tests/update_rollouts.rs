@@ -3,8 +3,16 @@
 //! store maintenance windows; the status an operator reads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod common;
 mod update_support;
+
+backend_tests!(
+    the_canary_store_goes_first_then_stages_and_a_failing_stage_halts_the_rollout,
+    a_rollout_through_every_stage_finishes_and_shows_each_terminal,
+    maintenance_windows_hold_the_install_until_the_store_is_ready,
+    rollouts_are_refused_with_a_reason_and_kept_to_their_tenant
+);
 
 use pos_bundle::BundleFormat;
 use reqwest::StatusCode;
@@ -25,8 +33,8 @@ struct Chain {
 }
 
 /// A tenant with `per_store.len()` stores and that many terminals in each.
-async fn chain(per_store: &[usize]) -> Chain {
-    let fleet = update_support::start(false).await;
+async fn chain(backend: common::Backend, per_store: &[usize]) -> Chain {
+    let fleet = update_support::start(&backend, false).await;
     let tenant = fleet.tenant("Acme").await;
     let mut stores = vec![tenant.store.clone()];
     for index in 1..per_store.len() {
@@ -85,10 +93,11 @@ impl Chain {
     }
 }
 
-#[tokio::test]
-async fn the_canary_store_goes_first_then_stages_and_a_failing_stage_halts_the_rollout() {
+async fn the_canary_store_goes_first_then_stages_and_a_failing_stage_halts_the_rollout(
+    backend: common::Backend,
+) {
     // A canary store with 3 terminals, and 12 terminals in three other stores.
-    let chain = chain(&[3, 4, 4, 4]).await;
+    let chain = chain(backend, &[3, 4, 4, 4]).await;
     let started = rollout(
         &chain.fleet,
         &chain.tenant.owner,
@@ -200,9 +209,8 @@ async fn the_canary_store_goes_first_then_stages_and_a_failing_stage_halts_the_r
     );
 }
 
-#[tokio::test]
-async fn a_rollout_through_every_stage_finishes_and_shows_each_terminal() {
-    let chain = chain(&[2, 5, 5]).await;
+async fn a_rollout_through_every_stage_finishes_and_shows_each_terminal(backend: common::Backend) {
+    let chain = chain(backend, &[2, 5, 5]).await;
     let stores = json!([chain.stores[1], chain.stores[2]]);
     let started = rollout(
         &chain.fleet,
@@ -257,9 +265,8 @@ async fn deployment(fleet: &common::Fleet, till: &Controller) -> Value {
     body["deployment"].clone()
 }
 
-#[tokio::test]
-async fn maintenance_windows_hold_the_install_until_the_store_is_ready() {
-    let chain = chain(&[1, 1]).await;
+async fn maintenance_windows_hold_the_install_until_the_store_is_ready(backend: common::Backend) {
+    let chain = chain(backend, &[1, 1]).await;
     let night_till = &chain.tills[0][0];
     let z_till = &chain.tills[1][0];
     // The first store installs only in a window that is closed now; the second after its Z.
@@ -347,9 +354,8 @@ async fn maintenance_windows_hold_the_install_until_the_store_is_ready() {
     );
 }
 
-#[tokio::test]
-async fn rollouts_are_refused_with_a_reason_and_kept_to_their_tenant() {
-    let chain = chain(&[1]).await;
+async fn rollouts_are_refused_with_a_reason_and_kept_to_their_tenant(backend: common::Backend) {
+    let chain = chain(backend, &[1]).await;
     let other = chain.fleet.tenant("Rival").await;
     let create = |token: &str, tenant: &str, body: Value| {
         let fleet = &chain.fleet;

@@ -36,7 +36,7 @@ do_install() {
     done
 }
 
-SYSTEMD_SERVICE:${PN} = "pos-health.service rauc-mark-good.service"
+SYSTEMD_SERVICE:${PN} = "pos-health.service rauc-mark-good.service pos-reboot-request.path"
 
 FILES:${PN} += "\
     ${nonarch_libdir}/open-pos \

@@ -8,8 +8,8 @@
 //! - [`rollout`]: the pure rules (stages, halting, windows, feedback), no IO;
 //! - [`artifact`]: Range, ETag and Last-Modified over a file streamed from disk;
 //! - [`ddi`]: the device API; `operator` the operator API under `/api/v1`;
-//! - [`storage`]: the [`storage::UpdateStorage`] trait, and [`sqlite`] its implementation on
-//!   the fleet's SQLite file, in tables of its own.
+//! - [`storage`]: the [`storage::UpdateStorage`] trait, [`sqlite`] its implementation on
+//!   the fleet's SQLite file and [`postgres`] on PostgreSQL, in tables of their own.
 //!
 //! It must not change the sync API or `FleetStorage`: it reads terminals, stores and accounts
 //! through `FleetStorage` and keeps everything else behind its own trait.
@@ -18,6 +18,7 @@ pub mod artifact;
 pub mod bundle;
 pub mod ddi;
 mod operator;
+pub mod postgres;
 pub mod rollout;
 pub mod sqlite;
 pub mod storage;

@@ -494,7 +494,8 @@ pub(crate) struct TerminalUpdates {
     /// Everything it last reported (config data).
     attributes: serde_json::Map<String, serde_json::Value>,
     reported_at: Option<pos_core::clock::Timestamp>,
-    /// Its unfinished update, if any: the rollout, the action's status and last feedback.
+    /// Its unfinished update, or else its last one: the rollout, the action's status and
+    /// last feedback.
     rollout: Option<String>,
     status: Option<String>,
     last_feedback: Option<FeedbackNote>,
@@ -515,7 +516,11 @@ pub(crate) async fn store_updates(
         let mut out = Vec::with_capacity(terminals.len());
         for terminal in terminals {
             let report = s.terminal_report(&terminal.id)?;
-            let open = s.open_actions(&terminal.id)?.into_iter().next_back();
+            // The unfinished update, or else how the last one ended.
+            let open = match s.open_actions(&terminal.id)?.into_iter().next_back() {
+                Some((action, _)) => Some(action),
+                None => s.last_action(&terminal.id)?,
+            };
             out.push(TerminalUpdates {
                 installed_version: report
                     .attributes
@@ -530,9 +535,9 @@ pub(crate) async fn store_updates(
                     .collect(),
                 attributes: report.attributes,
                 reported_at: report.updated_at,
-                rollout: open.as_ref().map(|(a, _)| a.rollout.clone()),
-                status: open.as_ref().map(|(a, _)| a.status.as_str().to_owned()),
-                last_feedback: open.and_then(|(a, _)| a.last_feedback),
+                rollout: open.as_ref().map(|a| a.rollout.clone()),
+                status: open.as_ref().map(|a| a.status.as_str().to_owned()),
+                last_feedback: open.and_then(|a| a.last_feedback),
                 terminal: terminal.id,
                 name: terminal.name,
             });

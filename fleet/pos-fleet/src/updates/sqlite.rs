@@ -489,6 +489,24 @@ impl UpdateStorage for SqliteStorage {
         load_action(&inner.conn, id)
     }
 
+    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError> {
+        let inner = self.lock()?;
+        inner
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {ACTION_COLUMNS} FROM update_actions WHERE terminal = ?1 \
+                     ORDER BY id DESC LIMIT 1"
+                ),
+                [terminal.as_str()],
+                raw_action,
+            )
+            .optional()
+            .map_err(db)?
+            .map(action_from_raw)
+            .transpose()
+    }
+
     fn record_feedback(
         &self,
         action: u64,

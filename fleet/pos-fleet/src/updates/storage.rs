@@ -176,6 +176,9 @@ pub trait UpdateStorage: Send + Sync + 'static {
         terminal: &DeviceId,
     ) -> Result<Vec<(ActionRecord, RolloutRecord)>, StorageError>;
     fn action(&self, id: u64) -> Result<Option<ActionRecord>, StorageError>;
+    /// The terminal's latest action, finished or not: what the store's update view shows
+    /// once a rollout is over.
+    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError>;
     /// Stores the feedback and moves the action as [`super::rollout::apply_feedback`] says, in
     /// one transaction; returns the action as it now is.
     fn record_feedback(

@@ -7,17 +7,20 @@ use std::sync::{Arc, OnceLock};
 
 use pos_bundle::BundleFormat;
 use pos_core::clock::Timestamp;
+use pos_fleet::postgres::PostgresStorage;
 use pos_fleet::server::{self, FleetConfig, Transport};
 use pos_fleet::sqlite::SqliteStorage;
+use pos_fleet::storage::FleetStorage;
 use pos_fleet::updates::UpdatesConfig;
 use pos_fleet::updates::bundle::BundlePolicy;
+use pos_fleet::updates::storage::UpdateStorage;
 use pos_sync::wire::EnrolResponse;
 use reqwest::StatusCode;
 use serde_json::Value;
 use xtask::bundle::{BundleSpec, ext4_image};
 use xtask::pki::Pki;
 
-use crate::common::{self, Fleet};
+use crate::common::{self, Backend, Fleet, Schema};
 
 pub const COMPATIBLE: &str = "open-pos-x86_64";
 
@@ -40,16 +43,22 @@ pub fn stranger() -> &'static Pki {
     &pkis().2
 }
 
-/// A fleet whose update service trusts [`trusted`]'s root.
-pub async fn start(plain_allowed: bool) -> Fleet {
+/// A fleet on `backend` whose update service trusts [`trusted`]'s root.
+pub async fn start(backend: &Backend, plain_allowed: bool) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
-    server::add_operator(
-        storage.as_ref(),
-        common::OPERATOR_EMAIL,
-        common::OPERATOR_PASSWORD,
-        Timestamp::from_unix_ms(0),
-    )
+    let (backend, path) = (backend.clone(), dir.path().to_path_buf());
+    let (storage, updates_storage, schema) = tokio::task::spawn_blocking(move || {
+        let (storage, updates, schema) = open_both(&backend, &path);
+        server::add_operator(
+            storage.as_ref(),
+            common::OPERATOR_EMAIL,
+            common::OPERATOR_PASSWORD,
+            Timestamp::from_unix_ms(0),
+        )
+        .unwrap();
+        (storage, updates, schema)
+    })
+    .await
     .unwrap();
     let mut updates = UpdatesConfig::new(BundlePolicy {
         keyring: trusted().keyring(),
@@ -62,7 +71,7 @@ pub async fn start(plain_allowed: bool) -> Fleet {
         ..FleetConfig::new(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap())
     };
     let running =
-        server::start_with_updates(&config, Transport::Plain, storage.clone(), storage.clone())
+        server::start_with_updates(&config, Transport::Plain, storage.clone(), updates_storage)
             .await
             .unwrap();
     let mut fleet = Fleet {
@@ -71,12 +80,61 @@ pub async fn start(plain_allowed: bool) -> Fleet {
         storage,
         dir,
         operator: String::new(),
-        schema: None,
+        schema,
     };
     fleet.operator = fleet
         .login(common::OPERATOR_EMAIL, common::OPERATOR_PASSWORD)
         .await;
     fleet
+}
+
+/// One new database for both the fleet's records and the update service's. Blocking.
+fn open_both(
+    backend: &Backend,
+    dir: &Path,
+) -> (
+    Arc<dyn FleetStorage>,
+    Arc<dyn UpdateStorage>,
+    Option<Schema>,
+) {
+    match backend {
+        Backend::Sqlite => {
+            let storage = Arc::new(SqliteStorage::open(dir).unwrap());
+            (storage.clone(), storage, None)
+        }
+        Backend::Postgres(url) => {
+            let schema = Schema::create(url);
+            let mut config: postgres::Config = url.parse().unwrap();
+            config.options(&format!("-csearch_path={}", schema.name));
+            let storage = Arc::new(PostgresStorage::open_config(config, 4).unwrap());
+            (storage.clone(), storage, Some(schema))
+        }
+    }
+}
+
+/// One number from the fleet's database: `sql` run in the test's SQLite file or in its
+/// PostgreSQL schema (`sql` must give a BIGINT there).
+pub async fn scalar(fleet: &Fleet, sql: &'static str) -> i64 {
+    match &fleet.schema {
+        None => {
+            let conn =
+                rusqlite::Connection::open(fleet.dir.path().join(pos_fleet::sqlite::DATABASE_FILE))
+                    .unwrap();
+            conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap()
+        }
+        Some(schema) => {
+            let url = std::env::var(common::POSTGRES_URL_VAR).unwrap();
+            let name = schema.name.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut config: postgres::Config = url.parse().unwrap();
+                config.options(&format!("-csearch_path={name}"));
+                let mut client = config.connect(postgres::NoTls).unwrap();
+                client.query_one(sql, &[]).unwrap().get::<_, i64>(0)
+            })
+            .await
+            .unwrap()
+        }
+    }
 }
 
 /// A signed bundle of a small root filesystem holding `version` in its os-release, with

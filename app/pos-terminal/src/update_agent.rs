@@ -1,0 +1,935 @@
+//! The update agent inside the terminal: `pos_update`'s [`DdiAdapter`] and its state machine
+//! on a background thread, polling the fleet (when `[update]` names one) and installing the
+//! signed bundles a USB stick left in the import directory, through RAUC on the system bus.
+//!
+//! Owns the `[update]` settings, the [`Host`] the agent asks about the till and the time, the
+//! [`UpdateStatus`] snapshot the status bar and the service screen show, and the manager's
+//! postponement. The till's side is pushed in from the UI thread as a [`TillActivity`] after
+//! each change; the agent never reads the till itself and never blocks the UI.
+//!
+//! Rules kept here, each with a test:
+//! - the till counts as busy (no restart) while a cart has lines, a payment is being taken,
+//!   a refund or exchange is open, an approval is awaited or the drawer is being counted, and
+//!   until the screen has reported at all;
+//! - only a role allowed [`POSTPONE_PERMISSION`] (a manager, who also closes the day) puts a
+//!   restart off;
+//! - a USB bundle is installed only with the import's record, and is removed from the import
+//!   directory once it was installed or refused, so a bad stick is refused once, not forever.
+//!
+//! It must not decide what the agent decides (when to retry, what to verify, when to restart)
+//! and must not touch the store or the screen.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use pos_core::access::Role;
+use pos_core::clock::Timestamp;
+use pos_till::view::{Screen, TillView};
+use pos_update::agent::{MaintenanceWindow, Notice, Now, Phase};
+use pos_update::ddi::{DdiAdapter, DdiConfig, Host, LocalBundle, LocalRefusal};
+use pos_update::rauc::{Bus, Rauc};
+use serde::Deserialize;
+use time::UtcOffset;
+
+/// The permission that lets someone put off the restart into an installed update: the
+/// person who may close the day (`reports.*`: managers and above) decides when it restarts.
+pub const POSTPONE_PERMISSION: &str = "reports.z";
+/// Where the USB import puts verified bundles and their records.
+pub const IMPORTS_DIR_DEFAULT: &str = "/data/updates";
+/// The running system's version is `VERSION_ID` here.
+pub const OS_RELEASE_DEFAULT: &str = "/etc/os-release";
+/// The file the terminal creates to have the box restarted (`pos-reboot-request.path`).
+pub const REBOOT_REQUEST_FILE: &str = "reboot-requested";
+/// How often the agent looks at the till, the import directory and its commands.
+const TICK: Duration = Duration::from_secs(2);
+/// How long to wait before polling again after the fleet could not be reached.
+const POLL_RETRY: Duration = Duration::from_secs(60);
+/// How long to wait before trying RAUC's D-Bus service again.
+const RAUC_RETRY: Duration = Duration::from_secs(30);
+
+/// The `[update]` section of `terminal.toml`, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RawUpdate {
+    /// The fleet's URL; without it only USB sticks bring updates.
+    pub fleet: Option<String>,
+    pub tenant: Option<String>,
+    /// The terminal's id from enrolment.
+    pub controller_id: Option<String>,
+    /// The file holding the terminal's credential from enrolment (its `TargetToken`).
+    pub token_file: Option<PathBuf>,
+    /// "02:00-05:00", the store's local time; the restart waits for it.
+    pub window: Option<String>,
+    pub imports: Option<PathBuf>,
+    pub os_release: Option<PathBuf>,
+    /// "system" (the default) or a D-Bus address.
+    pub bus: Option<String>,
+}
+
+/// The checked `[update]` settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateSettings {
+    pub fleet: Option<FleetLink>,
+    pub window: Option<MaintenanceWindow>,
+    pub imports: PathBuf,
+    pub os_release: PathBuf,
+    /// `None` is the system bus.
+    pub bus_address: Option<String>,
+}
+
+/// Where the fleet's device API is and who this terminal is to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetLink {
+    pub url: String,
+    pub tenant: String,
+    pub controller_id: String,
+    pub token_file: PathBuf,
+}
+
+impl UpdateSettings {
+    /// Checks the section; the error names the setting and what it should look like.
+    pub fn from_raw(raw: RawUpdate) -> Result<UpdateSettings, String> {
+        let fleet = match raw.fleet.filter(|url| !url.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return Err(format!(
+                        "update fleet = \"{url}\": use the fleet's address, like \"https://fleet.example.com\""
+                    ));
+                }
+                let needed = |value: Option<String>, what: &str, example: &str| {
+                    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+                        format!("update fleet = \"{url}\" needs {what}, like {example}")
+                    })
+                };
+                FleetLink {
+                    tenant: needed(raw.tenant, "tenant", "tenant = \"tenant-3f9a…\"")?,
+                    controller_id: needed(
+                        raw.controller_id,
+                        "controller_id (the terminal's id from enrolment)",
+                        "controller_id = \"term-5c1e…\"",
+                    )?,
+                    token_file: raw.token_file.ok_or_else(|| {
+                        format!(
+                            "update fleet = \"{url}\" needs token_file (the credential from enrolment), like token_file = \"/data/pos/fleet-token\""
+                        )
+                    })?,
+                    url,
+                }
+                .into()
+            }
+        };
+        let window = raw
+            .window
+            .map(|text| {
+                parse_window(&text).ok_or_else(|| {
+                    format!("update window = \"{text}\": use the store's local hours, like \"02:00-05:00\"")
+                })
+            })
+            .transpose()?;
+        let bus_address = match raw.bus.as_deref() {
+            None | Some("system") => None,
+            Some(address) if address.contains('=') => Some(address.to_owned()),
+            Some(other) => {
+                return Err(format!(
+                    "update bus = \"{other}\": use \"system\" or a D-Bus address like \"unix:path=/run/dbus/system_bus_socket\""
+                ));
+            }
+        };
+        Ok(UpdateSettings {
+            fleet,
+            window,
+            imports: raw
+                .imports
+                .unwrap_or_else(|| PathBuf::from(IMPORTS_DIR_DEFAULT)),
+            os_release: raw
+                .os_release
+                .unwrap_or_else(|| PathBuf::from(OS_RELEASE_DEFAULT)),
+            bus_address,
+        })
+    }
+}
+
+/// "02:00-05:00" as minutes after midnight; it may wrap ("22:00-04:00"), but not be empty.
+pub fn parse_window(text: &str) -> Option<MaintenanceWindow> {
+    let (start, end) = text.split_once('-')?;
+    let minute = |hhmm: &str| -> Option<u16> {
+        let (h, m) = hhmm.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && m.to_string().len() <= 2).then_some(h * 60 + m)
+    };
+    let (start_minute, end_minute) = (minute(start)?, minute(end)?);
+    (start_minute != end_minute).then_some(MaintenanceWindow {
+        start_minute,
+        end_minute,
+    })
+}
+
+/// What the agent needs to know of the till, from its view.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TillActivity {
+    /// A sale, refund, approval or drawer count is under way: no restart now.
+    pub busy: bool,
+    /// No shift is open (the Z report is done, or the day has not begun).
+    pub shift_closed: bool,
+}
+
+impl TillActivity {
+    pub fn of(view: &TillView) -> TillActivity {
+        let sale_complete = view
+            .payment
+            .as_ref()
+            .is_some_and(|payment| payment.receipt_number.is_some());
+        let selling = !sale_complete && (!view.cart.lines.is_empty() || view.payment.is_some());
+        let busy = selling
+            || view.refund.is_some()
+            || view.exchange.is_some()
+            || view.approval.is_some()
+            || view.screen == Screen::ShiftClose;
+        TillActivity {
+            busy,
+            shift_closed: view.shift.summary.is_empty(),
+        }
+    }
+}
+
+/// Where the update stands, for the status bar and the service screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateStage {
+    /// Nothing to do.
+    Idle,
+    Downloading {
+        version: String,
+        percent: u8,
+    },
+    Installing {
+        version: String,
+    },
+    /// Installed in the other slot; restarts when the till is idle (and in the window).
+    ReadyToRestart {
+        version: String,
+        postponed_until: Option<Timestamp>,
+    },
+    Restarting {
+        version: String,
+    },
+    /// Running the new version; checking it before keeping it.
+    Checking {
+        version: String,
+    },
+    RollingBack {
+        version: String,
+    },
+}
+
+impl UpdateStage {
+    pub fn of(phase: &Phase) -> UpdateStage {
+        match phase {
+            Phase::Idle => UpdateStage::Idle,
+            Phase::CheckingSpace { deployment } => UpdateStage::Downloading {
+                version: deployment.version.clone(),
+                percent: 0,
+            },
+            Phase::Downloading {
+                deployment,
+                bytes_so_far,
+                ..
+            } => UpdateStage::Downloading {
+                version: deployment.version.clone(),
+                percent: u8::try_from(
+                    bytes_so_far.saturating_mul(100) / deployment.size_bytes.max(1),
+                )
+                .unwrap_or(100)
+                .min(100),
+            },
+            Phase::Installing { deployment } => UpdateStage::Installing {
+                version: deployment.version.clone(),
+            },
+            Phase::AwaitingReboot {
+                deployment,
+                postponed_until_unix_ms,
+            } => UpdateStage::ReadyToRestart {
+                version: deployment.version.clone(),
+                postponed_until: postponed_until_unix_ms
+                    .and_then(|ms| i64::try_from(ms).ok())
+                    .map(Timestamp::from_unix_ms),
+            },
+            Phase::Rebooting { deployment } => UpdateStage::Restarting {
+                version: deployment.version.clone(),
+            },
+            Phase::Confirming { deployment, .. } => UpdateStage::Checking {
+                version: deployment.version.clone(),
+            },
+            Phase::RollingBack { deployment, .. } => UpdateStage::RollingBack {
+                version: deployment.version.clone(),
+            },
+        }
+    }
+}
+
+/// A snapshot of the update agent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateStatus {
+    /// The version the terminal runs.
+    pub installed_version: String,
+    pub stage: UpdateStage,
+    /// The last thing that went wrong, in words for a cashier or a technician.
+    pub last_error: Option<String>,
+    /// The last news for the cashier ("Updated to 1.5.0").
+    pub last_message: Option<String>,
+}
+
+impl UpdateStatus {
+    /// One line for the status bar.
+    pub fn summary(&self) -> String {
+        match &self.stage {
+            UpdateStage::Idle => format!("Version {}", self.installed_version),
+            UpdateStage::Downloading { version, percent } => {
+                format!("Downloading update {version} ({percent}%)")
+            }
+            UpdateStage::Installing { version } => format!("Installing update {version}"),
+            UpdateStage::ReadyToRestart {
+                version,
+                postponed_until: Some(_),
+            } => format!("Update {version} ready; restart postponed by a manager"),
+            UpdateStage::ReadyToRestart { version, .. } => {
+                format!("Update {version} ready; restarts when the till is idle")
+            }
+            UpdateStage::Restarting { version } => format!("Restarting into {version}"),
+            UpdateStage::Checking { version } => format!("Checking update {version}"),
+            UpdateStage::RollingBack { version } => {
+                format!("Update {version} failed; going back")
+            }
+        }
+    }
+}
+
+/// Why a postponement was not taken.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PostponeError {
+    #[error("{role} may not postpone an update; ask a manager")]
+    NotAllowed { role: String },
+    #[error("no installed update is waiting to restart")]
+    NothingWaiting,
+    #[error("the update agent is not running")]
+    AgentStopped,
+}
+
+/// Why the agent could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateStartError {
+    #[error("the update agent's thread could not start: {0}")]
+    Thread(std::io::Error),
+}
+
+enum Command {
+    Postpone { until_unix_ms: u64 },
+}
+
+/// What the UI thread and the agent's thread share.
+struct Shared {
+    busy: AtomicBool,
+    shift_closed: AtomicBool,
+    status: Mutex<UpdateStatus>,
+}
+
+impl Shared {
+    fn status(&self) -> MutexGuard<'_, UpdateStatus> {
+        // A panic elsewhere while holding it leaves a snapshot that is still worth showing.
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The terminal's hold on the running agent: cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct UpdateHandle {
+    shared: Arc<Shared>,
+    commands: tokio::sync::mpsc::UnboundedSender<Command>,
+}
+
+impl UpdateHandle {
+    pub fn status(&self) -> UpdateStatus {
+        self.shared.status().clone()
+    }
+
+    /// Tells the agent what the till is doing; the UI thread calls it after each change.
+    pub fn report_till(&self, activity: TillActivity) {
+        self.shared.busy.store(activity.busy, Ordering::SeqCst);
+        self.shared
+            .shift_closed
+            .store(activity.shift_closed, Ordering::SeqCst);
+    }
+
+    /// Puts the restart into an installed update off until `until`, for someone in `role`.
+    pub fn postpone(&self, role: &Role, until: Timestamp) -> Result<(), PostponeError> {
+        if !role.allows(POSTPONE_PERMISSION) {
+            return Err(PostponeError::NotAllowed {
+                role: role.name.clone(),
+            });
+        }
+        if !matches!(self.status().stage, UpdateStage::ReadyToRestart { .. }) {
+            return Err(PostponeError::NothingWaiting);
+        }
+        self.commands
+            .send(Command::Postpone {
+                until_unix_ms: u64::try_from(until.unix_ms()).unwrap_or(0),
+            })
+            .map_err(|_| PostponeError::AgentStopped)
+    }
+}
+
+/// The terminal as the agent sees it.
+struct TerminalHost {
+    shared: Arc<Shared>,
+    utc_offset: UtcOffset,
+    os_release: PathBuf,
+    reboot_request: PathBuf,
+    health: Box<dyn FnMut() -> Vec<String> + Send>,
+}
+
+fn unix_ms_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Host for TerminalHost {
+    fn now(&self) -> Now {
+        let unix_ms = unix_ms_now();
+        let local = Timestamp::from_unix_ms(i64::try_from(unix_ms).unwrap_or(i64::MAX))
+            .local(self.utc_offset);
+        Now {
+            unix_ms,
+            local_minute: local.minute_of_day,
+        }
+    }
+
+    fn wait(&mut self, ms: u64) -> impl std::future::Future<Output = ()> + Send {
+        tokio::time::sleep(Duration::from_millis(ms))
+    }
+
+    fn till_busy(&self) -> bool {
+        self.shared.busy.load(Ordering::SeqCst)
+    }
+
+    fn shift_closed(&self) -> bool {
+        self.shared.shift_closed.load(Ordering::SeqCst)
+    }
+
+    fn running_version(&self) -> String {
+        running_version(&self.os_release)
+    }
+
+    fn reboot(&mut self) {
+        // systemd's path unit takes it from here; a desktop has none and keeps running.
+        if let Err(error) = std::fs::write(&self.reboot_request, b"update\n") {
+            self.shared.status().last_error = Some(format!(
+                "the restart could not be requested ({}): {error}",
+                self.reboot_request.display()
+            ));
+        }
+    }
+
+    fn health_check(&mut self) -> Vec<String> {
+        (self.health)()
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        let text = match notice {
+            Notice::UpdateReady { version } => {
+                format!("Update {version} is ready; the till restarts when it is idle")
+            }
+            Notice::Restarting { version } => format!("Restarting into {version}"),
+            Notice::Updated { version } => format!("Updated to {version}"),
+            Notice::RolledBack { version, reason } => {
+                format!("The update was undone ({reason}); running {version}")
+            }
+        };
+        self.shared.status().last_message = Some(text);
+    }
+}
+
+/// `VERSION_ID` of an os-release file, or this program's version when there is none.
+pub fn running_version(os_release: &Path) -> String {
+    std::fs::read_to_string(os_release)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("VERSION_ID="))
+                .map(|value| value.trim().trim_matches('"').to_owned())
+        })
+        .filter(|version| !version.is_empty())
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned())
+}
+
+/// A bundle in the import directory, or why its record cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Imported {
+    Ready(LocalBundle),
+    Unreadable {
+        path: PathBuf,
+        name: String,
+        reason: String,
+    },
+}
+
+#[derive(Deserialize)]
+struct ImportRecord {
+    name: String,
+    size: u64,
+    sha256: String,
+    info: ImportInfo,
+}
+
+#[derive(Deserialize)]
+struct ImportInfo {
+    compatible: String,
+    #[serde(default)]
+    version: Option<String>,
+}
+
+/// The import record's file beside a bundle.
+fn record_path(bundle: &Path) -> PathBuf {
+    let mut name = bundle.as_os_str().to_owned();
+    name.push(".import");
+    PathBuf::from(name)
+}
+
+/// The bundles the USB import left in `dir` with their records, oldest name first. A bundle
+/// without a record is still being imported and is left for later.
+pub fn pending_imports(dir: &Path) -> Vec<Imported> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut bundles: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "raucb"))
+        .filter(|path| record_path(path).is_file())
+        .collect();
+    bundles.sort();
+    bundles
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let record = std::fs::read(record_path(&path))
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| {
+                    serde_json::from_slice::<ImportRecord>(&bytes).map_err(|e| e.to_string())
+                });
+            match record {
+                Err(reason) => Imported::Unreadable {
+                    path: path.clone(),
+                    name,
+                    reason: format!("its import record cannot be read: {reason}"),
+                },
+                Ok(record) => match parse_sha256(&record.sha256) {
+                    None => Imported::Unreadable {
+                        path: path.clone(),
+                        name,
+                        reason: "its import record has no valid SHA-256".to_owned(),
+                    },
+                    Some(sha256) => Imported::Ready(LocalBundle {
+                        path,
+                        name: record.name,
+                        version: record.info.version.unwrap_or_default(),
+                        compatible: record.info.compatible,
+                        size_bytes: record.size,
+                        sha256,
+                    }),
+                },
+            }
+        })
+        .collect()
+}
+
+fn parse_sha256(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Removes a bundle and its record from the import directory.
+fn remove_import(bundle: &Path) -> Result<(), String> {
+    for path in [bundle.to_path_buf(), record_path(bundle)] {
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(format!("{} cannot be removed: {e}", path.display())),
+        }
+    }
+    Ok(())
+}
+
+/// Starts the agent on its own thread. `health` is the check run after a restart into a new
+/// version (the screen and the store are up by the time the agent starts); `data_dir` holds
+/// the download, the agent's state and the restart request.
+pub fn spawn(
+    settings: UpdateSettings,
+    data_dir: &Path,
+    utc_offset: UtcOffset,
+    health: Box<dyn FnMut() -> Vec<String> + Send>,
+) -> Result<UpdateHandle, UpdateStartError> {
+    let shared = Arc::new(Shared {
+        // Busy until the screen says otherwise: never restart on a guess.
+        busy: AtomicBool::new(true),
+        shift_closed: AtomicBool::new(false),
+        status: Mutex::new(UpdateStatus {
+            installed_version: running_version(&settings.os_release),
+            stage: UpdateStage::Idle,
+            last_error: None,
+            last_message: None,
+        }),
+    });
+    let (commands, receiver) = tokio::sync::mpsc::unbounded_channel();
+    let host = TerminalHost {
+        shared: shared.clone(),
+        utc_offset,
+        os_release: settings.os_release.clone(),
+        reboot_request: data_dir.join(REBOOT_REQUEST_FILE),
+        health,
+    };
+    let data_dir = data_dir.to_path_buf();
+    std::thread::Builder::new()
+        .name("update-agent".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    host.shared.status().last_error =
+                        Some(format!("the update agent could not start: {error}"));
+                    return;
+                }
+            };
+            runtime.block_on(run(settings, data_dir, host, receiver));
+        })
+        .map_err(UpdateStartError::Thread)?;
+    Ok(UpdateHandle { shared, commands })
+}
+
+async fn run(
+    settings: UpdateSettings,
+    data_dir: PathBuf,
+    host: TerminalHost,
+    mut commands: tokio::sync::mpsc::UnboundedReceiver<Command>,
+) {
+    let shared = host.shared.clone();
+    let report_error = |error: String| {
+        eprintln!("pos-terminal: update: {error}");
+        shared.status().last_error = Some(error);
+    };
+    let rauc = loop {
+        let bus = match &settings.bus_address {
+            None => Bus::System,
+            Some(address) => Bus::Address(address),
+        };
+        match Rauc::connect(bus).await {
+            Ok(rauc) => break rauc,
+            Err(error) => {
+                report_error(error.to_string());
+                tokio::time::sleep(RAUC_RETRY).await;
+            }
+        }
+    };
+    let (server, tenant, controller_id, token) = match &settings.fleet {
+        None => Default::default(),
+        Some(fleet) => match std::fs::read_to_string(&fleet.token_file) {
+            Ok(token) => (
+                fleet.url.clone(),
+                fleet.tenant.clone(),
+                fleet.controller_id.clone(),
+                token.trim().to_owned(),
+            ),
+            Err(error) => {
+                report_error(format!(
+                    "the fleet credential {} cannot be read ({error}); updates come only from USB sticks",
+                    fleet.token_file.display()
+                ));
+                Default::default()
+            }
+        },
+    };
+    let polls_fleet = !server.is_empty();
+    let config = DdiConfig {
+        server,
+        tenant,
+        controller_id,
+        token,
+        download_path: data_dir.join("update.raucb"),
+        state_path: data_dir.join("update-state.json"),
+        window: settings.window,
+    };
+    let seed = unix_ms_now() ^ u64::from(std::process::id());
+    let mut adapter = match DdiAdapter::new(config, rauc, host, seed) {
+        Ok(adapter) => adapter,
+        Err(error) => {
+            report_error(error.to_string());
+            return;
+        }
+    };
+    if let Err(error) = adapter.start().await {
+        report_error(error.to_string());
+    }
+    // The fleet learns the running version at every start, also after an update from a USB
+    // stick, which it did not offer and so does not ask about.
+    if polls_fleet && let Err(error) = adapter.send_attributes().await {
+        report_error(error.to_string());
+    }
+    let mut next_poll = std::time::Instant::now();
+    loop {
+        for imported in pending_imports(&settings.imports) {
+            if let ImportOutcome::Refused(reason) = take_import(&mut adapter, imported).await {
+                report_error(reason);
+            }
+        }
+        if polls_fleet && std::time::Instant::now() >= next_poll {
+            next_poll = std::time::Instant::now()
+                + match adapter.poll().await {
+                    Ok(polled) => Duration::from_secs(polled.sleep_secs.max(10)),
+                    Err(error) => {
+                        report_error(error.to_string());
+                        POLL_RETRY
+                    }
+                };
+        } else if let Err(error) = adapter.run().await {
+            report_error(error.to_string());
+        }
+        shared.status().stage = UpdateStage::of(adapter.phase());
+        if let Ok(Some(Command::Postpone { until_unix_ms })) =
+            tokio::time::timeout(TICK, commands.recv()).await
+        {
+            match adapter.postpone(until_unix_ms).await {
+                Ok(true) => shared.status().stage = UpdateStage::of(adapter.phase()),
+                Ok(false) => report_error(PostponeError::NothingWaiting.to_string()),
+                Err(error) => report_error(error.to_string()),
+            }
+        }
+    }
+}
+
+/// What became of a bundle from the import directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Installed in the other slot; the till restarts into it when idle.
+    Installed { version: String },
+    /// Refused, with the reason for the cashier or the technician; the bundle is gone.
+    Refused(String),
+    /// Another update is in progress; the bundle stays for later.
+    Waiting,
+}
+
+/// Installs one bundle from the import directory through the agent, or says why not; removes
+/// it (and its record) unless it has to wait for another update to finish.
+pub async fn take_import<H: Host>(
+    adapter: &mut DdiAdapter<H>,
+    imported: Imported,
+) -> ImportOutcome {
+    let (path, outcome) = match imported {
+        Imported::Unreadable { path, name, reason } => (
+            Some(path),
+            ImportOutcome::Refused(format!(
+                "the update {name} on the USB stick was refused: {reason}"
+            )),
+        ),
+        Imported::Ready(bundle) => {
+            let path = bundle.path.clone();
+            let (name, version) = (bundle.name.clone(), bundle.version.clone());
+            match adapter.install_local(bundle).await {
+                Ok(()) => (Some(path), ImportOutcome::Installed { version }),
+                Err(LocalRefusal::Busy) => return ImportOutcome::Waiting,
+                Err(refusal) => (
+                    Some(path),
+                    ImportOutcome::Refused(format!("{name}: {refusal}")),
+                ),
+            }
+        }
+    };
+    if let Some(path) = path
+        && let Err(error) = remove_import(&path)
+    {
+        return ImportOutcome::Refused(error);
+    }
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawUpdate {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn windows_read_as_the_store_writes_them() {
+        assert_eq!(
+            parse_window("02:00-05:00"),
+            Some(MaintenanceWindow {
+                start_minute: 120,
+                end_minute: 300
+            })
+        );
+        assert_eq!(
+            parse_window("22:30 - 04:00"),
+            Some(MaintenanceWindow {
+                start_minute: 1350,
+                end_minute: 240
+            })
+        );
+        for wrong in [
+            "02:00",
+            "25:00-03:00",
+            "02:00-02:00",
+            "2am-5am",
+            "02:60-03:00",
+        ] {
+            assert_eq!(parse_window(wrong), None, "{wrong}");
+        }
+    }
+
+    #[test]
+    fn the_section_names_what_is_missing() {
+        let usb_only = UpdateSettings::from_raw(raw("window = \"02:00-05:00\"")).unwrap();
+        assert_eq!(usb_only.fleet, None);
+        assert_eq!(usb_only.imports, PathBuf::from(IMPORTS_DIR_DEFAULT));
+        assert_eq!(usb_only.bus_address, None);
+        let fleet = UpdateSettings::from_raw(raw(
+            "fleet = \"https://fleet.example.com\"\ntenant = \"t1\"\ncontroller_id = \"term-1\"\ntoken_file = \"/data/pos/fleet-token\"\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            fleet.fleet.unwrap().token_file,
+            PathBuf::from("/data/pos/fleet-token")
+        );
+        let cases = [
+            ("fleet = \"fleet.example.com\"", "https://fleet.example.com"),
+            (
+                "fleet = \"https://f\"\ntenant = \"t\"\ntoken_file = \"x\"",
+                "controller_id",
+            ),
+            (
+                "fleet = \"https://f\"\ntenant = \"t\"\ncontroller_id = \"c\"",
+                "token_file",
+            ),
+            ("window = \"2-5\"", "\"02:00-05:00\""),
+            ("bus = \"session\"", "\"system\" or a D-Bus address"),
+        ];
+        for (text, hint) in cases {
+            let error = UpdateSettings::from_raw(raw(text)).unwrap_err();
+            assert!(error.contains(hint), "{text:?} gave {error}");
+        }
+    }
+
+    #[test]
+    fn the_version_comes_from_os_release() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("os-release");
+        std::fs::write(&file, "NAME=\"Open POS\"\nVERSION_ID=\"1.5.0\"\n").unwrap();
+        assert_eq!(running_version(&file), "1.5.0");
+        assert_eq!(
+            running_version(&dir.path().join("missing")),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+
+    #[test]
+    fn only_managers_postpone_and_only_an_update_that_waits() {
+        let roles = Role::defaults();
+        let role = |id: &str| roles.iter().find(|r| r.id.as_str() == id).unwrap().clone();
+        let (commands, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+        let handle = UpdateHandle {
+            shared: Arc::new(Shared {
+                busy: AtomicBool::new(true),
+                shift_closed: AtomicBool::new(false),
+                status: Mutex::new(UpdateStatus {
+                    installed_version: "1.4.0".into(),
+                    stage: UpdateStage::Idle,
+                    last_error: None,
+                    last_message: None,
+                }),
+            }),
+            commands,
+        };
+        let later = Timestamp::from_unix_ms(1_800_000_000_000);
+        assert_eq!(
+            handle.postpone(&role("manager"), later),
+            Err(PostponeError::NothingWaiting)
+        );
+        handle.shared.status().stage = UpdateStage::ReadyToRestart {
+            version: "1.5.0".into(),
+            postponed_until: None,
+        };
+        for id in ["cashier", "supervisor"] {
+            let refused = handle.postpone(&role(id), later).unwrap_err();
+            assert!(refused.to_string().contains("ask a manager"), "{refused}");
+        }
+        assert!(receiver.try_recv().is_err(), "a refusal sends nothing");
+        for id in ["manager", "admin"] {
+            handle.postpone(&role(id), later).unwrap();
+            let Ok(Command::Postpone { until_unix_ms }) = receiver.try_recv() else {
+                panic!("the agent was not told");
+            };
+            assert_eq!(until_unix_ms, 1_800_000_000_000);
+        }
+        drop(receiver);
+        assert_eq!(
+            handle.postpone(&role("manager"), later),
+            Err(PostponeError::AgentStopped)
+        );
+    }
+
+    #[test]
+    fn imports_need_their_record_and_a_broken_record_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let sha = "ab".repeat(32);
+        std::fs::write(dir.path().join("a.raucb"), b"bundle").unwrap();
+        std::fs::write(
+            dir.path().join("a.raucb.import"),
+            format!(
+                "{{\"name\":\"a.raucb\",\"size\":6,\"sha256\":\"{sha}\",\"info\":{{\"compatible\":\"open-pos-x86_64\",\"version\":\"1.5.0\",\"hooks\":[]}}}}"
+            ),
+        )
+        .unwrap();
+        // Still being copied: no record yet.
+        std::fs::write(dir.path().join("b.raucb"), b"half").unwrap();
+        std::fs::write(dir.path().join("c.raucb"), b"bundle").unwrap();
+        std::fs::write(dir.path().join("c.raucb.import"), b"{\"name\":").unwrap();
+        let found = pending_imports(dir.path());
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(
+            found[0],
+            Imported::Ready(LocalBundle {
+                path: dir.path().join("a.raucb"),
+                name: "a.raucb".into(),
+                version: "1.5.0".into(),
+                compatible: "open-pos-x86_64".into(),
+                size_bytes: 6,
+                sha256: [0xab; 32],
+            })
+        );
+        let Imported::Unreadable { name, reason, .. } = &found[1] else {
+            panic!("{:?}", found[1]);
+        };
+        assert_eq!(name, "c.raucb");
+        assert!(reason.contains("import record cannot be read"), "{reason}");
+        remove_import(&dir.path().join("c.raucb")).unwrap();
+        assert!(!dir.path().join("c.raucb.import").exists());
+        assert_eq!(pending_imports(&dir.path().join("missing")), []);
+    }
+}
