@@ -6,7 +6,7 @@
 //! The update service ([`crate::updates`]) adds its routes beside these on the same binary:
 //! the hawkBit DDI device API under `/{tenant}/controller/v1/…` (its paths begin with a tenant,
 //! so they cannot clash with `/api` and `/sync`) and bundles and rollouts under `/api/v1`; the
-//! web dashboard will live under `/ui`.
+//! web dashboard ([`crate::dashboard`]) lives under `/ui`.
 
 use std::sync::Arc;
 
@@ -72,6 +72,14 @@ impl ApiError {
             ErrorCode::MalformedRequest,
             message,
         )
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.body.message
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
@@ -365,7 +373,8 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
             ApiError::not_found("no such path on this fleet server; see docs/sync.md for the API")
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::dashboard::router(state))
 }
 
 #[derive(Deserialize)]
@@ -955,7 +964,12 @@ async fn push(
     let batch: PushBatch = wire::decode(&body(raw)?)?;
     let now = now();
     Ok(Json(
-        blocking(&state, move |s| s.push(&terminal, &batch, now)).await?,
+        blocking(&state, move |s| {
+            let ack = s.push(&terminal, &batch, now)?;
+            s.note_terminal_contact(&terminal.id, now, None)?;
+            Ok(ack)
+        })
+        .await?,
     ))
 }
 
@@ -974,7 +988,9 @@ async fn pull(
     }
     Ok(Json(
         blocking(&state, move |s| {
-            s.pull(&terminal, request.cursor, request.limit)
+            let changes = s.pull(&terminal, request.cursor, request.limit)?;
+            s.note_terminal_contact(&terminal.id, now(), Some(request.cursor))?;
+            Ok(changes)
         })
         .await?,
     ))

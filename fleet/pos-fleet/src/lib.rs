@@ -19,6 +19,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod postgres;
 pub mod server;
 pub mod sqlite;
