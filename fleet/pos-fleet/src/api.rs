@@ -989,7 +989,7 @@ async fn pull(
     Ok(Json(
         blocking(&state, move |s| {
             let changes = s.pull(&terminal, request.cursor, request.limit)?;
-            s.note_terminal_contact(&terminal.id, now(), Some(request.cursor))?;
+            s.note_terminal_contact(&terminal.id, now(), Some(changes.next_cursor))?;
             Ok(changes)
         })
         .await?,

@@ -158,7 +158,8 @@ impl Grouping {
     /// both backends share it (integer arithmetic on non-negative times).
     pub fn sql(self, offset: &str) -> String {
         match self {
-            Grouping::Whole => "0".to_owned(),
+            // The offset is bound in every grouping; here it counts for nothing.
+            Grouping::Whole => format!("(0 * {offset})"),
             Grouping::Day => format!("((hour + {offset}) / {DAY_MS})"),
             // 1970-01-01 was a Thursday: day 0 is weekday 3 counted from Monday.
             Grouping::HourOfWeek => format!(

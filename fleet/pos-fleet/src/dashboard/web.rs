@@ -974,6 +974,9 @@ pub fn product_from_form(
     if sku.is_empty() {
         return Err("The product needs a SKU.".into());
     }
+    if existing.is_none() && optional(&form.name).is_none() {
+        return Err("A new product needs a name.".into());
+    }
     let currency = match (store_currency, optional(&form.currency)) {
         (Some(currency), _) => currency,
         (None, Some(code)) => Currency::from_code(&code.to_uppercase())
