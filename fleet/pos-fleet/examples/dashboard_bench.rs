@@ -282,7 +282,7 @@ async fn main() -> Result<()> {
     let month_ago = today - time::Duration::days(29);
     let t = format!("/ui/t/{tenant_id}");
     let pages = [
-        ("overview, last 7 days", format!("{t}")),
+        ("overview, last 7 days", t.clone()),
         (
             "overview, 30 days",
             format!("{t}?from={month_ago}&to={today}"),

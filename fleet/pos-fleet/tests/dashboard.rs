@@ -681,9 +681,9 @@ async fn the_dashboard_in_a_browser() {
         assert_eq!(status, json!(404));
 
         browser.open(&format!("{base}/ui/t/{acme}"));
-        let csv_text = browser.eval(&format!(
-            "fetch(document.querySelector('#export-branches-csv').getAttribute('href')).then(r => r.text())"
-        ));
+        let csv_text = browser.eval(
+            "fetch(document.querySelector('#export-branches-csv').getAttribute('href')).then(r => r.text())",
+        );
         let mut reader = csv::Reader::from_reader(csv_text.as_str().unwrap().as_bytes());
         let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
         for store in [&mitte, &harbour] {

@@ -327,7 +327,7 @@ pub fn payment_mix(
             share_percent: percent(Decimal::from(minor), Decimal::from(whole)),
         })
         .collect();
-    mix.sort_by(|a, b| b.amount.amount().cmp(&a.amount.amount()));
+    mix.sort_by_key(|share| std::cmp::Reverse(share.amount.amount()));
     mix
 }
 

@@ -49,7 +49,7 @@ impl Refusal {
         }
     }
 
-    fn as_json(mut self) -> Refusal {
+    fn in_json(mut self) -> Refusal {
         self.json = true;
         self
     }
@@ -516,13 +516,13 @@ pub async fn overview_json(
 ) -> Result<axum::Json<OverviewFigures>, Refusal> {
     let visible = visible_for(&dash, &headers, &tenant)
         .await
-        .map_err(Refusal::as_json)?;
-    let period = period(&query, dash.offset, now()).map_err(Refusal::as_json)?;
+        .map_err(Refusal::in_json)?;
+    let period = period(&query, dash.offset, now()).map_err(Refusal::in_json)?;
     let currency = chart_currency(&visible, &query);
     Ok(axum::Json(
         overview_figures(&dash, &visible, period, currency)
             .await
-            .map_err(Refusal::as_json)?,
+            .map_err(Refusal::in_json)?,
     ))
 }
 
