@@ -955,6 +955,22 @@ async fn enrol(
     ))
 }
 
+/// Notes for the dashboard when a terminal was last seen. The push or pull it follows is
+/// already done: a failure here is logged, not turned into a refusal the terminal would retry.
+fn note_contact(
+    storage: &dyn FleetStorage,
+    terminal: &TerminalRecord,
+    at: Timestamp,
+    pulled_to: Option<u64>,
+) {
+    if let Err(e) = storage.note_terminal_contact(&terminal.id, at, pulled_to) {
+        eprintln!(
+            "pos-fleet: could not note that terminal {} was seen: {e}",
+            terminal.id
+        );
+    }
+}
+
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -966,7 +982,7 @@ async fn push(
     Ok(Json(
         blocking(&state, move |s| {
             let ack = s.push(&terminal, &batch, now)?;
-            s.note_terminal_contact(&terminal.id, now, None)?;
+            note_contact(s, &terminal, now, None);
             Ok(ack)
         })
         .await?,
@@ -989,7 +1005,7 @@ async fn pull(
     Ok(Json(
         blocking(&state, move |s| {
             let changes = s.pull(&terminal, request.cursor, request.limit)?;
-            s.note_terminal_contact(&terminal.id, now(), Some(changes.next_cursor))?;
+            note_contact(s, &terminal, now(), Some(changes.next_cursor));
             Ok(changes)
         })
         .await?,

@@ -247,11 +247,11 @@ pub(crate) fn note_contact(
     let pulled_to = pulled_to.map(|c| i64::try_from(c).unwrap_or(i64::MAX));
     client.execute(
         "INSERT INTO dash_terminal_contact (device, last_seen, pulled_to)
-         VALUES ($1, $2, COALESCE($3, 0))
+         VALUES ($1, $2, COALESCE($3::BIGINT, 0))
          ON CONFLICT (device) DO UPDATE
          SET last_seen = GREATEST(dash_terminal_contact.last_seen, EXCLUDED.last_seen),
              pulled_to = GREATEST(dash_terminal_contact.pulled_to,
-                                  COALESCE($3, dash_terminal_contact.pulled_to))",
+                                  COALESCE($3::BIGINT, dash_terminal_contact.pulled_to))",
         &[&device.as_str(), &at.unix_ms(), &pulled_to],
     )?;
     Ok(())
