@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use pos_core::event::DomainEvent;
 use pos_core::id::StoreId;
 use pos_core::money::{Currency, Money};
+use pos_core::tender::TenderKind;
 use pos_sync::sample::SampleTill;
 use pos_sync::wire::JournalEntry;
 use reqwest::StatusCode;
@@ -111,14 +112,47 @@ impl Chain {
         chain
     }
 
-    /// Till `index` sells each product once (one sale each) and pushes the sales.
+    /// Till `index` sells each product once (one sale each, by card, now) and pushes the sales.
     async fn sell(&mut self, index: usize, items: &[(&str, i64)]) {
+        let now = now_ms();
+        let sales: Vec<(&str, i64, TenderKind, i64)> = items
+            .iter()
+            .map(|(product, quantity)| (*product, *quantity, TenderKind::Card, now))
+            .collect();
+        self.sell_at(index, &sales).await;
+    }
+
+    /// The week before today at both Acme stores: sales through the day, paid in several ways.
+    async fn week_before(&mut self) {
+        let today = now_ms() / 86_400_000 * 86_400_000;
+        let products = ["milk", "bread", "coffee"];
+        let tenders = [TenderKind::Card, TenderKind::Cash, TenderKind::MobileWallet];
+        for index in [0, 1] {
+            let mut sales = Vec::new();
+            for day in 1..=6i64 {
+                for n in 0..(4 + day * (index as i64 + 1)) {
+                    let hour = 8 + (n * 5 + day) % 11;
+                    let at = today - day * 86_400_000 + hour * 3_600_000 + n * 60_000;
+                    let pick = usize::try_from(n + day).unwrap();
+                    sales.push((
+                        products[pick % 3],
+                        1 + (n % 3),
+                        tenders[(pick + index) % 3],
+                        at,
+                    ));
+                }
+            }
+            self.sell_at(index, &sales).await;
+        }
+    }
+
+    async fn sell_at(&mut self, index: usize, sales: &[(&str, i64, TenderKind, i64)]) {
         let mut entries: Vec<JournalEntry> = Vec::new();
         let till = &mut self.tills[index];
-        for (product, quantity) in items {
+        for (product, quantity, tender, at) in sales {
             let made = till
                 .till
-                .sell(&common::demo_product(product), *quantity, now_ms())
+                .sell_paid(&common::demo_product(product), *quantity, *tender, *at)
                 .unwrap();
             for entry in &made {
                 let event: DomainEvent = serde_json::from_value(entry.payload.clone()).unwrap();
@@ -633,7 +667,9 @@ async fn the_dashboard_in_a_browser() {
     let base = chain.fleet.base.clone();
     let acme = chain.acme.id.clone();
     let bolt = chain.bolt.id.clone();
+    let mut chain = chain;
     let expected_today = chain.euros(&chain.acme.store);
+    chain.week_before().await;
     let mitte = chain.acme.store.clone();
     let (at_text, _) = in_an_hour();
     let sold = chain.sold.clone();

@@ -240,6 +240,24 @@ pub fn overview(
     rows
 }
 
+/// Buckets of any grouping added up per store, as one whole-span bucket each.
+pub fn whole(buckets: &[SalesBucket]) -> Vec<SalesBucket> {
+    let mut out: Vec<SalesBucket> = Vec::new();
+    for bucket in buckets {
+        match out.iter_mut().find(|b| b.store == bucket.store) {
+            Some(sum) => {
+                sum.sales += bucket.sales;
+                sum.total_minor += bucket.total_minor;
+            }
+            None => out.push(SalesBucket {
+                bucket: 0,
+                ..bucket.clone()
+            }),
+        }
+    }
+    out
+}
+
 /// One day of the trend.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TrendDay {

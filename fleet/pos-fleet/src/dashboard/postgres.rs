@@ -38,6 +38,7 @@ CREATE TABLE dash_products_monthly (
 CREATE TABLE dash_stock (
     store TEXT NOT NULL, product TEXT NOT NULL, level_milli BIGINT NOT NULL,
     PRIMARY KEY (store, product));
+CREATE INDEX dash_changes_by_store ON changes (tenant, store, server_seq);
 CREATE TABLE dash_terminal_contact (
     device TEXT PRIMARY KEY, last_seen BIGINT NOT NULL, pulled_to BIGINT NOT NULL DEFAULT 0);
 "#];
@@ -388,9 +389,12 @@ pub(crate) fn terminal_status(
         let pulled_to: i64 = contact.map_or(0, |(_, cursor)| cursor);
         let waiting: i64 = client
             .query_one(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM changes
-                 WHERE tenant = $1 AND server_seq > $2 AND (store IS NULL OR store = $3)
-                   AND (origin_device IS NULL OR origin_device <> $4) LIMIT $5) AS waiting",
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM changes
+                         WHERE tenant = $1 AND store = $3 AND server_seq > $2
+                           AND (origin_device IS NULL OR origin_device <> $4) LIMIT $5) AS own)
+                      + (SELECT COUNT(*) FROM (SELECT 1 FROM changes
+                         WHERE tenant = $1 AND store IS NULL AND server_seq > $2
+                           AND (origin_device IS NULL OR origin_device <> $4) LIMIT $5) AS all_stores)",
                 &[
                     &terminal.tenant.as_str(),
                     &pulled_to,

@@ -37,6 +37,7 @@ CREATE TABLE dash_products_monthly (
 CREATE TABLE dash_stock (
     store TEXT NOT NULL, product TEXT NOT NULL, level_milli INTEGER NOT NULL,
     PRIMARY KEY (store, product)) WITHOUT ROWID;
+CREATE INDEX dash_changes_by_store ON changes (tenant, store, server_seq);
 CREATE TABLE dash_terminal_contact (
     device TEXT PRIMARY KEY, last_seen INTEGER NOT NULL, pulled_to INTEGER NOT NULL DEFAULT 0);
 "#];
@@ -454,9 +455,14 @@ pub(crate) fn terminal_status(
         let pulled_to = contact.map_or(0, |(_, cursor)| cursor);
         let waiting: i64 = conn
             .prepare_cached(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM changes
-                 WHERE tenant = ?1 AND server_seq > ?2 AND (store IS NULL OR store = ?3)
-                   AND (origin_device IS NULL OR origin_device <> ?4) LIMIT ?5)",
+                // Two ranges of one index (the store's changes, the tenant-wide ones) rather
+                // than an OR that would scan every store's changes.
+                "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM changes
+                         WHERE tenant = ?1 AND store = ?3 AND server_seq > ?2
+                           AND (origin_device IS NULL OR origin_device <> ?4) LIMIT ?5))
+                      + (SELECT COUNT(*) FROM (SELECT 1 FROM changes
+                         WHERE tenant = ?1 AND store IS NULL AND server_seq > ?2
+                           AND (origin_device IS NULL OR origin_device <> ?4) LIMIT ?5))",
             )
             .and_then(|mut s| {
                 s.query_row(

@@ -393,15 +393,16 @@ async fn overview_figures(
     let stores = visible.store_ids();
     let today = Period::today(now(), period.offset).span();
     let (span, previous, offset) = (period.span(), period.previous().span(), period.offset_ms());
-    let (today, during, before, daily) = blocking(&dash.app, move |s| {
+    let (today, before, daily) = blocking(&dash.app, move |s| {
         Ok((
             s.dashboard_sales(&stores, today, Grouping::Whole, offset)?,
-            s.dashboard_sales(&stores, span, Grouping::Whole, offset)?,
             s.dashboard_sales(&stores, previous, Grouping::Whole, offset)?,
             s.dashboard_sales(&stores, span, Grouping::Day, offset)?,
         ))
     })
     .await?;
+    // The period's totals are its days added up: one pass over the period, not two.
+    let during = figures::whole(&daily);
     Ok(OverviewFigures {
         period: period.describe(),
         branches: figures::overview(&visible.stores, &today, &during, &before),
