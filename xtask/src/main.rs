@@ -20,7 +20,9 @@ use xtask::{bundle, image, installer, pki, postgres, qemu, workspace_root, yocto
 /// the barcodes and QR codes of printed receipts in the tests; `libfontconfig1-dev` and
 /// `libfreetype-dev` are linked by Slint's text layout in `pos-ui`, and `libinput-dev` and
 /// `libxkbcommon-dev` by its full-screen backend (the terminal's `kms` feature); `postgresql` is the server
-/// the fleet's tests also run on (a private cluster that `test` starts) and gives `psql`. The
+/// the fleet's tests also run on (a private cluster that `test` starts) and gives `psql`;
+/// `chromium` is the headless browser the fleet's dashboard tests drive over the DevTools
+/// protocol. The
 /// disk image
 /// (`image`, `qemu-test`) needs `mmdebstrap` (the root filesystem from Debian packages),
 /// `systemd` (`systemctl --root` and `systemd-sysusers` on that root), `grub-efi-amd64-bin` and
@@ -46,6 +48,7 @@ const APT_PACKAGES: &[&str] = &[
     "libinput-dev",
     "libxkbcommon-dev",
     "postgresql",
+    "chromium",
     "mmdebstrap",
     "systemd",
     "grub-efi-amd64-bin",

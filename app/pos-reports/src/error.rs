@@ -17,6 +17,7 @@ pub enum ReportError {
     Csv(String),
     #[error("the Excel file could not be written: {0}")]
     Xlsx(String),
+    #[cfg(feature = "store")]
     #[error("the sales could not be read from the store: {0}")]
     Store(#[from] pos_store::StoreError),
 }

@@ -15,6 +15,7 @@
 
 pub mod csv;
 mod error;
+#[cfg(feature = "store")]
 pub mod load;
 pub mod pdf;
 mod period;

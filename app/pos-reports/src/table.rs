@@ -97,7 +97,7 @@ impl Table {
     /// A table whose totals row is the sum of its rows, column by column. Text and rate
     /// columns have no total; a column that sums quantities of different units passes
     /// `sum_quantities = false` and shows none either.
-    pub(crate) fn summed(
+    pub fn summed(
         title: &str,
         period: String,
         currency: Currency,

@@ -54,6 +54,17 @@ impl SampleTill {
         quantity: i64,
         now_ms: i64,
     ) -> Result<Vec<JournalEntry>, SampleError> {
+        self.sell_paid(product, quantity, TenderKind::Card, now_ms)
+    }
+
+    /// As [`SampleTill::sell`], paid in full with `tender` (cash is handed over exactly).
+    pub fn sell_paid(
+        &mut self,
+        product: &Product,
+        quantity: i64,
+        tender: TenderKind,
+        now_ms: i64,
+    ) -> Result<Vec<JournalEntry>, SampleError> {
         let store = step(pos_core::demo::store())?;
         let mut cart = Cart::new(product.price.currency());
         step(cart.add(product, Quantity::pieces(quantity)))?;
@@ -65,7 +76,13 @@ impl SampleTill {
             local_time: at.local(store.utc_offset),
         }))?;
         let mut payment = Payment::new(priced.total, None);
-        step(payment.add_electronic(TenderKind::Card, priced.total, None))?;
+        match tender {
+            // Handed over exactly: no change.
+            TenderKind::Cash => {
+                step(payment.add_cash(priced.total))?;
+            }
+            other => step(payment.add_electronic(other, priced.total, None))?,
+        }
         let n = self.next_sale;
         self.next_sale += 1;
         let context = SaleContext {

@@ -6,7 +6,7 @@
 //! The update service ([`crate::updates`]) adds its routes beside these on the same binary:
 //! the hawkBit DDI device API under `/{tenant}/controller/v1/…` (its paths begin with a tenant,
 //! so they cannot clash with `/api` and `/sync`) and bundles and rollouts under `/api/v1`; the
-//! web dashboard will live under `/ui`.
+//! web dashboard ([`crate::dashboard`]) lives under `/ui`.
 
 use std::sync::Arc;
 
@@ -72,6 +72,14 @@ impl ApiError {
             ErrorCode::MalformedRequest,
             message,
         )
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.body.message
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> ApiError {
@@ -365,7 +373,8 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
             ApiError::not_found("no such path on this fleet server; see docs/sync.md for the API")
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::dashboard::router(state))
 }
 
 #[derive(Deserialize)]
@@ -946,6 +955,22 @@ async fn enrol(
     ))
 }
 
+/// Notes for the dashboard when a terminal was last seen. The push or pull it follows is
+/// already done: a failure here is logged, not turned into a refusal the terminal would retry.
+fn note_contact(
+    storage: &dyn FleetStorage,
+    terminal: &TerminalRecord,
+    at: Timestamp,
+    pulled_to: Option<u64>,
+) {
+    if let Err(e) = storage.note_terminal_contact(&terminal.id, at, pulled_to) {
+        eprintln!(
+            "pos-fleet: could not note that terminal {} was seen: {e}",
+            terminal.id
+        );
+    }
+}
+
 async fn push(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -955,7 +980,12 @@ async fn push(
     let batch: PushBatch = wire::decode(&body(raw)?)?;
     let now = now();
     Ok(Json(
-        blocking(&state, move |s| s.push(&terminal, &batch, now)).await?,
+        blocking(&state, move |s| {
+            let ack = s.push(&terminal, &batch, now)?;
+            note_contact(s, &terminal, now, None);
+            Ok(ack)
+        })
+        .await?,
     ))
 }
 
@@ -974,7 +1004,9 @@ async fn pull(
     }
     Ok(Json(
         blocking(&state, move |s| {
-            s.pull(&terminal, request.cursor, request.limit)
+            let changes = s.pull(&terminal, request.cursor, request.limit)?;
+            note_contact(s, &terminal, now(), Some(changes.next_cursor));
+            Ok(changes)
         })
         .await?,
     ))

@@ -14,11 +14,14 @@
 //! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
 //! transaction, so a refused or failed request changes nothing.
 //!
+//! The owners' web dashboard ([`dashboard`]) is served by the same binary under `/ui`.
+//!
 //! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
 //! keep their own storage trait beside `FleetStorage`, on SQLite for now.
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod postgres;
 pub mod server;
 pub mod sqlite;

@@ -44,6 +44,10 @@ use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
 
 use crate::auth::random_id;
+use crate::dashboard::{
+    self,
+    data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
+};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
     StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
@@ -311,6 +315,7 @@ impl PostgresStorage {
             ))
         })?;
         migrate(&mut client)?;
+        dashboard::postgres::migrate(&mut client)?;
         drop(client);
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
@@ -803,6 +808,7 @@ fn take_in(
         }
         _ => {}
     }
+    dashboard::postgres::take_in(&mut tx.inner, terminal, entry, event)?;
     Ok(())
 }
 
@@ -1609,5 +1615,67 @@ impl FleetStorage for PostgresStorage {
             }
             Ok(out)
         })
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        self.read(|client| {
+            client.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash])?;
+            Ok(())
+        })
+    }
+
+    fn note_terminal_contact(
+        &self,
+        device: &DeviceId,
+        at: Timestamp,
+        pulled_to: Option<u64>,
+    ) -> Result<(), StorageError> {
+        self.read(|client| {
+            Ok(dashboard::postgres::note_contact(
+                client, device, at, pulled_to,
+            )?)
+        })
+    }
+
+    fn dashboard_sales(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+        grouping: Grouping,
+        offset_ms: i64,
+    ) -> Result<Vec<SalesBucket>, StorageError> {
+        self.read(|client| {
+            Ok(dashboard::postgres::sales(
+                client, stores, span, grouping, offset_ms,
+            )?)
+        })
+    }
+
+    fn dashboard_tenders(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<TenderSales>, StorageError> {
+        self.read(|client| Ok(dashboard::postgres::tenders(client, stores, span)?))
+    }
+
+    fn dashboard_products(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<ProductSales>, StorageError> {
+        self.read(|client| Ok(dashboard::postgres::products(client, stores, span)?))
+    }
+
+    fn dashboard_stock(&self, stores: &[StoreId]) -> Result<Vec<StockLevel>, StorageError> {
+        self.read(|client| Ok(dashboard::postgres::stock(client, stores)?))
+    }
+
+    fn dashboard_terminals(&self, stores: &[StoreId]) -> Result<Vec<TerminalStatus>, StorageError> {
+        let mut terminals = Vec::new();
+        for store in stores {
+            terminals.extend(self.terminals(store)?);
+        }
+        self.read(|client| Ok(dashboard::postgres::terminal_status(client, terminals)?))
     }
 }

@@ -25,6 +25,10 @@ use pos_sync::wire::{
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use crate::auth::random_id;
+use crate::dashboard::{
+    self,
+    data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
+};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
     StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
@@ -153,6 +157,7 @@ impl SqliteStorage {
             .map_err(db)?;
         migrate(&mut conn)?;
         crate::updates::sqlite::migrate(&mut conn)?;
+        crate::dashboard::sqlite::migrate(&mut conn)?;
         let last: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT wall_ms, counter FROM fleet_clock WHERE id = 1",
@@ -610,7 +615,7 @@ fn take_in(
         }
         _ => {}
     }
-    Ok(())
+    crate::dashboard::sqlite::take_in(tx, terminal, entry, event)
 }
 
 fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRecord> {
@@ -1506,6 +1511,66 @@ impl FleetStorage for SqliteStorage {
             });
         }
         Ok(out)
+    }
+
+    fn end_session(&self, token_hash: &str) -> Result<(), StorageError> {
+        let inner = self.lock()?;
+        inner
+            .conn
+            .execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                params![token_hash],
+            )
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn note_terminal_contact(
+        &self,
+        device: &DeviceId,
+        at: Timestamp,
+        pulled_to: Option<u64>,
+    ) -> Result<(), StorageError> {
+        let inner = self.lock()?;
+        dashboard::sqlite::note_contact(&inner.conn, device, at, pulled_to)
+    }
+
+    fn dashboard_sales(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+        grouping: Grouping,
+        offset_ms: i64,
+    ) -> Result<Vec<SalesBucket>, StorageError> {
+        dashboard::sqlite::sales(&self.lock()?.conn, stores, span, grouping, offset_ms)
+    }
+
+    fn dashboard_tenders(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<TenderSales>, StorageError> {
+        dashboard::sqlite::tenders(&self.lock()?.conn, stores, span)
+    }
+
+    fn dashboard_products(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<ProductSales>, StorageError> {
+        dashboard::sqlite::products(&self.lock()?.conn, stores, span)
+    }
+
+    fn dashboard_stock(&self, stores: &[StoreId]) -> Result<Vec<StockLevel>, StorageError> {
+        dashboard::sqlite::stock(&self.lock()?.conn, stores)
+    }
+
+    fn dashboard_terminals(&self, stores: &[StoreId]) -> Result<Vec<TerminalStatus>, StorageError> {
+        let mut terminals = Vec::new();
+        for store in stores {
+            terminals.extend(self.terminals(store)?);
+        }
+        dashboard::sqlite::terminal_status(&self.lock()?.conn, terminals)
     }
 }
 

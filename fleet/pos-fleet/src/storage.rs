@@ -17,6 +17,11 @@ use pos_sync::ingest::BatchError;
 use pos_sync::wire::{PullResponse, PushAck, PushBatch, Scope};
 use serde::{Deserialize, Serialize};
 
+use crate::dashboard::data::{
+    FailedReceipt, Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales,
+    TerminalStatus,
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantRecord {
     pub id: TenantId,
@@ -257,6 +262,44 @@ pub trait FleetStorage: Send + Sync + 'static {
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError>;
     fn stock(&self, store: &StoreId) -> Result<Vec<StockRow>, StorageError>;
     fn anomalies(&self, store: &StoreId) -> Result<Vec<AnomalyRow>, StorageError>;
+
+    // The owners' dashboard (`crate::dashboard`): logout, terminal contact, and figures read
+    // from its summary tables.
+    /// Ends a session (logout); an unknown token is already ended.
+    fn end_session(&self, token_hash: &str) -> Result<(), StorageError>;
+    /// A terminal pushed or pulled at `at`; a pull has read changes up to `pulled_to`.
+    fn note_terminal_contact(
+        &self,
+        device: &DeviceId,
+        at: Timestamp,
+        pulled_to: Option<u64>,
+    ) -> Result<(), StorageError>;
+    /// Sales of each store over `span`, added up by `grouping` on a clock `offset_ms` from
+    /// UTC.
+    fn dashboard_sales(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+        grouping: Grouping,
+        offset_ms: i64,
+    ) -> Result<Vec<SalesBucket>, StorageError>;
+    fn dashboard_tenders(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<TenderSales>, StorageError>;
+    fn dashboard_products(
+        &self,
+        stores: &[StoreId],
+        span: Span,
+    ) -> Result<Vec<ProductSales>, StorageError>;
+    fn dashboard_stock(&self, stores: &[StoreId]) -> Result<Vec<StockLevel>, StorageError>;
+    fn dashboard_terminals(&self, stores: &[StoreId]) -> Result<Vec<TerminalStatus>, StorageError>;
+    /// Digital receipts the fleet failed to send. Empty until the fleet sends receipts: the
+    /// receipt service overrides this with its own list.
+    fn failed_receipts(&self, _stores: &[StoreId]) -> Result<Vec<FailedReceipt>, StorageError> {
+        Ok(Vec::new())
+    }
 }
 
 /// Records published to terminals besides products and settings.
