@@ -38,7 +38,8 @@ impl Till {
                 .catalogue
                 .find_customers(text.trim(), SEARCH_RESULTS_MAX)
         };
-        Ok(None)
+        // Searching says nothing new: what the cashier was last told stays.
+        Ok(self.message.clone())
     }
 
     pub(super) fn attach_by_id(&mut self, id: &CustomerId) -> Result<Option<Message>, TillError> {
