@@ -14,6 +14,7 @@ use slint::ComponentHandle;
 
 use crate::config::TerminalConfig;
 use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
+use crate::pole::{CustomerDisplay, customer_screen};
 use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
 
@@ -36,6 +37,8 @@ pub enum ScreenError {
     Peripherals(#[from] crate::peripherals::PeripheralError),
     #[error(transparent)]
     Scanner(#[from] crate::scanner::ScannerStartError),
+    #[error("the customer display could not be set up: {0}")]
+    Display(std::io::Error),
 }
 
 impl From<slint::PlatformError> for ScreenError {
@@ -70,6 +73,7 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             line: config.printer.line.clone(),
             paper: config.printer.paper,
             drawer: config.drawer,
+            drawer_watch: config.drawer_watch,
         },
         move |report: PrinterReport| {
             for file in report
@@ -80,10 +84,12 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
                 eprintln!("pos-terminal: receipt filed at {}", file.display());
             }
             let status = device_status(&report);
+            let alert = report.drawer_alert.clone();
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
                     if let Some(screen) = screen.borrow().as_ref() {
                         screen.set_status(status);
+                        screen.set_drawer_alert(alert);
                     }
                 });
             });
@@ -100,8 +106,17 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
         system_now,
     )?;
     let effects = opened.effects;
-    let screen = TillScreen::new(&window, opened.till, system_now);
+    let mut till = opened.till;
+    // Checked when the configuration was read; the defaults stay if not.
+    if let Err(error) = till.set_scan_rules(config.barcodes.clone()) {
+        eprintln!("pos-terminal: the barcode rules are not used: {error}");
+    }
+    let screen = TillScreen::new(&window, till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
+    if let Some(display) = CustomerDisplay::start(&config.display).map_err(ScreenError::Display)? {
+        let welcome = config.display.welcome.clone();
+        screen.on_view(move |view| display.show(customer_screen(view, &welcome)));
+    }
     SCREEN.with(|slot| *slot.borrow_mut() = Some(screen.clone()));
     let ticker = slint::Timer::default();
     let refresher = screen.clone();
