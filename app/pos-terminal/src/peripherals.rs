@@ -592,7 +592,7 @@ impl Worker {
 /// "The cash drawer has been open for more than 1 min. …": the checkout's alert.
 pub fn drawer_alert_text(limit: Duration) -> String {
     let seconds = limit.as_secs().max(1);
-    let limit = if seconds >= 60 && seconds % 60 == 0 {
+    let limit = if seconds >= 60 && seconds.is_multiple_of(60) {
         format!("{} min", seconds / 60)
     } else {
         format!("{seconds} s")

@@ -233,10 +233,10 @@ fn scale_labels_put_their_weight_or_price_on_the_line() {
 fn gs1_labels_carry_batch_expiry_weight_and_price() {
     let mut till = till();
     // GS1 DataMatrix: milk, use by 31.03.2026, batch L42.
-    let milk_l42 = format!("]d201040063813339311726033110L42");
-    scan(&mut till, &milk_l42);
+    let milk_l42 = "]d201040063813339311726033110L42";
+    scan(&mut till, milk_l42);
     assert_eq!(till.view().message, None);
-    scan(&mut till, &milk_l42);
+    scan(&mut till, milk_l42);
     // The same milk without a label goes on a line of its own.
     scan(&mut till, MILK);
     // GS1-128 with FNC1 as a group separator: apples with a net weight of 0.750 kg (3103).
