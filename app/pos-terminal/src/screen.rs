@@ -9,12 +9,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use pos_core::id::DeviceId;
+use pos_till::Intent;
 use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
 use slint::ComponentHandle;
 
 use crate::config::TerminalConfig;
 use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
 use crate::pole::{CustomerDisplay, customer_screen};
+use crate::scanner::Delivery;
 use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
 
@@ -127,9 +129,17 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
     );
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();
-        crate::scanner::spawn(settings, move |code| {
-            let typed = for_scanner.upgrade_in_event_loop(move |window| {
-                window.global::<CartAdapter>().invoke_scan(code.into());
+        crate::scanner::spawn(settings, move |delivery| {
+            let typed = for_scanner.upgrade_in_event_loop(move |window| match delivery {
+                Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
+                Delivery::Refused(refusal) => SCREEN.with(|screen| {
+                    if let Some(screen) = screen.borrow().as_ref()
+                        && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
+                    {
+                        // The refusal is on screen as the message; the log keeps it too.
+                        eprintln!("pos-terminal: {shown}");
+                    }
+                }),
             });
             if let Err(error) = typed {
                 eprintln!("pos-terminal: a scan could not reach the screen: {error}");
