@@ -27,8 +27,7 @@ const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
 /// What the terminal shows while the drawer is left open (its words are the terminal's).
-const DRAWER_ALERT: &str =
-    "The cash drawer has been open for 2 min. Close it, or count it if something is wrong.";
+const DRAWER_ALERT: &str = "The cash drawer has been open for more than 1 min. Close it; if it will not shut, call a supervisor.";
 
 struct Shots {
     window: AppWindow,
