@@ -347,6 +347,50 @@ impl Store {
         }
     }
 
+    /// Customers whose name or card number contains `text` (any case), or whose phone number
+    /// contains its digits ("0170 555" finds "0170-5550101"), by name, at most `limit`, each
+    /// with their points balance. The customer table is a shop's regulars, so it is scanned.
+    pub fn search_customers(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let escaped: String = text
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                other => vec![other],
+            })
+            .collect();
+        let pattern = format!("%{escaped}%");
+        let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+        // No digits typed: the phone pattern matches nothing.
+        let phone_pattern = if digits.is_empty() {
+            String::new()
+        } else {
+            format!("%{digits}%")
+        };
+        let ids = {
+            let mut statement = self.connection.prepare_cached(
+                "SELECT id FROM customer \
+                 WHERE name LIKE ?1 ESCAPE '\\' OR card LIKE ?1 ESCAPE '\\' \
+                    OR (?2 <> '' AND replace(replace(replace(replace(replace(phone, ' ', ''), '-', ''), '/', ''), \
+                       '(', ''), ')', '') LIKE ?2) \
+                 ORDER BY name, id LIMIT ?3",
+            )?;
+            let rows = statement.query_map(
+                params![pattern, phone_pattern, limit.min(LIST_ROWS_MAX)],
+                |row| row.get::<_, String>(0),
+            )?;
+            rows.collect::<std::result::Result<Vec<String>, _>>()?
+        };
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.customer(&CustomerId::new(id))?);
+        }
+        Ok(found)
+    }
+
     /// Stock of a product in a store, all batches together.
     pub fn stock_level(&self, store: &StoreId, product: &ProductId) -> Result<Quantity> {
         let texts = self.strings(

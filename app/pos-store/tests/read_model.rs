@@ -820,3 +820,68 @@ fn a_card_payment_is_found_by_its_approval_reference_in_any_case() {
             .is_empty()
     );
 }
+
+#[test]
+fn customers_are_found_by_name_card_or_phone_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let customer = |id: &str, name: &str, phone: Option<&str>, card: Option<&str>| Customer {
+        id: CustomerId::new(id),
+        name: name.to_owned(),
+        email: None,
+        phone: phone.map(str::to_owned),
+        card: card.map(pos_core::id::LoyaltyCard::new),
+    };
+    let people = [
+        customer(
+            "c-lena",
+            "Lena Vogel",
+            Some("0170-555 0101"),
+            Some("9900000000017"),
+        ),
+        customer(
+            "c-jonas",
+            "Jonas Weber",
+            Some("(0151) 5550202"),
+            Some("9900000000024"),
+        ),
+        customer("c-ana", "Ana 100% Organic_Shop", None, None),
+    ];
+    let events: Vec<DomainEvent> = people
+        .iter()
+        .cloned()
+        .map(DomainEvent::CustomerSaved)
+        .collect();
+    store.record(&UserId::new("marc"), at(0), &events).unwrap();
+    let names = |text: &str| -> Vec<String> {
+        store
+            .search_customers(text, 10)
+            .unwrap()
+            .into_iter()
+            .map(|(c, _)| c.name)
+            .collect()
+    };
+    assert_eq!(names("vog"), ["Lena Vogel"]);
+    assert_eq!(names("WEBER"), ["Jonas Weber"]);
+    assert_eq!(
+        names("0170 5550"),
+        ["Lena Vogel"],
+        "phone digits, any punctuation"
+    );
+    assert_eq!(names("01515550202"), ["Jonas Weber"]);
+    assert_eq!(names("000000002"), ["Jonas Weber"], "part of a card number");
+    assert_eq!(
+        names("a"),
+        ["Ana 100% Organic_Shop", "Jonas Weber", "Lena Vogel"]
+    );
+    assert_eq!(
+        names("100%"),
+        ["Ana 100% Organic_Shop"],
+        "% is a character, not a wildcard"
+    );
+    assert_eq!(names("c_S"), ["Ana 100% Organic_Shop"]);
+    assert!(names("x_y").is_empty());
+    assert!(names("  ").is_empty());
+    assert!(names("nobody").is_empty());
+    assert_eq!(store.search_customers("a", 1).unwrap().len(), 1);
+}

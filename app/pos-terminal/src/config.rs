@@ -18,6 +18,14 @@
 //! [drawer]
 //! pin = 2                    # 2 or 5
 //! pulse_ms = 100
+//! open_alert_s = 60          # the checkout warns when the drawer stays open longer
+//! simulated_close_s = 5      # the simulated drawer shuts itself; 0: it stays open
+//!
+//! [display]                  # the customer's pole display
+//! transport = "serial"       # serial | device-file | none
+//! path = "/dev/ttyUSB1"
+//! baud = 9600
+//! welcome = "Welcome"
 //!
 //! [scanner]
 //! enabled = true
@@ -29,6 +37,14 @@
 //! controller_id = "term-5c1e…"
 //! token_file = "/data/pos/fleet-token"
 //! window = "02:00-05:00"
+//! [[barcodes.embedded]]      # scale labels; the defaults read 02, 20 (price), 21-29 (weight)
+//! prefix = "22"
+//! kind = "weight"
+//! item_code_start = 2
+//! item_code_length = 5
+//! value_start = 7
+//! value_length = 5
+//! value_decimals = 3
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -36,7 +52,9 @@ use std::time::Duration;
 
 use pos_printer::drawer::{DrawerKick, DrawerPin};
 use pos_printer::encode::Paper;
-use pos_scanner::ScannerConfig;
+use pos_scanner::{DecodeRules, ScannerConfig};
+
+use crate::pole::{DisplayLine, DisplaySettings};
 use serde::Deserialize;
 
 /// The configuration file's name inside the data directory.
@@ -47,6 +65,14 @@ pub const SERIAL_BAUD_DEFAULT: u32 = 19_200;
 pub const DRAWER_PULSE_MS_DEFAULT: u16 = 100;
 /// The longest pulse ESC/POS can express (255 units of 2 ms).
 pub const DRAWER_PULSE_MS_MAX: u16 = 510;
+/// How long the drawer may stay open before the checkout says so, unless configured.
+pub const DRAWER_OPEN_ALERT_S_DEFAULT: u64 = 60;
+/// When the simulated drawer pushes itself shut after a kick, unless configured.
+pub const SIMULATED_DRAWER_CLOSE_S_DEFAULT: u64 = 5;
+/// The baud rate pole displays ship with.
+pub const DISPLAY_BAUD_DEFAULT: u32 = 9_600;
+/// A pole display line.
+pub const DISPLAY_COLUMNS: usize = 20;
 
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +100,27 @@ pub struct TerminalConfig {
     pub scanner: Option<ScannerSettings>,
     /// The update agent (`[update]`); none without the section.
     pub update: Option<crate::update_agent::UpdateSettings>,
+    /// How long the drawer may stay open, and how the simulated one behaves.
+    pub drawer_watch: DrawerWatchSettings,
+    pub display: DisplaySettings,
+    /// The store's rules for scale labels, for the till and the scanners alike.
+    pub barcodes: DecodeRules,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrawerWatchSettings {
+    pub open_alert: Duration,
+    /// `None`: the simulated drawer stays open until the program stops.
+    pub simulated_close: Option<Duration>,
+}
+
+impl Default for DrawerWatchSettings {
+    fn default() -> DrawerWatchSettings {
+        DrawerWatchSettings {
+            open_alert: Duration::from_secs(DRAWER_OPEN_ALERT_S_DEFAULT),
+            simulated_close: Some(Duration::from_secs(SIMULATED_DRAWER_CLOSE_S_DEFAULT)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +175,9 @@ impl Default for TerminalConfig {
             drawer: DrawerKick::default(),
             scanner: None,
             update: None,
+            drawer_watch: DrawerWatchSettings::default(),
+            display: DisplaySettings::default(),
+            barcodes: pos_till::session::default_rules(),
         }
     }
 }
@@ -142,6 +192,17 @@ struct RawConfig {
     drawer: RawDrawer,
     scanner: RawScanner,
     update: Option<crate::update_agent::RawUpdate>,
+    display: RawDisplay,
+    barcodes: Option<DecodeRules>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawDisplay {
+    transport: Option<String>,
+    path: Option<String>,
+    baud: Option<u32>,
+    welcome: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -162,6 +223,8 @@ struct RawPrinter {
 struct RawDrawer {
     pin: Option<u8>,
     pulse_ms: Option<u16>,
+    open_alert_s: Option<u64>,
+    simulated_close_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -216,10 +279,19 @@ impl TerminalConfig {
                 "language = \"{language}\": the screen speaks \"en\" or \"de\""
             )));
         }
+        let barcodes = raw.barcodes.unwrap_or(defaults.barcodes);
+        pos_scanner::Decoder::new(barcodes.clone())
+            .map_err(|error| wrong(format!("[barcodes]: {error}")))?;
+        let mut scanner = scanner(raw.scanner);
+        if let Some(scanner) = scanner.as_mut() {
+            // One set of rules: what the scanner reports is what the till reads.
+            scanner.rules.decode = barcodes.clone();
+        }
         Ok(TerminalConfig {
             device,
             language,
             printer: printer(raw.printer).map_err(wrong)?,
+            drawer_watch: drawer_watch(&raw.drawer).map_err(wrong)?,
             drawer: drawer(raw.drawer).map_err(wrong)?,
             scanner: scanner(raw.scanner),
             update: raw
@@ -227,6 +299,9 @@ impl TerminalConfig {
                 .map(crate::update_agent::UpdateSettings::from_raw)
                 .transpose()
                 .map_err(wrong)?,
+            scanner,
+            display: display(raw.display).map_err(wrong)?,
+            barcodes,
         })
     }
 }
@@ -307,6 +382,58 @@ fn drawer(raw: RawDrawer) -> Result<DrawerKick, String> {
         on_ms,
         off_ms: on_ms.saturating_mul(2).min(DRAWER_PULSE_MS_MAX),
     })
+}
+
+fn drawer_watch(raw: &RawDrawer) -> Result<DrawerWatchSettings, String> {
+    let open_alert_s = raw.open_alert_s.unwrap_or(DRAWER_OPEN_ALERT_S_DEFAULT);
+    if !(5..=3_600).contains(&open_alert_s) {
+        return Err(format!(
+            "drawer open_alert_s = {open_alert_s}: use 5 to 3600 seconds (a minute is usual)"
+        ));
+    }
+    let close_s = raw
+        .simulated_close_s
+        .unwrap_or(SIMULATED_DRAWER_CLOSE_S_DEFAULT);
+    Ok(DrawerWatchSettings {
+        open_alert: Duration::from_secs(open_alert_s),
+        simulated_close: (close_s > 0).then(|| Duration::from_secs(close_s)),
+    })
+}
+
+fn display(raw: RawDisplay) -> Result<DisplaySettings, String> {
+    let welcome = raw.welcome.unwrap_or_else(|| "Welcome".to_owned());
+    if welcome.chars().count() > DISPLAY_COLUMNS {
+        return Err(format!(
+            "display welcome = \"{welcome}\": the display shows {DISPLAY_COLUMNS} characters a line"
+        ));
+    }
+    let path = |example: &str| {
+        raw.path
+            .clone()
+            .filter(|p| !p.trim().is_empty())
+            .ok_or_else(|| {
+                format!(
+                    "display transport = \"{}\" needs a path, like path = \"{example}\"",
+                    raw.transport.as_deref().unwrap_or_default()
+                )
+            })
+    };
+    let line = match raw.transport.as_deref() {
+        None | Some("none") => DisplayLine::None,
+        Some("serial") => DisplayLine::Serial {
+            path: path("/dev/ttyUSB1")?,
+            baud: raw.baud.unwrap_or(DISPLAY_BAUD_DEFAULT),
+        },
+        Some("device-file") => DisplayLine::DeviceFile {
+            path: path("/dev/ttyACM0")?,
+        },
+        Some(other) => {
+            return Err(format!(
+                "display transport = \"{other}\": use serial, device-file or none"
+            ));
+        }
+    };
+    Ok(DisplaySettings { line, welcome })
 }
 
 fn scanner(raw: RawScanner) -> Option<ScannerSettings> {
@@ -414,11 +541,61 @@ mod tests {
             ("language = \"fr\"\n", "\"en\" or \"de\""),
             ("[printer]\nspeed = 3\n", "speed"),
             ("device = \n", "terminal.toml"),
+            ("[display]\ntransport = \"serial\"\n", "needs a path"),
+            (
+                "[display]\ntransport = \"usb\"\n",
+                "serial, device-file or none",
+            ),
+            (
+                "[display]\nwelcome = \"Welcome to the Corner Market\"\n",
+                "20 characters",
+            ),
+            ("[drawer]\nopen_alert_s = 1\n", "5 to 3600"),
+            (
+                "[[barcodes.embedded]]\nprefix = \"2x\"\nkind = \"price\"\nitem_code_start = 2\nitem_code_length = 5\nvalue_start = 7\nvalue_length = 5\nvalue_decimals = 2\n",
+                "[barcodes]",
+            ),
         ];
         for (text, hint) in cases {
             let error = parse(text).unwrap_err().to_string();
             assert!(error.contains(hint), "{text:?} gave {error}");
             assert!(error.contains("terminal.toml"), "{error}");
         }
+    }
+
+    #[test]
+    fn display_drawer_watch_and_barcode_rules_read() {
+        let config = parse(
+            "[display]\ntransport = \"serial\"\npath = \"/dev/ttyUSB1\"\nwelcome = \"Hallo\"\n[drawer]\nopen_alert_s = 90\nsimulated_close_s = 0\n[scanner]\nenabled = true\n[[barcodes.embedded]]\nprefix = \"23\"\nkind = \"price\"\nitem_code_start = 2\nitem_code_length = 5\nvalue_start = 7\nvalue_length = 5\nvalue_decimals = 2\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.display,
+            DisplaySettings {
+                line: DisplayLine::Serial {
+                    path: "/dev/ttyUSB1".to_owned(),
+                    baud: DISPLAY_BAUD_DEFAULT
+                },
+                welcome: "Hallo".to_owned()
+            }
+        );
+        assert_eq!(
+            config.drawer_watch,
+            DrawerWatchSettings {
+                open_alert: Duration::from_secs(90),
+                simulated_close: None
+            }
+        );
+        let prefixes: Vec<&str> = config
+            .barcodes
+            .embedded
+            .iter()
+            .map(|r| r.prefix.as_str())
+            .collect();
+        assert_eq!(prefixes, ["23"]);
+        assert_eq!(config.scanner.unwrap().rules.decode, config.barcodes);
+        let defaults = TerminalConfig::default();
+        assert_eq!(defaults.display.line, DisplayLine::None);
+        assert_eq!(defaults.barcodes, pos_till::session::default_rules());
     }
 }

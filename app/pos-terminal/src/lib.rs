@@ -4,8 +4,9 @@
 //! It owns the runtime around the till: the data directory ([`terminal`]), the clock and ids
 //! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
-//! drawer service ([`peripherals`]), the scanner thread ([`scanner`]) and the UI thread's
-//! wiring ([`screen`]), and the update agent's thread ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
+//! drawer service ([`peripherals`]), the customer's pole display ([`pole`]), the scanner
+//! thread ([`scanner`]), the UI thread's wiring ([`screen`]) and the update agent's thread
+//! ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -15,6 +16,7 @@ pub mod config;
 pub mod demo_day;
 pub mod ids;
 pub mod peripherals;
+pub mod pole;
 pub mod ports;
 pub mod scanner;
 pub mod screen;

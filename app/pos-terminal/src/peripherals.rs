@@ -23,7 +23,7 @@ use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, ReceiptDestination};
 use pos_core::id::SaleId;
 use pos_core::receipt::Document;
-use pos_printer::drawer::{DrawerConnection, DrawerKick, open_drawer};
+use pos_printer::drawer::{DrawerAlert, DrawerConnection, DrawerKick, DrawerWatch, open_drawer};
 use pos_printer::encode::{Paper, PrinterProfile};
 use pos_printer::error::{Error as PrinterError, ErrorKind as PrinterErrorKind};
 use pos_printer::queue::{Enqueued, PrintJob, PrintQueue, PumpReport, PumpSettings};
@@ -35,7 +35,7 @@ use pos_printer::transport::{
 };
 use pos_till::{Effect, PrintPurpose};
 
-use crate::config::PrinterLine;
+use crate::config::{DrawerWatchSettings, PrinterLine};
 use crate::ports::SharedStore;
 
 /// How long the worker waits for work before it retries waiting jobs and asks the printer's
@@ -46,6 +46,8 @@ pub const IDLE_POLL: Duration = Duration::from_secs(2);
 pub const DRAWER_NOTICE: Duration = Duration::from_secs(6);
 /// How long the printer gets to answer a status query or accept a connection.
 pub const PRINTER_TIMEOUT: Duration = Duration::from_millis(800);
+/// How often the drawer sensor is read (`DLE EOT 1`) while the drawer is open.
+pub const DRAWER_POLL: Duration = Duration::from_millis(250);
 
 /// What the till asks of the hardware.
 pub trait Peripherals {
@@ -177,6 +179,8 @@ pub struct PrinterReport {
     pub waiting: usize,
     /// Files the simulated printer wrote (text, PNG) for receipts just cut.
     pub filed: Vec<PathBuf>,
+    /// Set while the drawer has been open longer than allowed, in the cashier's words.
+    pub drawer_alert: Option<String>,
 }
 
 impl PrinterReport {
@@ -206,6 +210,8 @@ pub struct PeripheralSettings {
     pub line: PrinterLine,
     pub paper: Paper,
     pub drawer: DrawerKick,
+    /// When the checkout warns about an open drawer; when the simulated drawer shuts.
+    pub drawer_watch: DrawerWatchSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -378,6 +384,11 @@ struct Worker {
     state: PrinterState,
     drawer_open_since: Option<Instant>,
     last_report: Option<PrinterReport>,
+    watch: DrawerWatch,
+    watch_settings: DrawerWatchSettings,
+    /// The drawer watch's clock: milliseconds since the worker started.
+    started: Instant,
+    drawer_alert: Option<String>,
 }
 
 impl Worker {
@@ -394,6 +405,33 @@ impl Worker {
             state: PrinterState::NoPrinter,
             drawer_open_since: None,
             last_report: None,
+            watch: DrawerWatch::new(
+                i64::try_from(settings.drawer_watch.open_alert.as_millis()).unwrap_or(i64::MAX),
+            ),
+            watch_settings: settings.drawer_watch,
+            started: Instant::now(),
+            drawer_alert: None,
+        }
+    }
+
+    /// One reading of the drawer sensor into the watch, raising or clearing the alert.
+    fn observe_drawer(&mut self, open: bool) {
+        let now_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        match self.watch.observe(open, now_ms) {
+            Some(DrawerAlert::LeftOpen { .. }) => {
+                self.drawer_alert = Some(drawer_alert_text(self.watch_settings.open_alert));
+            }
+            Some(DrawerAlert::ClosedAgain { .. }) => self.drawer_alert = None,
+            None => {}
+        }
+    }
+
+    /// Read the sensor often while the drawer is open, so the alert comes on time.
+    fn poll_interval(&self) -> Duration {
+        if self.watch.is_open() || self.drawer_open_since.is_some() {
+            DRAWER_POLL
+        } else {
+            IDLE_POLL
         }
     }
 
@@ -402,7 +440,7 @@ impl Worker {
         let mut work = self.pump_now();
         loop {
             self.send(work, report);
-            work = match commands.recv_timeout(IDLE_POLL) {
+            work = match commands.recv_timeout(self.poll_interval()) {
                 Ok(Command::Print(job)) => self.print(&job),
                 Ok(Command::OpenDrawer) => self.kick(),
                 Err(mpsc::RecvTimeoutError::Timeout) => self.idle(),
@@ -415,11 +453,12 @@ impl Worker {
     fn send(&mut self, work: Work, report: &dyn Fn(PrinterReport)) {
         let next = PrinterReport {
             state: self.state.clone(),
-            drawer_open: self.drawer_open_since.is_some(),
+            drawer_open: self.drawer_open_since.is_some() || self.watch.is_open(),
             printed: work.printed,
             uncertain: work.uncertain,
             waiting: self.queue.pending().map(|p| p.len()).unwrap_or(0),
             filed: work.filed,
+            drawer_alert: self.drawer_alert.clone(),
         };
         let quiet = next.printed.is_empty() && next.uncertain.is_empty() && next.filed.is_empty();
         if quiet && self.last_report.as_ref() == Some(&next) {
@@ -459,11 +498,19 @@ impl Worker {
         self.collect(Work::default())
     }
 
-    /// Retries waiting jobs, or just asks the printer how it is; lets the drawer notice go.
+    /// Retries waiting jobs, or just asks the printer how it is (the drawer sensor with it);
+    /// lets the drawer notice go.
     fn idle(&mut self) -> Work {
-        if self
-            .drawer_open_since
-            .is_some_and(|since| since.elapsed() >= DRAWER_NOTICE)
+        let simulated = matches!(self.line, Line::Simulated(_));
+        // A real drawer reports itself through the sensor; the notice only covers lines
+        // without one. The simulated drawer shuts when configured to.
+        let notice = if simulated {
+            self.watch_settings.simulated_close
+        } else {
+            Some(DRAWER_NOTICE)
+        };
+        if let Some(since) = self.drawer_open_since
+            && notice.is_some_and(|after| since.elapsed() >= after)
         {
             self.drawer_open_since = None;
             if let Line::Simulated(printer) = &mut self.line {
@@ -481,8 +528,11 @@ impl Worker {
             self.state = PrinterState::NoPrinter;
             return Work::default();
         };
-        self.state = match query_status(transport, self.pump.drawer_sense, self.pump.status_timeout)
-        {
+        let answer = query_status(transport, self.pump.drawer_sense, self.pump.status_timeout);
+        if let Ok(Some(status)) = &answer {
+            self.observe_drawer(status.drawer_open);
+        }
+        self.state = match answer {
             Ok(Some(status)) => match (status.problem(), status.warning()) {
                 (Some(problem), _) => {
                     PrinterState::Problem(short_problem(&PrinterError::Printer(problem)))
@@ -539,6 +589,19 @@ impl Worker {
     }
 }
 
+/// "The cash drawer has been open for more than 1 min. …": the checkout's alert.
+pub fn drawer_alert_text(limit: Duration) -> String {
+    let seconds = limit.as_secs().max(1);
+    let limit = if seconds >= 60 && seconds.is_multiple_of(60) {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    };
+    format!(
+        "The cash drawer has been open for more than {limit}. Close it; if it will not shut, call a supervisor."
+    )
+}
+
 #[derive(Default)]
 struct Work {
     printed: Vec<String>,
@@ -591,6 +654,7 @@ mod tests {
             uncertain: Vec::new(),
             waiting: 0,
             filed: Vec::new(),
+            drawer_alert: None,
         };
         assert_eq!(report.status_text(), "Cash drawer open · Printer ready");
         report.drawer_open = false;

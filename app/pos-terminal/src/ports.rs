@@ -21,14 +21,14 @@ use pos_core::event::{DomainEvent, EventEnvelope, sale_events};
 use pos_core::held::{HeldCart, HeldCarts, HeldError};
 use pos_core::id::{CustomerId, ReceiptNumber, SaleId};
 use pos_core::id::{DeviceId, HeldCartId, ProductId, UserId};
-use pos_core::loyalty::{LoyaltyProgram, Purchase};
+use pos_core::loyalty::{Customer, LoyaltyProgram, Purchase};
 use pos_core::refund::Refund;
 use pos_core::sale::Sale;
 use pos_core::shift::Shift;
 use pos_core::stock::StockMovement;
 use pos_store::{Store, StoreError};
 use pos_till::port::{
-    Catalogue, Ledger, LedgerError, SaleSummary, SalesHistory, ShiftActivity, Staff,
+    Catalogue, CustomerMatch, Ledger, LedgerError, SaleSummary, SalesHistory, ShiftActivity, Staff,
 };
 
 /// The store, shared by the till's ports on the UI thread.
@@ -143,15 +143,51 @@ impl Catalogue for StoreCatalogue {
     }
 
     fn customer_by_card(&self, card: &str) -> Option<AttachedCustomer> {
-        let store = self.store.borrow();
-        let (customer, points) = match store.customer_by_card(card) {
-            Ok(found) => found?,
+        let found = self.store.borrow().customer_by_card(card);
+        match found {
+            Ok(found) => found.map(|(customer, points)| self.matched(customer, points).customer),
             Err(error) => {
                 log_read("a loyalty card", &error);
-                return None;
+                None
             }
-        };
-        let history: Vec<Purchase> = match store.customer_history(&customer.id, HISTORY_ROWS) {
+        }
+    }
+
+    fn find_customers(&self, text: &str, limit: usize) -> Vec<CustomerMatch> {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        let found = self.store.borrow().search_customers(text, limit);
+        match found {
+            Ok(found) => found
+                .into_iter()
+                .map(|(customer, points)| self.matched(customer, points))
+                .collect(),
+            Err(error) => {
+                log_read("customers", &error);
+                Vec::new()
+            }
+        }
+    }
+
+    fn customer(&self, id: &CustomerId) -> Option<CustomerMatch> {
+        let found = self.store.borrow().customer(id);
+        match found {
+            Ok(found) => found.map(|(customer, points)| self.matched(customer, points)),
+            Err(error) => {
+                log_read("a customer", &error);
+                None
+            }
+        }
+    }
+}
+
+impl StoreCatalogue {
+    /// A customer with the tier their rolling spend earns and how far the next tier is.
+    fn matched(&self, customer: Customer, points: i64) -> CustomerMatch {
+        let history: Vec<Purchase> = match self
+            .store
+            .borrow()
+            .customer_history(&customer.id, HISTORY_ROWS)
+        {
             Ok(sales) => sales
                 .into_iter()
                 .map(|sale| Purchase {
@@ -165,17 +201,21 @@ impl Catalogue for StoreCatalogue {
                 Vec::new()
             }
         };
-        let tier = self
-            .loyalty
-            .rolling_spend(&history, (self.clock)())
+        let spend = self.loyalty.rolling_spend(&history, (self.clock)()).ok();
+        let tier = spend
             .map(|spend| self.loyalty.tier_for(spend))
             .unwrap_or(pos_core::loyalty::Tier::Member);
-        Some(AttachedCustomer {
-            id: customer.id,
-            name: customer.name,
-            tier,
-            points,
-        })
+        CustomerMatch {
+            customer: AttachedCustomer {
+                id: customer.id,
+                name: customer.name,
+                tier,
+                points,
+            },
+            phone: customer.phone,
+            card: customer.card.map(|card| card.as_str().to_owned()),
+            next_tier: spend.and_then(|spend| self.loyalty.progress(spend)),
+        }
     }
 }
 

@@ -3,7 +3,8 @@
 //! thread, where it arrives exactly like a code typed into the scan field).
 //!
 //! Owns the scanner thread and which devices' scans are forwarded. Never interprets a code:
-//! the till looks it up.
+//! the till looks it up. A burst a scanner sent but that was no whole scan (too short,
+//! interrupted) is forwarded as a refusal, so the cashier reads why nothing was added.
 //!
 //! Key decision: only devices classified as scanners (grabbed, so their keys never type into
 //! the UI) are forwarded. A watched keyboard's fast burst already reached the focused scan
@@ -14,7 +15,7 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 use pos_scanner::transport::{ScannerEvent, watch_devices};
-use pos_scanner::{Decoder, DeviceRole};
+use pos_scanner::{Decoder, DeviceRole, ScanError};
 use tokio::sync::mpsc;
 
 use crate::config::ScannerSettings;
@@ -30,6 +31,15 @@ pub enum ScannerStartError {
     Thread(std::io::Error),
 }
 
+/// What a scanner sent, for the till.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// A code, exactly as if typed into the scan field.
+    Code(String),
+    /// A scan the codec refused, with its reason.
+    Refused(ScanError),
+}
+
 /// What the forwarding loop keeps between events: which device paths are scanners.
 #[derive(Debug, Default)]
 pub struct ScanForwarder {
@@ -37,8 +47,8 @@ pub struct ScanForwarder {
 }
 
 impl ScanForwarder {
-    /// The code to hand to the till for `event`, if any; notes which devices are scanners.
-    pub fn handle(&mut self, event: ScannerEvent) -> Option<String> {
+    /// What to hand to the till for `event`, if anything; notes which devices are scanners.
+    pub fn handle(&mut self, event: ScannerEvent) -> Option<Delivery> {
         match event {
             ScannerEvent::Connected {
                 path,
@@ -65,7 +75,7 @@ impl ScanForwarder {
             }
             ScannerEvent::Scanned { path, scan, .. } => {
                 let code = scan.text.trim().to_owned();
-                (self.scanners.contains(&path) && !code.is_empty()).then_some(code)
+                (self.scanners.contains(&path) && !code.is_empty()).then_some(Delivery::Code(code))
             }
             ScannerEvent::Rejected { path, error, text } => {
                 eprintln!(
@@ -73,7 +83,10 @@ impl ScanForwarder {
                     path.display(),
                     text.unwrap_or_default()
                 );
-                None
+                // A watched keyboard's refused burst was a person typing, not a scan.
+                self.scanners
+                    .contains(&path)
+                    .then_some(Delivery::Refused(error))
             }
             ScannerEvent::DeviceFailed { path, error } => {
                 eprintln!("pos-terminal: input device {}: {error}", path.display());
@@ -87,7 +100,7 @@ impl ScanForwarder {
 /// with each code scanned. The thread ends when `deliver`'s side is gone from the process.
 pub fn spawn(
     settings: ScannerSettings,
-    deliver: impl Fn(String) + Send + 'static,
+    deliver: impl Fn(Delivery) + Send + 'static,
 ) -> Result<JoinHandle<()>, ScannerStartError> {
     let decoder = Decoder::new(settings.rules.decode.clone())
         .map_err(|error| ScannerStartError::Rules(error.to_string()))?;
@@ -119,8 +132,8 @@ pub fn spawn(
                 });
                 let mut forwarder = ScanForwarder::default();
                 while let Some(event) = receiver.recv().await {
-                    if let Some(code) = forwarder.handle(event) {
-                        deliver(code);
+                    if let Some(delivery) = forwarder.handle(event) {
+                        deliver(delivery);
                     }
                 }
                 match watcher.await {
@@ -189,8 +202,22 @@ mod tests {
         );
         assert_eq!(
             forwarder.handle(scanned("/dev/input/event3", "4006381333931\n")),
-            Some("4006381333931".to_owned())
+            Some(Delivery::Code("4006381333931".to_owned()))
         );
+        let too_short = ScanError::TooShort {
+            length: 2,
+            length_min: 6,
+        };
+        let refused = |path: &str| ScannerEvent::Rejected {
+            path: PathBuf::from(path),
+            error: too_short.clone(),
+            text: Some("40".to_owned()),
+        };
+        assert_eq!(
+            forwarder.handle(refused("/dev/input/event3")),
+            Some(Delivery::Refused(too_short.clone()))
+        );
+        assert_eq!(forwarder.handle(refused("/dev/input/event1")), None);
         // A keyboard's fast burst already typed into the scan field.
         assert_eq!(
             forwarder.handle(scanned("/dev/input/event1", "4006381333931")),

@@ -9,11 +9,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use pos_core::id::DeviceId;
+use pos_till::Intent;
 use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
 use slint::ComponentHandle;
 
 use crate::config::TerminalConfig;
 use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
+use crate::pole::{CustomerDisplay, customer_screen};
+use crate::scanner::Delivery;
 use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
 
@@ -40,6 +43,8 @@ pub enum ScreenError {
     Seed(#[from] crate::seed::SeedError),
     #[error(transparent)]
     Update(#[from] crate::update_agent::UpdateStartError),
+    #[error("the customer display could not be set up: {0}")]
+    Display(std::io::Error),
 }
 
 impl From<slint::PlatformError> for ScreenError {
@@ -74,6 +79,7 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             line: config.printer.line.clone(),
             paper: config.printer.paper,
             drawer: config.drawer,
+            drawer_watch: config.drawer_watch,
         },
         move |report: PrinterReport| {
             for file in report
@@ -84,10 +90,12 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
                 eprintln!("pos-terminal: receipt filed at {}", file.display());
             }
             let status = device_status(&report);
+            let alert = report.drawer_alert.clone();
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
                     if let Some(screen) = screen.borrow().as_ref() {
                         screen.set_status(status);
+                        screen.set_drawer_alert(alert);
                     }
                 });
             });
@@ -108,8 +116,17 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             .store
             .utc_offset;
     let effects = opened.effects;
-    let screen = TillScreen::new(&window, opened.till, system_now);
+    let mut till = opened.till;
+    // Checked when the configuration was read; the defaults stay if not.
+    if let Err(error) = till.set_scan_rules(config.barcodes.clone()) {
+        eprintln!("pos-terminal: the barcode rules are not used: {error}");
+    }
+    let screen = TillScreen::new(&window, till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
+    if let Some(display) = CustomerDisplay::start(&config.display).map_err(ScreenError::Display)? {
+        let welcome = config.display.welcome.clone();
+        screen.on_view(move |view| display.show(customer_screen(view, &welcome)));
+    }
     SCREEN.with(|slot| *slot.borrow_mut() = Some(screen.clone()));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.
@@ -136,9 +153,17 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
     );
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();
-        crate::scanner::spawn(settings, move |code| {
-            let typed = for_scanner.upgrade_in_event_loop(move |window| {
-                window.global::<CartAdapter>().invoke_scan(code.into());
+        crate::scanner::spawn(settings, move |delivery| {
+            let typed = for_scanner.upgrade_in_event_loop(move |window| match delivery {
+                Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
+                Delivery::Refused(refusal) => SCREEN.with(|screen| {
+                    if let Some(screen) = screen.borrow().as_ref()
+                        && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
+                    {
+                        // The refusal is on screen as the message; the log keeps it too.
+                        eprintln!("pos-terminal: {shown}");
+                    }
+                }),
             });
             if let Err(error) = typed {
                 eprintln!("pos-terminal: a scan could not reach the screen: {error}");

@@ -46,11 +46,23 @@ pub const DEMO_STAFF: [(&str, &str, &str, &str); 4] = [
     ("marc", "Marc", "manager", "9999"),
 ];
 
-/// The demo loyalty customers: (id, name, card, opening points).
-pub const DEMO_CUSTOMERS: [(&str, &str, &str, i64); 3] = [
-    ("c-lena", "Lena Vogel", "9900000000017", 1_250),
-    ("c-jonas", "Jonas Weber", "9900000000024", 320),
-    ("c-mira", "Mira Schulz", "9900000000031", 0),
+/// The demo loyalty customers: (id, name, card, phone, opening points).
+pub const DEMO_CUSTOMERS: [(&str, &str, &str, &str, i64); 3] = [
+    (
+        "c-lena",
+        "Lena Vogel",
+        "9900000000017",
+        "0170 5550101",
+        1_250,
+    ),
+    (
+        "c-jonas",
+        "Jonas Weber",
+        "9900000000024",
+        "0151 5550202",
+        320,
+    ),
+    ("c-mira", "Mira Schulz", "9900000000031", "030 5550303", 0),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -186,7 +198,9 @@ pub fn catalogue(generated: u64) -> Result<Vec<Product>, pos_core::catalog::Cata
     Ok(products)
 }
 
-/// Loose produce and deli counter goods sold by the kilogram, with in-store codes (prefix 22).
+/// Loose produce and deli counter goods sold by the kilogram, with in-store codes (prefix 22):
+/// a shelf code `2200000 NNNNN C`, and the price look-up code `22 NNNNN 00000 C` under which the
+/// scale's labels (`22 NNNNN WWWWW C`, the weight in grams) find the product.
 fn weighed_goods() -> Vec<Product> {
     let items = [
         ("tomatoes-loose", "Vine tomatoes, loose", 349, "produce"),
@@ -215,7 +229,10 @@ fn weighed_goods() -> Vec<Product> {
             id: ProductId::new(*id),
             sku: Sku::new(format!("KG-{}", id.to_uppercase())),
             name: (*name).to_owned(),
-            barcodes: vec![Barcode::new(ean13_of(&format!("2200000{:05}", index + 1)))],
+            barcodes: vec![
+                Barcode::new(ean13_of(&format!("2200000{:05}", index + 1))),
+                Barcode::new(ean13_of(&format!("22{:05}00000", index + 1))),
+            ],
             parent: None,
             variant: Vec::new(),
             unit: Unit::Kilogram,
@@ -314,12 +331,12 @@ fn catalogue_events(
             by: UserId::new(SETUP_USER),
         }));
     }
-    for (id, name, card, points) in DEMO_CUSTOMERS {
+    for (id, name, card, phone, points) in DEMO_CUSTOMERS {
         events.push(DomainEvent::CustomerSaved(Customer {
             id: CustomerId::new(id),
             name: name.to_owned(),
             email: None,
-            phone: None,
+            phone: Some(phone.to_owned()),
             card: Some(LoyaltyCard::new(card)),
         }));
         if points != 0 {

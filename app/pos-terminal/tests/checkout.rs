@@ -40,6 +40,7 @@ fn shop(dir: &Path) -> Shop {
             line: PrinterLine::Simulated { folder: None },
             paper: pos_printer::encode::Paper::MM80_42,
             drawer: pos_printer::drawer::DrawerKick::default(),
+            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
         },
         move |report| {
             // The test may have stopped listening; the worker goes on regardless.
@@ -378,16 +379,35 @@ fn loyalty_cards_weighed_goods_and_variants_come_from_the_store() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].per_unit, "kg");
     send(&mut open, Intent::AddProduct(found[0].id.clone())).unwrap();
-    let line = open.till.view().cart.lines[0].line_no;
-    send(
-        &mut open,
-        Intent::SetQuantity {
-            line,
-            quantity: "0.5".to_owned(),
-        },
-    )
-    .unwrap();
+    assert_eq!(
+        open.till.view().weighing.map(|w| w.name),
+        Some("Vine tomatoes, loose".to_owned())
+    );
+    send(&mut open, Intent::EnterWeight("0.5".to_owned())).unwrap();
     assert_eq!(open.till.view().cart.total, "1.75");
+    // The scale's label for the same tomatoes: 22 00001 00500 C, half a kilo.
+    send(&mut open, Intent::Scan("2200001005006".to_owned())).unwrap();
+    let lines = open.till.view().cart.lines;
+    assert_eq!(
+        (lines[1].name.as_str(), lines[1].quantity.as_str()),
+        ("Vine tomatoes, loose", "0.500")
+    );
+    assert_eq!(open.till.view().cart.total, "3.50");
+    // Customers are found in the store by their phone number's digits.
+    send(&mut open, Intent::SearchCustomers("0151 555".to_owned())).unwrap();
+    let found = open.till.view().customer_results;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name, "Jonas Weber");
+    send(&mut open, Intent::AttachCustomerId(found[0].id.clone())).unwrap();
+    let shown = open.till.view().cart.customer_detail.unwrap();
+    assert_eq!(
+        (
+            shown.tier.as_str(),
+            shown.points.as_str(),
+            shown.progress.as_str()
+        ),
+        ("Member", "320", "100.00 more to Bronze")
+    );
     // A parent with variants is not sold itself; its variants are.
     send(&mut open, Intent::Search("hoodie".to_owned())).unwrap();
     let hoodies = open.till.view().search_results;

@@ -85,6 +85,7 @@ fn a_cash_sale_prints_on_the_configured_network_printer_after_the_drawer_opens()
                 line: config.printer.line.clone(),
                 paper: config.printer.paper,
                 drawer: config.drawer,
+                drawer_watch: config.drawer_watch,
             },
             move |report| {
                 reports.send(report).ok();

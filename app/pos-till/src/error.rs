@@ -32,6 +32,20 @@ pub enum TillError {
     BadQuantity(String),
     #[error("a discount of {0}% is not possible; enter between 0 and 100")]
     BadPercent(String),
+    #[error(transparent)]
+    Scan(pos_scanner::ScanError),
+    #[error(
+        "`{0}` is not a weight; type the kilograms like 0.750 (more than 0, at most 3 decimals, under 100 kg)"
+    )]
+    BadWeight(String),
+    #[error("the label of {0} shows no weight; weigh it and type the weight")]
+    ZeroWeight(String),
+    #[error("that customer is no longer in the loyalty program ({0}); search again")]
+    UnknownCustomer(String),
+    #[error("no customer is attached to this sale")]
+    NoCustomer,
+    #[error("a discount of {amount} is more than the cart's {total}")]
+    DiscountAboveTotal { amount: String, total: String },
     #[error("the cart is empty; scan an item first")]
     EmptyCart,
     #[error("{what} needs a manager's approval; a manager enters their PIN, or press Back")]

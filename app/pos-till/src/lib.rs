@@ -29,7 +29,9 @@ pub use effect::{Effect, PrintPurpose};
 pub use session::refunding;
 
 pub use error::{TillError, TillErrorKind};
-pub use session::{Intent, ReceiptIntent, ShiftIntent, TenderChoice, Till, TillPorts, TillSetup};
+pub use session::{
+    CartDiscountKind, Intent, ReceiptIntent, ShiftIntent, TenderChoice, Till, TillPorts, TillSetup,
+};
 pub use view::{Screen, TillView, Tone};
 
 /// A till over the demo shop on terminal `T1` with in-memory edges: what the desktop demo

@@ -10,16 +10,18 @@ use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, EventEnvelope};
 use pos_core::held::{HeldCart, HeldCarts};
 use pos_core::id::{
-    CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId,
-    SaleId, ShiftId, UserId,
+    Barcode, CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber,
+    RefundId, SaleId, ShiftId, UserId,
 };
 use pos_core::loyalty::Tier;
+use pos_core::money::{Currency, Money};
 use pos_core::refund::Refund;
 use pos_core::sale::Sale;
 use pos_core::shift::Shift;
 
 use crate::port::{
-    Catalogue, IdSource, Ledger, LedgerError, SaleSummary, SalesHistory, ShiftActivity, Staff,
+    Catalogue, CustomerMatch, IdSource, Ledger, LedgerError, SaleSummary, SalesHistory,
+    ShiftActivity, Staff,
 };
 
 /// Events kept in memory before the oldest are dropped: a day of a busy till, bounded.
@@ -29,7 +31,7 @@ pub const MEMORY_EVENTS_MAX: usize = 100_000;
 pub struct MemoryCatalogue {
     catalog: Catalog,
     favourites: Vec<ProductId>,
-    cards: Vec<(String, AttachedCustomer)>,
+    customers: Vec<CustomerMatch>,
 }
 
 impl MemoryCatalogue {
@@ -37,12 +39,21 @@ impl MemoryCatalogue {
         MemoryCatalogue {
             catalog,
             favourites,
-            cards: Vec::new(),
+            customers: Vec::new(),
         }
     }
 
-    pub fn with_card(mut self, card: &str, customer: AttachedCustomer) -> MemoryCatalogue {
-        self.cards.push((card.to_owned(), customer));
+    pub fn with_card(self, card: &str, customer: AttachedCustomer) -> MemoryCatalogue {
+        self.with_customer(CustomerMatch {
+            customer,
+            phone: None,
+            card: Some(card.to_owned()),
+            next_tier: None,
+        })
+    }
+
+    pub fn with_customer(mut self, customer: CustomerMatch) -> MemoryCatalogue {
+        self.customers.push(customer);
         self
     }
 
@@ -65,17 +76,43 @@ impl MemoryCatalogue {
         .into_iter()
         .map(ProductId::new)
         .collect();
-        Ok(
-            MemoryCatalogue::new(pos_core::demo::catalog()?, favourites).with_card(
-                "9900000000017",
-                AttachedCustomer {
+        let mut catalog = pos_core::demo::catalog()?;
+        // Price look-up codes for scale labels: `21 00001 WWWWW C` carries the apples' weight
+        // in grams, `20 00003 PPPPP C` a bread's price in cents.
+        for (id, look_up) in [
+            ("apples", "2100001000004"),
+            ("bananas", "2100002000003"),
+            ("bread", "2000003000005"),
+        ] {
+            if let Some(mut product) = catalog.get(&ProductId::new(id)).cloned() {
+                product.barcodes.push(Barcode::new(look_up));
+                catalog.upsert(product)?;
+            }
+        }
+        let euros = |cents| Money::from_minor(cents, Currency::EUR);
+        Ok(MemoryCatalogue::new(catalog, favourites)
+            .with_customer(CustomerMatch {
+                customer: AttachedCustomer {
                     id: CustomerId::new("c-lena"),
                     name: "Lena Vogel".to_owned(),
                     tier: Tier::Silver,
                     points: 1_250,
                 },
-            ),
-        )
+                phone: Some("0170 5550101".to_owned()),
+                card: Some("9900000000017".to_owned()),
+                next_tier: Some((Tier::Gold, euros(15_540))),
+            })
+            .with_customer(CustomerMatch {
+                customer: AttachedCustomer {
+                    id: CustomerId::new("c-jonas"),
+                    name: "Jonas Weber".to_owned(),
+                    tier: Tier::Member,
+                    points: 320,
+                },
+                phone: Some("0151 5550202".to_owned()),
+                card: Some("9900000000024".to_owned()),
+                next_tier: Some((Tier::Bronze, euros(2_310))),
+            }))
     }
 
     /// Products a cashier can put in a cart: active, and not a parent whose variants are sold.
@@ -120,10 +157,45 @@ impl Catalogue for MemoryCatalogue {
     }
 
     fn customer_by_card(&self, card: &str) -> Option<AttachedCustomer> {
-        self.cards
+        self.customers
             .iter()
-            .find(|(number, _)| number == card.trim())
-            .map(|(_, customer)| customer.clone())
+            .find(|c| c.card.as_deref() == Some(card.trim()))
+            .map(|c| c.customer.clone())
+    }
+
+    fn find_customers(&self, text: &str, limit: usize) -> Vec<CustomerMatch> {
+        let needle = text.trim().to_lowercase();
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        if needle.is_empty() {
+            return Vec::new();
+        }
+        let mut found: Vec<CustomerMatch> = self
+            .customers
+            .iter()
+            .filter(|c| {
+                c.customer.name.to_lowercase().contains(&needle)
+                    || c.card.as_deref().is_some_and(|card| card.contains(&needle))
+                    || (!digits.is_empty()
+                        && c.phone.as_deref().is_some_and(|phone| {
+                            phone
+                                .chars()
+                                .filter(char::is_ascii_digit)
+                                .collect::<String>()
+                                .contains(&digits)
+                        }))
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| a.customer.name.cmp(&b.customer.name));
+        found.truncate(limit);
+        found
+    }
+
+    fn customer(&self, id: &CustomerId) -> Option<CustomerMatch> {
+        self.customers
+            .iter()
+            .find(|c| c.customer.id == *id)
+            .cloned()
     }
 }
 

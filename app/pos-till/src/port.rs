@@ -17,6 +17,7 @@ use pos_core::id::{
     CustomerId, DeviceId, EventId, HeldCartId, MovementId, ProductId, ReceiptNumber, RefundId,
     SaleId, ShiftId, UserId,
 };
+use pos_core::loyalty::Tier;
 use pos_core::money::Money;
 use pos_core::refund::Refund;
 use pos_core::sale::Sale;
@@ -36,6 +37,21 @@ pub trait Catalogue {
     fn favourites(&self) -> Vec<Product>;
     /// The customer a scanned or typed loyalty card belongs to.
     fn customer_by_card(&self, card: &str) -> Option<AttachedCustomer>;
+    /// Loyalty customers whose name, phone number or card number contains `text` (any
+    /// case), by name, at most `limit`.
+    fn find_customers(&self, text: &str, limit: usize) -> Vec<CustomerMatch>;
+    /// One loyalty customer with their tier, points and progress.
+    fn customer(&self, id: &CustomerId) -> Option<CustomerMatch>;
+}
+
+/// A loyalty customer as the customer search lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerMatch {
+    pub customer: AttachedCustomer,
+    pub phone: Option<String>,
+    pub card: Option<String>,
+    /// The next tier and the spend still needed to reach it; `None` at the top tier.
+    pub next_tier: Option<(Tier, Money)>,
 }
 
 /// Who may log in at this till, and their PINs.

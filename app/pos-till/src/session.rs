@@ -7,21 +7,26 @@ pub mod refunding;
 
 use std::collections::{BTreeMap, BTreeSet};
 
+mod customers;
 mod receipts;
+mod scanning;
 mod shift;
+
+pub use customers::{CUSTOMER_SEARCH_CHARS_MIN, CartDiscountKind};
+pub use scanning::{WEIGHT_DECIMALS_MAX, WEIGHT_KG_MAX, default_rules};
 
 pub use receipts::{EMAIL_CHARS_MAX, ReceiptIntent};
 pub use shift::ShiftIntent;
 
 use pos_core::access::{Actor, Features, permission};
 use pos_core::cart::{
-    AttachedCustomer, Authority, Cart, CartError, DiscountKind, LineNo, PricedCart, PricingContext,
+    Authority, Cart, CartError, DiscountKind, LineNo, PricedCart, PricingContext,
 };
 use pos_core::clock::Timestamp;
 use pos_core::event::{self, DomainEvent, EventEnvelope};
 use pos_core::held::HeldCart;
-use pos_core::id::{DeviceId, HeldCartId, ProductId, ReceiptNumber, UserId};
-use pos_core::loyalty::LoyaltyProgram;
+use pos_core::id::{CustomerId, DeviceId, HeldCartId, ProductId, ReceiptNumber, UserId};
+use pos_core::loyalty::{LoyaltyProgram, Tier};
 use pos_core::money::Money;
 use pos_core::promotion::Promotion;
 use pos_core::quantity::Quantity;
@@ -30,11 +35,13 @@ use pos_core::sale::{Sale, SaleContext};
 use pos_core::stock;
 use pos_core::tenant::Store;
 use pos_core::tender::{Payment, TenderKind};
+use pos_scanner::embedded::RuleError;
+use pos_scanner::{DecodeRules, Decoder, ScanError};
 use rust_decimal::Decimal;
 
 use crate::effect::{Effect, EffectQueue};
 use crate::error::TillError;
-use crate::port::{Catalogue, IdSource, Ledger, SEARCH_RESULTS_MAX, Staff};
+use crate::port::{Catalogue, CustomerMatch, IdSource, Ledger, SEARCH_RESULTS_MAX, Staff};
 use crate::view::{
     ApprovalView, CartView, HeldView, LineView, LoginView, Message, PaymentView, PersonTile,
     ProductTile, Screen, TenderView, TillView, Tone,
@@ -64,8 +71,25 @@ pub enum Intent {
         manager: UserId,
         pin: String,
     },
-    /// A code from the scanner or typed in the scan field: a barcode, a SKU or a loyalty card.
+    /// A code from the scanner or typed in the scan field: a barcode (decoded under the
+    /// store's rules: EAN/UPC, GS1, scale labels), a SKU, a loyalty card or a receipt number.
     Scan(String),
+    /// The scanner read something it could not make a code of (too short, interrupted): the
+    /// cashier sees why, and nothing is added.
+    ScanRefused(ScanError),
+    /// The weight in kg of the weighed product the prompt asks about, like "0.750".
+    EnterWeight(String),
+    /// Loyalty customers whose name, phone or card contains the text, as the cashier types.
+    SearchCustomers(String),
+    /// Attach one of the customers found.
+    AttachCustomerId(CustomerId),
+    /// Take the customer off the sale.
+    DetachCustomer,
+    /// A discount on the whole cart, as a percentage or an amount; "0" takes it away.
+    CartDiscount {
+        kind: CartDiscountKind,
+        value: String,
+    },
     Search(String),
     AddProduct(ProductId),
     SelectLine(LineNo),
@@ -231,11 +255,25 @@ pub struct Till {
     desk: shift::ShiftDesk,
     receipts: receipts::ReceiptDesk,
     effects: EffectQueue,
+    decoder: Option<Decoder>,
+    decoder_rules: DecodeRules,
+    /// The weighed product waiting for its weight to be typed.
+    weighing: Option<pos_core::catalog::Product>,
+    /// The batch each line was scanned with (GS1 AI 10), for the sale's stock movements.
+    lots: BTreeMap<LineNo, String>,
+    customer_search: String,
+    customer_results: Vec<CustomerMatch>,
+    /// The attached customer's next tier and the spend still needed for it.
+    customer_progress: Option<(Tier, Money)>,
 }
 
 impl Till {
     pub fn new(setup: TillSetup, ports: TillPorts, now: Timestamp) -> Till {
         let cart = Cart::new(setup.store.currency);
+        let decoder_rules = scanning::default_rules();
+        // The built-in rules are valid (a test says so); were they not, codes would be
+        // looked up as typed.
+        let decoder = Decoder::new(decoder_rules.clone()).ok();
         Till {
             setup,
             ports,
@@ -257,7 +295,22 @@ impl Till {
             desk: shift::ShiftDesk::default(),
             receipts: receipts::ReceiptDesk::default(),
             effects: EffectQueue::default(),
+            decoder,
+            decoder_rules,
+            weighing: None,
+            lots: BTreeMap::new(),
+            customer_search: String::new(),
+            customer_results: Vec::new(),
+            customer_progress: None,
         }
+    }
+
+    /// The store's rules for reading scale labels (`terminal.toml`'s `[barcodes]`), replacing
+    /// [`default_rules`]. Rules that cannot work are refused and the old ones stay.
+    pub fn set_scan_rules(&mut self, rules: DecodeRules) -> Result<(), RuleError> {
+        self.decoder = Some(Decoder::new(rules.clone())?);
+        self.decoder_rules = rules;
+        Ok(())
     }
 
     /// What the till asks of the printer, the drawer and the outbox since the last call,
@@ -333,6 +386,10 @@ impl Till {
             approver,
             at: self.now,
         };
+        // The weight prompt is answered or cancelled; anything else moves on without it.
+        if !matches!(intent, Intent::EnterWeight(_) | Intent::Back) {
+            self.weighing = None;
+        }
         match intent {
             Intent::Login { .. } | Intent::Unlock { .. } | Intent::Approve { .. } => {
                 Err(TillError::NotHere)
@@ -341,6 +398,15 @@ impl Till {
                 self.refund_act(Intent::Scan(code), cashier, approver)
             }
             Intent::Scan(code) => self.scan(code.trim()),
+            Intent::ScanRefused(refusal) => {
+                self.checkout_only()?;
+                Err(TillError::Scan(refusal))
+            }
+            Intent::EnterWeight(typed) => self.enter_weight(&typed),
+            Intent::SearchCustomers(text) => self.search_customers(&text),
+            Intent::AttachCustomerId(id) => self.attach_by_id(&id),
+            Intent::DetachCustomer => self.detach(),
+            Intent::CartDiscount { kind, value } => self.cart_discount(kind, &value, &authority),
             Intent::StartRefund
             | Intent::FindSale(_)
             | Intent::OpenSale(_)
@@ -371,7 +437,7 @@ impl Till {
                     .catalogue
                     .product(&id)
                     .ok_or(TillError::UnknownProduct)?;
-                self.add(&product)
+                self.add_product(product)
             }
             Intent::SelectLine(line) => {
                 self.cart.line(line)?;
@@ -453,6 +519,12 @@ impl Till {
                     .resume(&id, &self.setup.device, self.now)?;
                 let label = held.label.clone();
                 self.cart = held.cart;
+                self.lots.clear();
+                self.customer_progress = self
+                    .cart
+                    .customer()
+                    .and_then(|c| self.ports.catalogue.customer(&c.id))
+                    .and_then(|m| m.next_tier);
                 self.selected = self.cart.lines().last().map(|l| l.line_no);
                 self.screen = Screen::Checkout;
                 self.record(
@@ -502,6 +574,11 @@ impl Till {
                 if self.pending.take().is_some() {
                     return Ok(Some(info("Approval cancelled".to_owned())));
                 }
+                if self.weighing.take().is_some() {
+                    return Ok(None);
+                }
+                self.customer_search.clear();
+                self.customer_results.clear();
                 match self.screen {
                     Screen::Refund => return self.refund_back(),
                     Screen::Payment if self.completed.is_none() => {
@@ -574,54 +651,6 @@ impl Till {
         }
     }
 
-    fn scan(&mut self, code: &str) -> Result<Option<Message>, TillError> {
-        self.checkout_only()?;
-        if code.is_empty() {
-            return Ok(None);
-        }
-        if let Some(product) = self.ports.catalogue.product_by_code(code) {
-            return self.add(&product);
-        }
-        if let Some(customer) = self.ports.catalogue.customer_by_card(code) {
-            return Ok(Some(self.attach(customer)));
-        }
-        // A receipt's barcode: the customer is bringing something back.
-        if self
-            .ports
-            .ledger
-            .sale_by_receipt(&ReceiptNumber::new(code))?
-            .is_some()
-        {
-            self.start_refund()?;
-            return self.refund_entry(code);
-        }
-        Err(TillError::UnknownCode(code.to_owned()))
-    }
-
-    fn add(&mut self, product: &pos_core::catalog::Product) -> Result<Option<Message>, TillError> {
-        let line = self.cart.add(product, Quantity::ONE)?;
-        self.selected = Some(line);
-        self.search_text.clear();
-        self.search_results.clear();
-        if product.unit.is_weighed() {
-            return Ok(Some(info(format!(
-                "Weigh {} and type the weight in {}",
-                product.display_name(),
-                product.unit.symbol()
-            ))));
-        }
-        Ok(None)
-    }
-
-    fn attach(&mut self, customer: AttachedCustomer) -> Message {
-        let text = format!("{} ({}) is attached", customer.name, customer.tier.name());
-        self.cart.attach_customer(customer);
-        Message {
-            text,
-            tone: Tone::Success,
-        }
-    }
-
     fn hold_cart(&mut self, by: &Actor, label: &str) -> Result<String, TillError> {
         if self.cart.is_empty() {
             return Err(TillError::EmptyCart);
@@ -646,6 +675,8 @@ impl Till {
             self.record(by, vec![DomainEvent::CartHeld(stored)])?;
         }
         self.cart = Cart::new(self.setup.store.currency);
+        self.lots.clear();
+        self.customer_progress = None;
         self.selected = None;
         Ok(label)
     }
@@ -703,7 +734,22 @@ impl Till {
         };
         let sale = Sale::complete(priced, summary, context, Some(&self.setup.loyalty))?;
         let ids = &mut self.ports.ids;
-        let movements = stock::movements_for_sale(&sale, |_, q| vec![(None, q)], || ids.movement());
+        // Sale lines come in cart order; each takes the batch it was scanned with.
+        let mut batches = sale
+            .lines
+            .iter()
+            .map(|l| {
+                self.lots
+                    .get(&l.line_no)
+                    .map(|lot| pos_core::id::BatchId::new(format!("{}:{lot}", l.product.id)))
+            })
+            .collect::<Vec<_>>()
+            .into_iter();
+        let movements = stock::movements_for_sale(
+            &sale,
+            |_, q| vec![(batches.next().flatten(), q)],
+            || ids.movement(),
+        );
         let (mut events, exchanged) = self.exchange_events(cashier, &sale)?;
         // The drawer opens for the tenders the store configured, and the journal says so.
         events.extend(
@@ -747,6 +793,8 @@ impl Till {
         self.sale_completed(sale);
         self.payment = None;
         self.cart = Cart::new(currency);
+        self.lots.clear();
+        self.customer_progress = None;
         self.selected = None;
         Ok(Message {
             text: message,
@@ -904,6 +952,17 @@ impl Till {
                 name(line)
             )),
             Intent::RemoveLine(line) => Some(format!("Removing {} (already printed)", name(line))),
+            Intent::CartDiscount {
+                kind: CartDiscountKind::Percent,
+                value,
+            } => Some(format!(
+                "A {}% discount on the whole cart",
+                value.trim().trim_end_matches('%')
+            )),
+            Intent::CartDiscount {
+                kind: CartDiscountKind::Amount,
+                value,
+            } => Some(format!("{} off the whole cart", value.trim())),
             Intent::ConfirmRefund | Intent::StartExchange => self.refund_approval_subject(intent),
             Intent::Shift(intent) => self.shift_approval_subject(intent),
             _ => None,
@@ -986,6 +1045,9 @@ impl Till {
             exchange: self.exchange_view(),
             shift: self.shift_view(),
             receipt: self.receipt_view(),
+            weighing: self.weighing_view(),
+            customer_search: self.customer_search.clone(),
+            customer_results: self.customer_tiles(),
         }
     }
 
@@ -1010,6 +1072,7 @@ impl Till {
                             .iter()
                             .map(|d| format!("{} −{}", d.label, d.amount.display_amount()))
                             .collect(),
+                        detail: l.note.clone().unwrap_or_default(),
                     })
                     .collect()
             })
@@ -1042,6 +1105,8 @@ impl Till {
                 .cart
                 .customer()
                 .map(|c| format!("{} · {} · {} points", c.name, c.tier.name(), c.points)),
+            customer_detail: self.customer_view(),
+            cart_discount: self.cart_discount_text(),
         }
     }
 

@@ -2,7 +2,7 @@
 //! these onto its widgets and never computes a figure itself.
 
 use pos_core::cart::LineNo;
-use pos_core::id::{HeldCartId, ProductId, UserId};
+use pos_core::id::{CustomerId, HeldCartId, ProductId, UserId};
 
 pub mod shift;
 
@@ -69,6 +69,43 @@ pub struct TillView {
     pub exchange: Option<crate::refunding::ExchangeView>,
     pub shift: ShiftView,
     pub receipt: ReceiptView,
+    /// The weighed product waiting for its weight; set while the prompt is open.
+    pub weighing: Option<WeighingView>,
+    /// The text last searched for among loyalty customers, and who it found.
+    pub customer_search: String,
+    pub customer_results: Vec<CustomerTile>,
+}
+
+/// The weight prompt: which product, at what price per kilogram.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeighingView {
+    pub name: String,
+    /// "2.99".
+    pub unit_price: String,
+    /// "kg".
+    pub unit: String,
+}
+
+/// A loyalty customer in the search results.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerTile {
+    pub id: CustomerId,
+    pub name: String,
+    /// "Silver · 1250 points · 0170 5550101 · 9900000000017".
+    pub detail: String,
+}
+
+/// The customer attached to the cart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerView {
+    pub name: String,
+    /// "Silver".
+    pub tier: String,
+    pub points: String,
+    /// "155.40 more to Gold", or "Top tier".
+    pub progress: String,
+    /// How far from this tier's bar to the next one, 0 to 100.
+    pub progress_percent: u8,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +147,10 @@ pub struct CartView {
     pub total: String,
     pub currency: String,
     pub customer: Option<String>,
+    /// The attached customer in detail, with their progress to the next tier.
+    pub customer_detail: Option<CustomerView>,
+    /// The discount on the whole cart as typed, "10%" or "5.00"; empty without one.
+    pub cart_discount: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -125,6 +166,8 @@ pub struct LineView {
     pub amount: String,
     /// Promotions and discounts on the line, for example "Cola 3 for 2 −1.29".
     pub discounts: Vec<String>,
+    /// What the item's label said: "Batch L42 · use by 01.12.2026"; empty for most lines.
+    pub detail: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

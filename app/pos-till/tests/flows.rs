@@ -483,11 +483,8 @@ fn search_quantity_weight_customer_and_removal() {
     assert_eq!(bananas.per_unit, "kg");
     day.ok(Intent::AddProduct(bananas.id));
     assert_eq!(day.message(), "Weigh Bananas and type the weight in kg");
+    day.ok(Intent::EnterWeight("0,75".to_owned()));
     let weighed = day.till.view().cart.selected.unwrap();
-    day.ok(Intent::SetQuantity {
-        line: weighed,
-        quantity: "0,75".to_owned(),
-    });
     let view = day.till.view();
     assert_eq!(view.cart.lines[1].quantity, "0.750");
     assert_eq!(view.cart.lines[1].amount, "1.49");

@@ -54,7 +54,14 @@ struct Inner {
     /// Where print, drawer and email requests go after each intent; without one they wait
     /// for [`TillScreen::take_effects`].
     effects: RefCell<Option<EffectHandler>>,
+    /// Set by the terminal while the cash drawer is left open; empty otherwise.
+    drawer_alert: RefCell<String>,
+    /// Told each view drawn: the terminal drives the customer display from it.
+    views: RefCell<Option<ViewHandler>>,
 }
+
+/// Follows what the screen shows, for a second screen such as the customer display.
+type ViewHandler = Box<dyn Fn(&TillView)>;
 
 /// Takes one print, drawer or email request to the device or outbox that serves it.
 type EffectHandler = Box<dyn Fn(Effect)>;
@@ -75,6 +82,8 @@ impl TillScreen {
                 status: RefCell::new(DeviceStatus::default()),
                 last_error: RefCell::new(None),
                 effects: RefCell::new(None),
+                drawer_alert: RefCell::new(String::new()),
+                views: RefCell::new(None),
             }),
         };
         screen.connect(window);
@@ -110,6 +119,17 @@ impl TillScreen {
         self.inner.last_error.borrow_mut().take()
     }
 
+    /// Shows `alert` on the checkout (the drawer left open, in words), or clears it.
+    pub fn set_drawer_alert(&self, alert: Option<String>) {
+        *self.inner.drawer_alert.borrow_mut() = alert.unwrap_or_default();
+        self.refresh();
+    }
+
+    /// Hands every view drawn to `handler`, after it is drawn.
+    pub fn on_view(&self, handler: impl Fn(&TillView) + 'static) {
+        *self.inner.views.borrow_mut() = Some(Box::new(handler));
+    }
+
     pub fn set_status(&self, status: DeviceStatus) {
         *self.inner.status.borrow_mut() = status;
         self.refresh();
@@ -128,6 +148,10 @@ impl TillScreen {
         };
         let view = self.inner.till.borrow().view();
         render(&window, &view, &self.inner.status.borrow());
+        crate::checkout_bridge::render(&window, &view, &self.inner.drawer_alert.borrow());
+        if let Some(handler) = self.inner.views.borrow().as_ref() {
+            handler(&view);
+        }
     }
 
     fn connect(&self, window: &AppWindow) {
@@ -235,6 +259,7 @@ impl TillScreen {
         refund.on_exchange(self.sender0(|| Intent::StartExchange));
         refund.on_cancel_exchange(self.sender0(|| Intent::CancelExchange));
         crate::shift_bridge::connect(self, window);
+        crate::checkout_bridge::connect(self, window);
     }
 
     /// Applies an intent from a tap or a key; a refusal is kept for the log and is already on
@@ -348,6 +373,7 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
                 unit_price: l.unit_price.as_str().into(),
                 amount: l.amount.as_str().into(),
                 discounts: l.discounts.join(" · ").into(),
+                detail: l.detail.as_str().into(),
             })
             .collect(),
     ));

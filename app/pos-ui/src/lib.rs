@@ -7,8 +7,9 @@
 //! intent. It never touches storage, drivers or the network, and holds no retail rule.
 //!
 //! Key decision: the `.slint` pages bind only to a few `global` adapters (`SessionAdapter`,
-//! `CartAdapter`, `PaymentAdapter`, `HeldAdapter`, `StatusAdapter`, and for the shift and the
-//! receipt `ShiftAdapter` and `ReceiptAdapter`) that carry sample data
+//! `CartAdapter`, `PaymentAdapter`, `HeldAdapter`, `StatusAdapter`, for the shift and the
+//! receipt `ShiftAdapter` and `ReceiptAdapter`, and `CheckoutAdapter` for the weight prompt,
+//! the customer, the cart discount and the drawer alert) that carry sample data
 //! as defaults, so each page renders in the previewer and in tests; [`TillScreen`] is the one
 //! place that copies a `TillView` into those globals and turns their callbacks into intents.
 //! Only the UI thread touches the UI: a scanner thread hands a code over with
@@ -23,6 +24,7 @@ mod generated {
 
 pub use generated::*;
 
+mod checkout_bridge;
 mod controller;
 mod shift_bridge;
 

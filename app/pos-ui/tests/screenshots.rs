@@ -12,7 +12,7 @@ use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
 use pos_core::id::{ReceiptNumber, UserId};
-use pos_till::{Intent, ShiftIntent, TenderChoice};
+use pos_till::{CartDiscountKind, Intent, ShiftIntent, TenderChoice};
 use pos_ui::{AppWindow, DeviceStatus, RefundAdapter, TillScreen};
 use slint::{ComponentHandle, Model};
 
@@ -25,6 +25,9 @@ const CHANNEL_DIFF_MAX: u8 = 48;
 const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
 
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
+
+/// What the terminal shows while the drawer is left open (its words are the terminal's).
+const DRAWER_ALERT: &str = "The cash drawer has been open for more than 1 min. Close it; if it will not shut, call a supervisor.";
 
 struct Shots {
     window: AppWindow,
@@ -180,12 +183,14 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         shots.send(Intent::Scan(code.to_owned()));
     }
     shots.send(Intent::AddProduct(pos_core::id::ProductId::new("bananas")));
-    let bananas = LineNo(5);
-    shots.send(Intent::SetQuantity {
-        line: bananas,
-        quantity: "0.750".to_owned(),
-    });
-    shots.send(Intent::Scan("9900000000017".to_owned()));
+    shots.shoot("weight");
+    shots.send(Intent::EnterWeight("0.750".to_owned()));
+    shots.tap("Customer");
+    for key in ["v", "o", "g"] {
+        shots.tap(key);
+    }
+    shots.shoot("customer-search");
+    shots.tap("Lena Vogel");
     shots.shoot("checkout");
 
     shots.send(Intent::Search("tee".to_owned()));
@@ -197,6 +202,26 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         percent: "25".to_owned(),
     });
     shots.shoot("approval");
+    shots.send(Intent::Back);
+
+    shots.send(Intent::CartDiscount {
+        kind: CartDiscountKind::Percent,
+        value: "5".to_owned(),
+    });
+    shots.shoot("cart-discount");
+    shots.send(Intent::CartDiscount {
+        kind: CartDiscountKind::Percent,
+        value: "0".to_owned(),
+    });
+    shots.screen.set_drawer_alert(Some(DRAWER_ALERT.to_owned()));
+    shots.shoot("drawer-alert");
+    shots.screen.set_drawer_alert(None);
+    shots.tap("Keyboard");
+    for key in ["t", "e"] {
+        shots.tap(key);
+    }
+    shots.shoot("search-keyboard");
+    shots.tap("⌨");
     shots.send(Intent::Back);
 
     shots.send(Intent::StartPayment);

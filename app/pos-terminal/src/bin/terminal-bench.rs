@@ -164,6 +164,7 @@ fn measure(options: &Options, data: &DataDir) -> anyhow::Result<()> {
             line: PrinterLine::Simulated { folder: None },
             paper: pos_printer::encode::Paper::MM80_42,
             drawer: pos_printer::drawer::DrawerKick::default(),
+            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
         },
         |_| {},
     )?);
