@@ -65,6 +65,8 @@ pub struct TerminalConfig {
     pub printer: PrinterSettings,
     pub drawer: DrawerKick,
     pub scanner: Option<ScannerSettings>,
+    /// Where the journal syncs to; `None` for an offline terminal.
+    pub sync: Option<crate::sync_agent::SyncSettings>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +120,7 @@ impl Default for TerminalConfig {
             },
             drawer: DrawerKick::default(),
             scanner: None,
+            sync: None,
         }
     }
 }
@@ -131,6 +134,7 @@ struct RawConfig {
     printer: RawPrinter,
     drawer: RawDrawer,
     scanner: RawScanner,
+    sync: crate::sync_agent::RawSync,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -206,11 +210,12 @@ impl TerminalConfig {
             )));
         }
         Ok(TerminalConfig {
-            device,
             language,
             printer: printer(raw.printer).map_err(wrong)?,
             drawer: drawer(raw.drawer).map_err(wrong)?,
             scanner: scanner(raw.scanner),
+            sync: crate::sync_agent::SyncSettings::from_raw(raw.sync, &device).map_err(wrong)?,
+            device,
         })
     }
 }

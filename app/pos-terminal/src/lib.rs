@@ -5,7 +5,8 @@
 //! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
 //! drawer service ([`peripherals`]), the scanner thread ([`scanner`]) and the UI thread's
-//! wiring ([`screen`]). Every retail rule is `pos-core`'s and every screen decision the
+//! wiring ([`screen`]); the sync agent ([`sync_agent`]) sends the journal to the fleet and
+//! applies what it pulls. Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -19,4 +20,5 @@ pub mod ports;
 pub mod scanner;
 pub mod screen;
 pub mod seed;
+pub mod sync_agent;
 pub mod terminal;

@@ -99,6 +99,12 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
         peripherals.clone(),
         system_now,
     )?;
+    // Sync runs beside the till on its own thread; a terminal that cannot sync still sells.
+    let _sync = config.sync.clone().and_then(|settings| {
+        crate::sync_agent::SyncAgent::start(&data.root, DeviceId::new(&config.device), settings)
+            .map_err(|error| eprintln!("pos-terminal: sync is off: {error}"))
+            .ok()
+    });
     let effects = opened.effects;
     let screen = TillScreen::new(&window, opened.till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
