@@ -14,12 +14,16 @@
 //! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
 //! transaction, so a refused or failed request changes nothing.
 //!
+//! Digital receipts ([`receipts`]) asked for at a till are sent from here, by e-mail with the
+//! PDF attached or by text message, with bounded retries whose outcome the API lists.
+//!
 //! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
 //! keep their own storage trait beside `FleetStorage`, on SQLite for now.
 
 pub mod api;
 pub mod auth;
 pub mod postgres;
+pub mod receipts;
 pub mod server;
 pub mod sqlite;
 pub mod storage;
