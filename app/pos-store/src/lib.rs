@@ -42,6 +42,7 @@ pub mod migrate;
 pub mod read;
 pub mod sample;
 mod store;
+pub mod sync;
 
 pub use error::{ErrorKind, StoreError};
 pub use journal::{ChainBreak, ChainReport, JournalEntry};

@@ -796,7 +796,7 @@ pub(crate) fn upsert_product(transaction: &Transaction<'_>, product: &Product) -
     Ok(())
 }
 
-fn upsert_customer(transaction: &Transaction<'_>, customer: &Customer) -> Result<()> {
+pub(crate) fn upsert_customer(transaction: &Transaction<'_>, customer: &Customer) -> Result<()> {
     transaction
         .execute(
             "INSERT INTO customer (id, name, email, phone, card) VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -822,7 +822,10 @@ fn upsert_customer(transaction: &Transaction<'_>, customer: &Customer) -> Result
     Ok(())
 }
 
-fn insert_points(transaction: &Transaction<'_>, movement: &PointsMovement) -> Result<()> {
+pub(crate) fn insert_points(
+    transaction: &Transaction<'_>,
+    movement: &PointsMovement,
+) -> Result<()> {
     transaction
         .prepare_cached(
             "INSERT INTO points_movement (customer, points, reason, at_ms) VALUES (?1, ?2, ?3, ?4)",

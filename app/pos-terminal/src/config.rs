@@ -98,6 +98,8 @@ pub struct TerminalConfig {
     pub printer: PrinterSettings,
     pub drawer: DrawerKick,
     pub scanner: Option<ScannerSettings>,
+    /// Where the journal syncs to; `None` for an offline terminal.
+    pub sync: Option<crate::sync_agent::SyncSettings>,
     /// The update agent (`[update]`); none without the section.
     pub update: Option<crate::update_agent::UpdateSettings>,
     /// How long the drawer may stay open, and how the simulated one behaves.
@@ -178,6 +180,7 @@ impl Default for TerminalConfig {
             drawer_watch: DrawerWatchSettings::default(),
             display: DisplaySettings::default(),
             barcodes: pos_till::session::default_rules(),
+            sync: None,
         }
     }
 }
@@ -191,6 +194,7 @@ struct RawConfig {
     printer: RawPrinter,
     drawer: RawDrawer,
     scanner: RawScanner,
+    sync: crate::sync_agent::RawSync,
     update: Option<crate::update_agent::RawUpdate>,
     display: RawDisplay,
     barcodes: Option<DecodeRules>,
@@ -288,12 +292,10 @@ impl TerminalConfig {
             scanner.rules.decode = barcodes.clone();
         }
         Ok(TerminalConfig {
-            device,
             language,
             printer: printer(raw.printer).map_err(wrong)?,
             drawer_watch: drawer_watch(&raw.drawer).map_err(wrong)?,
             drawer: drawer(raw.drawer).map_err(wrong)?,
-            scanner: scanner(raw.scanner),
             update: raw
                 .update
                 .map(crate::update_agent::UpdateSettings::from_raw)
@@ -302,6 +304,8 @@ impl TerminalConfig {
             scanner,
             display: display(raw.display).map_err(wrong)?,
             barcodes,
+            sync: crate::sync_agent::SyncSettings::from_raw(raw.sync, &device).map_err(wrong)?,
+            device,
         })
     }
 }

@@ -5,8 +5,9 @@
 //! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
 //! drawer service ([`peripherals`]), the customer's pole display ([`pole`]), the scanner
-//! thread ([`scanner`]), the UI thread's wiring ([`screen`]) and the update agent's thread
-//! ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
+//! thread ([`scanner`]), the UI thread's wiring ([`screen`]), the sync agent ([`sync_agent`]),
+//! which sends the journal to the fleet and applies what it pulls, and the update agent's
+//! thread ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -21,5 +22,6 @@ pub mod ports;
 pub mod scanner;
 pub mod screen;
 pub mod seed;
+pub mod sync_agent;
 pub mod terminal;
 pub mod update_agent;

@@ -115,6 +115,12 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
         crate::seed::shop_setup(&opened.store.borrow(), DeviceId::new(&config.device))?
             .store
             .utc_offset;
+    // Sync runs beside the till on its own thread; a terminal that cannot sync still sells.
+    let _sync = config.sync.clone().and_then(|settings| {
+        crate::sync_agent::SyncAgent::start(&data.root, DeviceId::new(&config.device), settings)
+            .map_err(|error| eprintln!("pos-terminal: sync is off: {error}"))
+            .ok()
+    });
     let effects = opened.effects;
     let mut till = opened.till;
     // Checked when the configuration was read; the defaults stay if not.

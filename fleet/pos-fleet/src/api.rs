@@ -365,6 +365,7 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
         .route("/api/v1/stores/{store}/sales", get(list_sales))
         .route("/api/v1/stores/{store}/stock", get(list_stock))
         .route("/api/v1/stores/{store}/anomalies", get(list_anomalies))
+        .route("/api/v1/stores/{store}/receipts", get(list_receipts))
         .route("/api/v1/terminals/{terminal}/revoke", post(revoke_terminal))
         .route("/sync/v1/enrol", post(enrol))
         .route("/sync/v1/push", post(push))
@@ -913,6 +914,19 @@ async fn list_anomalies(
     let store = managed_store(&state, &account, &StoreId::new(store)).await?;
     Ok(Json(
         blocking(&state, move |s| s.anomalies(&store.id)).await?,
+    ))
+}
+
+/// How sending each receipt asked for at the store's tills went, failures included.
+async fn list_receipts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+) -> Result<Json<Vec<crate::storage::ReceiptDelivery>>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    Ok(Json(
+        blocking(&state, move |s| s.receipt_deliveries(&store.id)).await?,
     ))
 }
 

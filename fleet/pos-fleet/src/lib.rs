@@ -15,6 +15,8 @@
 //! transaction, so a refused or failed request changes nothing.
 //!
 //! The owners' web dashboard ([`dashboard`]) is served by the same binary under `/ui`.
+//! Digital receipts ([`receipts`]) asked for at a till are sent from here, by e-mail with the
+//! PDF attached or by text message, with bounded retries whose outcome the API lists.
 //!
 //! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
 //! keep their own storage trait beside `FleetStorage`, on SQLite for now.
@@ -23,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod postgres;
+pub mod receipts;
 pub mod server;
 pub mod sqlite;
 pub mod storage;

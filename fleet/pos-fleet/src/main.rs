@@ -4,6 +4,7 @@
 //! pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
 //!           [--allow-plain-http]
 //!           [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
+//!           [--mail-from ADDR [--smtp-url URL] [--sms-gateway URL]]
 //! pos-fleet --data-dir DIR [--database URL] add-operator EMAIL  (password from POS_FLEET_PASSWORD)
 //! ```
 
@@ -19,6 +20,7 @@ const USAGE: &str = "\
 usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM --tls-key PEM]
                  [--allow-plain-http]
                  [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
+                 [--mail-from ADDR [--smtp-url URL] [--sms-gateway URL]]
        pos-fleet --data-dir DIR [--database URL] add-operator EMAIL
                  (the password comes from POS_FLEET_PASSWORD)
 
@@ -31,10 +33,14 @@ usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM
   --update-keyring PEM   the terminals' update keyring: uploaded bundles must chain to it
   --update-compatible NAME  the terminals' RAUC compatible string (open-pos-x86_64)
   --allow-plain-bundles  accept plain-format bundles too (test rigs without device-mapper)
+  --mail-from ADDR     send the receipts tills ask for, from this address
+  --smtp-url URL       the mail server: smtps://user:password@host, smtp://host:587?tls=required,
+                       or smtp://127.0.0.1:25 for a relay on this host
+  --sms-gateway URL    text-message receipts are POSTed as JSON {to, text, receipt} to this URL
 ";
 
 enum Command {
-    Serve(FleetConfig),
+    Serve(Box<FleetConfig>),
     AddOperator { database: Database, email: String },
 }
 
@@ -49,6 +55,9 @@ fn parse(args: &[String]) -> Result<Command> {
     let mut keyring = None;
     let mut compatible = None;
     let mut plain_bundles = false;
+    let mut mail_from = None;
+    let mut smtp_url = None;
+    let mut sms_gateway = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -71,6 +80,9 @@ fn parse(args: &[String]) -> Result<Command> {
             "--update-keyring" => keyring = Some(PathBuf::from(value("--update-keyring")?)),
             "--update-compatible" => compatible = Some(value("--update-compatible")?),
             "--allow-plain-bundles" => plain_bundles = true,
+            "--mail-from" => mail_from = Some(value("--mail-from")?),
+            "--smtp-url" => smtp_url = Some(value("--smtp-url")?),
+            "--sms-gateway" => sms_gateway = Some(value("--sms-gateway")?),
             "add-operator" => operator = Some(value("add-operator")?),
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument `{other}`\n\n{USAGE}"),
@@ -96,13 +108,25 @@ fn parse(args: &[String]) -> Result<Command> {
         (None, None) => None,
         _ => bail!("--update-keyring and --update-compatible go together"),
     };
-    Ok(Command::Serve(FleetConfig {
+    let receipts = match mail_from {
+        Some(from) => Some(pos_fleet::receipts::ReceiptsConfig {
+            smtp_url,
+            sms_gateway,
+            ..pos_fleet::receipts::ReceiptsConfig::new(&from)
+        }),
+        None if smtp_url.is_some() || sms_gateway.is_some() => {
+            bail!("--smtp-url and --sms-gateway need --mail-from (the receipts' sender)")
+        }
+        None => None,
+    };
+    Ok(Command::Serve(Box::new(FleetConfig {
         database,
+        receipts,
         tls,
         plain_http_allowed,
         updates,
         ..defaults
-    }))
+    })))
 }
 
 #[tokio::main]

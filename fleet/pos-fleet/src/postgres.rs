@@ -23,6 +23,8 @@
 //!   that lost a race for an event id to another tenant's push, is run again from the start;
 //!   nothing of the failed attempt remains.
 
+mod receipts;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -61,6 +63,7 @@ const CLOCK_DRIFT_MS_MAX: i64 = 5 * 60_000;
 const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
     (2, include_str!("../migrations/postgres/0002_updates.sql")),
+    (3, include_str!("../migrations/postgres/0003_receipts.sql")),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -1554,6 +1557,37 @@ impl FleetStorage for PostgresStorage {
             };
             publish(tx, tenant, scope_store_id(scope), None, stamp.hlc, &body)
         })
+    }
+
+    fn receipt_requests_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::storage::ReceiptJob>, StorageError> {
+        self.receipt_requests_due_impl(now, limit)
+    }
+
+    fn receipt_sale(
+        &self,
+        store: &StoreId,
+        sale: &pos_core::id::SaleId,
+    ) -> Result<Option<pos_core::sale::Sale>, StorageError> {
+        self.receipt_sale_impl(store, sale)
+    }
+
+    fn record_receipt_delivery(
+        &self,
+        delivery: &crate::storage::ReceiptDelivery,
+        next_at: Option<Timestamp>,
+    ) -> Result<(), StorageError> {
+        self.record_receipt_delivery_impl(delivery, next_at)
+    }
+
+    fn receipt_deliveries(
+        &self,
+        store: &StoreId,
+    ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
+        self.receipt_deliveries_impl(store)
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

@@ -132,6 +132,8 @@ pub struct FleetConfig {
     pub body_bytes_max: usize,
     /// The update service: the keyring and compatible string bundles are checked against.
     pub updates: Option<UpdatesConfig>,
+    /// Sending the receipts tills ask for by e-mail or text message; `None` sends none.
+    pub receipts: Option<crate::receipts::ReceiptsConfig>,
 }
 
 impl FleetConfig {
@@ -144,6 +146,7 @@ impl FleetConfig {
             plain_http_allowed: false,
             body_bytes_max: BODY_BYTES_MAX_DEFAULT,
             updates: None,
+            receipts: None,
         }
     }
 }
@@ -255,6 +258,7 @@ pub async fn start_with_updates(
     storage: Arc<dyn FleetStorage>,
     updates: Arc<dyn UpdateStorage>,
 ) -> Result<RunningFleet, FleetError> {
+    spawn_receipts(config, &storage);
     let api = AppState { storage };
     let update_routes = crate::updates::router(UpdatesState::new(
         api.clone(),
@@ -272,12 +276,20 @@ pub async fn start_with(
     transport: Transport,
     storage: Arc<dyn FleetStorage>,
 ) -> Result<RunningFleet, FleetError> {
+    spawn_receipts(config, &storage);
     serve(
         config,
         transport,
         router(AppState { storage }, config.body_bytes_max),
     )
     .await
+}
+
+/// The receipt sender runs beside the server when configured.
+fn spawn_receipts(config: &FleetConfig, storage: &Arc<dyn FleetStorage>) {
+    if let Some(receipts) = &config.receipts {
+        crate::receipts::spawn_worker(Arc::clone(storage), receipts.clone());
+    }
 }
 
 async fn serve(

@@ -6,6 +6,8 @@
 //! serves. Schema changes are an append-only list of migrations keyed by `user_version`,
 //! applied in one transaction at open.
 
+mod receipts;
+
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -158,6 +160,7 @@ impl SqliteStorage {
         migrate(&mut conn)?;
         crate::updates::sqlite::migrate(&mut conn)?;
         crate::dashboard::sqlite::migrate(&mut conn)?;
+        receipts::migrate(&conn)?;
         let last: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT wall_ms, counter FROM fleet_clock WHERE id = 1",
@@ -1423,6 +1426,37 @@ impl FleetStorage for SqliteStorage {
         };
         publish(&tx, tenant, store, None, stamp.hlc, &body)?;
         tx.commit().map_err(db)
+    }
+
+    fn receipt_requests_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<crate::storage::ReceiptJob>, StorageError> {
+        self.receipt_requests_due_impl(now, limit)
+    }
+
+    fn receipt_sale(
+        &self,
+        store: &StoreId,
+        sale: &pos_core::id::SaleId,
+    ) -> Result<Option<pos_core::sale::Sale>, StorageError> {
+        self.receipt_sale_impl(store, sale)
+    }
+
+    fn record_receipt_delivery(
+        &self,
+        delivery: &crate::storage::ReceiptDelivery,
+        next_at: Option<Timestamp>,
+    ) -> Result<(), StorageError> {
+        self.record_receipt_delivery_impl(delivery, next_at)
+    }
+
+    fn receipt_deliveries(
+        &self,
+        store: &StoreId,
+    ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
+        self.receipt_deliveries_impl(store)
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

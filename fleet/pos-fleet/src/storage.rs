@@ -10,9 +10,11 @@
 use pos_core::access::Features;
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
-use pos_core::id::{DeviceId, ProductId, SaleId, StoreId, TenantId};
+use pos_core::event::ReceiptDestination;
+use pos_core::id::{DeviceId, EventId, ProductId, ReceiptNumber, SaleId, StoreId, TenantId};
 use pos_core::money::{Currency, Money};
 use pos_core::quantity::Quantity;
+use pos_core::sale::Sale;
 use pos_sync::ingest::BatchError;
 use pos_sync::wire::{PullResponse, PushAck, PushBatch, Scope};
 use serde::{Deserialize, Serialize};
@@ -259,6 +261,24 @@ pub trait FleetStorage: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<(), StorageError>;
 
+    /// Receipts asked for at a till (`receipt_requested` journal entries) that were never
+    /// tried, or whose retry is due at `now`; oldest first, at most `limit`.
+    fn receipt_requests_due(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ReceiptJob>, StorageError>;
+    /// A sale of the store as its till recorded it, for its receipt.
+    fn receipt_sale(&self, store: &StoreId, sale: &SaleId) -> Result<Option<Sale>, StorageError>;
+    /// Records how sending a receipt went; `next_at` is when to try again (retrying only).
+    fn record_receipt_delivery(
+        &self,
+        delivery: &ReceiptDelivery,
+        next_at: Option<Timestamp>,
+    ) -> Result<(), StorageError>;
+    /// The store's receipt deliveries, failures included, newest first.
+    fn receipt_deliveries(&self, store: &StoreId) -> Result<Vec<ReceiptDelivery>, StorageError>;
+
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError>;
     fn stock(&self, store: &StoreId) -> Result<Vec<StockRow>, StorageError>;
     fn anomalies(&self, store: &StoreId) -> Result<Vec<AnomalyRow>, StorageError>;
@@ -300,6 +320,65 @@ pub trait FleetStorage: Send + Sync + 'static {
     fn failed_receipts(&self, _stores: &[StoreId]) -> Result<Vec<FailedReceipt>, StorageError> {
         Ok(Vec::new())
     }
+}
+
+/// A receipt a till asked for, waiting to be sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptJob {
+    /// The `receipt_requested` journal entry: one delivery per request.
+    pub event_id: EventId,
+    pub tenant: TenantId,
+    pub store: StoreId,
+    pub sale: SaleId,
+    pub receipt: ReceiptNumber,
+    pub destination: ReceiptDestination,
+    /// Attempts made so far.
+    pub attempts: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    Sent,
+    /// Failed; another attempt is scheduled.
+    Retrying,
+    /// Failed on every allowed attempt: for a person to look at.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Retrying => "retrying",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<DeliveryStatus> {
+        match text {
+            "sent" => Some(DeliveryStatus::Sent),
+            "retrying" => Some(DeliveryStatus::Retrying),
+            "failed" => Some(DeliveryStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// How sending one requested receipt went, as the API lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptDelivery {
+    pub event_id: EventId,
+    pub tenant: TenantId,
+    pub store: StoreId,
+    pub sale: SaleId,
+    pub receipt: ReceiptNumber,
+    pub destination: ReceiptDestination,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+    pub updated_at: Timestamp,
 }
 
 /// Records published to terminals besides products and settings.

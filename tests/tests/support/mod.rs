@@ -1,0 +1,330 @@
+//! Shared by the sync tests: a real fleet server on loopback over a real SQLite file, that can
+//! be restarted in the middle of anything; a fault-injecting TCP proxy to put between a
+//! terminal and the fleet; and a terminal made of a real encrypted store and the real sync
+//! agent.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use pos_core::clock::Timestamp;
+use pos_core::id::{DeviceId, StoreId};
+use pos_fleet::server::{self, FleetConfig, Transport};
+use pos_fleet::sqlite::SqliteStorage;
+use pos_fleet::storage::FleetStorage;
+use pos_store::Store;
+use pos_store::sample::SaleMaker;
+use pos_terminal::sync_agent::{SyncAgent, SyncSettings, SyncStatus};
+use serde_json::{Value, json};
+
+pub const OPERATOR_EMAIL: &str = "ops@fleet.example";
+pub const OPERATOR_PASSWORD: &str = "operator-password-1";
+
+pub fn now() -> Timestamp {
+    Timestamp::from_unix_ms(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap(),
+    )
+}
+
+/// A fleet server on its own runtime, so that a restart really stops every connection.
+pub struct Fleet {
+    pub dir: PathBuf,
+    runtime: Option<tokio::runtime::Runtime>,
+    pub addr: SocketAddr,
+    pub storage: Arc<dyn FleetStorage>,
+    /// The runtime API calls of the test run on.
+    client_runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    pub operator: String,
+}
+
+fn fleet_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn serve(dir: &Path) -> (tokio::runtime::Runtime, SocketAddr, Arc<dyn FleetStorage>) {
+    let storage: Arc<dyn FleetStorage> = Arc::new(SqliteStorage::open(dir).unwrap());
+    let runtime = fleet_runtime();
+    let config = FleetConfig::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
+    let running = runtime
+        .block_on(server::start_with(
+            &config,
+            Transport::Plain,
+            storage.clone(),
+        ))
+        .unwrap();
+    (runtime, running.addr, storage)
+}
+
+impl Fleet {
+    /// A new fleet in `dir` with its operator logged in.
+    pub fn start(dir: &Path) -> Fleet {
+        let storage = SqliteStorage::open(dir).unwrap();
+        server::add_operator(
+            &storage,
+            OPERATOR_EMAIL,
+            OPERATOR_PASSWORD,
+            Timestamp::from_unix_ms(0),
+        )
+        .unwrap();
+        drop(storage);
+        let (runtime, addr, storage) = serve(dir);
+        let mut fleet = Fleet {
+            dir: dir.to_path_buf(),
+            runtime: Some(runtime),
+            addr,
+            storage,
+            client_runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: reqwest::Client::new(),
+            operator: String::new(),
+        };
+        fleet.operator = fleet.login(OPERATOR_EMAIL, OPERATOR_PASSWORD);
+        fleet
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server with whatever it was doing (connections cut, answers lost) and starts
+    /// it again on the same database, on a new port.
+    pub fn restart(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_millis(50));
+        }
+        let (runtime, addr, storage) = serve(&self.dir);
+        self.runtime = Some(runtime);
+        self.addr = addr;
+        self.storage = storage;
+    }
+
+    pub fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.base());
+        let mut request = match method {
+            "GET" => self.client.get(url),
+            "PUT" => self.client.put(url),
+            _ => self.client.post(url),
+        };
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.client_runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            let text = response.text().await.unwrap();
+            let value = if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            };
+            (status, value)
+        })
+    }
+
+    pub fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.call(method, path, token, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {value}"
+        );
+        value
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> String {
+        let body = self.ok(
+            "POST",
+            "/api/v1/login",
+            "",
+            Some(json!({"email": email, "password": password})),
+        );
+        body["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A tenant with one store in EUR; returns (tenant, store).
+    pub fn tenant(&self, name: &str) -> (String, String) {
+        let tenant = self.ok(
+            "POST",
+            "/api/v1/tenants",
+            &self.operator,
+            Some(json!({"name": name})),
+        );
+        let tenant = tenant["id"].as_str().unwrap().to_owned();
+        let store = self.ok(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/stores"),
+            &self.operator,
+            Some(json!({"name": format!("{name} Mitte"), "currency": "EUR"})),
+        );
+        (tenant, store["id"].as_str().unwrap().to_owned())
+    }
+
+    pub fn enrolment_code(&self, store: &str) -> String {
+        let body = self.ok(
+            "POST",
+            &format!("/api/v1/stores/{store}/enrolment-codes"),
+            &self.operator,
+            None,
+        );
+        body["code"].as_str().unwrap().to_owned()
+    }
+
+    pub fn save_product(&self, tenant: &str, product: &pos_core::catalog::Product) {
+        self.ok(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/products"),
+            &self.operator,
+            Some(serde_json::to_value(product).unwrap()),
+        );
+    }
+
+    pub fn schedule_price(&self, tenant: &str, product: &str, minor: i64, at: Timestamp) {
+        self.ok(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/prices"),
+            &self.operator,
+            Some(json!({
+                "product": product,
+                "price": pos_core::money::Money::from_minor(minor, pos_core::money::Currency::EUR),
+                "effective_at": at,
+            })),
+        );
+    }
+
+    pub fn sales(&self, store: &str) -> Vec<Value> {
+        self.ok(
+            "GET",
+            &format!("/api/v1/stores/{store}/sales"),
+            &self.operator,
+            None,
+        )
+        .as_array()
+        .unwrap()
+        .clone()
+    }
+
+    /// The store's stock per product, as the fleet computes it.
+    pub fn stock(&self, store: &str) -> Vec<(String, String)> {
+        self.ok(
+            "GET",
+            &format!("/api/v1/stores/{store}/stock"),
+            &self.operator,
+            None,
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["product"].as_str().unwrap().to_owned(),
+                row["level"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Sync settings fast enough for a test: quick pulls, short timeouts, short backoff.
+pub fn quick_settings(url: &str, name: &str, code: Option<String>) -> SyncSettings {
+    SyncSettings {
+        enrolment_code: code,
+        pull_interval: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(3),
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(400),
+        ..SyncSettings::new(url, name)
+    }
+}
+
+/// A terminal: its data directory, its encrypted store (the till's connection) and, while it
+/// syncs, the sync agent with its own connection.
+pub struct Terminal {
+    pub dir: tempfile::TempDir,
+    pub device: DeviceId,
+    pub store: Store,
+    pub maker: SaleMaker,
+    pub agent: Option<SyncAgent>,
+}
+
+impl Terminal {
+    pub fn open(device: &str, store: &str) -> Terminal {
+        let dir = tempfile::tempdir().unwrap();
+        let device = DeviceId::new(device);
+        let opened = Store::open(dir.path(), device.clone()).unwrap();
+        let mut maker = SaleMaker::new(device.as_str()).unwrap();
+        maker.store = StoreId::new(store);
+        Terminal {
+            dir,
+            device,
+            store: opened,
+            maker,
+            agent: None,
+        }
+    }
+
+    pub fn start_sync(&mut self, settings: SyncSettings) {
+        self.agent =
+            Some(SyncAgent::start(self.dir.path(), self.device.clone(), settings).unwrap());
+    }
+
+    pub fn stop_sync(&mut self) {
+        if let Some(agent) = self.agent.take() {
+            agent.stop();
+        }
+    }
+
+    pub fn status(&self) -> SyncStatus {
+        self.agent.as_ref().unwrap().status().snapshot()
+    }
+
+    /// Waits until the agent reports `done`, or panics after `limit` with the last status.
+    pub fn wait_for(&self, limit: Duration, what: &str, done: impl Fn(&SyncStatus) -> bool) {
+        let started = Instant::now();
+        loop {
+            let status = self.status();
+            if done(&status) {
+                return;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "{}: {what} did not happen within {limit:?}; status {status:?}",
+                self.device
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits until the whole journal is acknowledged and a pull came back since `after`.
+    pub fn wait_caught_up(&self, limit: Duration, after: Timestamp) {
+        self.wait_for(limit, "catching up", |s| {
+            s.backlog == 0 && s.last_success.is_some_and(|at| at > after)
+        });
+    }
+}
