@@ -4,8 +4,9 @@
 //! It owns the runtime around the till: the data directory ([`terminal`]), the clock and ids
 //! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
-//! drawer service ([`peripherals`]), the scanner thread ([`scanner`]) and the UI thread's
-//! wiring ([`screen`]). Every retail rule is `pos-core`'s and every screen decision the
+//! drawer service ([`peripherals`]), the scanner thread ([`scanner`]), the UI thread's
+//! wiring ([`screen`]) and the first-boot setup and service screen over all of these
+//! ([`service`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -19,4 +20,5 @@ pub mod ports;
 pub mod scanner;
 pub mod screen;
 pub mod seed;
+pub mod service;
 pub mod terminal;

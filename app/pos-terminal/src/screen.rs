@@ -6,9 +6,11 @@
 //! scanner threads hand their news over with `slint::Weak::upgrade_in_event_loop`.
 
 use std::cell::RefCell;
+use std::path::Path;
 use std::rc::Rc;
 
 use pos_core::id::DeviceId;
+use pos_service::{ServiceScreen, SetupScreen};
 use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
 use slint::ComponentHandle;
 
@@ -18,9 +20,13 @@ use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
 
 thread_local! {
-    /// The screen, for news arriving from other threads; set while the window runs.
-    static SCREEN: RefCell<Option<TillScreen>> = const { RefCell::new(None) };
+    /// The screen and the printer's status text, for news arriving from other threads; set
+    /// while the window runs.
+    static SCREEN: RefCell<Option<(TillScreen, Rc<RefCell<String>>)>> = const { RefCell::new(None) };
 }
+
+/// How often the status bar's sync backlog is read from the store.
+const STATUS_BAR_SYNC_SECONDS: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
@@ -36,6 +42,8 @@ pub enum ScreenError {
     Peripherals(#[from] crate::peripherals::PeripheralError),
     #[error(transparent)]
     Scanner(#[from] crate::scanner::ScannerStartError),
+    #[error("the scanner test cannot start: {0}")]
+    Service(String),
 }
 
 impl From<slint::PlatformError> for ScreenError {
@@ -53,16 +61,86 @@ pub fn device_status(report: &PrinterReport) -> DeviceStatus {
     }
 }
 
-/// Runs the cashier's screen over the store in `data` until the window closes.
-pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
+/// Runs the cashier's screen over the store in `data` until the window closes. With
+/// `first_boot_setup`, a data directory without a completed setup shows the setup screen
+/// first, and the till starts with the configuration it wrote.
+pub fn run(
+    data: &DataDir,
+    config_file: &Path,
+    config: &TerminalConfig,
+    first_boot_setup: bool,
+) -> Result<(), ScreenError> {
     // English is the screen's own language; only others come from a translation.
-    if config.language != "en"
-        && let Err(error) = pos_ui::select_language(&config.language)
+    select_language(&config.language);
+    let window = AppWindow::new()?;
+    let running: Rc<RefCell<Option<Running>>> = Rc::new(RefCell::new(None));
+    let setup = if first_boot_setup && !pos_service::complete::is_set_up(&data.root) {
+        let setup = SetupScreen::show(
+            &window,
+            crate::service::setup_settings(data),
+            Box::new(crate::service::TerminalSetupTarget { data: data.clone() }),
+            crate::service::starting_form(),
+        );
+        let (for_till, data, config_file) =
+            (window.as_weak(), data.clone(), config_file.to_path_buf());
+        let slot = running.clone();
+        setup.on_start(move |_state| {
+            let Some(window) = for_till.upgrade() else {
+                return;
+            };
+            let started = TerminalConfig::load(&config_file)
+                .map_err(|error| error.to_string())
+                .and_then(|config| {
+                    select_language(&config.language);
+                    start_till(&window, &data, &config).map_err(|error| error.to_string())
+                });
+            match started {
+                Ok(till) => *slot.borrow_mut() = Some(till),
+                Err(error) => {
+                    eprintln!("pos-terminal: the till could not start after setup: {error}");
+                    if let Err(error) = slint::quit_event_loop() {
+                        eprintln!("pos-terminal: {error}");
+                    }
+                }
+            }
+        });
+        Some(setup)
+    } else {
+        *running.borrow_mut() = Some(start_till(&window, data, config)?);
+        None
+    };
+    let result = window.run();
+    SCREEN.with(|slot| slot.borrow_mut().take());
+    drop(setup);
+    running.borrow_mut().take();
+    result?;
+    Ok(())
+}
+
+fn select_language(language: &str) {
+    if language != "en"
+        && let Err(error) = pos_ui::select_language(language)
     {
         eprintln!("pos-terminal: {error}");
     }
-    let window = AppWindow::new()?;
+}
+
+/// What keeps the till running while the window is open.
+struct Running {
+    _screen: TillScreen,
+    _service: ServiceScreen,
+    _ticker: slint::Timer,
+    _peripherals: Rc<PeripheralService>,
+}
+
+/// Starts the printer service, opens the store and shows the till in `window`.
+fn start_till(
+    window: &AppWindow,
+    data: &DataDir,
+    config: &TerminalConfig,
+) -> Result<Running, ScreenError> {
     let for_printer = window.as_weak();
+    let printer_status = Rc::new(RefCell::new(String::new()));
     let peripherals = Rc::new(PeripheralService::start(
         PeripheralSettings {
             queue_dir: data.print_queue(),
@@ -82,7 +160,8 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             let status = device_status(&report);
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
-                    if let Some(screen) = screen.borrow().as_ref() {
+                    if let Some((screen, printer)) = screen.borrow().as_ref() {
+                        *printer.borrow_mut() = status.printer.clone();
                         screen.set_status(status);
                     }
                 });
@@ -100,30 +179,57 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
         system_now,
     )?;
     let effects = opened.effects;
-    let screen = TillScreen::new(&window, opened.till, system_now);
+    let screen = TillScreen::new(window, opened.till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
-    SCREEN.with(|slot| *slot.borrow_mut() = Some(screen.clone()));
+    let service = ServiceScreen::new(
+        window,
+        crate::service::service_settings(
+            data,
+            config,
+            opened.store.clone(),
+            peripherals.clone(),
+            printer_status.clone(),
+        )?,
+    );
+    service.show_status_bar();
+    SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     let ticker = slint::Timer::default();
     let refresher = screen.clone();
+    let status_bar = service.clone();
+    let mut seconds = 0_u32;
     ticker.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(1),
-        move || refresher.refresh(),
+        move || {
+            refresher.refresh();
+            seconds = seconds.wrapping_add(1);
+            if seconds.is_multiple_of(STATUS_BAR_SYNC_SECONDS) {
+                status_bar.show_status_bar();
+            }
+        },
     );
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();
         crate::scanner::spawn(settings, move |code| {
             let typed = for_scanner.upgrade_in_event_loop(move |window| {
-                window.global::<CartAdapter>().invoke_scan(code.into());
+                // While the service screen is open, scans go to its scanner test.
+                if window.global::<pos_ui::ServiceAdapter>().get_open() {
+                    window
+                        .global::<pos_ui::ServiceAdapter>()
+                        .invoke_test_scan(code.into());
+                } else {
+                    window.global::<CartAdapter>().invoke_scan(code.into());
+                }
             });
             if let Err(error) = typed {
                 eprintln!("pos-terminal: a scan could not reach the screen: {error}");
             }
         })?;
     }
-    let result = window.run();
-    SCREEN.with(|slot| slot.borrow_mut().take());
-    drop(screen);
-    result?;
-    Ok(())
+    Ok(Running {
+        _screen: screen,
+        _service: service,
+        _ticker: ticker,
+        _peripherals: peripherals,
+    })
 }
