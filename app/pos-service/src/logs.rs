@@ -64,6 +64,25 @@ pub enum ExportError {
     },
 }
 
+impl ExportError {
+    /// The message in German.
+    pub fn message_de(&self) -> String {
+        match self {
+            ExportError::Log(error) => format!("Das Protokoll ist nicht lesbar: {error}"),
+            ExportError::Destination(path) => format!(
+                "In {} kann diese Kasse nicht schreiben; stecken Sie den USB-Stick ein und versuchen Sie es noch einmal",
+                path.display()
+            ),
+            ExportError::Write { path, source } => {
+                format!(
+                    "{} konnte nicht geschrieben werden: {source}",
+                    path.display()
+                )
+            }
+        }
+    }
+}
+
 /// Keys whose values never leave the terminal.
 const SECRET_KEYS: [&str; 5] = ["token", "password", "secret", "code", "pin"];
 

@@ -39,6 +39,8 @@ pub struct ServiceSettings {
     pub store_name: String,
     pub terminal: String,
     pub paper: Paper,
+    /// The screen's language for messages: "en" or "de".
+    pub locale: String,
     pub decoder: Decoder,
     pub staff: Rc<dyn Staff>,
     pub hardware: Rc<dyn ServiceHardware>,
@@ -149,6 +151,15 @@ impl ServiceScreen {
         Some(work(&adapter))
     }
 
+    /// `en`, or `de` when the screen speaks German.
+    fn text(&self, en: String, de: String) -> String {
+        if self.inner.settings.locale == "de" {
+            de
+        } else {
+            en
+        }
+    }
+
     fn say(&self, text: &str, tone: Tone) {
         self.adapter(|adapter| {
             adapter.set_message(text.into());
@@ -193,14 +204,19 @@ impl ServiceScreen {
             .into_iter()
             .find(|person| person.user.as_str() == user);
         let Some(person) = person else {
-            self.say(
-                "Only a manager or technician can open the service screen.",
-                Tone::Problem,
+            let text = self.text(
+                "Only a manager or technician can open the service screen.".to_owned(),
+                "Nur Führungskräfte und Techniker können den Service öffnen.".to_owned(),
             );
+            self.say(&text, Tone::Problem);
             return;
         };
         if !self.inner.settings.staff.pin_matches(&person.user, pin) {
-            self.say("Wrong PIN. Try again.", Tone::Problem);
+            let text = self.text(
+                "Wrong PIN. Try again.".to_owned(),
+                "Falsche PIN. Bitte noch einmal.".to_owned(),
+            );
+            self.say(&text, Tone::Problem);
             return;
         }
         self.adapter(|adapter| {
@@ -209,7 +225,11 @@ impl ServiceScreen {
             adapter.set_scan_title(SharedString::new());
             adapter.set_scan_details(ModelRc::default());
         });
-        self.say(&format!("Service opened by {}.", person.name), Tone::Info);
+        let text = self.text(
+            format!("Service opened by {}.", person.name),
+            format!("Service geöffnet von {}.", person.name),
+        );
+        self.say(&text, Tone::Info);
         self.refresh();
     }
 
@@ -262,25 +282,42 @@ impl ServiceScreen {
                 settings.hardware.print_raw(&job, bytes)
             });
         match sent {
-            Ok(()) => self.say(
-                "Test page sent to the printer. Check every line, the barcode and the cut.",
-                Tone::Success,
-            ),
-            Err(error) => self.say(
-                &format!("The test page did not print: {error}"),
-                Tone::Problem,
-            ),
+            Ok(()) => {
+                let text = self.text(
+                    "Test page sent to the printer. Check every line, the barcode and the cut."
+                        .to_owned(),
+                    "Testseite an den Drucker gesendet. Prüfen Sie jede Zeile, den Barcode und den Schnitt."
+                        .to_owned(),
+                );
+                self.say(&text, Tone::Success);
+            }
+            Err(error) => {
+                let text = self.text(
+                    format!("The test page did not print: {error}"),
+                    format!("Die Testseite wurde nicht gedruckt: {error}"),
+                );
+                self.say(&text, Tone::Problem);
+            }
         }
         self.show_printer();
     }
 
     fn kick_drawer(&self) {
         match self.inner.settings.hardware.kick_drawer() {
-            Ok(()) => self.say(
-                "Drawer kick sent. The drawer should open now.",
-                Tone::Success,
-            ),
-            Err(error) => self.say(&format!("The drawer did not open: {error}"), Tone::Problem),
+            Ok(()) => {
+                let text = self.text(
+                    "Drawer kick sent. The drawer should open now.".to_owned(),
+                    "Öffnungsimpuls gesendet. Die Lade sollte jetzt aufgehen.".to_owned(),
+                );
+                self.say(&text, Tone::Success);
+            }
+            Err(error) => {
+                let text = self.text(
+                    format!("The drawer did not open: {error}"),
+                    format!("Die Lade hat sich nicht geöffnet: {error}"),
+                );
+                self.say(&text, Tone::Problem);
+            }
         }
         self.show_printer();
     }
@@ -294,9 +331,21 @@ impl ServiceScreen {
     pub fn refresh(&self) {
         self.show_printer();
         let interfaces: Vec<SharedString> = match network::interfaces() {
-            Ok(list) if list.is_empty() => vec!["No network interface".into()],
+            Ok(list) if list.is_empty() => vec![
+                self.text(
+                    "No network interface".to_owned(),
+                    "Keine Netzwerkschnittstelle".to_owned(),
+                )
+                .into(),
+            ],
             Ok(list) => list.iter().map(|i| i.line().into()).collect(),
-            Err(error) => vec![format!("The interfaces cannot be read: {error}").into()],
+            Err(error) => vec![
+                self.text(
+                    format!("The interfaces cannot be read: {error}"),
+                    format!("Die Schnittstellen sind nicht lesbar: {error}"),
+                )
+                .into(),
+            ],
         };
         let setup = SetupState::load(&self.inner.settings.data_dir)
             .ok()
@@ -307,29 +356,52 @@ impl ServiceScreen {
                 fleet_url,
                 terminal_name,
                 ..
-            }) => format!("{fleet_url} · enrolled as {terminal_name} ({})", e.device),
-            Some(SetupState { fleet_url, .. }) if !fleet_url.is_empty() => {
-                format!("{fleet_url} · not enrolled yet")
-            }
-            _ => "No fleet: this terminal works on its own".to_owned(),
+            }) => self.text(
+                format!("{fleet_url} · enrolled as {terminal_name} ({})", e.device),
+                format!(
+                    "{fleet_url} · angemeldet als {terminal_name} ({})",
+                    e.device
+                ),
+            ),
+            Some(SetupState { fleet_url, .. }) if !fleet_url.is_empty() => self.text(
+                format!("{fleet_url} · not enrolled yet"),
+                format!("{fleet_url} · noch nicht angemeldet"),
+            ),
+            _ => self.text(
+                "No fleet: this terminal works on its own".to_owned(),
+                "Keine Flotte: Diese Kasse arbeitet für sich".to_owned(),
+            ),
         };
         let (backlog, last) = match self.inner.settings.data.sync_status() {
             Ok(status) => (
                 match status.backlog {
-                    0 => "Every event is with the fleet".to_owned(),
-                    1 => "1 event waits for the fleet".to_owned(),
-                    n => format!("{n} events wait for the fleet"),
+                    0 => self.text(
+                        "Every event is with the fleet".to_owned(),
+                        "Alle Ereignisse sind bei der Flotte".to_owned(),
+                    ),
+                    1 => self.text(
+                        "1 event waits for the fleet".to_owned(),
+                        "1 Ereignis wartet auf die Flotte".to_owned(),
+                    ),
+                    n => self.text(
+                        format!("{n} events wait for the fleet"),
+                        format!("{n} Ereignisse warten auf die Flotte"),
+                    ),
                 },
                 match status.last_sync_ms {
                     Some(ms) => {
                         let at = Timestamp::from_unix_ms(ms).to_utc();
-                        format!("Last sync {:02}:{:02} UTC", at.hour(), at.minute())
+                        let at = format!("{:02}:{:02} UTC", at.hour(), at.minute());
+                        self.text(format!("Last sync {at}"), format!("Letzter Abgleich {at}"))
                     }
-                    None => "No sync yet".to_owned(),
+                    None => self.text("No sync yet".to_owned(), "Noch kein Abgleich".to_owned()),
                 },
             ),
             Err(error) => (
-                format!("The journal cannot be read: {error}"),
+                self.text(
+                    format!("The journal cannot be read: {error}"),
+                    format!("Das Journal ist nicht lesbar: {error}"),
+                ),
                 String::new(),
             ),
         };
@@ -354,13 +426,19 @@ impl ServiceScreen {
                 installed_version: VERSION.to_owned(),
                 booted_slot: booted,
                 slots,
-                state: "No update waiting".to_owned(),
+                state: self.text(
+                    "No update waiting".to_owned(),
+                    "Kein Update wartet".to_owned(),
+                ),
             },
             Err(error) => UpdateStatus {
                 installed_version: VERSION.to_owned(),
                 booted_slot: None,
                 slots: Vec::new(),
-                state: format!("Slot status unknown: {error}"),
+                state: self.text(
+                    format!("Slot status unknown: {error}"),
+                    format!("Slot-Status unbekannt: {error}"),
+                ),
             },
         };
         *self.inner.update.borrow_mut() = Some(status.clone());
@@ -415,12 +493,16 @@ impl ServiceScreen {
                     .filter_map(|f| f.file_name())
                     .map(|n| n.to_string_lossy().into_owned())
                     .collect();
-                self.say(
-                    &format!("Exported to {}: {}", folder.trim(), names.join(", ")),
-                    Tone::Success,
+                let text = self.text(
+                    format!("Exported to {}: {}", folder.trim(), names.join(", ")),
+                    format!("Exportiert nach {}: {}", folder.trim(), names.join(", ")),
                 );
+                self.say(&text, Tone::Success);
             }
-            Err(error) => self.say(&error.to_string(), Tone::Problem),
+            Err(error) => {
+                let text = self.text(error.to_string(), error.message_de());
+                self.say(&text, Tone::Problem);
+            }
         }
     }
 
@@ -441,11 +523,14 @@ impl ServiceScreen {
             (settings.clock)().unix_ms(),
         );
         match requested {
-            Ok(_) => self.say(
-                "Factory reset requested: the terminal restarts, erases its data and shows the setup screen.",
-                Tone::Success,
-            ),
-            Err(refused) => self.say(&refused.to_string(), Tone::Problem),
+            Ok(_) => {
+                let text = self.text(
+                    "Factory reset requested: the terminal restarts, erases its data and shows the setup screen.".to_owned(),
+                    "Zurücksetzen beauftragt: Die Kasse startet neu, löscht ihre Daten und zeigt die Einrichtung.".to_owned(),
+                );
+                self.say(&text, Tone::Success);
+            }
+            Err(refused) => self.say(&refused.message(&settings.locale), Tone::Problem),
         }
     }
 
@@ -455,14 +540,22 @@ impl ServiceScreen {
             maintenance::request_reboot(&settings.data_dir, "start the other slot").map(|_| message)
         });
         match switched {
-            Ok(message) => self.say(
-                &format!("The other slot starts next ({message}); the terminal restarts now."),
-                Tone::Success,
-            ),
-            Err(error) => self.say(
-                &format!("The other slot cannot be started: {error}"),
-                Tone::Problem,
-            ),
+            Ok(message) => {
+                let text = self.text(
+                    format!("The other slot starts next ({message}); the terminal restarts now."),
+                    format!(
+                        "Als Nächstes startet der andere Slot ({message}); die Kasse startet jetzt neu."
+                    ),
+                );
+                self.say(&text, Tone::Success);
+            }
+            Err(error) => {
+                let text = self.text(
+                    format!("The other slot cannot be started: {error}"),
+                    format!("Der andere Slot kann nicht gestartet werden: {error}"),
+                );
+                self.say(&text, Tone::Problem);
+            }
         }
     }
 }

@@ -204,7 +204,7 @@ fn setup_screen(window: &AppWindow, dir: &std::path::Path) -> SetupScreen {
     )
 }
 
-fn service_screen(window: &AppWindow, dir: &std::path::Path) -> ServiceScreen {
+fn service_screen(window: &AppWindow, dir: &std::path::Path, locale: &str) -> ServiceScreen {
     let log = dir.join("terminal.log");
     std::fs::write(&log, "pos-terminal: started\n").unwrap();
     ServiceScreen::new(
@@ -214,6 +214,7 @@ fn service_screen(window: &AppWindow, dir: &std::path::Path) -> ServiceScreen {
             store_name: "Corner Market Mitte".to_owned(),
             terminal: "T1".to_owned(),
             paper: Paper::MM80_42,
+            locale: locale.to_owned(),
             decoder: Decoder::new(DecodeRules::default()).unwrap(),
             staff: Rc::new(pos_till::memory::MemoryStaff::demo()),
             hardware: Rc::new(ReadyPrinter),
@@ -256,7 +257,7 @@ fn walk(width: u32, height: u32, failures: &mut Vec<String>) {
     shots.shoot("setup-done");
     shots.tap("Start the till");
 
-    let service = service_screen(&shots.window, dir.path());
+    let service = service_screen(&shots.window, dir.path(), "en");
     service.open();
     shots.shoot("service-gate");
     shots
@@ -315,7 +316,7 @@ fn the_setup_and_service_pages_look_as_kept() {
     shots.tap("Weiter");
     shots.shoot("setup-hardware-de");
     shots.window.global::<SetupAdapter>().set_active(false);
-    let service = service_screen(&shots.window, dir.path());
+    let service = service_screen(&shots.window, dir.path(), "de");
     service.open();
     shots
         .window

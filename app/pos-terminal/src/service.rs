@@ -164,6 +164,7 @@ pub fn service_settings(
         store_name,
         terminal: config.device.clone(),
         paper: config.printer.paper,
+        locale: config.language.clone(),
         decoder,
         staff: Rc::new(crate::ports::StoreStaff::new(store.clone())),
         hardware: Rc::new(PeripheralHardware {
