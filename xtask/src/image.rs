@@ -279,7 +279,9 @@ pub const ENABLED_UNITS: &[&str] = &[
     "rauc.service",
     "rauc-mark-good.service",
     "pos-console-keys.service",
-    "pos-reboot-request.path",
+    "pos-factory-reset.service",
+    "pos-factory-reset.path",
+    "pos-reboot.path",
 ];
 
 /// Units enabled in the test image only (under `image/test-rootfs`).

@@ -130,6 +130,7 @@ impl Role {
                     "inventory.*",
                     "products.*",
                     "customers.*",
+                    "service.*",
                 ],
             ),
             Role::new(
@@ -146,6 +147,7 @@ impl Role {
                     "customers.*",
                     "users.*",
                     "settings.*",
+                    "service.*",
                 ],
             ),
             Role::new("super_admin", "Fleet super-admin", &["*"]),

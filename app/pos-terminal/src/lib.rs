@@ -6,8 +6,9 @@
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
 //! drawer service ([`peripherals`]), the customer's pole display ([`pole`]), the scanner
 //! thread ([`scanner`]), the UI thread's wiring ([`screen`]), the sync agent ([`sync_agent`]),
-//! which sends the journal to the fleet and applies what it pulls, and the update agent's
-//! thread ([`update_agent`]). Every retail rule is `pos-core`'s and every screen decision the
+//! which sends the journal to the fleet and applies what it pulls, the update agent's thread
+//! ([`update_agent`]), and the first-boot setup and service screen over all of these
+//! ([`service`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
@@ -23,5 +24,6 @@ pub mod scanner;
 pub mod screen;
 pub mod seed;
 pub mod sync_agent;
+pub mod service;
 pub mod terminal;
 pub mod update_agent;

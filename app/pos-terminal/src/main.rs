@@ -1,7 +1,9 @@
 //! `pos-terminal`: the cashier's screen over the store in the data directory.
 //!
 //! ```text
-//! pos-terminal [--data DIR] [--config FILE]   the till (window, or full screen with `kms`)
+//! pos-terminal [--data DIR] [--config FILE] [--setup]
+//!                                             the till (window, or full screen with `kms`);
+//!                                             `--setup`: first-boot setup when none was done
 //! pos-terminal demo-day [--width COLUMNS]     print the scripted demo day
 //! ```
 
@@ -11,7 +13,7 @@ use anyhow::{Context, bail};
 use pos_terminal::config::TerminalConfig;
 use pos_terminal::terminal::DataDir;
 
-const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE]\n       pos-terminal demo-day [--width COLUMNS]";
+const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,11 +22,13 @@ fn main() -> anyhow::Result<()> {
     }
     let mut data = None;
     let mut config = None;
+    let mut setup = false;
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--data" => data = Some(PathBuf::from(value(rest.next(), "--data")?)),
             "--config" => config = Some(PathBuf::from(value(rest.next(), "--config")?)),
+            "--setup" => setup = true,
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -42,7 +46,7 @@ fn main() -> anyhow::Result<()> {
         data.root.display(),
         data.receipts().display()
     );
-    pos_terminal::screen::run(&data, &config).context("the till stopped")
+    pos_terminal::screen::run(&data, &config_file, &config, setup).context("the till stopped")
 }
 
 fn value<'a>(next: Option<&'a String>, flag: &str) -> anyhow::Result<&'a str> {

@@ -225,6 +225,7 @@ pub enum PeripheralError {
 enum Command {
     Print(PrintJob),
     OpenDrawer,
+    Raw { job_id: String, bytes: Vec<u8> },
 }
 
 /// The printer and drawer on their worker thread. Dropping it lets the worker finish what
@@ -251,6 +252,15 @@ impl PeripheralService {
             sender: Some(sender),
             worker: Some(worker),
         })
+    }
+
+    /// Sends finished ESC/POS bytes (the service screen's test page) to the printer as they
+    /// are, outside the print queue.
+    pub fn print_raw(&self, job_id: &str, bytes: Vec<u8>) {
+        self.send(Command::Raw {
+            job_id: job_id.to_owned(),
+            bytes,
+        });
     }
 
     fn send(&self, command: Command) {
@@ -443,6 +453,7 @@ impl Worker {
             work = match commands.recv_timeout(self.poll_interval()) {
                 Ok(Command::Print(job)) => self.print(&job),
                 Ok(Command::OpenDrawer) => self.kick(),
+                Ok(Command::Raw { job_id, bytes }) => self.raw(&job_id, &bytes),
                 Err(mpsc::RecvTimeoutError::Timeout) => self.idle(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
@@ -492,6 +503,23 @@ impl Worker {
             Ok(()) => self.drawer_open_since = Some(Instant::now()),
             Err(error) => {
                 eprintln!("pos-terminal: the cash drawer did not open: {error}");
+                self.state = state_of(&error);
+            }
+        }
+        self.collect(Work::default())
+    }
+
+    /// Sends finished bytes (the service screen's test page) straight to the line, outside
+    /// the queue: a test page is never reprinted after a restart.
+    fn raw(&mut self, job_id: &str, bytes: &[u8]) -> Work {
+        let Some(transport) = self.line.transport() else {
+            self.state = PrinterState::NoPrinter;
+            return Work::default();
+        };
+        match transport.write_all(bytes) {
+            Ok(()) => self.state = PrinterState::Ready,
+            Err(error) => {
+                eprintln!("pos-terminal: {job_id} did not print: {error}");
                 self.state = state_of(&error);
             }
         }

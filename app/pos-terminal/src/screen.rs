@@ -6,10 +6,12 @@
 //! scanner threads hand their news over with `slint::Weak::upgrade_in_event_loop`.
 
 use std::cell::RefCell;
+use std::path::Path;
 use std::rc::Rc;
 
 use pos_core::id::DeviceId;
 use pos_till::Intent;
+use pos_service::{ServiceScreen, SetupScreen};
 use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
 use slint::ComponentHandle;
 
@@ -21,9 +23,13 @@ use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
 
 thread_local! {
-    /// The screen, for news arriving from other threads; set while the window runs.
-    static SCREEN: RefCell<Option<TillScreen>> = const { RefCell::new(None) };
+    /// The screen and the printer's status text, for news arriving from other threads; set
+    /// while the window runs.
+    static SCREEN: RefCell<Option<(TillScreen, Rc<RefCell<String>>)>> = const { RefCell::new(None) };
 }
+
+/// How often the status bar's sync backlog is read from the store.
+const STATUS_BAR_SYNC_SECONDS: u32 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenError {
@@ -45,6 +51,8 @@ pub enum ScreenError {
     Update(#[from] crate::update_agent::UpdateStartError),
     #[error("the customer display could not be set up: {0}")]
     Display(std::io::Error),
+    #[error("the scanner test cannot start: {0}")]
+    Service(String),
 }
 
 impl From<slint::PlatformError> for ScreenError {
@@ -62,16 +70,87 @@ pub fn device_status(report: &PrinterReport) -> DeviceStatus {
     }
 }
 
-/// Runs the cashier's screen over the store in `data` until the window closes.
-pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
+/// Runs the cashier's screen over the store in `data` until the window closes. With
+/// `first_boot_setup`, a data directory without a completed setup shows the setup screen
+/// first, and the till starts with the configuration it wrote.
+pub fn run(
+    data: &DataDir,
+    config_file: &Path,
+    config: &TerminalConfig,
+    first_boot_setup: bool,
+) -> Result<(), ScreenError> {
     // English is the screen's own language; only others come from a translation.
-    if config.language != "en"
-        && let Err(error) = pos_ui::select_language(&config.language)
+    select_language(&config.language);
+    let window = AppWindow::new()?;
+    let running: Rc<RefCell<Option<Running>>> = Rc::new(RefCell::new(None));
+    let setup = if first_boot_setup && !pos_service::complete::is_set_up(&data.root) {
+        let setup = SetupScreen::show(
+            &window,
+            crate::service::setup_settings(data),
+            Box::new(crate::service::TerminalSetupTarget { data: data.clone() }),
+            crate::service::starting_form(),
+        );
+        let (for_till, data, config_file) =
+            (window.as_weak(), data.clone(), config_file.to_path_buf());
+        let slot = running.clone();
+        setup.on_start(move |_state| {
+            let Some(window) = for_till.upgrade() else {
+                return;
+            };
+            let started = TerminalConfig::load(&config_file)
+                .map_err(|error| error.to_string())
+                .and_then(|config| {
+                    select_language(&config.language);
+                    start_till(&window, &data, &config).map_err(|error| error.to_string())
+                });
+            match started {
+                Ok(till) => *slot.borrow_mut() = Some(till),
+                Err(error) => {
+                    eprintln!("pos-terminal: the till could not start after setup: {error}");
+                    if let Err(error) = slint::quit_event_loop() {
+                        eprintln!("pos-terminal: {error}");
+                    }
+                }
+            }
+        });
+        Some(setup)
+    } else {
+        *running.borrow_mut() = Some(start_till(&window, data, config)?);
+        None
+    };
+    let result = window.run();
+    SCREEN.with(|slot| slot.borrow_mut().take());
+    drop(setup);
+    running.borrow_mut().take();
+    result?;
+    Ok(())
+}
+
+fn select_language(language: &str) {
+    if language != "en"
+        && let Err(error) = pos_ui::select_language(language)
     {
         eprintln!("pos-terminal: {error}");
     }
-    let window = AppWindow::new()?;
+}
+
+/// What keeps the till running while the window is open.
+struct Running {
+    _sync: Option<crate::sync_agent::SyncAgent>,
+    _screen: TillScreen,
+    _service: ServiceScreen,
+    _ticker: slint::Timer,
+    _peripherals: Rc<PeripheralService>,
+}
+
+/// Starts the printer service, opens the store and shows the till in `window`.
+fn start_till(
+    window: &AppWindow,
+    data: &DataDir,
+    config: &TerminalConfig,
+) -> Result<Running, ScreenError> {
     let for_printer = window.as_weak();
+    let printer_status = Rc::new(RefCell::new(String::new()));
     let peripherals = Rc::new(PeripheralService::start(
         PeripheralSettings {
             queue_dir: data.print_queue(),
@@ -93,7 +172,8 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             let alert = report.drawer_alert.clone();
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
-                    if let Some(screen) = screen.borrow().as_ref() {
+                    if let Some((screen, printer)) = screen.borrow().as_ref() {
+                        *printer.borrow_mut() = status.printer.clone();
                         screen.set_status(status);
                         screen.set_drawer_alert(alert);
                     }
@@ -116,7 +196,7 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             .store
             .utc_offset;
     // Sync runs beside the till on its own thread; a terminal that cannot sync still sells.
-    let _sync = config.sync.clone().and_then(|settings| {
+    let sync = config.sync.clone().and_then(|settings| {
         crate::sync_agent::SyncAgent::start(&data.root, DeviceId::new(&config.device), settings)
             .map_err(|error| eprintln!("pos-terminal: sync is off: {error}"))
             .ok()
@@ -127,13 +207,24 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
     if let Err(error) = till.set_scan_rules(config.barcodes.clone()) {
         eprintln!("pos-terminal: the barcode rules are not used: {error}");
     }
-    let screen = TillScreen::new(&window, till, system_now);
+    let screen = TillScreen::new(window, till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
     if let Some(display) = CustomerDisplay::start(&config.display).map_err(ScreenError::Display)? {
         let welcome = config.display.welcome.clone();
         screen.on_view(move |view| display.show(customer_screen(view, &welcome)));
     }
-    SCREEN.with(|slot| *slot.borrow_mut() = Some(screen.clone()));
+    let service = ServiceScreen::new(
+        window,
+        crate::service::service_settings(
+            data,
+            config,
+            opened.store.clone(),
+            peripherals.clone(),
+            printer_status.clone(),
+        )?,
+    );
+    service.show_status_bar();
+    SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.
     let updates = match &config.update {
@@ -147,6 +238,8 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
     };
     let ticker = slint::Timer::default();
     let refresher = screen.clone();
+    let status_bar = service.clone();
+    let mut seconds = 0_u32;
     ticker.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(1),
@@ -155,15 +248,23 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             if let Some(updates) = &updates {
                 updates.report_till(crate::update_agent::TillActivity::of(&refresher.view()));
             }
+            seconds = seconds.wrapping_add(1);
+            if seconds.is_multiple_of(STATUS_BAR_SYNC_SECONDS) {
+                status_bar.show_status_bar();
+            }
         },
     );
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();
         crate::scanner::spawn(settings, move |delivery| {
             let typed = for_scanner.upgrade_in_event_loop(move |window| match delivery {
+                // While the service screen is open, scans go to its scanner test.
+                Delivery::Code(code) if window.global::<pos_ui::ServiceAdapter>().get_open() => window
+                    .global::<pos_ui::ServiceAdapter>()
+                    .invoke_test_scan(code.into()),
                 Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
                 Delivery::Refused(refusal) => SCREEN.with(|screen| {
-                    if let Some(screen) = screen.borrow().as_ref()
+                    if let Some((screen, _)) = screen.borrow().as_ref()
                         && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
                     {
                         // The refusal is on screen as the message; the log keeps it too.
@@ -176,9 +277,11 @@ pub fn run(data: &DataDir, config: &TerminalConfig) -> Result<(), ScreenError> {
             }
         })?;
     }
-    let result = window.run();
-    SCREEN.with(|slot| slot.borrow_mut().take());
-    drop(screen);
-    result?;
-    Ok(())
+    Ok(Running {
+        _sync: sync,
+        _screen: screen,
+        _service: service,
+        _ticker: ticker,
+        _peripherals: peripherals,
+    })
 }

@@ -40,8 +40,9 @@ pub const POSTPONE_PERMISSION: &str = "reports.z";
 pub const IMPORTS_DIR_DEFAULT: &str = "/data/updates";
 /// The running system's version is `VERSION_ID` here.
 pub const OS_RELEASE_DEFAULT: &str = "/etc/os-release";
-/// The file the terminal creates to have the box restarted (`pos-reboot-request.path`).
-pub const REBOOT_REQUEST_FILE: &str = "reboot-requested";
+/// The file the terminal creates to have the box restarted (`pos-reboot.path`; the service
+/// screen asks for its reboots the same way).
+pub const REBOOT_REQUEST_FILE: &str = "reboot.request";
 /// How often the agent looks at the till, the import directory and its commands.
 const TICK: Duration = Duration::from_secs(2);
 /// How long to wait before polling again after the fleet could not be reached.

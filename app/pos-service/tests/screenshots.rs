@@ -1,0 +1,329 @@
+//! The setup and service pages, rendered offscreen by the software renderer at 1280×800 and
+//! 800×480 (and the setup in German), compared with the pictures in `docs/screenshots/`.
+//!
+//! After an intended change, regenerate them and look at every picture before committing:
+//! `UPDATE_SCREENSHOTS=1 cargo test -p pos-service --test screenshots`
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use pos_core::clock::Timestamp;
+use pos_printer::encode::Paper;
+use pos_scanner::decode::{DecodeRules, Decoder};
+use pos_service::complete::{EnrolError, Enroller, Enrolment, SetupTarget};
+use pos_service::diagnose::SyncStatus;
+use pos_service::logs::FileLog;
+use pos_service::maintenance::SlotControl;
+use pos_service::setup::{AdminAccount, SetupForm};
+use pos_service::{
+    Background, ServiceData, ServiceHardware, ServiceScreen, ServiceSettings, SetupScreen,
+    SetupSettings,
+};
+use pos_ui::{AppWindow, ServiceAdapter, SetupAdapter};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+const MONDAY_10AM: i64 = 1_772_445_600_000;
+const CHANNEL_DIFF_MAX: u8 = 48;
+const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
+const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
+
+/// The fleet's answer, for the picture of the last step.
+struct PictureFleet;
+
+impl Enroller for PictureFleet {
+    fn enrol(&self, _url: &str, _code: &str, _name: &str) -> Result<Enrolment, EnrolError> {
+        Ok(Enrolment {
+            device: "01KB7ZQ4X8".to_owned(),
+            tenant: "corner-market".to_owned(),
+            store: "Corner Market Mitte".to_owned(),
+            token: "picture".to_owned(),
+        })
+    }
+}
+
+struct NoWrites;
+
+impl SetupTarget for NoWrites {
+    fn write_config(&mut self, _text: &str) -> Result<(), String> {
+        Ok(())
+    }
+    fn create_admin(&mut self, _admin: &AdminAccount) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+struct ReadyPrinter;
+
+impl ServiceHardware for ReadyPrinter {
+    fn print_raw(&self, _job: &str, _bytes: Vec<u8>) -> Result<(), String> {
+        Ok(())
+    }
+    fn kick_drawer(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn printer_status(&self) -> String {
+        "Printer ready · drawer closed".to_owned()
+    }
+}
+
+struct Backlog;
+
+impl ServiceData for Backlog {
+    fn sync_status(&self) -> Result<SyncStatus, String> {
+        Ok(SyncStatus {
+            backlog: 12,
+            last_sync_ms: Some(MONDAY_10AM - 60_000),
+            enrolled: true,
+        })
+    }
+}
+
+struct TwoSlots;
+
+impl SlotControl for TwoSlots {
+    fn status(&self) -> Result<(Option<String>, Vec<String>), String> {
+        Ok((
+            Some("A".to_owned()),
+            vec![
+                "rootfs.0 (A): booted, good, 0.0.0".to_owned(),
+                "rootfs.1 (B): inactive, good, 0.0.0".to_owned(),
+            ],
+        ))
+    }
+    fn activate_other(&self) -> Result<String, String> {
+        Ok("activated slot rootfs.1".to_owned())
+    }
+}
+
+struct Shots {
+    window: AppWindow,
+    width: u32,
+    height: u32,
+    failures: Vec<String>,
+}
+
+impl Shots {
+    fn tap(&self, label: &str) {
+        let button = ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .unwrap_or_else(|| panic!("no button labelled {label:?}"));
+        button.invoke_accessible_default_action();
+    }
+
+    fn shoot(&mut self, name: &str) {
+        let file = format!("{name}-{}x{}.png", self.width, self.height);
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs/screenshots")
+            .join(&file);
+        let snapshot = self.window.window().take_snapshot().unwrap();
+        let (width, height) = (snapshot.width(), snapshot.height());
+        assert_eq!((width, height), (self.width, self.height), "{file}");
+        let pixels = snapshot.as_bytes();
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            image::save_buffer(
+                &path,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            return;
+        }
+        let Ok(kept) = image::open(&path) else {
+            self.failures.push(format!(
+                "{file} is missing; run UPDATE_SCREENSHOTS=1 cargo test -p pos-service --test screenshots"
+            ));
+            return;
+        };
+        let kept = kept.to_rgba8();
+        if kept.dimensions() != (width, height) {
+            self.failures
+                .push(format!("{file}: kept picture is {:?}", kept.dimensions()));
+            return;
+        }
+        let changed = kept
+            .as_raw()
+            .chunks_exact(4)
+            .zip(pixels.chunks_exact(4))
+            .filter(|(a, b)| {
+                a.iter()
+                    .zip(b.iter())
+                    .any(|(x, y)| x.abs_diff(*y) > CHANNEL_DIFF_MAX)
+            })
+            .count();
+        let fraction = changed as f64 / f64::from(width * height);
+        if fraction > CHANGED_PIXELS_FRACTION_MAX {
+            let actual = std::env::temp_dir().join(&file);
+            image::save_buffer(
+                &actual,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            self.failures.push(format!(
+                "{file}: {changed} pixels ({:.3}%) changed; now looks like {}",
+                fraction * 100.0,
+                actual.display()
+            ));
+        }
+    }
+}
+
+fn setup_screen(window: &AppWindow, dir: &std::path::Path) -> SetupScreen {
+    SetupScreen::show(
+        window,
+        SetupSettings {
+            data_dir: dir.to_path_buf(),
+            provisioning_file: PathBuf::from("/data/provisioning/incoming.json"),
+            zoneinfo: PathBuf::from("/nonexistent"),
+            enroller: Arc::new(PictureFleet),
+            background: Background::Inline,
+            clock: || MONDAY_10AM,
+        },
+        Box::new(NoWrites),
+        SetupForm {
+            fleet_url: "https://fleet.example.com".to_owned(),
+            enrolment_code: "K7Q2-PX9M".to_owned(),
+            store_name: "Corner Market Mitte".to_owned(),
+            printer_transport: "tcp".to_owned(),
+            printer_address: "192.168.1.50:9100".to_owned(),
+            scanner: true,
+            admin_name: "Jana Roth".to_owned(),
+            admin_pin: "4711".to_owned(),
+            admin_pin_again: "4712".to_owned(),
+            ..SetupForm::default()
+        },
+    )
+}
+
+fn service_screen(window: &AppWindow, dir: &std::path::Path, locale: &str) -> ServiceScreen {
+    let log = dir.join("terminal.log");
+    std::fs::write(&log, "pos-terminal: started\n").unwrap();
+    ServiceScreen::new(
+        window,
+        ServiceSettings {
+            data_dir: dir.to_path_buf(),
+            store_name: "Corner Market Mitte".to_owned(),
+            terminal: "T1".to_owned(),
+            paper: Paper::MM80_42,
+            locale: locale.to_owned(),
+            decoder: Decoder::new(DecodeRules::default()).unwrap(),
+            staff: Rc::new(pos_till::memory::MemoryStaff::demo()),
+            hardware: Rc::new(ReadyPrinter),
+            data: Rc::new(Backlog),
+            slots: Box::new(TwoSlots),
+            log: Box::new(FileLog(log)),
+            config_files: Vec::new(),
+            clock: || Timestamp::from_unix_ms(MONDAY_10AM),
+        },
+    )
+}
+
+fn walk(width: u32, height: u32, failures: &mut Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let window = AppWindow::new().unwrap();
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    let _setup = setup_screen(&window, dir.path());
+    window.show().unwrap();
+    let mut shots = Shots {
+        window,
+        width,
+        height,
+        failures: Vec::new(),
+    };
+    shots.shoot("setup-fleet");
+    shots.tap("Next");
+    shots.shoot("setup-store");
+    shots.tap("Next");
+    shots.shoot("setup-hardware");
+    shots.tap("Next");
+    shots.tap("Finish setup");
+    shots.shoot("setup-pins-differ");
+    shots
+        .window
+        .global::<SetupAdapter>()
+        .set_admin_pin_again("4711".into());
+    shots.tap("Finish setup");
+    shots.shoot("setup-done");
+    shots.tap("Start the till");
+
+    let service = service_screen(&shots.window, dir.path(), "en");
+    service.open();
+    shots.shoot("service-gate");
+    shots
+        .window
+        .global::<ServiceAdapter>()
+        .invoke_unlock("marc".into(), "9999".into());
+    service.test_scan("]C101040063813339311726123110LOT42");
+    shots.shoot("service-hardware");
+    shots.tap("Network");
+    let interfaces: Vec<SharedString> = vec![
+        "enp1s0 · up · 192.168.1.20/24, fe80::5054:ff:fe12:3456/64".into(),
+        "wlp2s0 · down · no address".into(),
+    ];
+    shots
+        .window
+        .global::<ServiceAdapter>()
+        .set_interfaces(ModelRc::new(VecModel::from(interfaces)));
+    shots.shoot("service-network");
+    shots.tap("Software");
+    shots.shoot("service-software");
+    shots.tap("Maintenance");
+    shots.tap("Erase this terminal");
+    shots.shoot("service-maintenance");
+    failures.append(&mut shots.failures);
+    shots.window.hide().unwrap();
+}
+
+#[test]
+fn the_setup_and_service_pages_look_as_kept() {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let mut failures = Vec::new();
+    for (width, height) in SIZES {
+        walk(width, height, &mut failures);
+    }
+
+    // The small panel in German: the longest words on the fixed layout.
+    pos_ui::select_language("de").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let window = AppWindow::new().unwrap();
+    window.window().set_size(slint::PhysicalSize::new(800, 480));
+    let _setup = setup_screen(&window, dir.path());
+    window.show().unwrap();
+    let mut shots = Shots {
+        window,
+        width: 800,
+        height: 480,
+        failures: Vec::new(),
+    };
+    shots.shoot("setup-fleet-de");
+    shots.tap("Weiter");
+    shots.tap("Weiter");
+    shots.shoot("setup-hardware-de");
+    shots.window.global::<SetupAdapter>().set_active(false);
+    let service = service_screen(&shots.window, dir.path(), "de");
+    service.open();
+    shots
+        .window
+        .global::<ServiceAdapter>()
+        .invoke_unlock("marc".into(), "9999".into());
+    shots.tap("Wartung");
+    shots.shoot("service-maintenance-de");
+    failures.append(&mut shots.failures);
+    assert!(failures.is_empty(), "{failures:#?}");
+}

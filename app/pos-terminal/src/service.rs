@@ -1,0 +1,183 @@
+//! The terminal's side of first-boot setup and the service screen: `pos-service`'s traits over
+//! this terminal's configuration file, store and printer service.
+//!
+//! Owns how setup writes `terminal.toml` (checked by [`crate::config`] before it is written)
+//! and the first administrator (a user with an argon2id PIN hash in the store), and where the
+//! service screen finds the sync backlog and the printer. Decides nothing the setup or service
+//! logic decides.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+use pos_core::access::Role;
+use pos_core::id::{DeviceId, RoleId, UserId};
+use pos_service::complete::{FleetEnroller, SetupState, SetupTarget, write_atomically};
+use pos_service::diagnose::SyncStatus;
+use pos_service::setup::{AdminAccount, SetupForm, ZONEINFO_DIR};
+use pos_service::{Background, ServiceData, ServiceHardware, SetupSettings};
+use pos_store::Store;
+
+use crate::config::{CONFIG_FILE, TerminalConfig};
+use crate::peripherals::{PeripheralService, Peripherals};
+use crate::ports::{SharedStore, hash_pin};
+use crate::terminal::DataDir;
+
+/// The role the first administrator gets.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Setup writes into the data directory: the configuration file and the store.
+pub struct TerminalSetupTarget {
+    pub data: DataDir,
+}
+
+impl SetupTarget for TerminalSetupTarget {
+    fn write_config(&mut self, text: &str) -> Result<(), String> {
+        let path = self.data.config_file();
+        TerminalConfig::parse(text, &path).map_err(|error| error.to_string())?;
+        write_atomically(&path, text.as_bytes(), 0o640).map_err(|error| error.to_string())
+    }
+
+    fn create_admin(&mut self, admin: &AdminAccount) -> Result<(), String> {
+        let config = TerminalConfig::load(&self.data.config_file()).map_err(|e| e.to_string())?;
+        let mut store = Store::open(&self.data.root, DeviceId::new(&config.device))
+            .map_err(|e| e.to_string())?;
+        for role in Role::defaults() {
+            store.save_role(&role).map_err(|e| e.to_string())?;
+        }
+        let hash = hash_pin(&admin.pin).map_err(|e| e.to_string())?;
+        store
+            .save_user(
+                &UserId::new(&admin.user),
+                &admin.name,
+                &RoleId::new(ADMIN_ROLE),
+                Some(&hash),
+            )
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Where the image's USB import leaves a provisioning file, for a data directory at
+/// `/data/pos`; elsewhere, `provisioning/incoming.json` beside the data directory.
+pub fn provisioning_file(data: &DataDir) -> PathBuf {
+    let base = data.root.parent().unwrap_or(Path::new("/"));
+    base.join(pos_service::provision::IMPORTED_FILE)
+}
+
+/// How the terminal's setup screen is set up: the real fleet, enrolment on a thread.
+pub fn setup_settings(data: &DataDir) -> SetupSettings {
+    SetupSettings {
+        data_dir: data.root.clone(),
+        provisioning_file: provisioning_file(data),
+        zoneinfo: PathBuf::from(ZONEINFO_DIR),
+        enroller: Arc::new(FleetEnroller),
+        background: Background::Thread,
+        clock: || pos_ui::system_now().unix_ms(),
+    }
+}
+
+/// The form the setup screen starts with.
+pub fn starting_form() -> SetupForm {
+    SetupForm::default()
+}
+
+/// The sync backlog from the store's journal.
+pub struct StoreServiceData {
+    pub store: SharedStore,
+    pub data_dir: PathBuf,
+}
+
+impl ServiceData for StoreServiceData {
+    fn sync_status(&self) -> Result<SyncStatus, String> {
+        let store = self.store.borrow();
+        let last = store
+            .journal_tail(1)
+            .map_err(|e| e.to_string())?
+            .last()
+            .map(|entry| entry.seq)
+            .unwrap_or(0);
+        let acknowledged = store.acknowledged_seq().map_err(|e| e.to_string())?;
+        let enrolled = matches!(
+            SetupState::load(&self.data_dir),
+            Ok(Some(SetupState {
+                enrolment: Some(_),
+                ..
+            }))
+        );
+        Ok(SyncStatus::from_journal(last, acknowledged, enrolled))
+    }
+}
+
+/// The printer service, for the service screen; `status` is the status bar's printer text,
+/// kept up to date by the screen.
+pub struct PeripheralHardware {
+    pub peripherals: Rc<PeripheralService>,
+    pub status: Rc<RefCell<String>>,
+}
+
+impl ServiceHardware for PeripheralHardware {
+    fn print_raw(&self, job_id: &str, bytes: Vec<u8>) -> Result<(), String> {
+        self.peripherals.print_raw(job_id, bytes);
+        Ok(())
+    }
+
+    fn kick_drawer(&self) -> Result<(), String> {
+        self.peripherals.open_drawer();
+        Ok(())
+    }
+
+    fn printer_status(&self) -> String {
+        self.status.borrow().clone()
+    }
+}
+
+/// The files a log export copies, redacted: the configuration and the setup state.
+pub fn exported_config_files(data: &DataDir) -> Vec<PathBuf> {
+    vec![
+        data.root.join(CONFIG_FILE),
+        data.root.join(pos_service::complete::STATE_FILE),
+    ]
+}
+
+/// The service screen over this terminal: its store, printer service, RAUC on the system bus
+/// and the journal of its unit.
+pub fn service_settings(
+    data: &DataDir,
+    config: &TerminalConfig,
+    store: SharedStore,
+    peripherals: Rc<PeripheralService>,
+    printer_status: Rc<RefCell<String>>,
+) -> Result<pos_service::ServiceSettings, crate::screen::ScreenError> {
+    let decoder = pos_scanner::decode::Decoder::new(pos_scanner::decode::DecodeRules::default())
+        .map_err(|error| crate::screen::ScreenError::Service(error.to_string()))?;
+    let store_name = store
+        .borrow()
+        .setting(crate::seed::STORE_SETTING)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str::<pos_core::tenant::Store>(&json).ok())
+        .map(|shop| shop.name)
+        .unwrap_or_else(|| "Open POS".to_owned());
+    Ok(pos_service::ServiceSettings {
+        data_dir: data.root.clone(),
+        store_name,
+        terminal: config.device.clone(),
+        paper: config.printer.paper,
+        locale: config.language.clone(),
+        decoder,
+        staff: Rc::new(crate::ports::StoreStaff::new(store.clone())),
+        hardware: Rc::new(PeripheralHardware {
+            peripherals,
+            status: printer_status,
+        }),
+        data: Rc::new(StoreServiceData {
+            store,
+            data_dir: data.root.clone(),
+        }),
+        slots: Box::new(pos_service::maintenance::RaucSlots { bus_address: None }),
+        log: Box::new(pos_service::logs::JournalLog::default()),
+        config_files: exported_config_files(data),
+        clock: pos_ui::system_now,
+    })
+}

@@ -1,0 +1,388 @@
+//! The service screen over a real terminal: the demo shop's encrypted store, the printer
+//! service on a network printer emulated on loopback, and the status bar's service button.
+//! Only a manager gets in; the scanner test decodes a GS1 scan and refuses a misread one; the
+//! test page and the drawer kick reach the printer as ESC/POS and decode back; the sync backlog
+//! comes from the journal; logs go to a folder; a factory reset is refused without the typed
+//! word and a manager's PIN, and asked for with both.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::cell::RefCell;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use pos_core::clock::Timestamp;
+use pos_core::id::DeviceId;
+use pos_printer::decode::{Decoder, Event, to_text};
+use pos_printer::drawer::DrawerPin;
+use pos_printer::status::{DrawerSense, PrinterStatus};
+use pos_service::ServiceScreen;
+use pos_service::logs::FileLog;
+use pos_service::maintenance::{FACTORY_RESET_REQUEST, RaucSlots};
+use pos_terminal::config::TerminalConfig;
+use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
+use pos_terminal::service::{PeripheralHardware, StoreServiceData, exported_config_files};
+use pos_terminal::terminal::{DataDir, open_terminal};
+use pos_ui::{AppWindow, ServiceAdapter, StatusAdapter, Tone};
+use slint::platform::WindowEvent;
+use slint::{ComponentHandle, Model};
+
+/// Monday 2026-03-02 10:00 UTC.
+const MONDAY_10AM: i64 = 1_772_445_600_000;
+
+fn monday() -> Timestamp {
+    Timestamp::from_unix_ms(MONDAY_10AM)
+}
+
+/// What the emulated printer saw.
+enum Seen {
+    Kick(DrawerPin),
+    /// Everything up to a cut, as text, with the barcodes' data.
+    Page {
+        text: String,
+        barcodes: Vec<String>,
+    },
+}
+
+/// A ready printer on a loopback port.
+fn printer(columns: usize) -> (String, mpsc::Receiver<Seen>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (sender, seen) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut decoder = Decoder::new();
+            let mut page = Vec::new();
+            let mut barcodes = Vec::new();
+            let mut buffer = [0_u8; 4096];
+            while let Ok(count) = stream.read(&mut buffer) {
+                if count == 0 {
+                    break;
+                }
+                for event in decoder.feed(&buffer[..count]).unwrap() {
+                    match event {
+                        Event::StatusQuery(kind) => {
+                            let answers = PrinterStatus::READY.to_bytes(DrawerSense::OpenWhenHigh);
+                            stream.write_all(&[answers[kind as usize - 1]]).unwrap();
+                        }
+                        Event::DrawerKick(kick) => {
+                            sender.send(Seen::Kick(kick.pin)).ok();
+                        }
+                        Event::Cut(_) => {
+                            let text = to_text(&page, columns);
+                            page.clear();
+                            sender
+                                .send(Seen::Page {
+                                    text,
+                                    barcodes: std::mem::take(&mut barcodes),
+                                })
+                                .ok();
+                        }
+                        Event::Barcode { data, .. } => barcodes.push(data),
+                        other => page.push(other),
+                    }
+                }
+            }
+        }
+    });
+    (address, seen)
+}
+
+struct Ui {
+    window: AppWindow,
+    service: ServiceScreen,
+    data: DataDir,
+    stick: tempfile::TempDir,
+    seen: mpsc::Receiver<Seen>,
+    _peripherals: Rc<PeripheralService>,
+    _dir: tempfile::TempDir,
+}
+
+fn start() -> Ui {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let (address, seen) = printer(32);
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path());
+    let text = format!(
+        "device = \"T7\"\n[printer]\ntransport = \"tcp\"\naddress = \"{address}\"\npaper = \"58mm\"\n[drawer]\npin = 5\n"
+    );
+    std::fs::write(data.config_file(), &text).unwrap();
+    let config = TerminalConfig::parse(&text, Path::new("terminal.toml")).unwrap();
+    let peripherals = Rc::new(
+        PeripheralService::start(
+            PeripheralSettings {
+                queue_dir: data.print_queue(),
+                receipts_dir: data.receipts(),
+                line: config.printer.line.clone(),
+                paper: config.printer.paper,
+                drawer: config.drawer,
+            },
+            |_report| {},
+        )
+        .unwrap(),
+    );
+    let opened = open_terminal(
+        &data.root,
+        DeviceId::new("T7"),
+        20,
+        peripherals.clone(),
+        monday,
+    )
+    .unwrap();
+    let window = AppWindow::new().unwrap();
+    let log = dir.path().join("terminal.log");
+    std::fs::write(&log, "pos-terminal: data in /data/pos\n").unwrap();
+    let mut settings = pos_terminal::service::service_settings(
+        &data,
+        &config,
+        opened.store.clone(),
+        peripherals.clone(),
+        Rc::new(RefCell::new("Printer ready".to_owned())),
+    )
+    .unwrap();
+    // No RAUC here: a bus address nobody listens on, as on a desktop without it.
+    settings.slots = Box::new(RaucSlots {
+        bus_address: Some(format!("unix:path={}", dir.path().join("no-bus").display())),
+    });
+    settings.log = Box::new(FileLog(log));
+    settings.clock = monday;
+    let service = ServiceScreen::new(&window, settings);
+    // The data the service screen reads are what the terminal gives it.
+    let _typecheck: Option<(PeripheralHardware, StoreServiceData)> = None;
+    assert_eq!(exported_config_files(&data).len(), 2);
+    window.show().unwrap();
+    Ui {
+        window,
+        service,
+        data,
+        stick: tempfile::tempdir().unwrap(),
+        seen,
+        _peripherals: peripherals,
+        _dir: dir,
+    }
+}
+
+impl Ui {
+    fn adapter(&self) -> ServiceAdapter<'_> {
+        self.window.global::<ServiceAdapter>()
+    }
+
+    fn tap(&self, label: &str) {
+        let found: Vec<ElementHandle> =
+            ElementHandle::find_by_accessible_label(&self.window, label)
+                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+                .collect();
+        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
+        found[0].invoke_accessible_default_action();
+    }
+
+    fn type_into(&self, label: &str, text: &str) {
+        let field = ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
+        field.set_accessible_value(text);
+    }
+
+    fn message(&self) -> String {
+        self.adapter().get_message().into()
+    }
+
+    fn wait_for(&self, what: &str) -> Seen {
+        self.seen
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("the printer never saw {what}"))
+    }
+}
+
+#[test]
+fn a_manager_tests_the_hardware_and_resets_the_terminal() {
+    let ui = start();
+    assert!(!ui.adapter().get_open());
+    // The status bar's button opens the PIN gate.
+    ui.tap("Service");
+    assert!(ui.adapter().get_open());
+    assert!(!ui.adapter().get_unlocked());
+    let people: Vec<String> = ui
+        .adapter()
+        .get_people()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    assert_eq!(people, ["Marc"], "only the manager may service the till");
+    ui.adapter().invoke_unlock("anna".into(), "1234".into());
+    assert!(!ui.adapter().get_unlocked());
+    assert!(
+        ui.message().contains("manager or technician"),
+        "{}",
+        ui.message()
+    );
+    ui.tap("Marc");
+    ui.adapter().invoke_unlock("marc".into(), "1111".into());
+    assert!(ui.message().contains("Wrong PIN"), "{}", ui.message());
+    // Tapping a name puts the PIN pad's keyboard focus on; the manager types the PIN.
+    for key in ["9", "9", "9", "9", "\n"] {
+        let window = ui.window.window();
+        window.dispatch_event(WindowEvent::KeyPressed { text: key.into() });
+        window.dispatch_event(WindowEvent::KeyReleased { text: key.into() });
+    }
+    assert!(ui.adapter().get_unlocked(), "{}", ui.message());
+
+    // Scanner test: what the evdev scanner types arrives as a test scan.
+    ui.adapter()
+        .invoke_test_scan("]C101040063813339311726123110LOT42".into());
+    assert!(ui.adapter().get_scan_ok());
+    assert_eq!(
+        ui.adapter().get_scan_title(),
+        "GS1-128 · GS1 element string"
+    );
+    let details: Vec<String> = ui
+        .adapter()
+        .get_scan_details()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert!(details.contains(&"Batch LOT42".to_owned()), "{details:?}");
+    assert!(
+        details.contains(&"Expiry 2026-12-31".to_owned()),
+        "{details:?}"
+    );
+    ui.type_into("Scan a barcode", "4006381333932");
+    let field = ElementHandle::find_by_accessible_label(&ui.window, "Scan a barcode")
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .unwrap();
+    field.set_accessible_value("4006381333932");
+    ui.service.test_scan("4006381333932");
+    assert!(!ui.adapter().get_scan_ok());
+    assert!(
+        ui.adapter().get_scan_title().contains("check digit"),
+        "{}",
+        ui.adapter().get_scan_title()
+    );
+
+    // The test page, through the printer service to the network printer.
+    ui.tap("Print test page");
+    assert_eq!(
+        ui.adapter().get_message_tone(),
+        Tone::Success,
+        "{}",
+        ui.message()
+    );
+    let Seen::Page { text, barcodes } = ui.wait_for("the test page") else {
+        panic!("a kick before the test page");
+    };
+    assert!(text.contains("PRINTER TEST"), "{text}");
+    assert!(text.contains("Corner Market"), "{text}");
+    assert!(text.contains("Terminal  T7"), "{text}");
+    assert!(text.contains("Printed   2026-03-02 10:00 UTC"), "{text}");
+    assert_eq!(barcodes, [pos_printer::test_page::TEST_BARCODE]);
+
+    // The drawer kick, on the pin the configuration names.
+    ui.tap("Open the drawer");
+    let Seen::Kick(pin) = ui.wait_for("the drawer kick") else {
+        panic!("a page instead of the kick");
+    };
+    assert_eq!(pin, DrawerPin::Pin5);
+
+    // Network and sync: the demo shop's journal has not gone to any fleet.
+    ui.tap("Network");
+    let backlog = ui.adapter().get_sync_backlog().to_string();
+    assert!(backlog.ends_with("events wait for the fleet"), "{backlog}");
+    let bar = ui.window.global::<StatusAdapter>();
+    assert!(bar.get_sync_behind());
+    assert!(bar.get_sync().starts_with("Sync "), "{}", bar.get_sync());
+    assert_eq!(
+        ui.adapter().get_fleet(),
+        "No fleet: this terminal works on its own"
+    );
+
+    // Software: without RAUC, the slots are unknown and the switch is refused with the reason.
+    ui.tap("Software");
+    assert!(
+        ui.adapter()
+            .get_update_state()
+            .starts_with("Slot status unknown"),
+        "{}",
+        ui.adapter().get_update_state()
+    );
+    ui.tap("Start the other slot");
+    assert_eq!(ui.adapter().get_message_tone(), Tone::Problem);
+    assert!(
+        ui.message().contains("cannot be started"),
+        "{}",
+        ui.message()
+    );
+    assert!(!ui.data.root.join("reboot.request").exists());
+
+    // Log export to the stick, with the configuration redacted.
+    ui.tap("Maintenance");
+    let stick = ui.stick.path().display().to_string();
+    ui.type_into("Folder on the USB stick", &stick);
+    ui.tap("Export logs");
+    assert_eq!(
+        ui.adapter().get_message_tone(),
+        Tone::Success,
+        "{}",
+        ui.message()
+    );
+    let exported: Vec<_> = std::fs::read_dir(ui.stick.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(exported.len(), 2, "{exported:?}");
+    ui.type_into("Folder on the USB stick", "/nonexistent/usb");
+    ui.tap("Export logs");
+    assert!(
+        ui.message().contains("plug in the USB stick"),
+        "{}",
+        ui.message()
+    );
+
+    // Factory reset: refused without the word, without a manager, with a wrong PIN.
+    let marker = ui.data.root.join(FACTORY_RESET_REQUEST);
+    ui.type_into("Type RESET", "RESET");
+    ui.tap("Erase this terminal");
+    assert!(
+        ui.message().contains("manager must approve"),
+        "{}",
+        ui.message()
+    );
+    ui.tap("Marc");
+    ui.type_into("Manager's PIN", "1234");
+    ui.tap("Erase this terminal");
+    assert!(
+        ui.message().contains("manager must approve"),
+        "{}",
+        ui.message()
+    );
+    ui.type_into("Type RESET", "reset");
+    ui.type_into("Manager's PIN", "9999");
+    ui.tap("Erase this terminal");
+    assert!(ui.message().contains("Type RESET"), "{}", ui.message());
+    assert!(!marker.exists(), "nothing asked for yet");
+    ui.type_into("Type RESET", "RESET");
+    ui.type_into("Manager's PIN", "9999");
+    ui.tap("Erase this terminal");
+    assert_eq!(
+        ui.adapter().get_message_tone(),
+        Tone::Success,
+        "{}",
+        ui.message()
+    );
+    let request = std::fs::read_to_string(&marker).unwrap();
+    assert!(request.starts_with("approved_by=marc\n"), "{request}");
+
+    ui.tap("Close");
+    assert!(!ui.adapter().get_open());
+}

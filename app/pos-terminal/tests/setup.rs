@@ -1,0 +1,452 @@
+//! First-boot setup through the screen, as a technician does it, against a real fleet server
+//! on loopback: typed, from a provisioning file, with a wrong code, an unreachable fleet and
+//! PINs that differ, and offline. The terminal's own setup target writes `terminal.toml`
+//! (read back by the config module) and the administrator into the real encrypted store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use pos_core::id::{DeviceId, UserId};
+use pos_fleet::server::{self, FleetConfig, Transport};
+use pos_fleet::sqlite::SqliteStorage;
+use pos_service::complete::{FleetEnroller, STATE_FILE, SetupState};
+use pos_service::setup::SetupForm;
+use pos_service::{Background, SetupScreen, SetupSettings};
+use pos_store::Store;
+use pos_terminal::config::{PrinterLine, TerminalConfig};
+use pos_terminal::ports::verify_pin;
+use pos_terminal::service::TerminalSetupTarget;
+use pos_terminal::terminal::DataDir;
+use pos_ui::{AppWindow, SetupAdapter, SetupStep, Tone};
+use serde_json::{Value, json};
+use slint::{ComponentHandle, Model};
+
+/// A fleet on loopback with a tenant, a store and its owner logged in.
+struct Fleet {
+    base: String,
+    owner: String,
+    store: String,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Fleet {
+    fn start() -> Fleet {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(SqliteStorage::open(dir.path()).unwrap());
+        server::add_operator(
+            storage.as_ref(),
+            "ops@fleet.example",
+            "operator-password-1",
+            pos_core::clock::Timestamp::from_unix_ms(0),
+        )
+        .unwrap();
+        let config = FleetConfig::new(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
+        let running = runtime
+            .block_on(server::start_with(&config, Transport::Plain, storage))
+            .unwrap();
+        let base = format!("http://{}", running.addr);
+        let mut fleet = Fleet {
+            base,
+            owner: String::new(),
+            store: String::new(),
+            runtime,
+            _dir: dir,
+        };
+        let operator = fleet.login("ops@fleet.example", "operator-password-1");
+        let tenant = fleet.call(
+            "/api/v1/tenants",
+            &operator,
+            json!({"name": "Corner Market"}),
+        );
+        let tenant = tenant["id"].as_str().unwrap().to_owned();
+        let store = fleet.call(
+            &format!("/api/v1/tenants/{tenant}/stores"),
+            &operator,
+            json!({"name": "Corner Market Mitte", "currency": "EUR"}),
+        );
+        fleet.store = store["id"].as_str().unwrap().to_owned();
+        fleet.call(
+            &format!("/api/v1/tenants/{tenant}/accounts"),
+            &operator,
+            json!({"email": "owner@corner.example", "password": "owner-password-1", "role": "tenant_owner"}),
+        );
+        fleet.owner = fleet.login("owner@corner.example", "owner-password-1");
+        fleet
+    }
+
+    fn call(&self, path: &str, token: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.base);
+        let token = token.to_owned();
+        self.runtime.block_on(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{:?}", response.status());
+            response.json::<Value>().await.unwrap()
+        })
+    }
+
+    fn login(&self, email: &str, password: &str) -> String {
+        let url = format!("{}/api/v1/login", self.base);
+        let body = json!({"email": email, "password": password});
+        let answer: Value = self.runtime.block_on(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        answer["token"].as_str().unwrap().to_owned()
+    }
+
+    fn enrolment_code(&self) -> String {
+        let url = format!("{}/api/v1/stores/{}/enrolment-codes", self.base, self.store);
+        let owner = self.owner.clone();
+        let answer: Value = self.runtime.block_on(async move {
+            reqwest::Client::new()
+                .post(url)
+                .bearer_auth(owner)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        });
+        answer["code"].as_str().unwrap().to_owned()
+    }
+}
+
+struct Ui {
+    window: AppWindow,
+    screen: SetupScreen,
+    data: DataDir,
+    _dir: tempfile::TempDir,
+}
+
+fn init_backend() {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+}
+
+/// The setup screen over a new data directory at `/<tmp>/pos`, the provisioning file looked for
+/// at `/<tmp>/provisioning/incoming.json` as on the appliance.
+fn start() -> Ui {
+    let dir = tempfile::tempdir().unwrap();
+    let data = DataDir::new(dir.path().join("pos"));
+    std::fs::create_dir_all(&data.root).unwrap();
+    let window = AppWindow::new().unwrap();
+    let settings = SetupSettings {
+        data_dir: data.root.clone(),
+        provisioning_file: pos_terminal::service::provisioning_file(&data),
+        zoneinfo: PathBuf::from(pos_service::setup::ZONEINFO_DIR),
+        enroller: Arc::new(FleetEnroller),
+        background: Background::Inline,
+        clock: || 1_772_445_600_000,
+    };
+    let screen = SetupScreen::show(
+        &window,
+        settings,
+        Box::new(TerminalSetupTarget { data: data.clone() }),
+        SetupForm::default(),
+    );
+    window.show().unwrap();
+    Ui {
+        window,
+        screen,
+        data,
+        _dir: dir,
+    }
+}
+
+impl Ui {
+    fn adapter(&self) -> SetupAdapter<'_> {
+        self.window.global::<SetupAdapter>()
+    }
+
+    fn tap(&self, label: &str) {
+        let found: Vec<ElementHandle> =
+            ElementHandle::find_by_accessible_label(&self.window, label)
+                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+                .collect();
+        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
+        found[0].invoke_accessible_default_action();
+    }
+
+    /// Types into the text field labelled `label`, as a technician does.
+    fn type_into(&self, label: &str, text: &str) {
+        let field = ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
+        field.set_accessible_value(text);
+    }
+
+    fn step(&self) -> SetupStep {
+        self.adapter().get_step()
+    }
+
+    fn message(&self) -> String {
+        self.adapter().get_message().into()
+    }
+
+    fn state_written(&self) -> bool {
+        self.data.root.join(STATE_FILE).exists()
+    }
+}
+
+#[test]
+fn setup_through_the_screen() {
+    init_backend();
+    let fleet = Fleet::start();
+    typed_setup_enrols_with_the_fleet(&fleet);
+    a_provisioning_file_fills_the_screen(&fleet);
+    mistakes_are_said_and_nothing_is_half_written(&fleet);
+    offline_setup_finishes_and_says_to_enrol_later();
+}
+
+fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
+    let ui = start();
+    assert!(ui.adapter().get_active());
+    assert!(!pos_service::complete::is_set_up(&ui.data.root));
+    ui.type_into("Fleet address", &fleet.base);
+    ui.type_into("Enrolment code", &fleet.enrolment_code());
+    ui.type_into("Terminal name in the fleet", "Till 2");
+    ui.type_into("Terminal id on receipts", "T2");
+    ui.tap("Next");
+    assert_eq!(ui.step(), SetupStep::Store, "{}", ui.message());
+    ui.type_into(
+        "Store name (left empty, the fleet names it)",
+        "Corner Market Mitte",
+    );
+    ui.tap("Next time zone");
+    assert_eq!(ui.adapter().get_time_zone(), "Europe/Vienna");
+    ui.tap("Previous time zone");
+    ui.tap("Deutsch");
+    ui.tap("English");
+    ui.tap("Next");
+    assert_eq!(ui.step(), SetupStep::Hardware, "{}", ui.message());
+    ui.tap("Network");
+    ui.type_into("Printer address (host:port)", "192.168.1.50");
+    ui.tap("Next");
+    assert_eq!(ui.step(), SetupStep::Hardware);
+    assert!(ui.message().contains("host:port"), "{}", ui.message());
+    ui.type_into("Printer address (host:port)", "192.168.1.50:9100");
+    ui.tap("Pin 5");
+    ui.tap("USB scanner");
+    ui.tap("Next");
+    assert_eq!(ui.step(), SetupStep::Admin, "{}", ui.message());
+    ui.type_into("Administrator's name", "Jana Roth");
+    ui.type_into("PIN (4 to 8 digits)", "4711");
+    ui.type_into("The same PIN again", "4711");
+    ui.tap("Finish setup");
+    assert_eq!(ui.step(), SetupStep::Done, "{}", ui.message());
+    assert_eq!(ui.adapter().get_message_tone(), Tone::Success);
+    assert_eq!(
+        ui.adapter().get_admin_pin(),
+        "",
+        "the PIN leaves the screen"
+    );
+
+    let state = SetupState::load(&ui.data.root).unwrap().unwrap();
+    let enrolment = state.enrolment.clone().unwrap();
+    assert_eq!(enrolment.store, fleet.store);
+    assert!(!enrolment.token.is_empty());
+    assert_eq!(state.time_zone, "Europe/Berlin");
+    assert_eq!(state.admin_user, "jana-roth");
+    let summary: Vec<String> = ui
+        .adapter()
+        .get_summary()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert!(summary[0].contains("Till 2"), "{summary:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(ui.data.root.join(STATE_FILE))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the token is readable by its owner only");
+
+    // The configuration as the terminal reads it back.
+    let config = TerminalConfig::load(&ui.data.config_file()).unwrap();
+    assert_eq!(config.device, "T2");
+    assert_eq!(
+        config.printer.line,
+        PrinterLine::Tcp {
+            address: "192.168.1.50:9100".to_owned()
+        }
+    );
+    assert_eq!(config.drawer.pin, pos_printer::drawer::DrawerPin::Pin5);
+    assert!(config.scanner.is_some());
+
+    // The administrator, in the encrypted store, with their PIN.
+    let store = Store::open(&ui.data.root, DeviceId::new("T2")).unwrap();
+    let admin = store.actor(&UserId::new("jana-roth")).unwrap().unwrap();
+    assert_eq!(admin.name, "Jana Roth");
+    assert!(admin.role.allows("service.open"));
+    let hash = store.pin_hash(&UserId::new("jana-roth")).unwrap().unwrap();
+    assert!(verify_pin("4711", &hash) && !verify_pin("4712", &hash));
+
+    // The code was used once: the same code again is refused.
+    let started = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = started.clone();
+    ui.screen.on_start(move |_| flag.set(true));
+    ui.tap("Start the till");
+    assert!(started.get());
+    assert!(!ui.adapter().get_active());
+}
+
+fn a_provisioning_file_fills_the_screen(fleet: &Fleet) {
+    let ui = start();
+    let file = pos_terminal::service::provisioning_file(&ui.data);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(
+        &file,
+        json!({
+            "format": 1,
+            "fleet_url": fleet.base,
+            "enrolment_code": fleet.enrolment_code(),
+            "terminal_name": "Kasse 3",
+            "device": "T3",
+            "time_zone": "Europe/Vienna",
+            "locale": "de",
+            "printer": {"transport": "none", "paper": "58mm"},
+            "drawer": {"pin": 2},
+            "scanner": {"enabled": false}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    ui.tap("Read provisioning file");
+    assert_eq!(
+        ui.adapter().get_message_tone(),
+        Tone::Success,
+        "{}",
+        ui.message()
+    );
+    assert_eq!(ui.adapter().get_device(), "T3");
+    assert_eq!(ui.adapter().get_locale(), "de");
+    for _ in 0..3 {
+        ui.tap("Next");
+    }
+    assert_eq!(ui.step(), SetupStep::Admin, "{}", ui.message());
+    ui.type_into("Administrator's name", "Jürgen Groß");
+    ui.type_into("PIN (4 to 8 digits)", "246810");
+    ui.type_into("The same PIN again", "246810");
+    ui.tap("Finish setup");
+    assert_eq!(ui.step(), SetupStep::Done, "{}", ui.message());
+    let state = SetupState::load(&ui.data.root).unwrap().unwrap();
+    assert_eq!(state.terminal_name, "Kasse 3");
+    assert_eq!(state.time_zone, "Europe/Vienna");
+    assert_eq!(state.store_name, fleet.store, "the fleet named the store");
+    assert_eq!(ui.message(), "Die Kasse ist eingerichtet.");
+    let config = TerminalConfig::load(&ui.data.config_file()).unwrap();
+    assert_eq!(config.language, "de");
+    assert_eq!(config.printer.line, PrinterLine::None);
+}
+
+fn mistakes_are_said_and_nothing_is_half_written(fleet: &Fleet) {
+    let ui = start();
+    ui.type_into("Fleet address", &fleet.base);
+    ui.type_into("Enrolment code", "WRONG-CODE");
+    ui.tap("Next");
+    ui.tap("Next");
+    ui.tap("Next");
+    ui.type_into("Administrator's name", "Jana Roth");
+    ui.type_into("PIN (4 to 8 digits)", "4711");
+    ui.type_into("The same PIN again", "4712");
+    ui.tap("Finish setup");
+    assert_eq!(ui.step(), SetupStep::Admin);
+    assert!(ui.message().contains("not the same"), "{}", ui.message());
+
+    ui.type_into("The same PIN again", "4711");
+    ui.tap("Finish setup");
+    assert_eq!(ui.step(), SetupStep::Fleet, "back where the code is typed");
+    assert!(
+        ui.message().contains("refused the enrolment code"),
+        "{}",
+        ui.message()
+    );
+    assert_eq!(ui.adapter().get_message_tone(), Tone::Problem);
+
+    // A fleet nobody answers at.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    ui.type_into("Fleet address", &nobody);
+    ui.type_into("Enrolment code", &fleet.enrolment_code());
+    ui.tap("Next");
+    ui.tap("Next");
+    ui.tap("Next");
+    ui.tap("Finish setup");
+    assert!(
+        ui.message().contains("cannot be reached"),
+        "{}",
+        ui.message()
+    );
+    assert!(ui.message().contains("enrol later"), "{}", ui.message());
+
+    // Nothing of the setup is on disk.
+    assert!(!ui.state_written());
+    assert!(!ui.data.config_file().exists());
+    assert!(!pos_service::complete::is_set_up(&ui.data.root));
+    assert!(
+        !ui.data.root.join("pos.db").exists()
+            || Store::open(&ui.data.root, DeviceId::new("T1"))
+                .unwrap()
+                .users()
+                .unwrap()
+                .is_empty()
+    );
+}
+
+fn offline_setup_finishes_and_says_to_enrol_later() {
+    let ui = start();
+    ui.type_into("Fleet address", "");
+    ui.tap("Offline: enrol later");
+    ui.tap("Next");
+    assert_eq!(ui.step(), SetupStep::Store, "{}", ui.message());
+    ui.type_into("Store name", "");
+    ui.tap("Next");
+    assert!(ui.message().contains("store's name"), "{}", ui.message());
+    ui.type_into("Store name", "Kiosk am Bahnhof");
+    ui.tap("Next");
+    ui.tap("Next");
+    ui.type_into("Administrator's name", "Ali Demir");
+    ui.type_into("PIN (4 to 8 digits)", "9090");
+    ui.type_into("The same PIN again", "9090");
+    ui.tap("Finish setup");
+    assert_eq!(ui.step(), SetupStep::Done, "{}", ui.message());
+    let state = SetupState::load(&ui.data.root).unwrap().unwrap();
+    assert_eq!(state.enrolment, None);
+    let summary: Vec<String> = ui
+        .adapter()
+        .get_summary()
+        .iter()
+        .map(String::from)
+        .collect();
+    assert!(summary[0].contains("Not enrolled yet"), "{summary:?}");
+    assert!(Path::new(&ui.data.config_file()).exists());
+}
