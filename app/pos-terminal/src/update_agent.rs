@@ -9,8 +9,9 @@
 //!
 //! Rules kept here, each with a test:
 //! - the till counts as busy (no restart) while a cart has lines, a payment is being taken,
-//!   a refund or exchange is open, an approval is awaited or the drawer is being counted, and
-//!   until the screen has reported at all;
+//!   a refund or exchange is open, an approval is awaited or the drawer is being counted,
+//!   until the screen has reported at all, and until it has been idle for
+//!   [`IDLE_BEFORE_RESTART`];
 //! - only a role allowed [`POSTPONE_PERMISSION`] (a manager, who also closes the day) puts a
 //!   restart off;
 //! - a USB bundle is installed only with the import's record, and is removed from the import
@@ -43,6 +44,9 @@ pub const OS_RELEASE_DEFAULT: &str = "/etc/os-release";
 /// The file the terminal creates to have the box restarted (`pos-reboot.path`; the service
 /// screen asks for its reboots the same way).
 pub const REBOOT_REQUEST_FILE: &str = "reboot.request";
+/// How long the till must have been idle before the agent may restart it: a cashier who has
+/// just finished a sale is likely to start the next one, and the screen reports once a second.
+pub const IDLE_BEFORE_RESTART: Duration = Duration::from_secs(30);
 /// How often the agent looks at the till, the import directory and its commands.
 const TICK: Duration = Duration::from_secs(2);
 /// How long to wait before polling again after the fleet could not be reached.
@@ -332,11 +336,23 @@ enum Command {
 /// What the UI thread and the agent's thread share.
 struct Shared {
     busy: AtomicBool,
+    /// Since when the screen has reported the till idle without a break; `None` while busy.
+    idle_since: Mutex<Option<std::time::Instant>>,
     shift_closed: AtomicBool,
     status: Mutex<UpdateStatus>,
 }
 
 impl Shared {
+    /// Busy unless the screen has reported the till idle for [`IDLE_BEFORE_RESTART`].
+    fn till_busy(&self, now: std::time::Instant) -> bool {
+        let idle_since = *self
+            .idle_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.busy.load(Ordering::SeqCst)
+            || idle_since.is_none_or(|since| now.duration_since(since) < IDLE_BEFORE_RESTART)
+    }
+
     fn status(&self) -> MutexGuard<'_, UpdateStatus> {
         // A panic elsewhere while holding it leaves a snapshot that is still worth showing.
         self.status
@@ -360,6 +376,16 @@ impl UpdateHandle {
     /// Tells the agent what the till is doing; the UI thread calls it after each change.
     pub fn report_till(&self, activity: TillActivity) {
         self.shared.busy.store(activity.busy, Ordering::SeqCst);
+        let mut idle_since = self
+            .shared
+            .idle_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *idle_since = match (*idle_since, activity.busy) {
+            (_, true) => None,
+            (Some(since), false) => Some(since),
+            (None, false) => Some(std::time::Instant::now()),
+        };
         self.shared
             .shift_closed
             .store(activity.shift_closed, Ordering::SeqCst);
@@ -414,7 +440,7 @@ impl Host for TerminalHost {
     }
 
     fn till_busy(&self) -> bool {
-        self.shared.busy.load(Ordering::SeqCst)
+        self.shared.till_busy(std::time::Instant::now())
     }
 
     fn shift_closed(&self) -> bool {
@@ -450,6 +476,7 @@ impl Host for TerminalHost {
                 format!("The update was undone ({reason}); running {version}")
             }
         };
+        eprintln!("pos-terminal: update: {text}");
         self.shared.status().last_message = Some(text);
     }
 }
@@ -587,6 +614,7 @@ pub fn spawn(
     let shared = Arc::new(Shared {
         // Busy until the screen says otherwise: never restart on a guess.
         busy: AtomicBool::new(true),
+        idle_since: Mutex::new(None),
         shift_closed: AtomicBool::new(false),
         status: Mutex::new(UpdateStatus {
             installed_version: running_version(&settings.os_release),
@@ -857,6 +885,7 @@ mod tests {
         let handle = UpdateHandle {
             shared: Arc::new(Shared {
                 busy: AtomicBool::new(true),
+                idle_since: Mutex::new(None),
                 shift_closed: AtomicBool::new(false),
                 status: Mutex::new(UpdateStatus {
                     installed_version: "1.4.0".into(),
@@ -893,6 +922,46 @@ mod tests {
             handle.postpone(&role("manager"), later),
             Err(PostponeError::AgentStopped)
         );
+    }
+
+    #[test]
+    fn the_till_counts_as_idle_only_after_half_a_minute_without_a_sale() {
+        let (commands, _receiver) = tokio::sync::mpsc::unbounded_channel();
+        let handle = UpdateHandle {
+            shared: Arc::new(Shared {
+                busy: AtomicBool::new(true),
+                idle_since: Mutex::new(None),
+                shift_closed: AtomicBool::new(false),
+                status: Mutex::new(UpdateStatus {
+                    installed_version: "1.4.0".into(),
+                    stage: UpdateStage::Idle,
+                    last_error: None,
+                    last_message: None,
+                }),
+            }),
+            commands,
+        };
+        let start = std::time::Instant::now();
+        assert!(handle.shared.till_busy(start), "nothing reported yet");
+        let idle = TillActivity {
+            busy: false,
+            shift_closed: false,
+        };
+        handle.report_till(idle);
+        assert!(handle.shared.till_busy(start + Duration::from_secs(5)));
+        handle.report_till(idle);
+        assert!(
+            !handle
+                .shared
+                .till_busy(start + IDLE_BEFORE_RESTART + Duration::from_secs(1))
+        );
+        // A sale in between starts the half minute again.
+        handle.report_till(TillActivity { busy: true, ..idle });
+        assert!(handle.shared.till_busy(start + Duration::from_secs(60)));
+        handle.report_till(idle);
+        let restarted = std::time::Instant::now();
+        assert!(handle.shared.till_busy(restarted + Duration::from_secs(29)));
+        assert!(!handle.shared.till_busy(restarted + Duration::from_secs(31)));
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn start() -> Ui {
                 line: config.printer.line.clone(),
                 paper: config.printer.paper,
                 drawer: config.drawer,
+                drawer_watch: config.drawer_watch,
             },
             |_report| {},
         )
