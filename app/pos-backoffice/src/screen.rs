@@ -222,8 +222,19 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         match result {
             Ok(label) => {
                 office_global.set_user(text(label));
-                self.say("", Tone::Info);
-                self.go(Section::Dashboard);
+                // The first section this person may see.
+                let first = {
+                    use crate::office::permission::{PRODUCTS_VIEW, REPORTS_VIEW};
+                    let inner = self.inner.borrow();
+                    if inner.office.allow(REPORTS_VIEW).is_ok() {
+                        Section::Dashboard
+                    } else if inner.office.allow(PRODUCTS_VIEW).is_ok() {
+                        Section::Products
+                    } else {
+                        Section::Stock
+                    }
+                };
+                self.go(first);
             }
             Err(error) => self.problem(&error),
         }
