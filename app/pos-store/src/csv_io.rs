@@ -396,13 +396,20 @@ fn parse_row(
     index: &HashMap<String, usize>,
     currency: Currency,
 ) -> std::result::Result<(Product, Option<Quantity>), String> {
-    let field = |name: &str| {
-        index
-            .get(name)
-            .and_then(|&i| record.get(i))
-            .unwrap_or("")
-            .trim()
-    };
+    product_from_fields(
+        |name| index.get(name).and_then(|&i| record.get(i)).unwrap_or(""),
+        currency,
+    )
+}
+
+/// One product row given by its named [`COLUMNS`] (a CSV record or a spreadsheet's cells),
+/// checked exactly as the CSV import checks it: the product and its `stock` count, or the
+/// reason the row is bad, written for the person who made the file.
+pub fn product_from_fields<'a>(
+    cell: impl Fn(&str) -> &'a str,
+    currency: Currency,
+) -> std::result::Result<(Product, Option<Quantity>), String> {
+    let field = |name: &str| cell(name).trim();
     let required = |name: &str| -> std::result::Result<String, String> {
         let value = field(name);
         if value.is_empty() {

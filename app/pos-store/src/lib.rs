@@ -36,6 +36,7 @@
 pub mod csv_io;
 pub mod error;
 pub mod hlc;
+pub mod inventory;
 pub mod journal;
 pub mod key;
 pub mod migrate;

@@ -11,9 +11,13 @@
 //! ([`service`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
+//! The back office (`pos-backoffice`) opens over the same store through [`backoffice`]
+//! (`pos-terminal back-office`).
+//!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
 //! up through the core and printed as receipts and a Z report.
 
+pub mod backoffice;
 pub mod config;
 pub mod demo_day;
 pub mod ids;

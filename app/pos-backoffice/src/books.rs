@@ -1,0 +1,189 @@
+//! The back office's edge to the store: [`Books`] is what it reads and how it records, and
+//! the one implementation is over the terminal's encrypted store, shared with the till on
+//! the UI thread (`Rc<RefCell<Store>>`).
+//!
+//! Every write is [`Books::record`] with domain events (product saved, price changed, stock
+//! moved), so it lands in the journal and syncs; the only other write is a batch's lot and
+//! expiry, which stock movements then refer to.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use pos_core::catalog::Product;
+use pos_core::clock::Timestamp;
+use pos_core::event::DomainEvent;
+use pos_core::id::{CategoryId, ProductId, StoreId, UserId};
+use pos_core::money::Currency;
+use pos_core::quantity::Quantity;
+use pos_core::stock::Batch;
+use pos_reports::{Period, ReportData, ReportError};
+use pos_store::inventory::{BatchLevel, ProductFilter, ProductListing};
+use pos_store::read::{ExpiringBatch, LowStock};
+use pos_store::{Store, StoreError};
+use time::Date;
+
+use crate::product_form::CatalogueLookup;
+
+/// Reads and writes of the back office, over the store.
+pub trait Books {
+    fn product_list(
+        &self,
+        store: &StoreId,
+        filter: &ProductFilter,
+        limit: u32,
+    ) -> Result<Vec<ProductListing>, StoreError>;
+    fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError>;
+    fn product_by_code(&self, code: &str) -> Result<Option<Product>, StoreError>;
+    fn variants_of(&self, parent: &ProductId) -> Result<Vec<Product>, StoreError>;
+    fn sku_owner(&self, sku: &str) -> Result<Option<ProductId>, StoreError>;
+    fn barcode_owner(&self, code: &str) -> Result<Option<ProductId>, StoreError>;
+    fn highest_barcode_with_prefix(
+        &self,
+        prefix: &str,
+        length: u32,
+    ) -> Result<Option<String>, StoreError>;
+    fn categories(&self) -> Result<Vec<(CategoryId, String)>, StoreError>;
+    fn stock_level(&self, store: &StoreId, product: &ProductId) -> Result<Quantity, StoreError>;
+    fn stock_by_batch(
+        &self,
+        store: &StoreId,
+        product: &ProductId,
+    ) -> Result<Vec<BatchLevel>, StoreError>;
+    fn expiring_batches(
+        &self,
+        store: &StoreId,
+        by: Date,
+        limit: u32,
+    ) -> Result<Vec<ExpiringBatch>, StoreError>;
+    fn low_stock(&self, store: &StoreId, limit: u32) -> Result<Vec<LowStock>, StoreError>;
+    fn sold_since(
+        &self,
+        store: &StoreId,
+        product: &ProductId,
+        since: Timestamp,
+    ) -> Result<Quantity, StoreError>;
+    fn report_data(&self, period: &Period, currency: Currency) -> Result<ReportData, ReportError>;
+    fn save_batch(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// Journals `events` and applies them, all or nothing.
+    fn record(
+        &self,
+        actor: &UserId,
+        now: Timestamp,
+        events: &[DomainEvent],
+    ) -> Result<(), StoreError>;
+}
+
+/// The terminal's store, shared with the till on the UI thread.
+pub type SharedStore = Rc<RefCell<Store>>;
+
+impl Books for SharedStore {
+    fn product_list(
+        &self,
+        store: &StoreId,
+        filter: &ProductFilter,
+        limit: u32,
+    ) -> Result<Vec<ProductListing>, StoreError> {
+        self.borrow().product_list(store, filter, limit)
+    }
+
+    fn product(&self, id: &ProductId) -> Result<Option<Product>, StoreError> {
+        self.borrow().product(id)
+    }
+
+    fn product_by_code(&self, code: &str) -> Result<Option<Product>, StoreError> {
+        self.borrow().product_by_code(code)
+    }
+
+    fn variants_of(&self, parent: &ProductId) -> Result<Vec<Product>, StoreError> {
+        self.borrow().variants_of(parent)
+    }
+
+    fn sku_owner(&self, sku: &str) -> Result<Option<ProductId>, StoreError> {
+        self.borrow().sku_owner(sku)
+    }
+
+    fn barcode_owner(&self, code: &str) -> Result<Option<ProductId>, StoreError> {
+        self.borrow().barcode_owner(code)
+    }
+
+    fn highest_barcode_with_prefix(
+        &self,
+        prefix: &str,
+        length: u32,
+    ) -> Result<Option<String>, StoreError> {
+        self.borrow().highest_barcode_with_prefix(prefix, length)
+    }
+
+    fn categories(&self) -> Result<Vec<(CategoryId, String)>, StoreError> {
+        self.borrow().categories()
+    }
+
+    fn stock_level(&self, store: &StoreId, product: &ProductId) -> Result<Quantity, StoreError> {
+        self.borrow().stock_level(store, product)
+    }
+
+    fn stock_by_batch(
+        &self,
+        store: &StoreId,
+        product: &ProductId,
+    ) -> Result<Vec<BatchLevel>, StoreError> {
+        self.borrow().stock_by_batch(store, product)
+    }
+
+    fn expiring_batches(
+        &self,
+        store: &StoreId,
+        by: Date,
+        limit: u32,
+    ) -> Result<Vec<ExpiringBatch>, StoreError> {
+        self.borrow().expiring_batches(store, by, limit)
+    }
+
+    fn low_stock(&self, store: &StoreId, limit: u32) -> Result<Vec<LowStock>, StoreError> {
+        self.borrow().low_stock(store, limit)
+    }
+
+    fn sold_since(
+        &self,
+        store: &StoreId,
+        product: &ProductId,
+        since: Timestamp,
+    ) -> Result<Quantity, StoreError> {
+        self.borrow().sold_since(store, product, since)
+    }
+
+    fn report_data(&self, period: &Period, currency: Currency) -> Result<ReportData, ReportError> {
+        pos_reports::load::load(&self.borrow(), period, currency)
+    }
+
+    fn save_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        self.borrow_mut().save_batch(batch)
+    }
+
+    fn record(
+        &self,
+        actor: &UserId,
+        now: Timestamp,
+        events: &[DomainEvent],
+    ) -> Result<(), StoreError> {
+        self.borrow_mut().record(actor, now, events).map(|_| ())
+    }
+}
+
+/// The catalogue checks over [`Books`]; a failed read counts as "nobody", and the store's
+/// own constraints still refuse a real clash when the product is saved.
+pub(crate) struct Lookup<'a, B: Books>(pub &'a B);
+
+impl<B: Books> CatalogueLookup for Lookup<'_, B> {
+    fn sku_owner(&self, sku: &str) -> Option<ProductId> {
+        self.0.sku_owner(sku).ok().flatten()
+    }
+
+    fn barcode_owner(&self, code: &str) -> Option<ProductId> {
+        self.0.barcode_owner(code).ok().flatten()
+    }
+
+    fn product(&self, id: &ProductId) -> Option<Product> {
+        self.0.product(id).ok().flatten()
+    }
+}

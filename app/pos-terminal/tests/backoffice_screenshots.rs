@@ -1,0 +1,309 @@
+//! Every back-office screen over the demo shop, rendered offscreen by the software renderer at
+//! 1280×800 and 800×480 and compared with `docs/screenshots/backoffice-*.png`. An accidental
+//! visual change fails here.
+//!
+//! After an intended change, regenerate them and look at every picture before committing:
+//! `UPDATE_SCREENSHOTS=1 cargo test -p pos-terminal --test backoffice_screenshots`
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use pos_backoffice::{BackOfficeWindow, Products};
+use pos_core::clock::Timestamp;
+use pos_core::id::{DeviceId, UserId};
+use pos_terminal::backoffice::show_back_office;
+use pos_terminal::config::PrinterLine;
+use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
+use pos_terminal::terminal::open_terminal;
+use pos_till::view::Screen;
+use pos_till::{Intent, ShiftIntent, TenderChoice, Till};
+use slint::ComponentHandle;
+
+/// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
+const MONDAY_10AM: i64 = 1_772_445_600_000;
+const HOUR_MS: i64 = 3_600_000;
+/// A pixel counts as changed when one of its channels moved by more than this.
+const CHANNEL_DIFF_MAX: u8 = 48;
+/// The share of changed pixels a screen may have before the test fails: a moved word fails.
+const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
+const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
+
+fn monday() -> Timestamp {
+    Timestamp::from_unix_ms(MONDAY_10AM)
+}
+
+fn screenshots_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+}
+
+struct Shots {
+    window: BackOfficeWindow,
+    width: u32,
+    height: u32,
+    failures: Vec<String>,
+}
+
+impl Shots {
+    fn tap(&self, label: &str) {
+        ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .unwrap_or_else(|| panic!("no button labelled {label:?}"))
+            .invoke_accessible_default_action();
+    }
+
+    fn type_into(&self, label: &str, text: &str) {
+        ElementHandle::find_by_accessible_label(&self.window, label)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+            .unwrap_or_else(|| panic!("no field labelled {label:?}"))
+            .set_accessible_value(text);
+    }
+
+    fn shoot(&mut self, name: &str) {
+        let file = format!("backoffice-{name}-{}x{}.png", self.width, self.height);
+        let path = screenshots_dir().join(&file);
+        let snapshot = self.window.window().take_snapshot().unwrap();
+        let (width, height) = (snapshot.width(), snapshot.height());
+        assert_eq!(
+            (width, height),
+            (self.width, self.height),
+            "{file}: window size"
+        );
+        let pixels = snapshot.as_bytes();
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            image::save_buffer(
+                &path,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            return;
+        }
+        let Ok(kept) = image::open(&path) else {
+            self.failures.push(format!(
+                "{file} is missing; run UPDATE_SCREENSHOTS=1 cargo test -p pos-terminal --test backoffice_screenshots"
+            ));
+            return;
+        };
+        let kept = kept.to_rgba8();
+        if kept.dimensions() != (width, height) {
+            self.failures
+                .push(format!("{file}: kept picture is {:?}", kept.dimensions()));
+            return;
+        }
+        let changed = kept
+            .as_raw()
+            .chunks_exact(4)
+            .zip(pixels.chunks_exact(4))
+            .filter(|(a, b)| {
+                a.iter()
+                    .zip(b.iter())
+                    .any(|(x, y)| x.abs_diff(*y) > CHANNEL_DIFF_MAX)
+            })
+            .count();
+        let fraction = changed as f64 / f64::from(width * height);
+        if fraction > CHANGED_PIXELS_FRACTION_MAX {
+            let actual = std::env::temp_dir().join(&file);
+            image::save_buffer(
+                &actual,
+                pixels,
+                width,
+                height,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+            self.failures.push(format!(
+                "{file}: {changed} pixels ({:.3}%) changed; now looks like {}",
+                fraction * 100.0,
+                actual.display()
+            ));
+        }
+    }
+}
+
+/// A morning's sales at the till, an hour apart, so the dashboard and reports have figures.
+fn trade(till: &mut Till) {
+    let at = |hour: i64| Timestamp::from_unix_ms(MONDAY_10AM - hour * HOUR_MS);
+    till.handle(
+        Intent::Login {
+            user: UserId::new("anna"),
+            pin: "1234".to_owned(),
+        },
+        at(3),
+    )
+    .unwrap();
+    if till.view().screen == Screen::ShiftOpen {
+        till.handle(
+            Intent::Shift(ShiftIntent::Open {
+                total: "150.00".to_owned(),
+            }),
+            at(3),
+        )
+        .unwrap();
+    }
+    let baskets: [(i64, &[&str], TenderChoice, &str); 4] = [
+        (
+            3,
+            &["4006381333931", "4008452011231"],
+            TenderChoice::Cash,
+            "10.00",
+        ),
+        (
+            2,
+            &["4006381333931", "4006381333931", "5449000000996"],
+            TenderChoice::Card,
+            "4.85",
+        ),
+        (
+            1,
+            &["4008452011231", "4006581020013"],
+            TenderChoice::Cash,
+            "20.00",
+        ),
+        (0, &["4006381333931"], TenderChoice::Cash, "5.00"),
+    ];
+    for (hours_before, codes, tender, amount) in baskets {
+        let now = at(hours_before);
+        for code in codes {
+            till.handle(Intent::Scan((*code).to_owned()), now).unwrap();
+        }
+        till.handle(Intent::StartPayment, now).unwrap();
+        let total = till.view().cart.total.clone();
+        let amount = if tender == TenderChoice::Card {
+            total
+        } else {
+            amount.to_owned()
+        };
+        till.handle(
+            Intent::AddTender {
+                kind: tender,
+                amount,
+                reference: String::new(),
+            },
+            now,
+        )
+        .unwrap();
+        till.handle(Intent::NextCustomer, now).unwrap();
+        till.take_effects();
+    }
+}
+
+fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
+    let peripherals = PeripheralService::start(
+        PeripheralSettings {
+            queue_dir: dir.join("print-queue"),
+            receipts_dir: dir.join("receipts"),
+            line: PrinterLine::Simulated { folder: None },
+            paper: pos_printer::encode::Paper::MM80_42,
+            drawer: pos_printer::drawer::DrawerKick::default(),
+        },
+        |_| {},
+    )
+    .unwrap();
+    let mut opened =
+        open_terminal(dir, DeviceId::new("T1"), 20, Rc::new(peripherals), monday).unwrap();
+    trade(&mut opened.till);
+    let window = BackOfficeWindow::new().unwrap();
+    let _screen =
+        show_back_office(&window, opened.store.clone(), &DeviceId::new("T1"), monday).unwrap();
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(width, height));
+    window.show().unwrap();
+    let mut shots = Shots {
+        window,
+        width,
+        height,
+        failures: Vec::new(),
+    };
+
+    shots.tap("Marc");
+    shots.shoot("sign-in");
+    shots.type_into("PIN", "9999");
+    shots.tap("Sign in");
+    shots.shoot("dashboard");
+
+    shots.tap("Products");
+    shots.shoot("products");
+    shots.type_into("Search name, SKU or barcode", "tee");
+    shots.tap("Search");
+    shots.tap("TEE");
+    shots.shoot("product");
+    shots.tap("Close");
+
+    let file = dir.join("products.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "{}\n\
+             jam,JAM-1,Strawberry jam 450 g,,,piece,2.49,1.20,food,,,true,,4000000000017,12\n\
+             honey,HON-1,Forest honey 500 g,,,piece,-4.00,2.00,food,,,true,,,\n\
+             oat,OAT-1,Oat drink 1 L,,,piece,1.99,0.90,food,,,true,,4006381333931,\n",
+            pos_store::csv_io::COLUMNS.join(",")
+        ),
+    )
+    .unwrap();
+    shots.tap("Import");
+    shots.type_into("File (.csv or .xlsx)", file.to_str().unwrap());
+    shots.tap("Preview");
+    // The temporary folder differs from run to run; the picture shows where a stick mounts.
+    shots
+        .window
+        .global::<Products>()
+        .set_import_path("/media/usb/products.csv".into());
+    shots.shoot("import");
+
+    shots.tap("Stock");
+    shots.tap("Receive");
+    shots.type_into("Barcode or SKU", "4006381333931");
+    shots.type_into("Quantity", "24");
+    shots.type_into("Lot", "L-0305");
+    shots.type_into("Best before", "2026-03-05");
+    shots.type_into("Order or delivery note", "PO-1001");
+    shots.shoot("stock-receive");
+    shots.tap("Book goods in");
+    shots.tap("Levels");
+    shots.type_into("Barcode or SKU", "4006381333931");
+    shots.tap("Show");
+    shots.shoot("stock-levels");
+    shots.tap("Count");
+    for (code, counted) in [("4006381333931", "60"), ("4008452011231", "37")] {
+        shots.type_into("Barcode or SKU", code);
+        shots.type_into("Counted", counted);
+        shots.tap("Add to count");
+    }
+    shots.shoot("stock-count");
+    shots.tap("Expiring");
+    shots.shoot("stock-expiring");
+    shots.tap("Reorder");
+    shots.shoot("stock-reorder");
+
+    shots.tap("Reports");
+    shots.type_into("From", "2026-03-02");
+    shots.type_into("To", "2026-03-02");
+    shots.tap("Report");
+    shots.shoot("reports");
+    shots.failures
+}
+
+#[test]
+fn every_back_office_screen_looks_as_kept() {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: false,
+        renderer_name: Some("software".into()),
+    })))
+    .unwrap();
+    let mut failures = Vec::new();
+    for (width, height) in SIZES {
+        let dir = tempfile::tempdir().unwrap();
+        failures.extend(walk(dir.path(), width, height));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
