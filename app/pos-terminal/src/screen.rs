@@ -8,6 +8,8 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pos_core::id::DeviceId;
 use pos_till::Intent;
@@ -151,6 +153,9 @@ fn start_till(
 ) -> Result<Running, ScreenError> {
     let for_printer = window.as_weak();
     let printer_status = Rc::new(RefCell::new(String::new()));
+    // Whether the fleet answered the sync agent's last request; the status bar's online dot.
+    let online = Arc::new(AtomicBool::new(false));
+    let online_for_printer = online.clone();
     let peripherals = Rc::new(PeripheralService::start(
         PeripheralSettings {
             queue_dir: data.print_queue(),
@@ -168,7 +173,8 @@ fn start_till(
             {
                 eprintln!("pos-terminal: receipt filed at {}", file.display());
             }
-            let status = device_status(&report);
+            let mut status = device_status(&report);
+            status.online = online_for_printer.load(Ordering::Relaxed);
             let alert = report.drawer_alert.clone();
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
@@ -196,11 +202,12 @@ fn start_till(
             .store
             .utc_offset;
     // Sync runs beside the till on its own thread; a terminal that cannot sync still sells.
-    let sync = config.sync.clone().and_then(|settings| {
+    let sync = crate::service::sync_settings(data, config).and_then(|settings| {
         crate::sync_agent::SyncAgent::start(&data.root, DeviceId::new(&config.device), settings)
             .map_err(|error| eprintln!("pos-terminal: sync is off: {error}"))
             .ok()
     });
+    let sync_news = sync.as_ref().map(crate::sync_agent::SyncAgent::status);
     let effects = opened.effects;
     let mut till = opened.till;
     // Checked when the configuration was read; the defaults stay if not.
@@ -221,6 +228,7 @@ fn start_till(
             opened.store.clone(),
             peripherals.clone(),
             printer_status.clone(),
+            sync_news.clone(),
         )?,
     );
     service.show_status_bar();
@@ -240,11 +248,20 @@ fn start_till(
     let refresher = screen.clone();
     let status_bar = service.clone();
     let mut seconds = 0_u32;
+    let for_online = window.as_weak();
     ticker.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(1),
         move || {
             refresher.refresh();
+            if let Some(news) = &sync_news {
+                let now = news.snapshot().online;
+                if online.swap(now, Ordering::Relaxed) != now
+                    && let Some(window) = for_online.upgrade()
+                {
+                    window.global::<pos_ui::StatusAdapter>().set_online(now);
+                }
+            }
             if let Some(updates) = &updates {
                 updates.report_till(crate::update_agent::TillActivity::of(&refresher.view()));
             }

@@ -86,6 +86,8 @@ pub fn starting_form() -> SetupForm {
 pub struct StoreServiceData {
     pub store: SharedStore,
     pub data_dir: PathBuf,
+    /// The sync agent's news, when it runs: when the fleet last took everything.
+    pub sync: Option<crate::sync_agent::SyncStatusHandle>,
 }
 
 impl ServiceData for StoreServiceData {
@@ -105,8 +107,59 @@ impl ServiceData for StoreServiceData {
                 ..
             }))
         );
-        Ok(SyncStatus::from_journal(last, acknowledged, enrolled))
+        let mut status = SyncStatus::from_journal(last, acknowledged, enrolled);
+        if let Some(agent) = &self.sync {
+            let news = agent.snapshot();
+            status.last_sync_ms = news.last_success.map(|at| at.unix_ms());
+            status.enrolled |= news.device.is_some();
+        }
+        Ok(status)
     }
+}
+
+/// How the terminal syncs: `[sync]` of its configuration, or else the fleet it was enrolled
+/// with at setup. The credential setup got is handed to the sync agent the first time, so a
+/// terminal set up on the screen syncs without a `[sync]` section.
+pub fn sync_settings(
+    data: &DataDir,
+    config: &TerminalConfig,
+) -> Option<crate::sync_agent::SyncSettings> {
+    if let Some(settings) = config.sync.clone() {
+        return Some(settings);
+    }
+    let state = match SetupState::load(&data.root) {
+        Ok(Some(state)) => state,
+        Ok(None) => return None,
+        Err(error) => {
+            eprintln!("pos-terminal: the setup state cannot be read, so sync is off: {error}");
+            return None;
+        }
+    };
+    let enrolment = state.enrolment?;
+    match crate::sync_agent::Credential::load(&data.root) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            let credential = crate::sync_agent::Credential {
+                url: state.fleet_url.trim_end_matches('/').to_owned(),
+                device: DeviceId::new(&enrolment.device),
+                tenant: pos_core::id::TenantId::new(&enrolment.tenant),
+                store: pos_core::id::StoreId::new(&enrolment.store),
+                token: enrolment.token,
+            };
+            if let Err(error) = credential.save(&data.root) {
+                eprintln!("pos-terminal: sync is off: {error}");
+                return None;
+            }
+        }
+        Err(error) => {
+            eprintln!("pos-terminal: sync is off: {error}");
+            return None;
+        }
+    }
+    Some(crate::sync_agent::SyncSettings::new(
+        &state.fleet_url,
+        &state.terminal_name,
+    ))
 }
 
 /// The printer service, for the service screen; `status` is the status bar's printer text,
@@ -148,8 +201,10 @@ pub fn service_settings(
     store: SharedStore,
     peripherals: Rc<PeripheralService>,
     printer_status: Rc<RefCell<String>>,
+    sync: Option<crate::sync_agent::SyncStatusHandle>,
 ) -> Result<pos_service::ServiceSettings, crate::screen::ScreenError> {
-    let decoder = pos_scanner::decode::Decoder::new(pos_scanner::decode::DecodeRules::default())
+    // The scanner test decodes under the store's own rules, as the till does.
+    let decoder = pos_scanner::decode::Decoder::new(config.barcodes.clone())
         .map_err(|error| crate::screen::ScreenError::Service(error.to_string()))?;
     let store_name = store
         .borrow()
@@ -174,6 +229,7 @@ pub fn service_settings(
         data: Rc::new(StoreServiceData {
             store,
             data_dir: data.root.clone(),
+            sync,
         }),
         slots: Box::new(pos_service::maintenance::RaucSlots { bus_address: None }),
         log: Box::new(pos_service::logs::JournalLog::default()),

@@ -67,6 +67,7 @@ fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
             line: PrinterLine::Simulated { folder: None },
             paper: pos_printer::encode::Paper::MM80_42,
             drawer: pos_printer::drawer::DrawerKick::default(),
+            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
         },
         |_| {},
     )

@@ -202,6 +202,7 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
             line: PrinterLine::Simulated { folder: None },
             paper: pos_printer::encode::Paper::MM80_42,
             drawer: pos_printer::drawer::DrawerKick::default(),
+            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
         },
         |_| {},
     )

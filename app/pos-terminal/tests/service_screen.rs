@@ -151,6 +151,7 @@ fn start() -> Ui {
         opened.store.clone(),
         peripherals.clone(),
         Rc::new(RefCell::new("Printer ready".to_owned())),
+        None,
     )
     .unwrap();
     // No RAUC here: a bus address nobody listens on, as on a desktop without it.
