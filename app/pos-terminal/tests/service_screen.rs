@@ -96,7 +96,7 @@ fn printer(columns: usize) -> (String, mpsc::Receiver<Seen>) {
 
 struct Ui {
     window: AppWindow,
-    service: ServiceScreen,
+    _service: ServiceScreen,
     data: DataDir,
     stick: tempfile::TempDir,
     seen: mpsc::Receiver<Seen>,
@@ -161,7 +161,7 @@ fn start() -> Ui {
     window.show().unwrap();
     Ui {
         window,
-        service,
+        _service: service,
         data,
         stick: tempfile::tempdir().unwrap(),
         seen,
