@@ -265,6 +265,32 @@ pub fn finish_setup(
     Ok(state)
 }
 
+/// Enrols a terminal that was set up offline: the fleet's answer goes into the setup state,
+/// written atomically. Refused when the terminal has no completed setup.
+pub fn enrol_later(
+    data_dir: &Path,
+    enroller: &dyn Enroller,
+    url: &str,
+    code: &str,
+) -> Result<SetupState, CompleteError> {
+    let Some(mut state) = SetupState::load(data_dir)? else {
+        return Err(CompleteError::StateDamaged {
+            path: data_dir.join(STATE_FILE),
+            detail: "the terminal is not set up yet".to_owned(),
+        });
+    };
+    let url = url.trim().trim_end_matches('/');
+    let enrolment = enroller.enrol(url, code.trim(), &state.terminal_name)?;
+    state.fleet_url = url.to_owned();
+    state.enrolment = Some(enrolment);
+    let json = serde_json::to_vec_pretty(&state).map_err(|error| CompleteError::Write {
+        path: data_dir.join(STATE_FILE),
+        source: std::io::Error::other(error),
+    })?;
+    write_atomically(&data_dir.join(STATE_FILE), &json, 0o600)?;
+    Ok(state)
+}
+
 /// Writes `bytes` to `path` so that a reader sees the old file or the whole new one, never
 /// part of it: a temporary file beside it, synced, renamed over it, and the folder synced.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CompleteError> {

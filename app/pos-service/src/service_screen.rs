@@ -14,10 +14,13 @@ use pos_till::port::Staff;
 use pos_ui::{AppWindow, ServiceAdapter, ServicePerson, ServiceTab, StatusAdapter, Tone};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::complete::SetupState;
+use std::sync::Arc;
+
+use crate::complete::{self, CompleteError, Enroller, SetupState};
 use crate::diagnose::{SyncStatus, UpdateStatus, scan_report};
 use crate::logs::{self, LogSource};
 use crate::maintenance::{self, RESET_PERMISSION, SlotControl};
+use crate::setup_screen::Background;
 use crate::{SERVICE_PERMISSION, VERSION, network};
 
 /// The printer and the drawer, as the terminal's printer service drives them.
@@ -46,6 +49,9 @@ pub struct ServiceSettings {
     pub hardware: Rc<dyn ServiceHardware>,
     pub data: Rc<dyn ServiceData>,
     pub slots: Box<dyn SlotControl>,
+    /// Enrols a terminal set up offline.
+    pub enroller: Arc<dyn Enroller + Send + Sync>,
+    pub background: Background,
     pub log: Box<dyn LogSource>,
     /// Files exported, redacted, with the log.
     pub config_files: Vec<PathBuf>,
@@ -132,9 +138,15 @@ impl ServiceScreen {
                 screen.factory_reset(&typed, &manager, &pin);
             }
         });
+        let on = upgrade.clone();
         adapter.on_boot_other_slot(move || {
-            if let Some(screen) = upgrade() {
+            if let Some(screen) = on() {
                 screen.boot_other_slot();
+            }
+        });
+        adapter.on_enrol(move |url, code| {
+            if let Some(screen) = upgrade() {
+                screen.enrol(&url, &code);
             }
         });
         adapter.set_open(false);
@@ -411,6 +423,14 @@ impl ServiceScreen {
             adapter.set_fleet(fleet.into());
             adapter.set_sync_backlog(backlog.into());
             adapter.set_last_sync(last.into());
+            // Only a terminal set up offline enrols here; one without setup has no fleet.
+            let waiting = setup.as_ref().filter(|state| state.enrolment.is_none());
+            adapter.set_enrolled(waiting.is_none());
+            if let Some(state) = waiting
+                && adapter.get_enrol_url().is_empty()
+            {
+                adapter.set_enrol_url(state.fleet_url.as_str().into());
+            }
             adapter.set_version(update.installed_version.as_str().into());
             adapter.set_booted_slot(update.booted_slot.clone().unwrap_or_default().into());
             let slots: Vec<SharedString> = update.slots.iter().map(|s| s.into()).collect();
@@ -531,6 +551,71 @@ impl ServiceScreen {
                 self.say(&text, Tone::Success);
             }
             Err(refused) => self.say(&refused.message(&settings.locale), Tone::Problem),
+        }
+    }
+
+    fn enrol(&self, url: &str, code: &str) {
+        let settings = &self.inner.settings;
+        let text = self.text(
+            format!("Enrolling with {} …", url.trim()),
+            format!("Anmeldung bei {} …", url.trim()),
+        );
+        self.say(&text, Tone::Info);
+        match settings.background {
+            Background::Inline => {
+                let answer = complete::enrol_later(
+                    &settings.data_dir,
+                    settings.enroller.as_ref(),
+                    url,
+                    code,
+                );
+                self.enrolled(answer);
+            }
+            Background::Thread => {
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let (dir, enroller) = (settings.data_dir.clone(), settings.enroller.clone());
+                let (url, code) = (url.to_owned(), code.to_owned());
+                let spawned = std::thread::Builder::new()
+                    .name("enrolment".to_owned())
+                    .spawn(move || {
+                        let answer = complete::enrol_later(&dir, enroller.as_ref(), &url, &code);
+                        if sender.send(answer).is_err() {
+                            eprintln!("pos-service: the service screen closed during enrolment");
+                        }
+                    });
+                if let Err(error) = spawned {
+                    self.say(&error.to_string(), Tone::Problem);
+                    return;
+                }
+                let this = self.clone();
+                let waiting = slint::spawn_local(async move {
+                    match receiver.await {
+                        Ok(answer) => this.enrolled(answer),
+                        Err(_) => this.say("The enrolment stopped.", Tone::Problem),
+                    }
+                });
+                if let Err(error) = waiting {
+                    self.say(&error.to_string(), Tone::Problem);
+                }
+            }
+        }
+    }
+
+    fn enrolled(&self, answer: Result<SetupState, CompleteError>) {
+        match answer {
+            Ok(state) => {
+                self.refresh();
+                let device = state.enrolment.map(|e| e.device).unwrap_or_default();
+                let text = self.text(
+                    format!("Enrolled with {} (fleet id {device}).", state.fleet_url),
+                    format!("Bei {} angemeldet (Flotten-ID {device}).", state.fleet_url),
+                );
+                self.say(&text, Tone::Success);
+            }
+            Err(error) => {
+                let text = error.message(&self.inner.settings.locale);
+                self.say(&text, Tone::Problem);
+            }
         }
     }
 

@@ -220,6 +220,8 @@ fn service_screen(window: &AppWindow, dir: &std::path::Path, locale: &str) -> Se
             hardware: Rc::new(ReadyPrinter),
             data: Rc::new(Backlog),
             slots: Box::new(TwoSlots),
+            enroller: Arc::new(PictureFleet),
+            background: Background::Inline,
             log: Box::new(FileLog(log)),
             config_files: Vec::new(),
             clock: || Timestamp::from_unix_ms(MONDAY_10AM),

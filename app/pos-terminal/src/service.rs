@@ -232,6 +232,8 @@ pub fn service_settings(
             sync,
         }),
         slots: Box::new(pos_service::maintenance::RaucSlots { bus_address: None }),
+        enroller: Arc::new(FleetEnroller),
+        background: Background::Thread,
         log: Box::new(pos_service::logs::JournalLog::default()),
         config_files: exported_config_files(data),
         clock: pos_ui::system_now,

@@ -13,7 +13,7 @@ use i_slint_backend_testing::{
 use pos_core::id::{DeviceId, UserId};
 use pos_fleet::server::{self, FleetConfig, Transport};
 use pos_fleet::sqlite::SqliteStorage;
-use pos_service::complete::{FleetEnroller, STATE_FILE, SetupState};
+use pos_service::complete::{FleetEnroller, STATE_FILE, SetupState, enrol_later};
 use pos_service::setup::SetupForm;
 use pos_service::{Background, SetupScreen, SetupSettings};
 use pos_store::Store;
@@ -223,7 +223,7 @@ fn setup_through_the_screen() {
     typed_setup_enrols_with_the_fleet(&fleet);
     a_provisioning_file_fills_the_screen(&fleet);
     mistakes_are_said_and_nothing_is_half_written(&fleet);
-    offline_setup_finishes_and_says_to_enrol_later();
+    offline_setup_finishes_and_enrols_later(&fleet);
 }
 
 fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
@@ -422,7 +422,7 @@ fn mistakes_are_said_and_nothing_is_half_written(fleet: &Fleet) {
     );
 }
 
-fn offline_setup_finishes_and_says_to_enrol_later() {
+fn offline_setup_finishes_and_enrols_later(fleet: &Fleet) {
     let ui = start();
     ui.type_into("Fleet address", "");
     ui.tap("Offline: enrol later");
@@ -449,4 +449,24 @@ fn offline_setup_finishes_and_says_to_enrol_later() {
         .collect();
     assert!(summary[0].contains("Not enrolled yet"), "{summary:?}");
     assert!(Path::new(&ui.data.config_file()).exists());
+
+    // Once the network is up, the service screen enrols it; a wrong code changes nothing.
+    let refused = enrol_later(&ui.data.root, &FleetEnroller, &fleet.base, "WRONG-CODE");
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("refused the enrolment code")
+    );
+    assert_eq!(SetupState::load(&ui.data.root).unwrap().unwrap(), state);
+    let enrolled = enrol_later(
+        &ui.data.root,
+        &FleetEnroller,
+        &fleet.base,
+        &fleet.enrolment_code(),
+    )
+    .unwrap();
+    assert_eq!(enrolled.enrolment.as_ref().unwrap().store, fleet.store);
+    assert_eq!(enrolled.store_name, "Kiosk am Bahnhof");
+    assert_eq!(SetupState::load(&ui.data.root).unwrap().unwrap(), enrolled);
 }
