@@ -522,6 +522,15 @@ impl Store {
         Ok(())
     }
 
+    /// Takes a person off the till: no tile, no PIN. Their past sales keep their name.
+    pub fn retire_user(&mut self, user: &UserId) -> Result<()> {
+        self.connection.execute(
+            "UPDATE user SET active = 0, pin_hash = NULL WHERE id = ?1",
+            params![user.as_str()],
+        )?;
+        Ok(())
+    }
+
     /// Saves a user with their role (which must be saved first) and PIN hash.
     pub fn save_user(
         &mut self,

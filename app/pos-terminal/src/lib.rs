@@ -27,7 +27,7 @@ pub mod ports;
 pub mod scanner;
 pub mod screen;
 pub mod seed;
-pub mod sync_agent;
 pub mod service;
+pub mod sync_agent;
 pub mod terminal;
 pub mod update_agent;

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use pos_core::id::DeviceId;
-use pos_till::Intent;
 use pos_service::{ServiceScreen, SetupScreen};
+use pos_till::Intent;
 use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
 use slint::ComponentHandle;
 
@@ -276,9 +276,11 @@ fn start_till(
         crate::scanner::spawn(settings, move |delivery| {
             let typed = for_scanner.upgrade_in_event_loop(move |window| match delivery {
                 // While the service screen is open, scans go to its scanner test.
-                Delivery::Code(code) if window.global::<pos_ui::ServiceAdapter>().get_open() => window
-                    .global::<pos_ui::ServiceAdapter>()
-                    .invoke_test_scan(code.into()),
+                Delivery::Code(code) if window.global::<pos_ui::ServiceAdapter>().get_open() => {
+                    window
+                        .global::<pos_ui::ServiceAdapter>()
+                        .invoke_test_scan(code.into())
+                }
                 Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
                 Delivery::Refused(refusal) => SCREEN.with(|screen| {
                     if let Some((screen, _)) = screen.borrow().as_ref()

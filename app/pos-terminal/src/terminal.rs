@@ -104,6 +104,17 @@ pub fn open_terminal(
     };
     let mut store = Store::open(data, device.clone()).map_err(store_error)?;
     let seeded = seed_demo_shop(&mut store, clock(), generated)?;
+    // A terminal set up on its screen belongs to a shop: the demo staff, whose PINs are in
+    // the README, must not open it. Its own administrator stays, whatever their name.
+    if let Ok(Some(state)) = pos_service::complete::SetupState::load(data) {
+        for (id, ..) in crate::seed::DEMO_STAFF {
+            if id != state.admin_user {
+                store
+                    .retire_user(&pos_core::id::UserId::new(id))
+                    .map_err(store_error)?;
+            }
+        }
+    }
     let setup = shop_setup(&store, device.clone())?;
     let store: SharedStore = Rc::new(RefCell::new(store));
     let ids = StoreIds::new(store.clone(), device).map_err(store_error)?;

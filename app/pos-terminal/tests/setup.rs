@@ -308,6 +308,59 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
     assert!(admin.role.allows("service.open"));
     let hash = store.pin_hash(&UserId::new("jana-roth")).unwrap().unwrap();
     assert!(verify_pin("4711", &hash) && !verify_pin("4712", &hash));
+    drop(store);
+
+    // The till over the set-up store: its administrator, and none of the demo staff whose
+    // PINs anyone can read in the README.
+    let peripherals = std::rc::Rc::new(
+        pos_terminal::peripherals::PeripheralService::start(
+            pos_terminal::peripherals::PeripheralSettings {
+                queue_dir: ui.data.print_queue(),
+                receipts_dir: ui.data.receipts(),
+                line: PrinterLine::Simulated { folder: None },
+                paper: pos_printer::encode::Paper::MM80_42,
+                drawer: pos_printer::drawer::DrawerKick::default(),
+                drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
+            },
+            |_| {},
+        )
+        .unwrap(),
+    );
+    let opened = pos_terminal::terminal::open_terminal(
+        &ui.data.root,
+        DeviceId::new("T2"),
+        10,
+        peripherals,
+        pos_ui::system_now,
+    )
+    .unwrap();
+    let people: Vec<String> = opened
+        .store
+        .borrow()
+        .users()
+        .unwrap()
+        .into_iter()
+        .map(|actor| actor.user.as_str().to_owned())
+        .collect();
+    assert_eq!(people, ["jana-roth"]);
+    assert!(
+        opened
+            .store
+            .borrow()
+            .pin_hash(&UserId::new("marc"))
+            .unwrap()
+            .is_none()
+    );
+    drop(opened);
+
+    // Sync needs no [sync] section: the fleet and the credential come from the enrolment.
+    let sync = pos_terminal::service::sync_settings(&ui.data, &config).unwrap();
+    assert_eq!(sync.url, fleet.base.trim_end_matches('/'));
+    let credential = pos_terminal::sync_agent::Credential::load(&ui.data.root)
+        .unwrap()
+        .unwrap();
+    assert_eq!(credential.token, enrolment.token);
+    assert_eq!(credential.store.as_str(), enrolment.store);
 
     // The code was used once: the same code again is refused.
     let started = std::rc::Rc::new(std::cell::Cell::new(false));
