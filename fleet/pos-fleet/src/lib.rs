@@ -14,6 +14,9 @@
 //! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
 //! transaction, so a refused or failed request changes nothing.
 //!
+//! The same binary runs as a store hub ([`hub`]): terminals sync with it on the LAN and it
+//! relays to the cloud fleet when the link is there.
+//!
 //! Digital receipts ([`receipts`]) asked for at a till are sent from here, by e-mail with the
 //! PDF attached or by text message, with bounded retries whose outcome the API lists.
 //!
@@ -22,6 +25,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod hub;
 pub mod postgres;
 pub mod receipts;
 pub mod server;
