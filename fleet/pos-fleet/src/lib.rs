@@ -15,6 +15,9 @@
 //! transaction, so a refused or failed request changes nothing.
 //!
 //! The owners' web dashboard ([`dashboard`]) is served by the same binary under `/ui`.
+//! The same binary runs as a store hub ([`hub`]): terminals sync with it on the LAN and it
+//! relays to the cloud fleet when the link is there.
+//!
 //! Digital receipts ([`receipts`]) asked for at a till are sent from here, by e-mail with the
 //! PDF attached or by text message, with bounded retries whose outcome the API lists.
 //!
@@ -24,6 +27,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod hub;
 pub mod postgres;
 pub mod receipts;
 pub mod server;

@@ -5,6 +5,8 @@
 //!           [--allow-plain-http]
 //!           [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
 //!           [--mail-from ADDR [--smtp-url URL] [--sms-gateway URL]]
+//! pos-fleet --data-dir DIR [--listen ADDR] hub --upstream URL [--enrolment-code CODE]
+//!           [--hub-name NAME]
 //! pos-fleet --data-dir DIR [--database URL] add-operator EMAIL  (password from POS_FLEET_PASSWORD)
 //! ```
 
@@ -12,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use pos_fleet::hub::HubConfig;
 use pos_fleet::server::{self, Database, FleetConfig, TlsFiles};
 use pos_fleet::updates::UpdatesConfig;
 use pos_fleet::updates::bundle::BundlePolicy;
@@ -21,6 +24,8 @@ usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM
                  [--allow-plain-http]
                  [--update-keyring PEM --update-compatible NAME [--allow-plain-bundles]]
                  [--mail-from ADDR [--smtp-url URL] [--sms-gateway URL]]
+       pos-fleet --data-dir DIR [--listen ADDR] hub --upstream URL [--enrolment-code CODE]
+                 [--hub-name NAME]
        pos-fleet --data-dir DIR [--database URL] add-operator EMAIL
                  (the password comes from POS_FLEET_PASSWORD)
 
@@ -36,12 +41,17 @@ usage: pos-fleet --data-dir DIR [--database URL] [--listen ADDR] [--tls-cert PEM
   --mail-from ADDR     send the receipts tills ask for, from this address
   --smtp-url URL       the mail server: smtps://user:password@host, smtp://host:587?tls=required,
                        or smtp://127.0.0.1:25 for a relay on this host
+  hub                  run as the store's hub: terminals on the LAN sync here, and the hub
+                       relays to the cloud fleet at --upstream URL when the link is there
+  --enrolment-code CODE  the cloud's code for this store (first start of a hub only)
+  --hub-name NAME      how the cloud lists the hub (default \"Store hub\")
   --sms-gateway URL    text-message receipts are POSTed as JSON {to, text, receipt} to this URL
 ";
 
 enum Command {
     Serve(Box<FleetConfig>),
     AddOperator { database: Database, email: String },
+    Hub(Box<FleetConfig>, HubConfig),
 }
 
 fn parse(args: &[String]) -> Result<Command> {
@@ -58,6 +68,10 @@ fn parse(args: &[String]) -> Result<Command> {
     let mut mail_from = None;
     let mut smtp_url = None;
     let mut sms_gateway = None;
+    let mut hub = false;
+    let mut upstream = None;
+    let mut hub_code = None;
+    let mut hub_name = None;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         let mut value = |name: &str| {
@@ -83,6 +97,10 @@ fn parse(args: &[String]) -> Result<Command> {
             "--mail-from" => mail_from = Some(value("--mail-from")?),
             "--smtp-url" => smtp_url = Some(value("--smtp-url")?),
             "--sms-gateway" => sms_gateway = Some(value("--sms-gateway")?),
+            "hub" => hub = true,
+            "--upstream" => upstream = Some(value("--upstream")?),
+            "--enrolment-code" => hub_code = Some(value("--enrolment-code")?),
+            "--hub-name" => hub_name = Some(value("--hub-name")?),
             "add-operator" => operator = Some(value("add-operator")?),
             "-h" | "--help" => bail!("{USAGE}"),
             other => bail!("unknown argument `{other}`\n\n{USAGE}"),
@@ -119,14 +137,24 @@ fn parse(args: &[String]) -> Result<Command> {
         }
         None => None,
     };
-    Ok(Command::Serve(Box::new(FleetConfig {
+    let config = Box::new(FleetConfig {
         database,
         receipts,
         tls,
         plain_http_allowed,
         updates,
         ..defaults
-    })))
+    });
+    if hub {
+        let upstream = upstream.with_context(|| format!("hub needs --upstream URL\n\n{USAGE}"))?;
+        let mut settings = HubConfig::new(&upstream);
+        settings.enrolment_code = hub_code;
+        if let Some(name) = hub_name {
+            settings.name = name;
+        }
+        return Ok(Command::Hub(config, settings));
+    }
+    Ok(Command::Serve(config))
 }
 
 #[tokio::main]
@@ -149,8 +177,17 @@ async fn main() -> Result<()> {
             println!("created fleet operator {} ({})", account.email, account.id);
             Ok(())
         }
+        Command::Hub(config, settings) => {
+            let upstream = settings.upstream.clone();
+            let mut running = pos_fleet::hub::start(&config, settings).await?;
+            eprintln!(
+                "pos-fleet: store hub serving http://{} and relaying to {upstream}",
+                running.fleet.addr
+            );
+            signal_or_stop(&mut running.fleet.task).await
+        }
         Command::Serve(config) => {
-            let running = server::start(&config).await?;
+            let mut running = server::start(&config).await?;
             let scheme = if config.tls.is_some() {
                 "https"
             } else {
@@ -161,18 +198,23 @@ async fn main() -> Result<()> {
                 running.addr,
                 config.database.describe()
             );
-            tokio::select! {
-                result = running.task => {
-                    result.context("the server task failed")?.context("the server stopped")?;
-                }
-                signal = tokio::signal::ctrl_c() => {
-                    signal.context("wait for Ctrl-C")?;
-                    eprintln!("pos-fleet: stopping");
-                }
-            }
-            Ok(())
+            signal_or_stop(&mut running.task).await
         }
     }
+}
+
+/// Serves until the server stops or Ctrl-C.
+async fn signal_or_stop(task: &mut tokio::task::JoinHandle<std::io::Result<()>>) -> Result<()> {
+    tokio::select! {
+        result = task => {
+            result.context("the server task failed")?.context("the server stopped")?;
+        }
+        signal = tokio::signal::ctrl_c() => {
+            signal.context("wait for Ctrl-C")?;
+            eprintln!("pos-fleet: stopping");
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! serves. Schema changes are an append-only list of migrations keyed by `user_version`,
 //! applied in one transaction at open.
 
+mod hub;
 mod receipts;
 
 use std::path::Path;

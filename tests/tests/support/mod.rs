@@ -328,3 +328,65 @@ impl Terminal {
         });
     }
 }
+
+/// Calls to any fleet server's API (a cloud fleet or a hub), with a session token.
+pub struct Api {
+    pub base: String,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    pub token: String,
+}
+
+impl Api {
+    pub fn login(base: &str, email: &str, password: &str) -> Api {
+        let mut api = Api {
+            base: base.to_owned(),
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap(),
+            client: reqwest::Client::new(),
+            token: String::new(),
+        };
+        let body = api.ok(
+            "POST",
+            "/api/v1/login",
+            Some(json!({"email": email, "password": password})),
+        );
+        api.token = body["token"].as_str().unwrap().to_owned();
+        api
+    }
+
+    pub fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.base);
+        let mut request = match method {
+            "GET" => self.client.get(url),
+            _ => self.client.post(url),
+        };
+        if !self.token.is_empty() {
+            request = request.bearer_auth(&self.token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert!(status.is_success(), "{method} {path}: {status} {text}");
+            serde_json::from_str(&text).unwrap_or(Value::Null)
+        })
+    }
+}
+
+/// Polls `check` until it holds, or panics after `limit` saying `what`.
+pub fn eventually(limit: Duration, what: &str, mut check: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !check() {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

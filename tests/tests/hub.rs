@@ -1,0 +1,161 @@
+//! Hub mode: a store hub between the store's tills and the cloud fleet. While the internet is
+//! down a till keeps syncing with the hub on the LAN; when the link is back the hub relays
+//! every sale to the cloud exactly once, and the cloud's price changes and other tills' stock
+//! reach the till through the hub.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use pos_core::clock::Timestamp;
+use pos_core::id::StoreId;
+use pos_core::money::{Currency, Money};
+use pos_fleet::hub::HubConfig;
+use pos_fleet::server::{self, FleetConfig};
+use pos_fleet::sqlite::SqliteStorage;
+use pos_store::sample::product;
+use support::proxy::{FaultProxy, Faults};
+use support::{
+    Api, Fleet, OPERATOR_EMAIL, OPERATOR_PASSWORD, Terminal, eventually, now, quick_settings,
+};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+#[test]
+fn a_till_syncs_with_the_hub_while_the_internet_is_down_and_the_hub_relays_once_it_is_back() {
+    let cloud_dir = tempfile::tempdir().unwrap();
+    let cloud = Fleet::start(cloud_dir.path());
+    let (tenant, store) = cloud.tenant("Acme");
+    let products: Vec<_> = (1..=3).map(product).collect();
+    for p in &products {
+        cloud.save_product(&tenant, p);
+    }
+    let link = FaultProxy::start(cloud.addr, 11);
+
+    // The hub: its own operator for the shop's LAN, enrolled upstream with the cloud's code.
+    let hub_dir = tempfile::tempdir().unwrap();
+    {
+        let storage = SqliteStorage::open(hub_dir.path()).unwrap();
+        server::add_operator(
+            &storage,
+            OPERATOR_EMAIL,
+            OPERATOR_PASSWORD,
+            Timestamp::from_unix_ms(0),
+        )
+        .unwrap();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = FleetConfig::new(hub_dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
+    let settings = HubConfig {
+        enrolment_code: Some(cloud.enrolment_code(&store)),
+        pull_interval: Duration::from_millis(200),
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(300),
+        request_timeout: Duration::from_secs(3),
+        ..HubConfig::new(&link.url())
+    };
+    let mut hub = runtime
+        .block_on(pos_fleet::hub::start(&config, settings))
+        .unwrap();
+    assert_eq!(hub.credential.store.as_str(), store);
+    let hub_url = format!("http://{}", hub.fleet.addr);
+    let hub_api = Api::login(&hub_url, OPERATOR_EMAIL, OPERATOR_PASSWORD);
+    let code = hub_api.ok(
+        "POST",
+        &format!("/api/v1/stores/{store}/enrolment-codes"),
+        None,
+    );
+
+    // Till 1 syncs with the hub; till 2 of the same store talks to the cloud directly.
+    let mut till1 = Terminal::open("T1", &store);
+    till1.start_sync(quick_settings(
+        &hub_url,
+        "Till 1",
+        Some(code["code"].as_str().unwrap().to_owned()),
+    ));
+    let mut till2 = Terminal::open("T2", &store);
+    till2.start_sync(quick_settings(
+        &cloud.base(),
+        "Till 2",
+        Some(cloud.enrolment_code(&store)),
+    ));
+    let started = now();
+    till1.wait_caught_up(LIMIT, started);
+    assert_eq!(
+        till1.store.product(&products[2].id).unwrap().unwrap(),
+        products[2]
+    );
+
+    // The internet goes down. Till 1 sells and the hub takes every sale at once.
+    link.set_faults(Faults {
+        down: true,
+        ..Faults::CLEAN
+    });
+    for n in 1..=5 {
+        let (sale, moves) = till1.maker.sale(n, &products[..2], now()).unwrap();
+        till1.store.complete_sale(&sale, &moves).unwrap();
+    }
+    let offline = now();
+    till1.wait_caught_up(LIMIT, offline);
+    let at_hub = hub_api.ok("GET", &format!("/api/v1/stores/{store}/sales"), None);
+    assert_eq!(at_hub.as_array().unwrap().len(), 5);
+    assert!(cloud.sales(&store).is_empty(), "the cloud is out of reach");
+    // Meanwhile the cloud changes a price and till 2 sells.
+    cloud.schedule_price(&tenant, products[0].id.as_str(), 777, now());
+    let (sale, moves) = till2.maker.sale(1, &products[..1], now()).unwrap();
+    till2.store.complete_sale(&sale, &moves).unwrap();
+
+    // The link comes back, with a flaky phase first.
+    link.set_faults(Faults {
+        drop_per_mille: 200,
+        cut_per_mille: 200,
+        ..Faults::CLEAN
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    link.set_faults(Faults::CLEAN);
+    eventually(LIMIT, "all six sales at the cloud", || {
+        cloud.sales(&store).len() == 6
+    });
+    let mut ids: Vec<String> = cloud
+        .sales(&store)
+        .iter()
+        .map(|row| row["sale"].as_str().unwrap().to_owned())
+        .collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "each sale once");
+    eventually(LIMIT, "the cloud's price on till 1", || {
+        till1.store.product(&products[0].id).unwrap().unwrap().price
+            == Money::from_minor(777, Currency::EUR)
+    });
+    // Stock at every level is the sum of both tills' movements: 5 + 1 of the first product.
+    let store_id = StoreId::new(&store);
+    eventually(LIMIT, "till 2's movement on till 1", || {
+        till1
+            .store
+            .stock_level(&store_id, &products[0].id)
+            .unwrap()
+            .to_string()
+            == "-6"
+    });
+    eventually(LIMIT, "till 1's movements on till 2", || {
+        till2
+            .store
+            .stock_level(&store_id, &products[0].id)
+            .unwrap()
+            .to_string()
+            == "-6"
+    });
+    let cloud_stock = cloud.stock(&store);
+    assert!(
+        cloud_stock.contains(&(products[0].id.to_string(), "-6".to_owned())),
+        "{cloud_stock:?}"
+    );
+    till1.stop_sync();
+    till2.stop_sync();
+    hub.stop_relay();
+}
