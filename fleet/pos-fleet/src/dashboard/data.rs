@@ -157,13 +157,31 @@ impl Grouping {
     /// The bucket as SQL over `hour` (Unix ms) and the offset in ms as parameter `offset`;
     /// both backends share it (integer arithmetic on non-negative times).
     pub fn sql(self, offset: &str) -> String {
+        self.sql_over("hour", offset)
+    }
+
+    /// The summary table and time column that serve this grouping over `span` on a clock
+    /// `offset_ms` from UTC: whole UTC days come from the daily rows, anything else (another
+    /// clock, hours of the week) from the hourly rows.
+    pub fn source(self, span: Span, offset_ms: i64) -> (&'static str, &'static str) {
+        let whole_utc_days =
+            offset_ms == 0 && span.from.rem_euclid(DAY_MS) == 0 && span.to.rem_euclid(DAY_MS) == 0;
+        if whole_utc_days && self != Grouping::HourOfWeek {
+            ("dash_daily", "day")
+        } else {
+            ("dash_hourly", "hour")
+        }
+    }
+
+    /// As [`Grouping::sql`], over the time column `column`.
+    pub fn sql_over(self, column: &str, offset: &str) -> String {
         match self {
             // The offset is bound in every grouping; here it counts for nothing.
             Grouping::Whole => format!("(0 * {offset})"),
-            Grouping::Day => format!("((hour + {offset}) / {DAY_MS})"),
+            Grouping::Day => format!("(({column} + {offset}) / {DAY_MS})"),
             // 1970-01-01 was a Thursday: day 0 is weekday 3 counted from Monday.
             Grouping::HourOfWeek => format!(
-                "((((hour + {offset}) / {DAY_MS}) + 3) % 7) * 24 + ((hour + {offset}) / {HOUR_MS}) % 24"
+                "(((({column} + {offset}) / {DAY_MS}) + 3) % 7) * 24 + (({column} + {offset}) / {HOUR_MS}) % 24"
             ),
         }
     }
@@ -331,6 +349,26 @@ mod tests {
             (ms("2026-12-01"), ms("2027-01-01"))
         );
         assert_eq!(tail.from, tail.to);
+    }
+
+    #[test]
+    fn whole_utc_days_are_read_from_daily_rows_and_anything_finer_from_hourly_ones() {
+        let days = Span {
+            from: ms("2026-01-01"),
+            to: ms("2027-01-01"),
+        };
+        assert_eq!(Grouping::Day.source(days, 0), ("dash_daily", "day"));
+        assert_eq!(Grouping::Whole.source(days, 0), ("dash_daily", "day"));
+        assert_eq!(
+            Grouping::HourOfWeek.source(days, 0),
+            ("dash_hourly", "hour")
+        );
+        assert_eq!(Grouping::Day.source(days, HOUR_MS), ("dash_hourly", "hour"));
+        let hours = Span {
+            from: ms("2026-01-01") + HOUR_MS,
+            to: ms("2026-01-02"),
+        };
+        assert_eq!(Grouping::Whole.source(hours, 0), ("dash_hourly", "hour"));
     }
 
     #[test]

@@ -24,6 +24,9 @@ const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE dash_hourly (
     store TEXT NOT NULL, hour BIGINT NOT NULL, sales BIGINT NOT NULL,
     total_minor BIGINT NOT NULL, PRIMARY KEY (store, hour));
+CREATE TABLE dash_daily (
+    store TEXT NOT NULL, day BIGINT NOT NULL, sales BIGINT NOT NULL,
+    total_minor BIGINT NOT NULL, PRIMARY KEY (store, day));
 CREATE TABLE dash_tenders (
     store TEXT NOT NULL, day BIGINT NOT NULL, tender TEXT NOT NULL,
     amount_minor BIGINT NOT NULL, PRIMARY KEY (store, day, tender));
@@ -132,6 +135,13 @@ fn add_sale(
          SET sales = dash_hourly.sales + 1,
              total_minor = dash_hourly.total_minor + EXCLUDED.total_minor",
         &[&store, &facts.hour, &facts.total_minor],
+    )?;
+    tx.execute(
+        "INSERT INTO dash_daily (store, day, sales, total_minor) VALUES ($1, $2, 1, $3)
+         ON CONFLICT (store, day) DO UPDATE
+         SET sales = dash_daily.sales + 1,
+             total_minor = dash_daily.total_minor + EXCLUDED.total_minor",
+        &[&store, &facts.day, &facts.total_minor],
     )?;
     for (tender, amount) in &facts.tenders {
         tx.execute(
@@ -265,10 +275,11 @@ pub(crate) fn sales(
     grouping: Grouping,
     offset_ms: i64,
 ) -> Result<Vec<SalesBucket>, postgres::Error> {
+    let (table, column) = grouping.source(span, offset_ms);
     let sql = format!(
-        "SELECT {} AS bucket, SUM(sales)::BIGINT, SUM(total_minor)::BIGINT FROM dash_hourly
-         WHERE store = $1 AND hour >= $2 AND hour < $3 GROUP BY bucket ORDER BY bucket",
-        grouping.sql("$4::BIGINT")
+        "SELECT {} AS bucket, SUM(sales)::BIGINT, SUM(total_minor)::BIGINT FROM {table}
+         WHERE store = $1 AND {column} >= $2 AND {column} < $3 GROUP BY bucket ORDER BY bucket",
+        grouping.sql_over(column, "$4::BIGINT")
     );
     let statement = client.prepare(&sql)?;
     let mut out = Vec::new();

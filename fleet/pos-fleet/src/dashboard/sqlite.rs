@@ -23,6 +23,9 @@ const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE dash_hourly (
     store TEXT NOT NULL, hour INTEGER NOT NULL, sales INTEGER NOT NULL,
     total_minor INTEGER NOT NULL, PRIMARY KEY (store, hour)) WITHOUT ROWID;
+CREATE TABLE dash_daily (
+    store TEXT NOT NULL, day INTEGER NOT NULL, sales INTEGER NOT NULL,
+    total_minor INTEGER NOT NULL, PRIMARY KEY (store, day)) WITHOUT ROWID;
 CREATE TABLE dash_tenders (
     store TEXT NOT NULL, day INTEGER NOT NULL, tender TEXT NOT NULL,
     amount_minor INTEGER NOT NULL, PRIMARY KEY (store, day, tender)) WITHOUT ROWID;
@@ -147,6 +150,13 @@ fn add_sale(tx: &Transaction<'_>, store: &StoreId, facts: &SaleFacts) -> Result<
     )
     .and_then(|mut s| s.execute(params![store, facts.hour, facts.total_minor]))
     .map_err(db)?;
+    tx.prepare_cached(
+        "INSERT INTO dash_daily (store, day, sales, total_minor) VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT (store, day) DO UPDATE
+         SET sales = sales + 1, total_minor = total_minor + excluded.total_minor",
+    )
+    .and_then(|mut s| s.execute(params![store, facts.day, facts.total_minor]))
+    .map_err(db)?;
     for (tender, amount) in &facts.tenders {
         tx.prepare_cached(
             "INSERT INTO dash_tenders (store, day, tender, amount_minor) VALUES (?1, ?2, ?3, ?4)
@@ -269,12 +279,13 @@ pub(crate) fn sales(
     grouping: Grouping,
     offset_ms: i64,
 ) -> Result<Vec<SalesBucket>, StorageError> {
+    let (table, column) = grouping.source(span, offset_ms);
     let mut out = Vec::new();
     let mut statement = conn
         .prepare_cached(&format!(
-            "SELECT {} AS bucket, SUM(sales), SUM(total_minor) FROM dash_hourly
-             WHERE store = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY bucket ORDER BY bucket",
-            grouping.sql("?4")
+            "SELECT {} AS bucket, SUM(sales), SUM(total_minor) FROM {table}
+             WHERE store = ?1 AND {column} >= ?2 AND {column} < ?3 GROUP BY bucket ORDER BY bucket",
+            grouping.sql_over(column, "?4")
         ))
         .map_err(db)?;
     for store in stores {
