@@ -315,10 +315,31 @@ pub trait FleetStorage: Send + Sync + 'static {
     ) -> Result<Vec<ProductSales>, StorageError>;
     fn dashboard_stock(&self, stores: &[StoreId]) -> Result<Vec<StockLevel>, StorageError>;
     fn dashboard_terminals(&self, stores: &[StoreId]) -> Result<Vec<TerminalStatus>, StorageError>;
-    /// Digital receipts the fleet failed to send. Empty until the fleet sends receipts: the
-    /// receipt service overrides this with its own list.
-    fn failed_receipts(&self, _stores: &[StoreId]) -> Result<Vec<FailedReceipt>, StorageError> {
-        Ok(Vec::new())
+    /// Digital receipts the fleet gave up sending after every allowed attempt, newest first.
+    fn failed_receipts(&self, stores: &[StoreId]) -> Result<Vec<FailedReceipt>, StorageError> {
+        let mut failed = Vec::new();
+        for store in stores {
+            for delivery in self.receipt_deliveries(store)? {
+                if delivery.status != DeliveryStatus::Failed {
+                    continue;
+                }
+                let channel = match &delivery.destination {
+                    ReceiptDestination::Email(_) => "e-mail",
+                    ReceiptDestination::Sms(_) => "text message",
+                };
+                failed.push(FailedReceipt {
+                    store: delivery.store,
+                    device: None,
+                    receipt_number: delivery.receipt.as_str().to_owned(),
+                    channel: channel.to_owned(),
+                    reason: delivery.last_error.unwrap_or_default(),
+                    attempts: delivery.attempts,
+                    at: delivery.updated_at,
+                });
+            }
+        }
+        failed.sort_by_key(|receipt| std::cmp::Reverse(receipt.at));
+        Ok(failed)
     }
 }
 

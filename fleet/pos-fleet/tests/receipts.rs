@@ -307,4 +307,15 @@ async fn a_gateway_that_keeps_failing_is_retried_then_the_receipt_is_marked_fail
         3,
         "bounded: three attempts, no more"
     );
+
+    // The owners' dashboard lists it for a person to look at.
+    let failed = rig
+        .fleet
+        .storage
+        .failed_receipts(&[StoreId::new(&rig.store)])
+        .unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].channel, "text message");
+    assert_eq!(failed[0].attempts, 3);
+    assert!(failed[0].reason.contains("out of credit"), "{failed:?}");
 }
