@@ -160,3 +160,67 @@ fn the_core_does_no_io_reads_no_clock_and_draws_no_random_numbers() {
         .collect();
     assert_eq!(names, ["rust_decimal", "serde", "thiserror", "time"]);
 }
+
+fn markdown_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                markdown_files(&path, out);
+            }
+        } else if name.ends_with(".md") {
+            out.push(path);
+        }
+    }
+}
+
+/// The local targets of a Markdown text's links and images: `](target)` and `src="target"`.
+fn local_links(text: &str) -> Vec<String> {
+    let mut links = Vec::new();
+    for (open, close) in [("](", ')'), ("src=\"", '"')] {
+        let mut rest = text;
+        while let Some(at) = rest.find(open) {
+            rest = &rest[at + open.len()..];
+            let Some(end) = rest.find(close) else { break };
+            let target = rest[..end].split('#').next().unwrap_or("").trim();
+            let remote = target.contains("://") || target.starts_with("mailto:");
+            if !target.is_empty() && !remote && !target.contains(char::is_whitespace) {
+                links.push(target.to_owned());
+            }
+        }
+    }
+    links
+}
+
+#[test]
+fn every_link_and_picture_in_the_docs_is_there() {
+    let root = workspace_root();
+    let mut files = Vec::new();
+    markdown_files(&root, &mut files);
+    assert!(files.iter().any(|f| f.ends_with("docs/manual/cashier.md")));
+    let mut missing = Vec::new();
+    for file in &files {
+        let dir = file.parent().unwrap();
+        for link in local_links(&read(file)) {
+            if !dir.join(&link).exists() {
+                missing.push(format!(
+                    "{}: {link}",
+                    file.strip_prefix(&root).unwrap().display()
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "links to nothing:\n{}",
+        missing.join("\n")
+    );
+}
+
+#[test]
+fn local_links_are_found_and_web_links_left_alone() {
+    let text = "See [the guide](manual/README.md#top), <img src=\"shots/a.png\" width=\"9\">, \
+                [rustup](https://rustup.rs) and [x](#anchor).";
+    assert_eq!(local_links(text), ["manual/README.md", "shots/a.png"]);
+}
