@@ -63,6 +63,8 @@ struct Inner {
     settings: ServiceSettings,
     /// The slot status read last, for the status bar.
     update: RefCell<Option<UpdateStatus>>,
+    /// What the terminal's update agent last said it is doing, when one runs.
+    agent: RefCell<Option<String>>,
 }
 
 /// The service page over `window`. Cheap to clone.
@@ -79,6 +81,7 @@ impl ServiceScreen {
                 window: window.as_weak(),
                 settings,
                 update: RefCell::new(None),
+                agent: RefCell::new(None),
             }),
         };
         let weak = Rc::downgrade(&screen.inner);
@@ -446,23 +449,37 @@ impl ServiceScreen {
                 installed_version: VERSION.to_owned(),
                 booted_slot: booted,
                 slots,
-                state: self.text(
-                    "No update waiting".to_owned(),
-                    "Kein Update wartet".to_owned(),
-                ),
+                state: self.inner.agent.borrow().clone().unwrap_or_else(|| {
+                    self.text(
+                        "No update waiting".to_owned(),
+                        "Kein Update wartet".to_owned(),
+                    )
+                }),
             },
-            Err(error) => UpdateStatus {
-                installed_version: VERSION.to_owned(),
-                booted_slot: None,
-                slots: Vec::new(),
-                state: self.text(
+            Err(error) => {
+                let unknown = self.text(
                     format!("Slot status unknown: {error}"),
                     format!("Slot-Status unbekannt: {error}"),
-                ),
-            },
+                );
+                UpdateStatus {
+                    installed_version: VERSION.to_owned(),
+                    booted_slot: None,
+                    slots: Vec::new(),
+                    state: match self.inner.agent.borrow().as_deref() {
+                        Some(agent) => format!("{agent} · {unknown}"),
+                        None => unknown,
+                    },
+                }
+            }
         };
         *self.inner.update.borrow_mut() = Some(status.clone());
         status
+    }
+
+    /// What the update agent is doing ("Downloading update 1.5.0 (40%)"), shown on the
+    /// software page from its next refresh.
+    pub fn show_update_activity(&self, activity: &str) {
+        *self.inner.agent.borrow_mut() = Some(activity.to_owned());
     }
 
     /// Puts the sync backlog and the update status into the status bar. Slot status is read

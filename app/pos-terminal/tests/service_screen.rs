@@ -323,6 +323,19 @@ fn a_manager_tests_the_hardware_and_resets_the_terminal() {
     );
     assert!(!ui.data.root.join("reboot.request").exists());
 
+    // The update agent's news reaches the software page.
+    ui._service
+        .show_update_activity("Downloading update 9.9.0 (40%)");
+    ui.tap("Network");
+    ui.tap("Software");
+    assert!(
+        ui.adapter()
+            .get_update_state()
+            .starts_with("Downloading update 9.9.0 (40%) · Slot status unknown"),
+        "{}",
+        ui.adapter().get_update_state()
+    );
+
     // Log export to the stick, with the configuration redacted.
     ui.tap("Maintenance");
     let stick = ui.stick.path().display().to_string();
