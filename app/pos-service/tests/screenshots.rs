@@ -28,8 +28,6 @@ use pos_ui::{AppWindow, ServiceAdapter, SetupAdapter};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 const MONDAY_10AM: i64 = 1_772_445_600_000;
-const CHANNEL_DIFF_MAX: u8 = 48;
-const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
 /// The fleet's answer, for the picture of the last step.
@@ -123,56 +121,14 @@ impl Shots {
         let snapshot = self.window.window().take_snapshot().unwrap();
         let (width, height) = (snapshot.width(), snapshot.height());
         assert_eq!((width, height), (self.width, self.height), "{file}");
-        let pixels = snapshot.as_bytes();
-        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
-            image::save_buffer(
-                &path,
-                pixels,
-                width,
-                height,
-                image::ExtendedColorType::Rgba8,
-            )
-            .unwrap();
-            return;
-        }
-        let Ok(kept) = image::open(&path) else {
-            self.failures.push(format!(
-                "{file} is missing; run UPDATE_SCREENSHOTS=1 cargo test -p pos-service --test screenshots"
-            ));
-            return;
-        };
-        let kept = kept.to_rgba8();
-        if kept.dimensions() != (width, height) {
-            self.failures
-                .push(format!("{file}: kept picture is {:?}", kept.dimensions()));
-            return;
-        }
-        let changed = kept
-            .as_raw()
-            .chunks_exact(4)
-            .zip(pixels.chunks_exact(4))
-            .filter(|(a, b)| {
-                a.iter()
-                    .zip(b.iter())
-                    .any(|(x, y)| x.abs_diff(*y) > CHANNEL_DIFF_MAX)
-            })
-            .count();
-        let fraction = changed as f64 / f64::from(width * height);
-        if fraction > CHANGED_PIXELS_FRACTION_MAX {
-            let actual = std::env::temp_dir().join(&file);
-            image::save_buffer(
-                &actual,
-                pixels,
-                width,
-                height,
-                image::ExtendedColorType::Rgba8,
-            )
-            .unwrap();
-            self.failures.push(format!(
-                "{file}: {changed} pixels ({:.3}%) changed; now looks like {}",
-                fraction * 100.0,
-                actual.display()
-            ));
+        if let Err(failure) = pos_screenshots::compare_or_keep(
+            &path,
+            snapshot.as_bytes(),
+            width,
+            height,
+            "cargo test -p pos-service --test screenshots",
+        ) {
+            self.failures.push(failure);
         }
     }
 }

@@ -18,11 +18,6 @@ use slint::{ComponentHandle, Model};
 
 /// Monday 2026-03-02 10:00 UTC.
 const MONDAY_10AM: i64 = 1_772_445_600_000;
-/// A pixel counts as changed when one of its channels moved by more than this: enough to
-/// ignore anti-aliasing noise, small enough to see a colour or a glyph change.
-const CHANNEL_DIFF_MAX: u8 = 48;
-/// The share of changed pixels a screen may have before the test fails: a moved word fails.
-const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
 
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
@@ -64,56 +59,14 @@ impl Shots {
             (self.width, self.height),
             "{file}: window size"
         );
-        let pixels = snapshot.as_bytes();
-        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
-            image::save_buffer(
-                &path,
-                pixels,
-                width,
-                height,
-                image::ExtendedColorType::Rgba8,
-            )
-            .unwrap();
-            return;
-        }
-        let Ok(kept) = image::open(&path) else {
-            self.failures.push(format!(
-                "{file} is missing; run UPDATE_SCREENSHOTS=1 cargo test -p pos-ui --test screenshots"
-            ));
-            return;
-        };
-        let kept = kept.to_rgba8();
-        if kept.dimensions() != (width, height) {
-            self.failures
-                .push(format!("{file}: kept picture is {:?}", kept.dimensions()));
-            return;
-        }
-        let changed = kept
-            .as_raw()
-            .chunks_exact(4)
-            .zip(pixels.chunks_exact(4))
-            .filter(|(a, b)| {
-                a.iter()
-                    .zip(b.iter())
-                    .any(|(x, y)| x.abs_diff(*y) > CHANNEL_DIFF_MAX)
-            })
-            .count();
-        let fraction = changed as f64 / f64::from(width * height);
-        if fraction > CHANGED_PIXELS_FRACTION_MAX {
-            let actual = std::env::temp_dir().join(&file);
-            image::save_buffer(
-                &actual,
-                pixels,
-                width,
-                height,
-                image::ExtendedColorType::Rgba8,
-            )
-            .unwrap();
-            self.failures.push(format!(
-                "{file}: {changed} pixels ({:.3}%) changed; now looks like {}",
-                fraction * 100.0,
-                actual.display()
-            ));
+        if let Err(failure) = pos_screenshots::compare_or_keep(
+            &path,
+            snapshot.as_bytes(),
+            width,
+            height,
+            "cargo test -p pos-ui --test screenshots",
+        ) {
+            self.failures.push(failure);
         }
     }
 }
