@@ -121,7 +121,7 @@ impl Shots {
         let snapshot = self.window.window().take_snapshot().unwrap();
         let (width, height) = (snapshot.width(), snapshot.height());
         assert_eq!((width, height), (self.width, self.height), "{file}");
-        if let Err(failure) = pos_screenshots::compare_or_keep(
+        if let Err(failure) = pos_screen_checks::compare_or_keep(
             &path,
             snapshot.as_bytes(),
             width,

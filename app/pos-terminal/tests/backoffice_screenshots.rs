@@ -69,7 +69,7 @@ impl Shots {
             (self.width, self.height),
             "{file}: window size"
         );
-        if let Err(failure) = pos_screenshots::compare_or_keep(
+        if let Err(failure) = pos_screen_checks::compare_or_keep(
             &path,
             snapshot.as_bytes(),
             width,
