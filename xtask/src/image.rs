@@ -656,7 +656,8 @@ fn directory_bytes(dir: &Path) -> Result<u64> {
         .context("du gave no size")
 }
 
-fn allocated_bytes(file: &Path) -> Result<u64> {
+/// Bytes of `file` that hold data (a sparse file's holes take none).
+pub fn allocated_bytes(file: &Path) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
     Ok(std::fs::metadata(file)?.blocks() * 512)
 }

@@ -886,7 +886,7 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
         Err(reason) if reason.contains("no disk is big enough") => {}
         other => bail!("the installer on a box with a 1 GiB disk should refuse, but: {other:?}"),
     }
-    if allocated(&internal)? != 0 {
+    if image::allocated_bytes(&internal)? != 0 {
         bail!("the installer wrote to a disk it refused");
     }
 
@@ -956,12 +956,6 @@ fn install(
         let outcome = machine.wait_for_installer(TCG_INSTALL_TIMEOUT)?;
         return Ok((machine, outcome));
     }
-}
-
-/// Bytes of `file` that hold data (it was created sparse).
-fn allocated(file: &Path) -> Result<u64> {
-    use std::os::unix::fs::MetadataExt;
-    Ok(std::fs::metadata(file)?.blocks() * 512)
 }
 
 /// Checks that the first `bytes` of `disk` are `image`, byte for byte.
