@@ -149,6 +149,33 @@ pub fn seed_set_up_shop(
     Ok(Seeded::Now { products: 0 })
 }
 
+/// Keeps the shop's UTC offset in step with the time zone chosen at setup (summer time
+/// included), read from the zone files under `zoneinfo`. Without the zone's file the offset
+/// stays as it is. Returns whether it changed.
+pub fn follow_time_zone(
+    store: &mut Store,
+    zoneinfo: &std::path::Path,
+    zone: &str,
+    now: Timestamp,
+) -> Result<bool, SeedError> {
+    let Some(offset) =
+        pos_service::zone::current_offset(zoneinfo, zone, now.unix_ms().div_euclid(1000))
+    else {
+        return Ok(false);
+    };
+    let text = store
+        .setting(STORE_SETTING)?
+        .ok_or_else(|| SeedError::Setting(format!("{STORE_SETTING} is missing")))?;
+    let mut shop: pos_core::tenant::Store = serde_json::from_str(&text)
+        .map_err(|e| SeedError::Setting(format!("{STORE_SETTING}: {e}")))?;
+    if shop.utc_offset == offset {
+        return Ok(false);
+    }
+    shop.utc_offset = offset;
+    store.set_setting(STORE_SETTING, &json(&shop)?)?;
+    Ok(true)
+}
+
 /// The settings every shop needs before its till can start: the store, its promotions, the
 /// loyalty programme, the default roles and the tax rates.
 fn seed_shop_settings(
@@ -386,4 +413,39 @@ fn catalogue_events(
         }
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-15 and 2026-07-15, 12:00 UTC.
+    const WINTER: i64 = 1_768_478_400_000;
+    const SUMMER: i64 = 1_784_116_800_000;
+
+    fn offset_hours(store: &Store) -> i8 {
+        shop_setup(store, pos_core::id::DeviceId::new("T1"))
+            .unwrap()
+            .store
+            .utc_offset
+            .whole_hours()
+    }
+
+    #[test]
+    fn the_shops_clock_follows_its_time_zone_into_summer_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), pos_core::id::DeviceId::new("T1")).unwrap();
+        let winter = Timestamp::from_unix_ms(WINTER);
+        seed_demo_shop(&mut store, winter, 0).unwrap();
+        let zoneinfo = std::path::Path::new(pos_service::setup::ZONEINFO_DIR);
+        assert!(follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", winter).unwrap());
+        assert_eq!(offset_hours(&store), 1);
+        assert!(!follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", winter).unwrap());
+        let summer = Timestamp::from_unix_ms(SUMMER);
+        assert!(follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", summer).unwrap());
+        assert_eq!(offset_hours(&store), 2);
+        // A zone without a file leaves the clock alone.
+        assert!(!follow_time_zone(&mut store, zoneinfo, "Mars/Olympus", winter).unwrap());
+        assert_eq!(offset_hours(&store), 2);
+    }
 }

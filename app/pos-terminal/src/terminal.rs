@@ -111,6 +111,14 @@ pub fn open_terminal(
         Some(state) => seed_set_up_shop(&mut store, clock(), state)?,
         None => seed_demo_shop(&mut store, clock(), generated)?,
     };
+    if let Some(state) = &set_up {
+        crate::seed::follow_time_zone(
+            &mut store,
+            Path::new(pos_service::setup::ZONEINFO_DIR),
+            &state.time_zone,
+            clock(),
+        )?;
+    }
     // Stores seeded with the demo before they were set up: the demo staff, whose PINs are in
     // the README, must not open them. Their own administrator stays, whatever their name.
     if let Some(state) = &set_up {

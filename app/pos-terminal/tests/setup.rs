@@ -359,6 +359,15 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
         .store;
     assert_eq!(shop.name, state.store_name);
     assert_eq!(shop.id.as_str(), enrolment.store);
+    // Berlin's offset today, summer or winter, not the template's UTC.
+    let berlin = pos_service::zone::current_offset(
+        std::path::Path::new("/usr/share/zoneinfo"),
+        "Europe/Berlin",
+        pos_ui::system_now().unix_ms() / 1000,
+    )
+    .unwrap();
+    assert_eq!(shop.utc_offset, berlin);
+    assert!([1, 2].contains(&berlin.whole_hours()));
     assert!(
         store
             .product(&pos_core::id::ProductId::new("milk"))
