@@ -28,6 +28,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod hub;
+pub mod lockout;
 pub mod postgres;
 pub mod receipts;
 pub mod server;

@@ -44,6 +44,7 @@ use pos_sync::wire::{
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
+use time::UtcOffset;
 
 use crate::auth::random_id;
 use crate::dashboard::{
@@ -64,6 +65,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
     (2, include_str!("../migrations/postgres/0002_updates.sql")),
     (3, include_str!("../migrations/postgres/0003_receipts.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_store_clock.sql"),
+    ),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -845,12 +850,14 @@ fn account_from_row(row: &Row) -> Step<(Account, String)> {
     ))
 }
 
+/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds FROM stores`.
 fn store_from_row(row: &Row) -> Step<StoreRecord> {
     Ok(StoreRecord {
         id: StoreId::new(row.try_get::<_, String>(0)?),
         tenant: TenantId::new(row.try_get::<_, String>(1)?),
         name: row.try_get(2)?,
         currency: from_json(row.try_get::<_, &str>(3)?)?,
+        utc_offset: dashboard::data::store_clock(row.try_get(4)?),
     })
 }
 
@@ -1022,6 +1029,7 @@ impl FleetStorage for PostgresStorage {
         tenant: &TenantId,
         name: &str,
         currency: Currency,
+        utc_offset: UtcOffset,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let store = StoreRecord {
@@ -1029,19 +1037,21 @@ impl FleetStorage for PostgresStorage {
             tenant: tenant.clone(),
             name: name.to_owned(),
             currency,
+            utc_offset,
         };
         let currency_json = to_json(&currency)?;
         let currency_value = serde_json::to_value(currency).map_err(json_err)?;
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, tenant, now)?;
             tx.execute(
-                "INSERT INTO stores (id, tenant, name, currency, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
                     &store.id.as_str(),
                     &tenant.as_str(),
                     &name,
                     &currency_json,
+                    &utc_offset.whole_seconds(),
                     &now.unix_ms(),
                 ],
             )?;
@@ -1075,7 +1085,8 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query(
-                    "SELECT id, tenant, name, currency FROM stores WHERE tenant = $1
+                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                     WHERE tenant = $1
                      ORDER BY name COLLATE \"C\", id COLLATE \"C\"",
                     &[&tenant.as_str()],
                 )?
@@ -1089,11 +1100,30 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query_opt(
-                    "SELECT id, tenant, name, currency FROM stores WHERE id = $1",
+                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                     WHERE id = $1",
                     &[&id.as_str()],
                 )?
                 .map(|row| store_from_row(&row))
                 .transpose()
+        })
+    }
+
+    fn set_store_clock(
+        &self,
+        store: &StoreId,
+        utc_offset: UtcOffset,
+    ) -> Result<StoreRecord, StorageError> {
+        self.transaction(UniqueRace::Refuse, |tx| {
+            let row = tx
+                .query_opt(
+                    "UPDATE stores SET utc_offset_seconds = $2 WHERE id = $1
+                     RETURNING id, tenant, name, currency, utc_offset_seconds",
+                    &[&store.as_str(), &utc_offset.whole_seconds()],
+                )?
+                .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
+            dashboard::postgres::recount_store(&mut tx.inner, store)?;
+            store_from_row(&row)
         })
     }
 
@@ -1676,13 +1706,8 @@ impl FleetStorage for PostgresStorage {
         stores: &[StoreId],
         span: Span,
         grouping: Grouping,
-        offset_ms: i64,
     ) -> Result<Vec<SalesBucket>, StorageError> {
-        self.read(|client| {
-            Ok(dashboard::postgres::sales(
-                client, stores, span, grouping, offset_ms,
-            )?)
-        })
+        self.read(|client| Ok(dashboard::postgres::sales(client, stores, span, grouping)?))
     }
 
     fn dashboard_tenders(

@@ -26,6 +26,7 @@ use pos_sync::wire::{
     Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use time::UtcOffset;
 
 use crate::auth::random_id;
 use crate::dashboard::{
@@ -42,7 +43,8 @@ use crate::storage::{
 const CLOCK_DRIFT_MS_MAX: i64 = 5 * 60_000;
 
 /// Append-only: never edit a migration once released; add the next one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, features TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE stores (
@@ -91,7 +93,13 @@ CREATE TABLE anomalies (
     kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE fleet_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1), wall_ms INTEGER NOT NULL, counter INTEGER NOT NULL);
-"#];
+"#,
+    r#"
+-- Version 2: each store's clock (seconds east of UTC), for its days and hours on the
+-- dashboard.
+ALTER TABLE stores ADD COLUMN utc_offset_seconds INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
 
@@ -650,19 +658,37 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)
     ))
 }
 
-fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+/// The columns [`store_from_row`] reads.
+const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds";
+
+type StoreRow = (String, String, String, String, i32);
+
+fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn store_record(
-    (id, tenant, name, currency): (String, String, String, String),
+    (id, tenant, name, currency, offset): StoreRow,
 ) -> Result<StoreRecord, StorageError> {
     Ok(StoreRecord {
         id: StoreId::new(id),
         tenant: TenantId::new(tenant),
         name,
         currency: from_json(&currency)?,
+        utc_offset: dashboard::data::store_clock(offset),
     })
+}
+
+fn read_store(conn: &Connection, id: &StoreId) -> Result<Option<StoreRecord>, StorageError> {
+    conn.query_row(
+        &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
+        params![id.as_str()],
+        store_from_row,
+    )
+    .optional()
+    .map_err(db)?
+    .map(store_record)
+    .transpose()
 }
 
 impl FleetStorage for SqliteStorage {
@@ -862,6 +888,7 @@ impl FleetStorage for SqliteStorage {
         tenant: &TenantId,
         name: &str,
         currency: Currency,
+        utc_offset: UtcOffset,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let mut guard = self.lock()?;
@@ -872,10 +899,19 @@ impl FleetStorage for SqliteStorage {
             tenant: tenant.clone(),
             name: name.to_owned(),
             currency,
+            utc_offset,
         };
         tx.execute(
-            "INSERT INTO stores (id, tenant, name, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![store.id.as_str(), tenant.as_str(), name, to_json(&currency)?, now.unix_ms()],
+            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                store.id.as_str(),
+                tenant.as_str(),
+                name,
+                to_json(&currency)?,
+                utc_offset.whole_seconds(),
+                now.unix_ms()
+            ],
         )
         .map_err(db)?;
         let stamp = fleet_stamp(&tx, clock, now)?;
@@ -911,9 +947,9 @@ impl FleetStorage for SqliteStorage {
         let inner = self.lock()?;
         let mut statement = inner
             .conn
-            .prepare(
-                "SELECT id, tenant, name, currency FROM stores WHERE tenant = ?1 ORDER BY name, id",
-            )
+            .prepare(&format!(
+                "SELECT {STORE_COLUMNS} FROM stores WHERE tenant = ?1 ORDER BY name, id"
+            ))
             .map_err(db)?;
         let rows = statement
             .query_map(params![tenant.as_str()], store_from_row)
@@ -926,17 +962,30 @@ impl FleetStorage for SqliteStorage {
     }
 
     fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError> {
-        let inner = self.lock()?;
-        let row = inner
-            .conn
-            .query_row(
-                "SELECT id, tenant, name, currency FROM stores WHERE id = ?1",
-                params![id.as_str()],
-                store_from_row,
+        read_store(&self.lock()?.conn, id)
+    }
+
+    fn set_store_clock(
+        &self,
+        store: &StoreId,
+        utc_offset: UtcOffset,
+    ) -> Result<StoreRecord, StorageError> {
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction().map_err(db)?;
+        let changed = tx
+            .execute(
+                "UPDATE stores SET utc_offset_seconds = ?2 WHERE id = ?1",
+                params![store.as_str(), utc_offset.whole_seconds()],
             )
-            .optional()
             .map_err(db)?;
-        row.map(store_record).transpose()
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("no store {store}")));
+        }
+        dashboard::sqlite::recount_store(&tx, store)?;
+        let record = read_store(&tx, store)?
+            .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
+        tx.commit().map_err(db)?;
+        Ok(record)
     }
 
     fn set_setting(
@@ -1575,9 +1624,8 @@ impl FleetStorage for SqliteStorage {
         stores: &[StoreId],
         span: Span,
         grouping: Grouping,
-        offset_ms: i64,
     ) -> Result<Vec<SalesBucket>, StorageError> {
-        dashboard::sqlite::sales(&self.lock()?.conn, stores, span, grouping, offset_ms)
+        dashboard::sqlite::sales(&self.lock()?.conn, stores, span, grouping)
     }
 
     fn dashboard_tenders(
