@@ -15,6 +15,7 @@ use pos_fleet::hub::HubConfig;
 use pos_fleet::server::{self, FleetConfig};
 use pos_fleet::sqlite::SqliteStorage;
 use pos_store::sample::product;
+use serde_json::Value;
 use support::proxy::{FaultProxy, Faults};
 use support::{
     Api, Fleet, OPERATOR_EMAIL, OPERATOR_PASSWORD, Terminal, eventually, now, quick_settings,
@@ -128,6 +129,59 @@ fn a_till_syncs_with_the_hub_while_the_internet_is_down_and_the_hub_relays_once_
         .collect();
     ids.dedup();
     assert_eq!(ids.len(), 6, "each sale once");
+    // Each sale counts for the till that made it, not for the hub: the cloud knows till 1
+    // under the id and name it has at the hub.
+    let terminals_at = |base_terminals: Value| -> Vec<(String, String)> {
+        base_terminals
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap().to_owned(),
+                    t["name"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let at_hub =
+        terminals_at(hub_api.ok("GET", &format!("/api/v1/stores/{store}/terminals"), None));
+    let till1_id = at_hub
+        .iter()
+        .find(|(_, name)| name == "Till 1")
+        .unwrap()
+        .0
+        .clone();
+    let at_cloud = terminals_at(cloud.ok(
+        "GET",
+        &format!("/api/v1/stores/{store}/terminals"),
+        &cloud.operator,
+        None,
+    ));
+    assert!(
+        at_cloud.contains(&(till1_id.clone(), "Till 1".to_owned())),
+        "{at_cloud:?}"
+    );
+    let till2_id = at_cloud
+        .iter()
+        .find(|(_, name)| name == "Till 2")
+        .unwrap()
+        .0
+        .clone();
+    let by_device = |device: &str| {
+        cloud
+            .sales(&store)
+            .iter()
+            .filter(|row| row["device"] == device)
+            .count()
+    };
+    assert_eq!(
+        by_device(&till1_id),
+        5,
+        "till 1's sales, relayed by the hub"
+    );
+    assert_eq!(by_device(&till2_id), 1);
+    assert_eq!(by_device(hub.credential.device.as_str()), 0);
     eventually(LIMIT, "the cloud's price on till 1", || {
         till1.store.product(&products[0].id).unwrap().unwrap().price
             == Money::from_minor(777, Currency::EUR)

@@ -39,7 +39,7 @@ use pos_sync::hlc::{HlcClock, HlcTime};
 use pos_sync::ingest::{Fate, StoredEntry, advance_high_water, check_batch, fate};
 use pos_sync::rules::{Anomaly, LwwDocument, Origin, Stamp, sale_anomalies};
 use pos_sync::wire::{
-    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
+    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
 };
 use postgres::error::SqlState;
 use postgres::types::ToSql;
@@ -53,7 +53,8 @@ use crate::dashboard::{
 };
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
-    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
+    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord, no_credential,
+    relayed_elsewhere, relayed_terminal,
 };
 
 /// The most a terminal's clock may run ahead of the fleet's before its times are not taken
@@ -68,6 +69,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         4,
         include_str!("../migrations/postgres/0004_store_clock.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_relayed_terminals.sql"),
     ),
 ];
 
@@ -622,8 +627,64 @@ fn stored_entry_from_row(row: &Row) -> Step<StoredEntry> {
             actor: UserId::new(row.try_get::<_, String>(5)?),
             kind: row.try_get(6)?,
             payload: from_json(row.try_get::<_, &str>(7)?)?,
+            recorded_by: row
+                .try_get::<_, Option<String>>(8)?
+                .map(|device| -> Step<RecordedBy> {
+                    Ok(RecordedBy {
+                        device: DeviceId::new(device),
+                        name: row.try_get::<_, Option<String>>(9)?.unwrap_or_default(),
+                    })
+                })
+                .transpose()?,
         },
     })
+}
+
+/// The terminal an entry counts for: the pushing terminal, or for an entry a store hub
+/// relays, the terminal behind the hub that recorded it, known to the fleet from its first
+/// relayed entry on. A terminal of the fleet's own, or one behind another hub, cannot be
+/// named by a hub: the batch is refused.
+fn recorder(
+    tx: &mut Tx<'_>,
+    pusher: &TerminalRecord,
+    entry: &JournalEntry,
+    now: Timestamp,
+) -> Step<TerminalRecord> {
+    let Some(by) = &entry.recorded_by else {
+        return Ok(pusher.clone());
+    };
+    let found = tx.query_opt(
+        "SELECT id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by
+         FROM terminals WHERE id = $1",
+        &[&by.device.as_str()],
+    )?;
+    match found {
+        Some(row) => {
+            let hub: Option<String> = row.try_get(7)?;
+            if hub.as_deref() == Some(pusher.id.as_str()) {
+                terminal_from_row(&row)
+            } else {
+                Err(StorageError::Invalid(relayed_elsewhere(entry, pusher)).into())
+            }
+        }
+        None => {
+            let terminal = relayed_terminal(pusher, by, now);
+            tx.execute(
+                "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at, relayed_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &terminal.id.as_str(),
+                    &terminal.tenant.as_str(),
+                    &terminal.store.as_str(),
+                    &terminal.name,
+                    &no_credential(pusher, by),
+                    &now.unix_ms(),
+                    &pusher.id.as_str(),
+                ],
+            )?;
+            Ok(terminal)
+        }
+    }
 }
 
 fn product_of_store(
@@ -664,8 +725,12 @@ fn stock_level(tx: &mut Tx<'_>, store: &StoreId, product: &ProductId) -> Step<Qu
 /// terminals pull, and anomalies for a manager.
 /// `stock_taken` collects the products this batch took stock of, so that their levels are
 /// checked once per batch rather than once per movement.
+/// Takes in one fresh entry `pusher` sent, recorded by `terminal` (the pusher itself, or a
+/// terminal behind it when the pusher is a store hub). What the entry publishes has the
+/// pusher as origin: the pusher has it already, and so do the terminals behind a hub.
 fn take_in(
     tx: &mut Tx<'_>,
+    pusher: &TerminalRecord,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
@@ -673,6 +738,7 @@ fn take_in(
     now: Timestamp,
 ) -> Step<()> {
     let device = &terminal.id;
+    let origin = Some(&pusher.id);
     let tenant = &terminal.tenant;
     let device_stamp = Stamp {
         hlc: entry.hlc,
@@ -741,7 +807,7 @@ fn take_in(
                     tx,
                     tenant,
                     Some(&terminal.store),
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::StockMoved {
                         event_id: entry.event_id.clone(),
@@ -758,7 +824,7 @@ fn take_in(
             tx,
             tenant,
             None,
-            Some(device),
+            origin,
             entry.hlc,
             &ChangeBody::PointsMoved {
                 event_id: entry.event_id.clone(),
@@ -784,7 +850,7 @@ fn take_in(
                     tx,
                     tenant,
                     None,
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::Customer { customer },
                 )?;
@@ -1287,7 +1353,8 @@ impl FleetStorage for PostgresStorage {
             // What is stored already, in two queries for the whole batch.
             let mut stored = Vec::new();
             for row in tx.query(
-                "SELECT event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload
+                "SELECT event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload,
+                        recorded_by, recorded_by_name
                  FROM journal WHERE event_id = ANY($1)",
                 &[&event_ids],
             )? {
@@ -1319,10 +1386,11 @@ impl FleetStorage for PostgresStorage {
             let mut clock_ahead = None;
             let mut stock_taken = Vec::new();
             for (entry, event) in &fresh {
+                let recorder = recorder(tx, terminal, entry, now)?;
                 tx.execute(
                     "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind,
-                                          payload, received_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                          payload, received_at, recorded_by, recorded_by_name)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     &[
                         &entry.event_id.as_str(),
                         &terminal.id.as_str(),
@@ -1333,10 +1401,12 @@ impl FleetStorage for PostgresStorage {
                         &entry.kind,
                         &entry.payload.to_string(),
                         &now.unix_ms(),
+                        &entry.recorded_by.as_ref().map(|by| by.device.as_str()),
+                        &entry.recorded_by.as_ref().map(|by| by.name.as_str()),
                     ],
                 )?;
                 if let Some(event) = event {
-                    take_in(tx, terminal, entry, event, &mut stock_taken, now)?;
+                    take_in(tx, terminal, &recorder, entry, event, &mut stock_taken, now)?;
                 }
                 // Keep the tenant's clock after what terminals did, unless a terminal's clock
                 // is far ahead: then its entries are kept, and a manager is told.

@@ -23,7 +23,7 @@ use pos_sync::hlc::{HlcClock, HlcTime};
 use pos_sync::ingest::{Fate, StoredEntry, advance_high_water, check_batch, fate};
 use pos_sync::rules::{Anomaly, LwwDocument, Origin, Stamp, sale_anomalies};
 use pos_sync::wire::{
-    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
+    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use time::UtcOffset;
@@ -35,7 +35,8 @@ use crate::dashboard::{
 };
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
-    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
+    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord, no_credential,
+    relayed_elsewhere, relayed_terminal,
 };
 
 /// The most a terminal's clock may run ahead of the fleet's before its times are not taken
@@ -98,6 +99,13 @@ CREATE TABLE fleet_clock (
 -- Version 2: each store's clock (seconds east of UTC), for its days and hours on the
 -- dashboard.
 ALTER TABLE stores ADD COLUMN utc_offset_seconds INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Version 3: an entry a store hub relays keeps the terminal behind the hub that recorded it,
+-- and the fleet knows that terminal (relayed by the hub, with no credential of its own).
+ALTER TABLE journal ADD COLUMN recorded_by TEXT;
+ALTER TABLE journal ADD COLUMN recorded_by_name TEXT;
+ALTER TABLE terminals ADD COLUMN relayed_by TEXT REFERENCES terminals(id);
 "#,
 ];
 
@@ -407,15 +415,40 @@ fn stored_entry(
     tx: &Transaction<'_>,
     event_id: &EventId,
 ) -> Result<Option<StoredEntry>, StorageError> {
-    let row: Option<(String, i64, i64, i64, String, String, String)> = tx
+    type Row = (
+        String,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = tx
         .query_row(
-            "SELECT device, seq, hlc_ms, hlc_counter, actor, kind, payload FROM journal WHERE event_id = ?1",
+            "SELECT device, seq, hlc_ms, hlc_counter, actor, kind, payload, recorded_by,
+                    recorded_by_name
+             FROM journal WHERE event_id = ?1",
             params![event_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
         )
         .optional()
         .map_err(db)?;
-    let Some((device, seq, hlc_ms, hlc_counter, actor, kind, payload)) = row else {
+    let Some((device, seq, hlc_ms, hlc_counter, actor, kind, payload, by, by_name)) = row else {
         return Ok(None);
     };
     Ok(Some(StoredEntry {
@@ -427,8 +460,57 @@ fn stored_entry(
             actor: UserId::new(actor),
             kind,
             payload: from_json(&payload)?,
+            recorded_by: by.map(|device| RecordedBy {
+                device: DeviceId::new(device),
+                name: by_name.unwrap_or_default(),
+            }),
         },
     }))
+}
+
+/// The terminal an entry counts for: the pushing terminal, or for an entry a store hub
+/// relays, the terminal behind the hub that recorded it, known to the fleet from its first
+/// relayed entry on. A terminal of the fleet's own, or one behind another hub, cannot be
+/// named by a hub: the batch is refused.
+fn recorder(
+    tx: &Transaction<'_>,
+    pusher: &TerminalRecord,
+    entry: &JournalEntry,
+    now: Timestamp,
+) -> Result<TerminalRecord, StorageError> {
+    let Some(by) = &entry.recorded_by else {
+        return Ok(pusher.clone());
+    };
+    let found = tx
+        .query_row(
+            &format!("SELECT {TERMINAL_COLUMNS}, relayed_by FROM terminals WHERE id = ?1"),
+            params![by.device.as_str()],
+            |r| Ok((terminal_from_row(r)?, r.get::<_, Option<String>>(7)?)),
+        )
+        .optional()
+        .map_err(db)?;
+    match found {
+        Some((terminal, Some(hub))) if hub == pusher.id.as_str() => Ok(terminal),
+        Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher))),
+        None => {
+            let terminal = relayed_terminal(pusher, by, now);
+            tx.execute(
+                "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at, relayed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    terminal.id.as_str(),
+                    terminal.tenant.as_str(),
+                    terminal.store.as_str(),
+                    terminal.name,
+                    no_credential(pusher, by),
+                    now.unix_ms(),
+                    pusher.id.as_str()
+                ],
+            )
+            .map_err(db)?;
+            Ok(terminal)
+        }
+    }
 }
 
 fn product_of_store(
@@ -470,8 +552,12 @@ fn stock_level(
 /// terminals pull, and anomalies for a manager.
 /// `stock_taken` collects the products this batch took stock of, so that their levels are
 /// checked once per batch rather than once per movement.
+/// Takes in one fresh entry `pusher` sent, recorded by `terminal` (the pusher itself, or a
+/// terminal behind it when the pusher is a store hub). What the entry publishes has the
+/// pusher as origin: the pusher has it already, and so do the terminals behind a hub.
 fn take_in(
     tx: &Transaction<'_>,
+    pusher: &TerminalRecord,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
@@ -479,6 +565,7 @@ fn take_in(
     now: Timestamp,
 ) -> Result<(), StorageError> {
     let device = &terminal.id;
+    let origin = Some(&pusher.id);
     let tenant = &terminal.tenant;
     let device_stamp = Stamp {
         hlc: entry.hlc,
@@ -550,7 +637,7 @@ fn take_in(
                     tx,
                     tenant,
                     Some(&terminal.store),
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::StockMoved {
                         event_id: entry.event_id.clone(),
@@ -567,7 +654,7 @@ fn take_in(
             tx,
             tenant,
             None,
-            Some(device),
+            origin,
             entry.hlc,
             &ChangeBody::PointsMoved {
                 event_id: entry.event_id.clone(),
@@ -593,7 +680,7 @@ fn take_in(
                     tx,
                     tenant,
                     None,
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::Customer { customer },
                 )?;
@@ -1166,9 +1253,11 @@ impl FleetStorage for SqliteStorage {
         let mut clock_ahead = None;
         let mut stock_taken = Vec::new();
         for (entry, event) in &fresh {
+            let recorder = recorder(&tx, terminal, entry, now)?;
             tx.execute(
-                "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload,
+                                      received_at, recorded_by, recorded_by_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     entry.event_id.as_str(),
                     terminal.id.as_str(),
@@ -1178,12 +1267,22 @@ impl FleetStorage for SqliteStorage {
                     entry.actor.as_str(),
                     entry.kind,
                     entry.payload.to_string(),
-                    now.unix_ms()
+                    now.unix_ms(),
+                    entry.recorded_by.as_ref().map(|by| by.device.as_str()),
+                    entry.recorded_by.as_ref().map(|by| by.name.as_str())
                 ],
             )
             .map_err(db)?;
             if let Some(event) = event {
-                take_in(&tx, terminal, entry, event, &mut stock_taken, now)?;
+                take_in(
+                    &tx,
+                    terminal,
+                    &recorder,
+                    entry,
+                    event,
+                    &mut stock_taken,
+                    now,
+                )?;
             }
             // Keep the fleet's clock after what terminals did, unless a terminal's clock is
             // far ahead: then its entries are kept, and a manager is told.

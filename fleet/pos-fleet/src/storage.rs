@@ -16,7 +16,7 @@ use pos_core::money::{Currency, Money};
 use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
 use pos_sync::ingest::BatchError;
-use pos_sync::wire::{PullResponse, PushAck, PushBatch, Scope};
+use pos_sync::wire::{JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope};
 use serde::{Deserialize, Serialize};
 use time::UtcOffset;
 
@@ -184,6 +184,45 @@ pub struct TerminalRecord {
     pub revoked_at: Option<Timestamp>,
     /// Every journal entry up to here is stored.
     pub high_water_seq: u64,
+}
+
+/// A terminal behind a store hub, as the fleet records it from the first entry the hub relays
+/// for it: in the hub's tenant and store, enrolled when first heard of.
+pub(crate) fn relayed_terminal(
+    hub: &TerminalRecord,
+    by: &RecordedBy,
+    now: Timestamp,
+) -> TerminalRecord {
+    TerminalRecord {
+        id: by.device.clone(),
+        tenant: hub.tenant.clone(),
+        store: hub.store.clone(),
+        name: by.name.clone(),
+        enrolled_at: now,
+        revoked_at: None,
+        high_water_seq: 0,
+    }
+}
+
+/// What a relayed terminal has for a credential hash: text no token hashes to (a token's hash
+/// is 64 hex digits), unique per terminal, so it can never sync directly.
+pub(crate) fn no_credential(hub: &TerminalRecord, by: &RecordedBy) -> String {
+    format!("relayed by {}: {}", hub.id, by.device)
+}
+
+/// Why a hub's batch naming a terminal that is not behind it is refused.
+pub(crate) fn relayed_elsewhere(entry: &JournalEntry, hub: &TerminalRecord) -> String {
+    format!(
+        "entry {} names terminal {} as its recorder, but that terminal is not behind {} ({}); \
+         nothing of the batch was stored",
+        entry.event_id,
+        entry
+            .recorded_by
+            .as_ref()
+            .map_or_else(String::new, |by| by.device.to_string()),
+        hub.id,
+        hub.name
+    )
 }
 
 /// A sale as the fleet lists it.

@@ -170,6 +170,7 @@ async fn sell_and_ask(rig: &Rig, destinations: &[ReceiptDestination]) -> String 
             actor: last.actor.clone(),
             kind: "receipt_requested".into(),
             payload: serde_json::to_value(&event).unwrap(),
+            recorded_by: None,
         });
     }
     let (status, body) = rig
