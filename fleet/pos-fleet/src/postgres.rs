@@ -658,15 +658,9 @@ fn recorder(
          FROM terminals WHERE id = $1",
         &[&by.device.as_str()],
     )?;
-    match found {
-        Some(row) => {
-            let hub: Option<String> = row.try_get(7)?;
-            if hub.as_deref() == Some(pusher.id.as_str()) {
-                terminal_from_row(&row)
-            } else {
-                Err(StorageError::Invalid(relayed_elsewhere(entry, pusher)).into())
-            }
-        }
+    match found.map(|row| terminal_from_row(&row)).transpose()? {
+        Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
+        Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher)).into()),
         None => {
             let terminal = relayed_terminal(pusher, by, now);
             tx.execute(
@@ -886,7 +880,8 @@ fn take_in(
     Ok(())
 }
 
-const TERMINAL_COLUMNS: &str = "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq";
+const TERMINAL_COLUMNS: &str =
+    "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by";
 
 fn terminal_from_row(row: &Row) -> Step<TerminalRecord> {
     Ok(TerminalRecord {
@@ -899,6 +894,7 @@ fn terminal_from_row(row: &Row) -> Step<TerminalRecord> {
             .try_get::<_, Option<i64>>(5)?
             .map(Timestamp::from_unix_ms),
         high_water_seq: seq_from_sql(row.try_get(6)?),
+        relayed_by: row.try_get::<_, Option<String>>(7)?.map(DeviceId::new),
     })
 }
 
@@ -1267,6 +1263,7 @@ impl FleetStorage for PostgresStorage {
                 enrolled_at: now,
                 revoked_at: None,
                 high_water_seq: 0,
+                relayed_by: None,
             };
             tx.execute(
                 "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at)

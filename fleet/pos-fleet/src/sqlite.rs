@@ -483,14 +483,14 @@ fn recorder(
     };
     let found = tx
         .query_row(
-            &format!("SELECT {TERMINAL_COLUMNS}, relayed_by FROM terminals WHERE id = ?1"),
+            &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"),
             params![by.device.as_str()],
-            |r| Ok((terminal_from_row(r)?, r.get::<_, Option<String>>(7)?)),
+            terminal_from_row,
         )
         .optional()
         .map_err(db)?;
     match found {
-        Some((terminal, Some(hub))) if hub == pusher.id.as_str() => Ok(terminal),
+        Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
         Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher))),
         None => {
             let terminal = relayed_terminal(pusher, by, now);
@@ -726,10 +726,12 @@ fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRecord> 
         enrolled_at: Timestamp::from_unix_ms(r.get(4)?),
         revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_unix_ms),
         high_water_seq: seq_from_sql(r.get(6)?),
+        relayed_by: r.get::<_, Option<String>>(7)?.map(DeviceId::new),
     })
 }
 
-const TERMINAL_COLUMNS: &str = "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq";
+const TERMINAL_COLUMNS: &str =
+    "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by";
 
 fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)> {
     let role: String = r.get(2)?;
@@ -1160,6 +1162,7 @@ impl FleetStorage for SqliteStorage {
             enrolled_at: now,
             revoked_at: None,
             high_water_seq: 0,
+            relayed_by: None,
         };
         tx.execute(
             "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

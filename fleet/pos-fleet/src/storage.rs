@@ -184,6 +184,10 @@ pub struct TerminalRecord {
     pub revoked_at: Option<Timestamp>,
     /// Every journal entry up to here is stored.
     pub high_water_seq: u64,
+    /// The store hub this terminal syncs through, for a terminal the fleet knows from the
+    /// entries the hub relays (it has no credential of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayed_by: Option<DeviceId>,
 }
 
 /// A terminal behind a store hub, as the fleet records it from the first entry the hub relays
@@ -201,6 +205,7 @@ pub(crate) fn relayed_terminal(
         enrolled_at: now,
         revoked_at: None,
         high_water_seq: 0,
+        relayed_by: Some(hub.id.clone()),
     }
 }
 

@@ -35,6 +35,7 @@ fn pulled_hlcs(storage: &PostgresStorage, tenant: &TenantId) -> Vec<HlcTime> {
         enrolled_at: Timestamp::from_unix_ms(0),
         revoked_at: None,
         high_water_seq: 0,
+        relayed_by: None,
     };
     storage
         .pull(&terminal, 0, 100)

@@ -192,8 +192,26 @@ async fn a_hub_relays_sales_under_the_till_that_made_them_once_and_cannot_name_a
             .as_array()
             .unwrap()
             .iter()
-            .any(|t| t["id"] == "term-behind-hub-7" && t["name"] == "Till 7"),
+            .any(|t| t["id"] == "term-behind-hub-7"
+                && t["name"] == "Till 7"
+                && t["relayed_by"] == hub.device.as_str()),
         "{terminals}"
+    );
+    let (status, page) = s
+        .fleet
+        .call(
+            "GET",
+            &format!("/ui/t/{}/terminals", s.acme.id),
+            Some(&s.acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("behind hub Store hub since"),
+        "{page}"
     );
     assert_eq!(
         s.fleet.stock(&s.acme.owner, &s.acme.store, "milk").await,

@@ -715,6 +715,11 @@ pub async fn terminals(
             .find(|s| s.id == status.terminal.store)
             .map_or_else(String::new, |s| s.name.clone());
         let clock = clock_of(&visible, &status.terminal.store);
+        let hub = status
+            .terminal
+            .relayed_by
+            .as_ref()
+            .and_then(|hub| list.iter().find(|s| &s.terminal.id == hub));
         let waiting = if status.changes_waiting > super::sqlite::CHANGES_WAITING_COUNTED_MAX {
             format!("more than {}", super::sqlite::CHANGES_WAITING_COUNTED_MAX)
         } else {
@@ -725,11 +730,22 @@ pub async fn terminals(
             escape(status.terminal.id.as_str()),
             escape(&status.terminal.name),
             escape(&store),
-            match status.terminal.revoked_at {
-                Some(at) => format!("revoked {}", when(Some(at), clock)),
-                None => format!("enrolled {}", when(Some(status.terminal.enrolled_at), clock)),
+            match (status.terminal.revoked_at, &hub) {
+                (Some(at), _) => format!("revoked {}", when(Some(at), clock)),
+                (None, Some(hub)) => format!(
+                    "behind hub {} since {}",
+                    escape(&hub.terminal.name),
+                    when(Some(status.terminal.enrolled_at), clock)
+                ),
+                (None, None) => {
+                    format!("enrolled {}", when(Some(status.terminal.enrolled_at), clock))
+                }
             },
-            when(status.last_seen, clock),
+            // A till behind a hub is heard of through the hub.
+            hub.map_or_else(
+                || when(status.last_seen, clock),
+                |hub| format!("hub: {}", when(hub.last_seen, clock)),
+            ),
             status.terminal.high_water_seq,
             escape(status.version.as_deref().unwrap_or("not reported")),
         ));
