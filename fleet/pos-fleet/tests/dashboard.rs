@@ -285,7 +285,7 @@ fn price_schedules(changes: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
-/// An hour from now, as a `datetime-local` field holds it (the dashboard's clock is UTC).
+/// An hour from now, as a `datetime-local` field holds it (the test's stores are on UTC).
 fn in_an_hour() -> (String, i64) {
     let at = now_ms() / 60_000 * 60_000 + 3_600_000;
     let utc = pos_core::clock::Timestamp::from_unix_ms(at).to_utc();

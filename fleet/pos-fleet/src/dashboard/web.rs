@@ -936,7 +936,7 @@ async fn catalogue_page(
 <label>Low stock at<input name="low_stock" inputmode="decimal"></label>
 <label>Sold by<select name="unit"><option value="piece">piece</option><option value="kilogram">kilogram</option></select></label>
 <button type="submit" id="save-product">Save product</button></form></section>
-<section class="card"><h2>Price change</h2><p class="muted">Terminals switch to the new price at the time given (the dashboard's clock, {clock}).</p>
+<section class="card"><h2>Price change</h2><p class="muted">Terminals switch to the new price at the time given: on the store's clock for one store, on {clock} for every store.</p>
 <form method="post" action="{base}/catalogue/prices" id="price-form" class="form-grid">
 <label>Where<select name="scope">{scopes}</select></label>
 <label>Product<select name="product" id="price-product">{product_options}</select></label>
