@@ -34,9 +34,9 @@ use crate::dashboard::{
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
 use crate::storage::{
-    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
-    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord, no_credential,
-    relayed_elsewhere, relayed_terminal,
+    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
+    RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
+    TerminalRecord, no_credential, relayed_elsewhere, relayed_terminal, too_many_relayed,
 };
 
 /// The most a terminal's clock may run ahead of the fleet's before its times are not taken
@@ -493,6 +493,16 @@ fn recorder(
         Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
         Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher))),
         None => {
+            let relayed: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM terminals WHERE relayed_by = ?1",
+                    params![pusher.id.as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if u64::try_from(relayed).unwrap_or(0) >= RELAYED_TERMINALS_MAX {
+                return Err(StorageError::Invalid(too_many_relayed(pusher)));
+            }
             let terminal = relayed_terminal(pusher, by, now);
             tx.execute(
                 "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at, relayed_by)

@@ -190,6 +190,19 @@ pub struct TerminalRecord {
     pub relayed_by: Option<DeviceId>,
 }
 
+/// The most tills one store hub may relay for: a hub naming more is refused rather than
+/// filling the fleet's list of terminals.
+pub const RELAYED_TERMINALS_MAX: u64 = 256;
+
+/// Why a hub naming one till too many is refused.
+pub(crate) fn too_many_relayed(hub: &TerminalRecord) -> String {
+    format!(
+        "{} ({}) already relays for {RELAYED_TERMINALS_MAX} tills, the most a hub may; \
+         nothing of the batch was stored",
+        hub.id, hub.name
+    )
+}
+
 /// A terminal behind a store hub, as the fleet records it from the first entry the hub relays
 /// for it: in the hub's tenant and store, enrolled when first heard of.
 pub(crate) fn relayed_terminal(

@@ -247,6 +247,39 @@ async fn a_hub_relays_sales_under_the_till_that_made_them_once_and_cannot_name_a
         s.fleet.stock(&s.acme.owner, &s.acme.store, "cola").await,
         "0"
     );
+
+    // Bounded: a hub relays for at most so many tills.
+    let mut many = Vec::new();
+    for n in 0..pos_fleet::storage::RELAYED_TERMINALS_MAX {
+        let mut entries = behind
+            .sell(&common::demo_product("cola"), 1, 3_000)
+            .unwrap();
+        for entry in &mut entries {
+            entry.recorded_by = Some(RecordedBy {
+                device: DeviceId::new(format!("term-many-{n}")),
+                name: format!("Till {n}"),
+            });
+        }
+        many.extend(entries);
+    }
+    let (status, refused) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&hub.token),
+            Some(common::push_body(hub.device.as_str(), &many)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("the most a hub may"),
+        "{refused}"
+    );
+    assert_eq!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(), 1);
 }
 
 async fn a_terminal_cannot_push_or_pull_as_another(backend: Backend) {
