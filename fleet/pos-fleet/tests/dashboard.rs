@@ -687,6 +687,20 @@ async fn five_wrong_passwords_lock_the_account_and_say_when_to_try_again(backend
     // Another account from the same address still logs in, and the owner's open sessions
     // keep working.
     chain.login("owner@bolt.example").await;
+    // Behind a TLS-terminating proxy the cookie is `Secure` too.
+    let proxied = Chain::client()
+        .post(format!("{}/ui/login", chain.fleet.base))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("email", "owner@bolt.example"),
+            ("password", OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::SEE_OTHER);
+    let cookie = proxied.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
     let (status, _) = chain
         .fleet
         .call("GET", "/api/v1/me", Some(&chain.acme.owner), None)

@@ -206,9 +206,21 @@ pub struct LoginForm {
     password: String,
 }
 
+/// Whether the session cookie is marked `Secure`: the fleet serves HTTPS itself, or a
+/// TLS-terminating proxy in front says the browser came over HTTPS. (A client that claims so
+/// falsely only gets a cookie its browser will not send back over plain HTTP.)
+fn secure_cookie(dash: &Dashboard, headers: &HeaderMap) -> bool {
+    dash.app.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 pub async fn login(
     State(dash): State<Dashboard>,
     ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let email = form.email.trim().to_lowercase();
@@ -237,7 +249,7 @@ pub async fn login(
     };
     let cookie = format!(
         "{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{}",
-        if dash.app.secure_cookies {
+        if secure_cookie(&dash, &headers) {
             "; Secure"
         } else {
             ""
@@ -263,7 +275,7 @@ pub async fn logout(State(dash): State<Dashboard>, headers: HeaderMap) -> Respon
     let mut response = Redirect::to("/ui/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static(if dash.app.secure_cookies {
+        HeaderValue::from_static(if secure_cookie(&dash, &headers) {
             "pos_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0; Secure"
         } else {
             "pos_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"
