@@ -835,17 +835,27 @@ async fn days_and_hours_are_on_each_store_own_clock(backend: Backend) {
     assert!(page.contains("(UTC+02:00)"), "{page}");
     assert!(page.contains("(UTC)"), "{page}");
 
-    // Back on UTC, the harbour's figures are counted again on it.
-    let (status, _) = chain
-        .fleet
-        .call(
-            "PUT",
-            &format!("/api/v1/stores/{}/clock", chain.harbour),
-            Some(&chain.acme.owner),
-            Some(json!({"utc_offset": "UTC"})),
+    // Back on UTC (set on the dashboard), the harbour's figures are counted again on it.
+    let (status, page) = chain
+        .post_form(
+            &cookie,
+            &format!("/ui/t/{}/clock", chain.acme.id),
+            &[
+                ("store", chain.harbour.as_str()),
+                ("utc_offset", "nonsense"),
+            ],
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("is not an offset from UTC"), "{page}");
+    let (status, _) = chain
+        .post_form(
+            &cookie,
+            &format!("/ui/t/{}/clock", chain.acme.id),
+            &[("store", chain.harbour.as_str()), ("utc_offset", "UTC")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
     let march_31 = day_figures(&chain, &cookie, "2026-03-31").await;
     assert_eq!(march_31[&chain.harbour], (1, coffee));
 }

@@ -54,6 +54,7 @@ pub fn router(app: AppState) -> Router {
         .route("/ui/t/{tenant}/sales", get(web::sales))
         .route("/ui/t/{tenant}/stock", get(web::stock))
         .route("/ui/t/{tenant}/terminals", get(web::terminals))
+        .route("/ui/t/{tenant}/clock", post(web::set_clock))
         .route("/ui/t/{tenant}/receipts", get(web::receipts))
         .route("/ui/t/{tenant}/catalogue", get(web::catalogue))
         .route("/ui/t/{tenant}/catalogue/products", post(web::save_product))

@@ -715,6 +715,7 @@ pub async fn terminals(
     State(dash): State<Dashboard>,
     headers: HeaderMap,
     Path(tenant): Path<String>,
+    Query(query): Query<PeriodQuery>,
 ) -> Result<Html<String>, Refusal> {
     let visible = visible_for(&dash, &headers, &tenant).await?;
     let stores = visible.store_ids();
@@ -767,9 +768,27 @@ pub async fn terminals(
             r#"<tr><td colspan="7" class="muted">No terminal is enrolled yet.</td></tr>"#,
         );
     }
+    let notice = query
+        .saved
+        .map_or_else(String::new, |m| html::notice(true, &m));
+    let mut clocks = String::new();
+    for store in &visible.stores {
+        clocks.push_str(&format!(
+            r#"<option value="{}">{} ({})</option>"#,
+            escape(store.id.as_str()),
+            escape(&store.name),
+            escape(&clock_name(store.utc_offset))
+        ));
+    }
     let body = format!(
-        r#"<section class="card"><table id="terminals"><thead><tr><th>Terminal</th><th>Store</th><th>Enrolment</th><th>Last seen</th><th class="num">Entries stored</th><th class="num">Changes to pull</th><th>Software</th></tr></thead><tbody>{rows}</tbody></table>
-<p class="muted">Entries stored: the terminal's journal up to this number is at the fleet. Changes to pull: catalogue, price, setting and stock changes the terminal has not fetched yet.</p></section>"#
+        r#"{notice}<section class="card"><table id="terminals"><thead><tr><th>Terminal</th><th>Store</th><th>Enrolment</th><th>Last seen</th><th class="num">Entries stored</th><th class="num">Changes to pull</th><th>Software</th></tr></thead><tbody>{rows}</tbody></table>
+<p class="muted">Entries stored: the terminal's journal up to this number is at the fleet. Changes to pull: catalogue, price, setting and stock changes the terminal has not fetched yet.</p></section>
+<section class="card"><h2>Store clock</h2><p class="muted">Each store's days and hours are on its own clock, its offset from UTC. Set it again when the clocks change for summer time: the store's figures are counted again.</p>
+<form method="post" action="{}/clock" id="clock-form" class="form-grid">
+<label>Store<select name="store">{clocks}</select></label>
+<label>Offset from UTC<input name="utc_offset" placeholder="+02:00" required></label>
+<button type="submit" id="set-clock">Set clock</button></form></section>"#,
+        tenant_path(&visible)
     );
     Ok(Html(html::page(
         "Terminals",
@@ -814,6 +833,55 @@ pub async fn receipts(
         Tab::Receipts,
         &body,
     )))
+}
+
+#[derive(Deserialize)]
+pub struct ClockForm {
+    store: String,
+    utc_offset: String,
+}
+
+/// Sets a store's clock from the terminals page.
+pub async fn set_clock(
+    State(dash): State<Dashboard>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Form(form): Form<ClockForm>,
+) -> Result<Response, Refusal> {
+    let visible = visible_for(&dash, &headers, &tenant).await?;
+    let store = visible
+        .stores
+        .iter()
+        .find(|s| s.id.as_str() == form.store)
+        .ok_or_else(|| {
+            Refusal::page(
+                StatusCode::NOT_FOUND,
+                format!("No store {} among those you manage.", form.store),
+            )
+        })?;
+    let offset = clock_text::parse(&form.utc_offset).ok_or_else(|| {
+        Refusal::page(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Nothing was changed: {} is not an offset from UTC. Write it like +02:00, \
+                 -05:00 or +05:30.",
+                form.utc_offset.trim()
+            ),
+        )
+    })?;
+    let id = store.id.clone();
+    let saved = blocking(&dash.app, move |s| s.set_store_clock(&id, offset)).await?;
+    let message = format!(
+        "{} is now on {}; its figures were counted again.",
+        saved.name,
+        clock_name(saved.utc_offset)
+    );
+    Ok(Redirect::to(&format!(
+        "{}/terminals?saved={}",
+        tenant_path(&visible),
+        url_part(&message)
+    ))
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
