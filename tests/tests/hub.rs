@@ -8,17 +8,11 @@ mod support;
 
 use std::time::Duration;
 
-use pos_core::clock::Timestamp;
 use pos_core::id::StoreId;
 use pos_core::money::{Currency, Money};
-use pos_fleet::hub::HubConfig;
-use pos_fleet::server::{self, FleetConfig};
-use pos_fleet::sqlite::SqliteStorage;
 use pos_store::sample::product;
 use support::proxy::{FaultProxy, Faults};
-use support::{
-    Api, Fleet, OPERATOR_EMAIL, OPERATOR_PASSWORD, Terminal, eventually, now, quick_settings,
-};
+use support::{Fleet, Hub, Terminal, eventually, now, quick_settings};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
@@ -34,50 +28,14 @@ fn a_till_syncs_with_the_hub_while_the_internet_is_down_and_the_hub_relays_once_
     let link = FaultProxy::start(cloud.addr, 11);
 
     // The hub: its own operator for the shop's LAN, enrolled upstream with the cloud's code.
-    let hub_dir = tempfile::tempdir().unwrap();
-    {
-        let storage = SqliteStorage::open(hub_dir.path()).unwrap();
-        server::add_operator(
-            &storage,
-            OPERATOR_EMAIL,
-            OPERATOR_PASSWORD,
-            Timestamp::from_unix_ms(0),
-        )
-        .unwrap();
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let config = FleetConfig::new(hub_dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
-    let settings = HubConfig {
-        enrolment_code: Some(cloud.enrolment_code(&store)),
-        pull_interval: Duration::from_millis(200),
-        backoff_base: Duration::from_millis(50),
-        backoff_max: Duration::from_millis(300),
-        request_timeout: Duration::from_secs(3),
-        ..HubConfig::new(&link.url())
-    };
-    let mut hub = runtime
-        .block_on(pos_fleet::hub::start(&config, settings))
-        .unwrap();
-    assert_eq!(hub.credential.store.as_str(), store);
-    let hub_url = format!("http://{}", hub.fleet.addr);
-    let hub_api = Api::login(&hub_url, OPERATOR_EMAIL, OPERATOR_PASSWORD);
-    let code = hub_api.ok(
-        "POST",
-        &format!("/api/v1/stores/{store}/enrolment-codes"),
-        None,
-    );
+    let mut hub = Hub::start(&link.url(), cloud.enrolment_code(&store));
+    assert_eq!(hub.running.credential.store.as_str(), store);
+    let (hub_url, hub_api) = (hub.url.clone(), &hub.api);
+    let code = hub.enrolment_code(&store);
 
     // Till 1 syncs with the hub; till 2 of the same store talks to the cloud directly.
     let mut till1 = Terminal::open("T1", &store);
-    till1.start_sync(quick_settings(
-        &hub_url,
-        "Till 1",
-        Some(code["code"].as_str().unwrap().to_owned()),
-    ));
+    till1.start_sync(quick_settings(&hub_url, "Till 1", Some(code)));
     let mut till2 = Terminal::open("T2", &store);
     till2.start_sync(quick_settings(
         &cloud.base(),
@@ -128,6 +86,39 @@ fn a_till_syncs_with_the_hub_while_the_internet_is_down_and_the_hub_relays_once_
         .collect();
     ids.dedup();
     assert_eq!(ids.len(), 6, "each sale once");
+    // Each sale counts for the till that made it, not for the hub: the cloud knows till 1
+    // under the id and name it has at the hub.
+    let till1_id = hub
+        .terminals(&store)
+        .into_iter()
+        .find(|(_, name)| name == "Till 1")
+        .unwrap()
+        .0;
+    let at_cloud = cloud.terminals(&store);
+    assert!(
+        at_cloud.contains(&(till1_id.clone(), "Till 1".to_owned())),
+        "{at_cloud:?}"
+    );
+    let till2_id = at_cloud
+        .iter()
+        .find(|(_, name)| name == "Till 2")
+        .unwrap()
+        .0
+        .clone();
+    let by_device = |device: &str| {
+        cloud
+            .sales(&store)
+            .iter()
+            .filter(|row| row["device"] == device)
+            .count()
+    };
+    assert_eq!(
+        by_device(&till1_id),
+        5,
+        "till 1's sales, relayed by the hub"
+    );
+    assert_eq!(by_device(&till2_id), 1);
+    assert_eq!(by_device(hub.running.credential.device.as_str()), 0);
     eventually(LIMIT, "the cloud's price on till 1", || {
         till1.store.product(&products[0].id).unwrap().unwrap().price
             == Money::from_minor(777, Currency::EUR)
@@ -157,5 +148,5 @@ fn a_till_syncs_with_the_hub_while_the_internet_is_down_and_the_hub_relays_once_
     );
     till1.stop_sync();
     till2.stop_sync();
-    hub.stop_relay();
+    hub.running.stop_relay();
 }

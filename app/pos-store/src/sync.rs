@@ -130,6 +130,7 @@ fn wire_entry(entry: &JournalEntry) -> Result<wire::JournalEntry> {
         actor: entry.actor.clone(),
         kind: entry.kind.clone(),
         payload: serde_json::to_value(&event)?,
+        recorded_by: None,
     })
 }
 

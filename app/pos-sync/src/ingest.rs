@@ -126,6 +126,17 @@ pub enum Fate {
     Duplicate,
 }
 
+/// The same entry, whichever way it came: which terminal a store hub says recorded it is how
+/// it travelled, not what it is (a hub or fleet of an older version leaves it out).
+fn same_entry(a: &JournalEntry, b: &JournalEntry) -> bool {
+    a.event_id == b.event_id
+        && a.seq == b.seq
+        && a.hlc == b.hlc
+        && a.actor == b.actor
+        && a.kind == b.kind
+        && a.payload == b.payload
+}
+
 /// What to do with one entry, given what is stored under its event id and under its
 /// terminal's sequence number.
 pub fn fate(
@@ -135,7 +146,7 @@ pub fn fate(
     stored_id_at_seq: Option<&EventId>,
 ) -> Result<Fate, BatchError> {
     if let Some(stored) = stored_with_id {
-        return if &stored.device == device && &stored.entry == entry {
+        return if &stored.device == device && same_entry(&stored.entry, entry) {
             Ok(Fate::Duplicate)
         } else {
             Err(BatchError::EventIdReused {
@@ -294,6 +305,7 @@ mod tests {
             actor: UserId::new("anna"),
             kind: "drawer_opened".into(),
             payload: serde_json::json!({"type": "drawer_opened", "data": "no_sale"}),
+            recorded_by: None,
         }
     }
 
@@ -329,6 +341,26 @@ mod tests {
             (0, 2, 2)
         );
         assert_eq!(ledger.len(), 2);
+    }
+
+    #[test]
+    fn an_entry_a_hub_resends_naming_its_recorder_is_still_a_duplicate() {
+        let mut ledger = Ledger::default();
+        let hub = DeviceId::new("HUB");
+        let first = ledger
+            .ingest(&batch("HUB", vec![entry("a", 1)]), &hub)
+            .unwrap();
+        assert_eq!(first.stored, 1);
+        let mut relayed = entry("a", 1);
+        relayed.recorded_by = Some(crate::wire::RecordedBy {
+            device: DeviceId::new("T1"),
+            name: "Till 1".into(),
+        });
+        let again = ledger.ingest(&batch("HUB", vec![relayed]), &hub).unwrap();
+        assert_eq!((again.stored, again.duplicates), (0, 1));
+        let mut changed = entry("a", 1);
+        changed.actor = UserId::new("bob");
+        assert!(ledger.ingest(&batch("HUB", vec![changed]), &hub).is_err());
     }
 
     #[test]

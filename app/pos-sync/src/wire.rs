@@ -142,6 +142,21 @@ pub struct JournalEntry {
     pub kind: String,
     /// The event as JSON: a [`DomainEvent`] for the known kinds.
     pub payload: serde_json::Value,
+    /// Set only by a store hub, on the entries it relays upstream: the terminal behind the
+    /// hub that recorded the entry, so the fleet attributes it to that terminal rather than
+    /// to the hub. A terminal's own entries leave it out; a fleet that does not know the field
+    /// ignores it and counts the entry as the hub's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_by: Option<RecordedBy>,
+}
+
+/// A terminal behind a store hub, as the hub knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedBy {
+    /// Its id at the hub, where it enrolled.
+    pub device: DeviceId,
+    /// Its name at the hub ("Till 2").
+    pub name: String,
 }
 
 impl JournalEntry {
@@ -160,6 +175,7 @@ impl JournalEntry {
             actor: envelope.actor.clone(),
             kind: envelope.event.kind().to_owned(),
             payload,
+            recorded_by: None,
         })
     }
 
@@ -443,6 +459,7 @@ mod tests {
             actor: UserId::new("anna"),
             kind: "gift_card_sold".into(),
             payload: serde_json::json!({"type":"gift_card_sold","data":{}}),
+            recorded_by: None,
         };
         assert_eq!(entry.domain_event(), Ok(None));
     }
@@ -456,6 +473,7 @@ mod tests {
             actor: UserId::new("anna"),
             kind: "stock_moved".into(),
             payload: serde_json::json!({"type":"drawer_opened","data":"no_sale"}),
+            recorded_by: None,
         };
         let err = entry.domain_event().unwrap_err();
         assert_eq!(

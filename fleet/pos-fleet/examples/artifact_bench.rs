@@ -41,7 +41,13 @@ async fn main() -> Result<()> {
     let storage = Arc::new(SqliteStorage::open(dir.path())?);
     let now = Timestamp::from_unix_ms(1_800_000_000_000);
     let tenant = storage.create_tenant("Bench", now)?;
-    let store = storage.create_store(&tenant.id, "Bench Mitte", Currency::EUR, now)?;
+    let store = storage.create_store(
+        &tenant.id,
+        "Bench Mitte",
+        Currency::EUR,
+        time::UtcOffset::UTC,
+        now,
+    )?;
     storage.create_enrolment_code(&store.id, &auth::hash_token("CODE"), now.plus_ms(60_000))?;
     let token = auth::random_token()?;
     let terminal = storage.redeem_enrolment_code(

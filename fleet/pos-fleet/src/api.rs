@@ -8,12 +8,14 @@
 //! so they cannot clash with `/api` and `/sync`) and bundles and rollouts under `/api/v1`; the
 //! web dashboard ([`crate::dashboard`]) lives under `/ui`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -30,13 +32,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
+use crate::lockout::{Locked, LoginGuard};
 use crate::storage::{
     Account, AccountRole, FleetStorage, NewAccount, PriceSchedule, RecordKind, StorageError,
     StoreRecord, TerminalRecord,
 };
 
-/// How long an operator's login lasts.
-const SESSION_MS: i64 = 12 * 60 * 60 * 1_000;
+/// How long an operator's or owner's login lasts (API token or dashboard cookie).
+pub(crate) const SESSION_MS: i64 = 12 * 60 * 60 * 1_000;
 /// How long an enrolment code can be used.
 const ENROLMENT_CODE_MS: i64 = 24 * 60 * 60 * 1_000;
 
@@ -151,6 +154,37 @@ impl From<WireError> for ApiError {
 #[derive(Clone)]
 pub struct AppState {
     pub storage: Arc<dyn FleetStorage>,
+    /// Wrong passwords counted per account and client address, shared by every login.
+    pub logins: Arc<LoginGuard>,
+    /// The fleet serves HTTPS: the dashboard's session cookie is marked `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    pub fn new(storage: Arc<dyn FleetStorage>, secure_cookies: bool) -> AppState {
+        AppState {
+            storage,
+            logins: Arc::new(LoginGuard::default()),
+            secure_cookies,
+        }
+    }
+}
+
+/// The address the request came from (the TCP peer: behind a proxy, the proxy's), when the
+/// server recorded it.
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
 }
 
 /// Now, for expiry times and stamps. The HTTP edge is the only place the fleet reads a clock:
@@ -355,6 +389,7 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
             "/api/v1/stores/{store}/settings/{key}",
             put(set_store_setting),
         )
+        .route("/api/v1/stores/{store}/clock", put(set_store_clock))
         .route("/api/v1/stores/{store}/products", post(save_store_product))
         .route("/api/v1/stores/{store}/prices", post(schedule_store_price))
         .route(
@@ -390,36 +425,99 @@ struct LoginResponse {
     account: Account,
 }
 
-async fn login(
-    State(state): State<AppState>,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<LoginResponse>, ApiError> {
-    let request: LoginRequest = parse(&body(raw)?)?;
-    let email = request.email.trim().to_lowercase();
-    let found = blocking(&state, move |s| s.account_by_email(&email)).await?;
-    let wrong = || {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthenticated,
-            "wrong e-mail or password",
-        )
-    };
-    let (account, hash) = found.ok_or_else(wrong)?;
-    let password = request.password;
-    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| ApiError::internal(format!("the login was interrupted: {e}")))?;
-    if !verified {
-        return Err(wrong());
+/// Why a login was refused.
+pub(crate) enum LoginRefusal {
+    /// No such account, or the wrong password: which of the two is not said.
+    Wrong,
+    /// Too many wrong passwords: refused until the lock ends, at `now` when refused.
+    Locked(Locked, Timestamp),
+    Failed(ApiError),
+}
+
+impl From<ApiError> for LoginRefusal {
+    fn from(e: ApiError) -> LoginRefusal {
+        LoginRefusal::Failed(e)
     }
+}
+
+impl IntoResponse for LoginRefusal {
+    fn into_response(self) -> Response {
+        match self {
+            LoginRefusal::Wrong => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "wrong e-mail or password",
+            )
+            .into_response(),
+            LoginRefusal::Locked(locked, now) => {
+                let mut response = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::Unauthenticated,
+                    locked.message(now),
+                )
+                .into_response();
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(locked.seconds_left(now)),
+                );
+                response
+            }
+            LoginRefusal::Failed(e) => e.into_response(),
+        }
+    }
+}
+
+/// Checks an e-mail and password and opens a session lasting [`SESSION_MS`]; returns the
+/// account and the session's token. Wrong passwords count towards a lock of the account and
+/// of the client address ([`crate::lockout`]); while locked, even the right password is
+/// refused.
+pub(crate) async fn log_in(
+    state: &AppState,
+    email: &str,
+    password: String,
+    address: Option<IpAddr>,
+) -> Result<(Account, String), LoginRefusal> {
+    let email = email.trim().to_lowercase();
+    if let Some(locked) = state.logins.check(&email, address, now()) {
+        return Err(LoginRefusal::Locked(locked, now()));
+    }
+    let lookup = email.clone();
+    let found = blocking(state, move |s| s.account_by_email(&lookup)).await?;
+    let verified = match found {
+        Some((account, hash)) => {
+            let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                .await
+                .map_err(|e| ApiError::internal(format!("the login was interrupted: {e}")))?;
+            ok.then_some(account)
+        }
+        None => None,
+    };
+    let Some(account) = verified else {
+        let at = now();
+        return Err(match state.logins.failed(&email, address, at).locked {
+            Some(locked) => LoginRefusal::Locked(locked, at),
+            None => LoginRefusal::Wrong,
+        });
+    };
+    state.logins.succeeded(&email, address);
     let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
     let token_hash = auth::hash_token(&token);
     let account_id = account.id.clone();
     let expires_at = now().plus_ms(SESSION_MS);
-    blocking(&state, move |s| {
+    blocking(state, move |s| {
         s.create_session(&token_hash, &account_id, expires_at)
     })
     .await?;
+    Ok((account, token))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<LoginResponse>, LoginRefusal> {
+    let request: LoginRequest = parse(&body(raw)?)?;
+    let (account, token) = log_in(&state, &request.email, request.password, address).await?;
     Ok(Json(LoginResponse { token, account }))
 }
 
@@ -556,6 +654,39 @@ async fn create_account(
 struct NewStore {
     name: String,
     currency: Currency,
+    /// The store's clock, `+02:00`; UTC when not given.
+    #[serde(default)]
+    utc_offset: Option<String>,
+}
+
+/// A store's clock as sent, or a refusal saying how to write one.
+fn store_clock(text: &str) -> Result<time::UtcOffset, ApiError> {
+    crate::storage::clock_text::parse(text).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "{text:?} is not a UTC offset; write the store's offset from UTC like +02:00, \
+             -05:00 or +05:30 (change it when the clocks change for summer time)"
+        ))
+    })
+}
+
+#[derive(Deserialize)]
+struct StoreClock {
+    utc_offset: String,
+}
+
+/// Sets a store's clock; its dashboard figures are counted again on it.
+async fn set_store_clock(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<StoreRecord>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    let request: StoreClock = parse(&body(raw)?)?;
+    let offset = store_clock(&request.utc_offset)?;
+    let updated = blocking(&state, move |s| s.set_store_clock(&store.id, offset)).await?;
+    Ok(Json(updated))
 }
 
 async fn create_store(
@@ -568,9 +699,13 @@ async fn create_store(
     let tenant = TenantId::new(tenant);
     owned_tenant(&state, &account, &tenant).await?;
     let request: NewStore = parse(&body(raw)?)?;
+    let offset = match request.utc_offset.as_deref() {
+        Some(text) => store_clock(text)?,
+        None => time::UtcOffset::UTC,
+    };
     let now = now();
     let store = blocking(&state, move |s| {
-        s.create_store(&tenant, request.name.trim(), request.currency, now)
+        s.create_store(&tenant, request.name.trim(), request.currency, offset, now)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(store)))

@@ -4,9 +4,10 @@
 //!
 //! Upstream the hub is one terminal of its store: it enrols once with a code from the cloud
 //! fleet and pushes every journal entry its terminals pushed, in the order it stored them,
-//! renumbered 1, 2, 3… (the relay outbox, filled in the same transaction as each push). Event
-//! ids travel unchanged, so the cloud counts every sale once whichever way it arrives, and a
-//! resent batch is a duplicate there like anywhere else. What it pulls it publishes to its
+//! renumbered 1, 2, 3… (the relay outbox, filled in the same transaction as each push), each
+//! naming the till that recorded it (`recorded_by`), so the cloud counts its sales for that
+//! till and not for the hub. Event ids travel unchanged, so the cloud counts every sale once
+//! whichever way it arrives, and a resent batch is a duplicate there like anywhere else. What it pulls it publishes to its
 //! terminals as it came. The relay is the terminal's state machine (`pos_sync::machine`)
 //! driven by the same reqwest adapter, so a hub retries, backs off and resumes exactly as a
 //! till does.

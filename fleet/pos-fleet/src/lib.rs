@@ -14,7 +14,9 @@
 //! machine, chosen by a database URL ([`server::Database`]). Every write that spans rows is one
 //! transaction, so a refused or failed request changes nothing.
 //!
-//! The owners' web dashboard ([`dashboard`]) is served by the same binary under `/ui`.
+//! The owners' web dashboard ([`dashboard`]) is served by the same binary under `/ui`, each
+//! store's figures on its own clock. Logins to it and to the API share one lockout
+//! ([`lockout`]) against password guessing.
 //! The same binary runs as a store hub ([`hub`]): terminals sync with it on the LAN and it
 //! relays to the cloud fleet when the link is there.
 //!
@@ -28,6 +30,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod hub;
+pub mod lockout;
 pub mod postgres;
 pub mod receipts;
 pub mod server;

@@ -39,11 +39,12 @@ use pos_sync::hlc::{HlcClock, HlcTime};
 use pos_sync::ingest::{Fate, StoredEntry, advance_high_water, check_batch, fate};
 use pos_sync::rules::{Anomaly, LwwDocument, Origin, Stamp, sale_anomalies};
 use pos_sync::wire::{
-    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
+    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
 };
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, NoTls, Row, Statement, Transaction};
+use time::UtcOffset;
 
 use crate::auth::random_id;
 use crate::dashboard::{
@@ -51,8 +52,9 @@ use crate::dashboard::{
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
 use crate::storage::{
-    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
-    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
+    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
+    RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
+    TerminalRecord, no_credential, relayed_elsewhere, relayed_terminal, too_many_relayed,
 };
 
 /// The most a terminal's clock may run ahead of the fleet's before its times are not taken
@@ -64,6 +66,14 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_initial.sql")),
     (2, include_str!("../migrations/postgres/0002_updates.sql")),
     (3, include_str!("../migrations/postgres/0003_receipts.sql")),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_store_clock.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_relayed_terminals.sql"),
+    ),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -617,8 +627,67 @@ fn stored_entry_from_row(row: &Row) -> Step<StoredEntry> {
             actor: UserId::new(row.try_get::<_, String>(5)?),
             kind: row.try_get(6)?,
             payload: from_json(row.try_get::<_, &str>(7)?)?,
+            recorded_by: row
+                .try_get::<_, Option<String>>(8)?
+                .map(|device| -> Step<RecordedBy> {
+                    Ok(RecordedBy {
+                        device: DeviceId::new(device),
+                        name: row.try_get::<_, Option<String>>(9)?.unwrap_or_default(),
+                    })
+                })
+                .transpose()?,
         },
     })
+}
+
+/// The terminal an entry counts for: the pushing terminal, or for an entry a store hub
+/// relays, the terminal behind the hub that recorded it, known to the fleet from its first
+/// relayed entry on. A terminal of the fleet's own, or one behind another hub, cannot be
+/// named by a hub: the batch is refused.
+fn recorder(
+    tx: &mut Tx<'_>,
+    pusher: &TerminalRecord,
+    entry: &JournalEntry,
+    now: Timestamp,
+) -> Step<TerminalRecord> {
+    let Some(by) = &entry.recorded_by else {
+        return Ok(pusher.clone());
+    };
+    let found = tx.query_opt(
+        "SELECT id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by
+         FROM terminals WHERE id = $1",
+        &[&by.device.as_str()],
+    )?;
+    match found.map(|row| terminal_from_row(&row)).transpose()? {
+        Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
+        Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher)).into()),
+        None => {
+            let relayed: i64 = tx
+                .query_one(
+                    "SELECT COUNT(*) FROM terminals WHERE relayed_by = $1",
+                    &[&pusher.id.as_str()],
+                )?
+                .try_get(0)?;
+            if u64::try_from(relayed).unwrap_or(0) >= RELAYED_TERMINALS_MAX {
+                return Err(StorageError::Invalid(too_many_relayed(pusher)).into());
+            }
+            let terminal = relayed_terminal(pusher, by, now);
+            tx.execute(
+                "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at, relayed_by)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    &terminal.id.as_str(),
+                    &terminal.tenant.as_str(),
+                    &terminal.store.as_str(),
+                    &terminal.name,
+                    &no_credential(pusher, by),
+                    &now.unix_ms(),
+                    &pusher.id.as_str(),
+                ],
+            )?;
+            Ok(terminal)
+        }
+    }
 }
 
 fn product_of_store(
@@ -659,8 +728,12 @@ fn stock_level(tx: &mut Tx<'_>, store: &StoreId, product: &ProductId) -> Step<Qu
 /// terminals pull, and anomalies for a manager.
 /// `stock_taken` collects the products this batch took stock of, so that their levels are
 /// checked once per batch rather than once per movement.
+/// Takes in one fresh entry `pusher` sent, recorded by `terminal` (the pusher itself, or a
+/// terminal behind it when the pusher is a store hub). What the entry publishes has the
+/// pusher as origin: the pusher has it already, and so do the terminals behind a hub.
 fn take_in(
     tx: &mut Tx<'_>,
+    pusher: &TerminalRecord,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
@@ -668,6 +741,7 @@ fn take_in(
     now: Timestamp,
 ) -> Step<()> {
     let device = &terminal.id;
+    let origin = Some(&pusher.id);
     let tenant = &terminal.tenant;
     let device_stamp = Stamp {
         hlc: entry.hlc,
@@ -736,7 +810,7 @@ fn take_in(
                     tx,
                     tenant,
                     Some(&terminal.store),
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::StockMoved {
                         event_id: entry.event_id.clone(),
@@ -753,7 +827,7 @@ fn take_in(
             tx,
             tenant,
             None,
-            Some(device),
+            origin,
             entry.hlc,
             &ChangeBody::PointsMoved {
                 event_id: entry.event_id.clone(),
@@ -779,7 +853,7 @@ fn take_in(
                     tx,
                     tenant,
                     None,
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::Customer { customer },
                 )?;
@@ -815,7 +889,8 @@ fn take_in(
     Ok(())
 }
 
-const TERMINAL_COLUMNS: &str = "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq";
+const TERMINAL_COLUMNS: &str =
+    "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by";
 
 fn terminal_from_row(row: &Row) -> Step<TerminalRecord> {
     Ok(TerminalRecord {
@@ -828,6 +903,7 @@ fn terminal_from_row(row: &Row) -> Step<TerminalRecord> {
             .try_get::<_, Option<i64>>(5)?
             .map(Timestamp::from_unix_ms),
         high_water_seq: seq_from_sql(row.try_get(6)?),
+        relayed_by: row.try_get::<_, Option<String>>(7)?.map(DeviceId::new),
     })
 }
 
@@ -845,12 +921,14 @@ fn account_from_row(row: &Row) -> Step<(Account, String)> {
     ))
 }
 
+/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds FROM stores`.
 fn store_from_row(row: &Row) -> Step<StoreRecord> {
     Ok(StoreRecord {
         id: StoreId::new(row.try_get::<_, String>(0)?),
         tenant: TenantId::new(row.try_get::<_, String>(1)?),
         name: row.try_get(2)?,
         currency: from_json(row.try_get::<_, &str>(3)?)?,
+        utc_offset: dashboard::data::store_clock(row.try_get(4)?),
     })
 }
 
@@ -1022,6 +1100,7 @@ impl FleetStorage for PostgresStorage {
         tenant: &TenantId,
         name: &str,
         currency: Currency,
+        utc_offset: UtcOffset,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let store = StoreRecord {
@@ -1029,19 +1108,21 @@ impl FleetStorage for PostgresStorage {
             tenant: tenant.clone(),
             name: name.to_owned(),
             currency,
+            utc_offset,
         };
         let currency_json = to_json(&currency)?;
         let currency_value = serde_json::to_value(currency).map_err(json_err)?;
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, tenant, now)?;
             tx.execute(
-                "INSERT INTO stores (id, tenant, name, currency, created_at)
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
                     &store.id.as_str(),
                     &tenant.as_str(),
                     &name,
                     &currency_json,
+                    &utc_offset.whole_seconds(),
                     &now.unix_ms(),
                 ],
             )?;
@@ -1075,7 +1156,8 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query(
-                    "SELECT id, tenant, name, currency FROM stores WHERE tenant = $1
+                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                     WHERE tenant = $1
                      ORDER BY name COLLATE \"C\", id COLLATE \"C\"",
                     &[&tenant.as_str()],
                 )?
@@ -1089,11 +1171,30 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query_opt(
-                    "SELECT id, tenant, name, currency FROM stores WHERE id = $1",
+                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                     WHERE id = $1",
                     &[&id.as_str()],
                 )?
                 .map(|row| store_from_row(&row))
                 .transpose()
+        })
+    }
+
+    fn set_store_clock(
+        &self,
+        store: &StoreId,
+        utc_offset: UtcOffset,
+    ) -> Result<StoreRecord, StorageError> {
+        self.transaction(UniqueRace::Refuse, |tx| {
+            let row = tx
+                .query_opt(
+                    "UPDATE stores SET utc_offset_seconds = $2 WHERE id = $1
+                     RETURNING id, tenant, name, currency, utc_offset_seconds",
+                    &[&store.as_str(), &utc_offset.whole_seconds()],
+                )?
+                .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
+            dashboard::postgres::recount_store(&mut tx.inner, store)?;
+            store_from_row(&row)
         })
     }
 
@@ -1171,6 +1272,7 @@ impl FleetStorage for PostgresStorage {
                 enrolled_at: now,
                 revoked_at: None,
                 high_water_seq: 0,
+                relayed_by: None,
             };
             tx.execute(
                 "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at)
@@ -1257,7 +1359,8 @@ impl FleetStorage for PostgresStorage {
             // What is stored already, in two queries for the whole batch.
             let mut stored = Vec::new();
             for row in tx.query(
-                "SELECT event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload
+                "SELECT event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload,
+                        recorded_by, recorded_by_name
                  FROM journal WHERE event_id = ANY($1)",
                 &[&event_ids],
             )? {
@@ -1289,10 +1392,11 @@ impl FleetStorage for PostgresStorage {
             let mut clock_ahead = None;
             let mut stock_taken = Vec::new();
             for (entry, event) in &fresh {
+                let recorder = recorder(tx, terminal, entry, now)?;
                 tx.execute(
                     "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind,
-                                          payload, received_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                                          payload, received_at, recorded_by, recorded_by_name)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     &[
                         &entry.event_id.as_str(),
                         &terminal.id.as_str(),
@@ -1303,10 +1407,12 @@ impl FleetStorage for PostgresStorage {
                         &entry.kind,
                         &entry.payload.to_string(),
                         &now.unix_ms(),
+                        &entry.recorded_by.as_ref().map(|by| by.device.as_str()),
+                        &entry.recorded_by.as_ref().map(|by| by.name.as_str()),
                     ],
                 )?;
                 if let Some(event) = event {
-                    take_in(tx, terminal, entry, event, &mut stock_taken, now)?;
+                    take_in(tx, terminal, &recorder, entry, event, &mut stock_taken, now)?;
                 }
                 // Keep the tenant's clock after what terminals did, unless a terminal's clock
                 // is far ahead: then its entries are kept, and a manager is told.
@@ -1676,13 +1782,8 @@ impl FleetStorage for PostgresStorage {
         stores: &[StoreId],
         span: Span,
         grouping: Grouping,
-        offset_ms: i64,
     ) -> Result<Vec<SalesBucket>, StorageError> {
-        self.read(|client| {
-            Ok(dashboard::postgres::sales(
-                client, stores, span, grouping, offset_ms,
-            )?)
-        })
+        self.read(|client| Ok(dashboard::postgres::sales(client, stores, span, grouping)?))
     }
 
     fn dashboard_tenders(

@@ -259,7 +259,7 @@ pub async fn start_with_updates(
     updates: Arc<dyn UpdateStorage>,
 ) -> Result<RunningFleet, FleetError> {
     spawn_receipts(config, &storage);
-    let api = AppState { storage };
+    let api = AppState::new(storage, matches!(transport, Transport::Tls(_)));
     let update_routes = crate::updates::router(UpdatesState::new(
         api.clone(),
         updates,
@@ -277,12 +277,8 @@ pub async fn start_with(
     storage: Arc<dyn FleetStorage>,
 ) -> Result<RunningFleet, FleetError> {
     spawn_receipts(config, &storage);
-    serve(
-        config,
-        transport,
-        router(AppState { storage }, config.body_bytes_max),
-    )
-    .await
+    let api = AppState::new(storage, matches!(transport, Transport::Tls(_)));
+    serve(config, transport, router(api, config.body_bytes_max)).await
 }
 
 /// The receipt sender runs beside the server when configured.
@@ -308,11 +304,21 @@ async fn serve(
         Transport::Tls(files) => {
             let tls = rustls_config(&files)?;
             let server = axum_server::from_tcp_rustls(listener, tls);
-            tokio::spawn(async move { server.serve(app.into_make_service()).await })
+            tokio::spawn(async move {
+                server
+                    .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+                    .await
+            })
         }
         Transport::Plain => {
             let listener = tokio::net::TcpListener::from_std(listener).map_err(listen_error)?;
-            tokio::spawn(async move { axum::serve(listener, app).await })
+            tokio::spawn(async move {
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await
+            })
         }
     };
     Ok(RunningFleet { addr, task })

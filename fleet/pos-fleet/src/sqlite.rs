@@ -23,9 +23,10 @@ use pos_sync::hlc::{HlcClock, HlcTime};
 use pos_sync::ingest::{Fate, StoredEntry, advance_high_water, check_batch, fate};
 use pos_sync::rules::{Anomaly, LwwDocument, Origin, Stamp, sale_anomalies};
 use pos_sync::wire::{
-    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, Scope,
+    Change, ChangeBody, JournalEntry, PROTOCOL, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use time::UtcOffset;
 
 use crate::auth::random_id;
 use crate::dashboard::{
@@ -33,8 +34,9 @@ use crate::dashboard::{
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
 use crate::storage::{
-    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule, RecordKind, SaleRow,
-    StockRow, StorageError, StoreRecord, TenantRecord, TerminalRecord,
+    Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
+    RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
+    TerminalRecord, no_credential, relayed_elsewhere, relayed_terminal, too_many_relayed,
 };
 
 /// The most a terminal's clock may run ahead of the fleet's before its times are not taken
@@ -42,7 +44,8 @@ use crate::storage::{
 const CLOCK_DRIFT_MS_MAX: i64 = 5 * 60_000;
 
 /// Append-only: never edit a migration once released; add the next one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, features TEXT NOT NULL, created_at INTEGER NOT NULL);
 CREATE TABLE stores (
@@ -91,7 +94,20 @@ CREATE TABLE anomalies (
     kind TEXT NOT NULL, detail TEXT NOT NULL, at INTEGER NOT NULL);
 CREATE TABLE fleet_clock (
     id INTEGER PRIMARY KEY CHECK (id = 1), wall_ms INTEGER NOT NULL, counter INTEGER NOT NULL);
-"#];
+"#,
+    r#"
+-- Version 2: each store's clock (seconds east of UTC), for its days and hours on the
+-- dashboard.
+ALTER TABLE stores ADD COLUMN utc_offset_seconds INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Version 3: an entry a store hub relays keeps the terminal behind the hub that recorded it,
+-- and the fleet knows that terminal (relayed by the hub, with no credential of its own).
+ALTER TABLE journal ADD COLUMN recorded_by TEXT;
+ALTER TABLE journal ADD COLUMN recorded_by_name TEXT;
+ALTER TABLE terminals ADD COLUMN relayed_by TEXT REFERENCES terminals(id);
+"#,
+];
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
 
@@ -399,15 +415,40 @@ fn stored_entry(
     tx: &Transaction<'_>,
     event_id: &EventId,
 ) -> Result<Option<StoredEntry>, StorageError> {
-    let row: Option<(String, i64, i64, i64, String, String, String)> = tx
+    type Row = (
+        String,
+        i64,
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = tx
         .query_row(
-            "SELECT device, seq, hlc_ms, hlc_counter, actor, kind, payload FROM journal WHERE event_id = ?1",
+            "SELECT device, seq, hlc_ms, hlc_counter, actor, kind, payload, recorded_by,
+                    recorded_by_name
+             FROM journal WHERE event_id = ?1",
             params![event_id.as_str()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            },
         )
         .optional()
         .map_err(db)?;
-    let Some((device, seq, hlc_ms, hlc_counter, actor, kind, payload)) = row else {
+    let Some((device, seq, hlc_ms, hlc_counter, actor, kind, payload, by, by_name)) = row else {
         return Ok(None);
     };
     Ok(Some(StoredEntry {
@@ -419,8 +460,67 @@ fn stored_entry(
             actor: UserId::new(actor),
             kind,
             payload: from_json(&payload)?,
+            recorded_by: by.map(|device| RecordedBy {
+                device: DeviceId::new(device),
+                name: by_name.unwrap_or_default(),
+            }),
         },
     }))
+}
+
+/// The terminal an entry counts for: the pushing terminal, or for an entry a store hub
+/// relays, the terminal behind the hub that recorded it, known to the fleet from its first
+/// relayed entry on. A terminal of the fleet's own, or one behind another hub, cannot be
+/// named by a hub: the batch is refused.
+fn recorder(
+    tx: &Transaction<'_>,
+    pusher: &TerminalRecord,
+    entry: &JournalEntry,
+    now: Timestamp,
+) -> Result<TerminalRecord, StorageError> {
+    let Some(by) = &entry.recorded_by else {
+        return Ok(pusher.clone());
+    };
+    let found = tx
+        .query_row(
+            &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"),
+            params![by.device.as_str()],
+            terminal_from_row,
+        )
+        .optional()
+        .map_err(db)?;
+    match found {
+        Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
+        Some(_) => Err(StorageError::Invalid(relayed_elsewhere(entry, pusher))),
+        None => {
+            let relayed: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) FROM terminals WHERE relayed_by = ?1",
+                    params![pusher.id.as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(db)?;
+            if u64::try_from(relayed).unwrap_or(0) >= RELAYED_TERMINALS_MAX {
+                return Err(StorageError::Invalid(too_many_relayed(pusher)));
+            }
+            let terminal = relayed_terminal(pusher, by, now);
+            tx.execute(
+                "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at, relayed_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    terminal.id.as_str(),
+                    terminal.tenant.as_str(),
+                    terminal.store.as_str(),
+                    terminal.name,
+                    no_credential(pusher, by),
+                    now.unix_ms(),
+                    pusher.id.as_str()
+                ],
+            )
+            .map_err(db)?;
+            Ok(terminal)
+        }
+    }
 }
 
 fn product_of_store(
@@ -462,8 +562,12 @@ fn stock_level(
 /// terminals pull, and anomalies for a manager.
 /// `stock_taken` collects the products this batch took stock of, so that their levels are
 /// checked once per batch rather than once per movement.
+/// Takes in one fresh entry `pusher` sent, recorded by `terminal` (the pusher itself, or a
+/// terminal behind it when the pusher is a store hub). What the entry publishes has the
+/// pusher as origin: the pusher has it already, and so do the terminals behind a hub.
 fn take_in(
     tx: &Transaction<'_>,
+    pusher: &TerminalRecord,
     terminal: &TerminalRecord,
     entry: &JournalEntry,
     event: &DomainEvent,
@@ -471,6 +575,7 @@ fn take_in(
     now: Timestamp,
 ) -> Result<(), StorageError> {
     let device = &terminal.id;
+    let origin = Some(&pusher.id);
     let tenant = &terminal.tenant;
     let device_stamp = Stamp {
         hlc: entry.hlc,
@@ -542,7 +647,7 @@ fn take_in(
                     tx,
                     tenant,
                     Some(&terminal.store),
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::StockMoved {
                         event_id: entry.event_id.clone(),
@@ -559,7 +664,7 @@ fn take_in(
             tx,
             tenant,
             None,
-            Some(device),
+            origin,
             entry.hlc,
             &ChangeBody::PointsMoved {
                 event_id: entry.event_id.clone(),
@@ -585,7 +690,7 @@ fn take_in(
                     tx,
                     tenant,
                     None,
-                    Some(device),
+                    origin,
                     entry.hlc,
                     &ChangeBody::Customer { customer },
                 )?;
@@ -631,10 +736,12 @@ fn terminal_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TerminalRecord> 
         enrolled_at: Timestamp::from_unix_ms(r.get(4)?),
         revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp::from_unix_ms),
         high_water_seq: seq_from_sql(r.get(6)?),
+        relayed_by: r.get::<_, Option<String>>(7)?.map(DeviceId::new),
     })
 }
 
-const TERMINAL_COLUMNS: &str = "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq";
+const TERMINAL_COLUMNS: &str =
+    "id, tenant, store, name, enrolled_at, revoked_at, high_water_seq, relayed_by";
 
 fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)> {
     let role: String = r.get(2)?;
@@ -650,19 +757,37 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)
     ))
 }
 
-fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, String)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+/// The columns [`store_from_row`] reads.
+const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds";
+
+type StoreRow = (String, String, String, String, i32);
+
+fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
 fn store_record(
-    (id, tenant, name, currency): (String, String, String, String),
+    (id, tenant, name, currency, offset): StoreRow,
 ) -> Result<StoreRecord, StorageError> {
     Ok(StoreRecord {
         id: StoreId::new(id),
         tenant: TenantId::new(tenant),
         name,
         currency: from_json(&currency)?,
+        utc_offset: dashboard::data::store_clock(offset),
     })
+}
+
+fn read_store(conn: &Connection, id: &StoreId) -> Result<Option<StoreRecord>, StorageError> {
+    conn.query_row(
+        &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
+        params![id.as_str()],
+        store_from_row,
+    )
+    .optional()
+    .map_err(db)?
+    .map(store_record)
+    .transpose()
 }
 
 impl FleetStorage for SqliteStorage {
@@ -862,6 +987,7 @@ impl FleetStorage for SqliteStorage {
         tenant: &TenantId,
         name: &str,
         currency: Currency,
+        utc_offset: UtcOffset,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let mut guard = self.lock()?;
@@ -872,10 +998,19 @@ impl FleetStorage for SqliteStorage {
             tenant: tenant.clone(),
             name: name.to_owned(),
             currency,
+            utc_offset,
         };
         tx.execute(
-            "INSERT INTO stores (id, tenant, name, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![store.id.as_str(), tenant.as_str(), name, to_json(&currency)?, now.unix_ms()],
+            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                store.id.as_str(),
+                tenant.as_str(),
+                name,
+                to_json(&currency)?,
+                utc_offset.whole_seconds(),
+                now.unix_ms()
+            ],
         )
         .map_err(db)?;
         let stamp = fleet_stamp(&tx, clock, now)?;
@@ -911,9 +1046,9 @@ impl FleetStorage for SqliteStorage {
         let inner = self.lock()?;
         let mut statement = inner
             .conn
-            .prepare(
-                "SELECT id, tenant, name, currency FROM stores WHERE tenant = ?1 ORDER BY name, id",
-            )
+            .prepare(&format!(
+                "SELECT {STORE_COLUMNS} FROM stores WHERE tenant = ?1 ORDER BY name, id"
+            ))
             .map_err(db)?;
         let rows = statement
             .query_map(params![tenant.as_str()], store_from_row)
@@ -926,17 +1061,30 @@ impl FleetStorage for SqliteStorage {
     }
 
     fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError> {
-        let inner = self.lock()?;
-        let row = inner
-            .conn
-            .query_row(
-                "SELECT id, tenant, name, currency FROM stores WHERE id = ?1",
-                params![id.as_str()],
-                store_from_row,
+        read_store(&self.lock()?.conn, id)
+    }
+
+    fn set_store_clock(
+        &self,
+        store: &StoreId,
+        utc_offset: UtcOffset,
+    ) -> Result<StoreRecord, StorageError> {
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction().map_err(db)?;
+        let changed = tx
+            .execute(
+                "UPDATE stores SET utc_offset_seconds = ?2 WHERE id = ?1",
+                params![store.as_str(), utc_offset.whole_seconds()],
             )
-            .optional()
             .map_err(db)?;
-        row.map(store_record).transpose()
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("no store {store}")));
+        }
+        dashboard::sqlite::recount_store(&tx, store)?;
+        let record = read_store(&tx, store)?
+            .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
+        tx.commit().map_err(db)?;
+        Ok(record)
     }
 
     fn set_setting(
@@ -1024,6 +1172,7 @@ impl FleetStorage for SqliteStorage {
             enrolled_at: now,
             revoked_at: None,
             high_water_seq: 0,
+            relayed_by: None,
         };
         tx.execute(
             "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -1117,9 +1266,11 @@ impl FleetStorage for SqliteStorage {
         let mut clock_ahead = None;
         let mut stock_taken = Vec::new();
         for (entry, event) in &fresh {
+            let recorder = recorder(&tx, terminal, entry, now)?;
             tx.execute(
-                "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload,
+                                      received_at, recorded_by, recorded_by_name)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     entry.event_id.as_str(),
                     terminal.id.as_str(),
@@ -1129,12 +1280,22 @@ impl FleetStorage for SqliteStorage {
                     entry.actor.as_str(),
                     entry.kind,
                     entry.payload.to_string(),
-                    now.unix_ms()
+                    now.unix_ms(),
+                    entry.recorded_by.as_ref().map(|by| by.device.as_str()),
+                    entry.recorded_by.as_ref().map(|by| by.name.as_str())
                 ],
             )
             .map_err(db)?;
             if let Some(event) = event {
-                take_in(&tx, terminal, entry, event, &mut stock_taken, now)?;
+                take_in(
+                    &tx,
+                    terminal,
+                    &recorder,
+                    entry,
+                    event,
+                    &mut stock_taken,
+                    now,
+                )?;
             }
             // Keep the fleet's clock after what terminals did, unless a terminal's clock is
             // far ahead: then its entries are kept, and a manager is told.
@@ -1575,9 +1736,8 @@ impl FleetStorage for SqliteStorage {
         stores: &[StoreId],
         span: Span,
         grouping: Grouping,
-        offset_ms: i64,
     ) -> Result<Vec<SalesBucket>, StorageError> {
-        dashboard::sqlite::sales(&self.lock()?.conn, stores, span, grouping, offset_ms)
+        dashboard::sqlite::sales(&self.lock()?.conn, stores, span, grouping)
     }
 
     fn dashboard_tenders(

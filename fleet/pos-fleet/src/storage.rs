@@ -16,8 +16,9 @@ use pos_core::money::{Currency, Money};
 use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
 use pos_sync::ingest::BatchError;
-use pos_sync::wire::{PullResponse, PushAck, PushBatch, Scope};
+use pos_sync::wire::{JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope};
 use serde::{Deserialize, Serialize};
+use time::UtcOffset;
 
 use crate::dashboard::data::{
     FailedReceipt, Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales,
@@ -37,6 +38,90 @@ pub struct StoreRecord {
     pub tenant: TenantId,
     pub name: String,
     pub currency: Currency,
+    /// The store's clock: the dashboard's days and hours for this store are on it.
+    #[serde(with = "clock_text", default = "clock_text::utc")]
+    pub utc_offset: UtcOffset,
+}
+
+/// A store's clock as people write it: `+02:00`, `-05:30`, `UTC`.
+pub mod clock_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::UtcOffset;
+
+    pub fn utc() -> UtcOffset {
+        UtcOffset::UTC
+    }
+
+    /// `+02:00`; UTC is `+00:00`.
+    pub fn format(offset: UtcOffset) -> String {
+        let (h, m, _) = offset.as_hms();
+        let sign = if offset.is_negative() { '-' } else { '+' };
+        format!("{sign}{:02}:{:02}", h.unsigned_abs(), m.unsigned_abs())
+    }
+
+    /// `+02:00`, `-05:30`, `+2`, `UTC+01:00` or `UTC`; whole minutes, at most 14 hours either
+    /// way (the offsets places use).
+    pub fn parse(text: &str) -> Option<UtcOffset> {
+        let text = text.trim();
+        let text = text
+            .strip_prefix("UTC")
+            .or_else(|| text.strip_prefix("utc"))
+            .unwrap_or(text);
+        if text.is_empty() {
+            return Some(UtcOffset::UTC);
+        }
+        let (sign, rest) = match text.as_bytes().first()? {
+            b'+' => (1, &text[1..]),
+            b'-' => (-1, &text[1..]),
+            _ => return None,
+        };
+        let (hours, minutes) = rest.split_once(':').unwrap_or((rest, "0"));
+        let all_digits =
+            |t: &str| !t.is_empty() && t.len() <= 2 && t.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(hours) || !all_digits(minutes) {
+            return None;
+        }
+        let (hours, minutes): (i32, i32) = (hours.parse().ok()?, minutes.parse().ok()?);
+        if minutes >= 60 || hours * 60 + minutes > 14 * 60 {
+            return None;
+        }
+        UtcOffset::from_whole_seconds(sign * (hours * 3_600 + minutes * 60)).ok()
+    }
+
+    pub fn serialize<S: Serializer>(offset: &UtcOffset, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(*offset))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<UtcOffset, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("{text} is not a UTC offset like +02:00"))
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn offsets_read_as_people_write_them_and_back() {
+            for (text, seconds, written) in [
+                ("+02:00", 7_200, "+02:00"),
+                ("-05:30", -19_800, "-05:30"),
+                ("UTC", 0, "+00:00"),
+                ("UTC+01:00", 3_600, "+01:00"),
+                ("+2", 7_200, "+02:00"),
+                ("+05:45", 20_700, "+05:45"),
+            ] {
+                let offset = parse(text).unwrap();
+                assert_eq!(offset.whole_seconds(), seconds, "{text}");
+                assert_eq!(format(offset), written);
+            }
+            for wrong in ["02:00", "+15:00", "+02:60", "Europe/Berlin", "+1:2:3", "+"] {
+                assert_eq!(parse(wrong), None, "{wrong}");
+            }
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +184,63 @@ pub struct TerminalRecord {
     pub revoked_at: Option<Timestamp>,
     /// Every journal entry up to here is stored.
     pub high_water_seq: u64,
+    /// The store hub this terminal syncs through, for a terminal the fleet knows from the
+    /// entries the hub relays (it has no credential of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relayed_by: Option<DeviceId>,
+}
+
+/// The most tills one store hub may relay for: a hub naming more is refused rather than
+/// filling the fleet's list of terminals.
+pub const RELAYED_TERMINALS_MAX: u64 = 256;
+
+/// Why a hub naming one till too many is refused.
+pub(crate) fn too_many_relayed(hub: &TerminalRecord) -> String {
+    format!(
+        "{} ({}) already relays for {RELAYED_TERMINALS_MAX} tills, the most a hub may; \
+         nothing of the batch was stored",
+        hub.id, hub.name
+    )
+}
+
+/// A terminal behind a store hub, as the fleet records it from the first entry the hub relays
+/// for it: in the hub's tenant and store, enrolled when first heard of.
+pub(crate) fn relayed_terminal(
+    hub: &TerminalRecord,
+    by: &RecordedBy,
+    now: Timestamp,
+) -> TerminalRecord {
+    TerminalRecord {
+        id: by.device.clone(),
+        tenant: hub.tenant.clone(),
+        store: hub.store.clone(),
+        name: by.name.clone(),
+        enrolled_at: now,
+        revoked_at: None,
+        high_water_seq: 0,
+        relayed_by: Some(hub.id.clone()),
+    }
+}
+
+/// What a relayed terminal has for a credential hash: text no token hashes to (a token's hash
+/// is 64 hex digits), unique per terminal, so it can never sync directly.
+pub(crate) fn no_credential(hub: &TerminalRecord, by: &RecordedBy) -> String {
+    format!("relayed by {}: {}", hub.id, by.device)
+}
+
+/// Why a hub's batch naming a terminal that is not behind it is refused.
+pub(crate) fn relayed_elsewhere(entry: &JournalEntry, hub: &TerminalRecord) -> String {
+    format!(
+        "entry {} names terminal {} as its recorder, but that terminal is not behind {} ({}); \
+         nothing of the batch was stored",
+        entry.event_id,
+        entry
+            .recorded_by
+            .as_ref()
+            .map_or_else(String::new, |by| by.device.to_string()),
+        hub.id,
+        hub.name
+    )
 }
 
 /// A sale as the fleet lists it.
@@ -185,7 +327,15 @@ pub trait FleetStorage: Send + Sync + 'static {
         tenant: &TenantId,
         name: &str,
         currency: Currency,
+        utc_offset: UtcOffset,
         now: Timestamp,
+    ) -> Result<StoreRecord, StorageError>;
+    /// Sets the store's clock and counts its dashboard figures again on it, in one
+    /// transaction.
+    fn set_store_clock(
+        &self,
+        store: &StoreId,
+        utc_offset: UtcOffset,
     ) -> Result<StoreRecord, StorageError>;
     fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError>;
     fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError>;
@@ -294,14 +444,12 @@ pub trait FleetStorage: Send + Sync + 'static {
         at: Timestamp,
         pulled_to: Option<u64>,
     ) -> Result<(), StorageError>;
-    /// Sales of each store over `span`, added up by `grouping` on a clock `offset_ms` from
-    /// UTC.
+    /// Sales of each store over `span` on the store's own clock, added up by `grouping`.
     fn dashboard_sales(
         &self,
         stores: &[StoreId],
         span: Span,
         grouping: Grouping,
-        offset_ms: i64,
     ) -> Result<Vec<SalesBucket>, StorageError>;
     fn dashboard_tenders(
         &self,

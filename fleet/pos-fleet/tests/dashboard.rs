@@ -22,6 +22,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use common::Backend;
+use pos_fleet::lockout;
 
 backend_tests!(
     the_overview_shows_the_sales_the_terminals_pushed,
@@ -30,6 +31,8 @@ backend_tests!(
     a_wrong_price_is_refused_with_the_reason_and_nothing_is_published,
     exports_read_back_with_the_figures_sold,
     logging_out_ends_the_session,
+    five_wrong_passwords_lock_the_account_and_say_when_to_try_again,
+    days_and_hours_are_on_each_store_own_clock,
     stock_and_terminals_show_what_the_terminals_reported,
 );
 
@@ -213,6 +216,8 @@ impl Chain {
             .to_owned();
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+        // Plain HTTP (on loopback): a `Secure` cookie would never come back.
+        assert!(!cookie.contains("Secure"), "{cookie}");
         cookie.split(';').next().unwrap().to_owned()
     }
 
@@ -280,7 +285,7 @@ fn price_schedules(changes: &[Value]) -> Vec<&Value> {
         .collect()
 }
 
-/// An hour from now, as a `datetime-local` field holds it (the dashboard's clock is UTC).
+/// An hour from now, as a `datetime-local` field holds it (the test's stores are on UTC).
 fn in_an_hour() -> (String, i64) {
     let at = now_ms() / 60_000 * 60_000 + 3_600_000;
     let utc = pos_core::clock::Timestamp::from_unix_ms(at).to_utc();
@@ -627,6 +632,232 @@ async fn logging_out_ends_the_session(backend: Backend) {
             .unwrap()
             .contains("Wrong e-mail or password.")
     );
+}
+
+async fn five_wrong_passwords_lock_the_account_and_say_when_to_try_again(backend: Backend) {
+    let chain = Chain::new(&backend).await;
+    let attempt = |password: &'static str| {
+        Chain::client()
+            .post(format!("{}/ui/login", chain.fleet.base))
+            .form(&[("email", "Owner@Acme.example"), ("password", password)])
+            .send()
+    };
+    for n in 1..lockout::ACCOUNT_FAILURES_MAX {
+        let response = attempt("wrong").await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let fifth = attempt("wrong").await.unwrap();
+    assert_eq!(fifth.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: i64 = fifth.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (lockout::LOCK_MS / 1_000 - 5..=lockout::LOCK_MS / 1_000).contains(&retry_after),
+        "{retry_after}"
+    );
+    let page = fifth.text().await.unwrap();
+    assert!(
+        page.contains("Too many wrong passwords for this account"),
+        "{page}"
+    );
+    assert!(page.contains("Try again then"), "{page}");
+
+    // The right password is refused too while the lock lasts, on the form and the API, and
+    // no session is opened.
+    let right = attempt(OWNER_PASSWORD).await.unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(right.headers().get("set-cookie").is_none());
+    let (status, body) = chain
+        .fleet
+        .call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "owner@acme.example", "password": OWNER_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("minutes"),
+        "{body}"
+    );
+
+    // Another account from the same address still logs in, and the owner's open sessions
+    // keep working.
+    chain.login("owner@bolt.example").await;
+    // Behind a TLS-terminating proxy the cookie is `Secure` too.
+    let proxied = Chain::client()
+        .post(format!("{}/ui/login", chain.fleet.base))
+        .header("x-forwarded-proto", "https")
+        .form(&[
+            ("email", "owner@bolt.example"),
+            ("password", OWNER_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), StatusCode::SEE_OTHER);
+    let cookie = proxied.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    let (status, _) = chain
+        .fleet
+        .call("GET", "/api/v1/me", Some(&chain.acme.owner), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Takings of each Acme store over one day on the overview: (sales, total).
+async fn day_figures(chain: &Chain, cookie: &str, date: &str) -> BTreeMap<String, (u64, Value)> {
+    let (status, body) = chain
+        .get(
+            cookie,
+            &format!(
+                "/ui/t/{}/overview.json?from={date}&to={date}",
+                chain.acme.id
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let figures: Value = serde_json::from_str(&body).unwrap();
+    figures["branches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["store"].as_str().unwrap().to_owned(),
+                (
+                    b["period"]["sales"].as_u64().unwrap(),
+                    b["period"]["total"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+async fn days_and_hours_are_on_each_store_own_clock(backend: Backend) {
+    let mut chain = Chain::new(&backend).await;
+    // The harbour store is on summer time in Berlin, set after its first sale was stored.
+    let (status, store) = chain
+        .fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/stores/{}/clock", chain.harbour),
+            Some(&chain.acme.owner),
+            Some(json!({"utc_offset": "+02:00"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{store}");
+    assert_eq!(store["utc_offset"], "+02:00");
+    let (status, refused) = chain
+        .fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/stores/{}/clock", chain.harbour),
+            Some(&chain.acme.owner),
+            Some(json!({"utc_offset": "Europe/Berlin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["message"].as_str().unwrap().contains("+02:00"),
+        "{refused}"
+    );
+
+    // Tuesday 2026-03-31 23:30 UTC: one coffee in each Acme store.
+    let late = 1_774_999_800_000;
+    assert_eq!(
+        time::OffsetDateTime::from_unix_timestamp(late / 1_000)
+            .unwrap()
+            .to_string(),
+        "2026-03-31 23:30:00.0 +00:00:00"
+    );
+    chain
+        .sell_at(0, &[("coffee", 1, TenderKind::Cash, late)])
+        .await;
+    chain
+        .sell_at(1, &[("coffee", 1, TenderKind::Cash, late)])
+        .await;
+    let cookie = chain.login("owner@acme.example").await;
+    let price = common::demo_product("coffee").price;
+    let coffee = serde_json::to_value(price).unwrap();
+    let march_31 = day_figures(&chain, &cookie, "2026-03-31").await;
+    let april_1 = day_figures(&chain, &cookie, "2026-04-01").await;
+    assert_eq!(
+        march_31[&chain.acme.store],
+        (1, coffee.clone()),
+        "UTC store"
+    );
+    assert_eq!(march_31[&chain.harbour].0, 0, "at UTC+2 it was 1 April");
+    assert_eq!(april_1[&chain.harbour], (1, coffee.clone()));
+    assert_eq!(april_1[&chain.acme.store].0, 0);
+
+    // The heatmap: Tuesday 23:00 for the UTC store, Wednesday 01:00 for the harbour.
+    let (status, page) = chain
+        .get(
+            &cookie,
+            &format!(
+                "/ui/t/{}/sales?from=2026-03-30&to=2026-04-02",
+                chain.acme.id
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<title>Tue 23:00 1 sales</title>"), "{page}");
+    assert!(page.contains("<title>Wed 01:00 1 sales</title>"), "{page}");
+    assert!(page.contains("<title>Wed 00:00 0 sales</title>"));
+
+    // Payments (and products) count the same days: the export's payment rows for 1 April
+    // hold the harbour's cash only.
+    let (status, csv) = chain
+        .get(
+            &cookie,
+            &format!(
+                "/ui/t/{}/export/payments.csv?from=2026-04-01&to=2026-04-01",
+                chain.acme.id
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{csv}");
+    let cash_row = csv
+        .lines()
+        .find(|l| l.to_lowercase().starts_with("cash"))
+        .unwrap();
+    assert!(cash_row.contains(&price.display_amount()), "{csv}");
+    assert!(!csv.to_lowercase().contains("card"), "{csv}");
+
+    // Terminals' last contact is shown on their store's clock.
+    let (_, page) = chain
+        .get(&cookie, &format!("/ui/t/{}/terminals", chain.acme.id))
+        .await;
+    assert!(page.contains("(UTC+02:00)"), "{page}");
+    assert!(page.contains("(UTC)"), "{page}");
+
+    // Back on UTC (set on the dashboard), the harbour's figures are counted again on it.
+    let (status, page) = chain
+        .post_form(
+            &cookie,
+            &format!("/ui/t/{}/clock", chain.acme.id),
+            &[
+                ("store", chain.harbour.as_str()),
+                ("utc_offset", "nonsense"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(page.contains("is not an offset from UTC"), "{page}");
+    let (status, _) = chain
+        .post_form(
+            &cookie,
+            &format!("/ui/t/{}/clock", chain.acme.id),
+            &[("store", chain.harbour.as_str()), ("utc_offset", "UTC")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let march_31 = day_figures(&chain, &cookie, "2026-03-31").await;
+    assert_eq!(march_31[&chain.harbour], (1, coffee));
 }
 
 async fn stock_and_terminals_show_what_the_terminals_reported(backend: Backend) {

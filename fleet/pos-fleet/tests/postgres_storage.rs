@@ -35,6 +35,7 @@ fn pulled_hlcs(storage: &PostgresStorage, tenant: &TenantId) -> Vec<HlcTime> {
         enrolled_at: Timestamp::from_unix_ms(0),
         revoked_at: None,
         high_water_seq: 0,
+        relayed_by: None,
     };
     storage
         .pull(&terminal, 0, 100)
@@ -83,7 +84,7 @@ fn fleet_processes_started_at_once_migrate_the_schema_once_and_share_it() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
     let tenant = opened[0]
         .create_tenant("Acme", Timestamp::from_unix_ms(1_000))
         .unwrap();

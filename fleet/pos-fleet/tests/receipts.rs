@@ -170,6 +170,7 @@ async fn sell_and_ask(rig: &Rig, destinations: &[ReceiptDestination]) -> String 
             actor: last.actor.clone(),
             kind: "receipt_requested".into(),
             payload: serde_json::to_value(&event).unwrap(),
+            recorded_by: None,
         });
     }
     let (status, body) = rig
@@ -309,10 +310,11 @@ async fn a_gateway_that_keeps_failing_is_retried_then_the_receipt_is_marked_fail
     );
 
     // The owners' dashboard lists it for a person to look at.
+    let store = StoreId::new(&rig.store);
     let failed = rig
         .fleet
-        .storage
-        .failed_receipts(&[StoreId::new(&rig.store)])
+        .with_storage(move |s| s.failed_receipts(&[store]))
+        .await
         .unwrap();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].channel, "text message");

@@ -5,9 +5,9 @@
 #[macro_use]
 mod common;
 
-use pos_core::id::StoreId;
+use pos_core::id::{DeviceId, StoreId};
 use pos_sync::sample::SampleTill;
-use pos_sync::wire::{PROTOCOL, PushAck};
+use pos_sync::wire::{PROTOCOL, PushAck, RecordedBy};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -16,6 +16,7 @@ use common::Backend;
 backend_tests!(
     a_batch_sent_twice_is_stored_once_and_acknowledged_both_times,
     a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_batch_is_stored,
+    a_hub_relays_sales_under_the_till_that_made_them_once_and_cannot_name_another_till,
     a_terminal_cannot_push_or_pull_as_another,
     malformed_bodies_get_400_with_the_reason,
     an_entry_whose_payload_is_not_its_kind_is_422_and_nothing_is_stored,
@@ -136,6 +137,149 @@ async fn a_replayed_event_id_with_other_content_is_refused_and_nothing_of_its_ba
         s.fleet.stock(&s.acme.owner, &s.acme.store, "cola").await,
         "0"
     );
+}
+
+async fn a_hub_relays_sales_under_the_till_that_made_them_once_and_cannot_name_another_till(
+    backend: Backend,
+) {
+    let s = setup(&backend).await;
+    // Upstream a store hub is one terminal of its store.
+    let hub = s
+        .fleet
+        .enrol(&s.acme.owner, &s.acme.store, "Store hub")
+        .await;
+    let mut behind = SampleTill::new("term-behind-hub-7", &StoreId::new(s.acme.store.clone()));
+    let recorded_by = RecordedBy {
+        device: DeviceId::new("term-behind-hub-7"),
+        name: "Till 7".into(),
+    };
+    let mut entries = behind
+        .sell(&common::demo_product("milk"), 2, 1_000)
+        .unwrap();
+    for entry in &mut entries {
+        entry.recorded_by = Some(recorded_by.clone());
+    }
+    let body = common::push_body(hub.device.as_str(), &entries);
+    for (stored, duplicates) in [(2, 0), (0, 2)] {
+        let (status, ack) = s
+            .fleet
+            .call(
+                "POST",
+                "/sync/v1/push",
+                Some(&hub.token),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ack}");
+        let ack: PushAck = serde_json::from_value(ack).unwrap();
+        assert_eq!((ack.stored, ack.duplicates), (stored, duplicates));
+    }
+    let sales = s.fleet.sales(&s.acme.owner, &s.acme.store).await;
+    assert_eq!(sales.len(), 1);
+    assert_eq!(sales[0]["device"], "term-behind-hub-7");
+    let (status, terminals) = s
+        .fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", s.acme.store),
+            Some(&s.acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        terminals
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == "term-behind-hub-7"
+                && t["name"] == "Till 7"
+                && t["relayed_by"] == hub.device.as_str()),
+        "{terminals}"
+    );
+    let (status, page) = s
+        .fleet
+        .call(
+            "GET",
+            &format!("/ui/t/{}/terminals", s.acme.id),
+            Some(&s.acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.as_str()
+            .unwrap()
+            .contains("behind hub Store hub since"),
+        "{page}"
+    );
+    assert_eq!(
+        s.fleet.stock(&s.acme.owner, &s.acme.store, "milk").await,
+        "-2"
+    );
+
+    // The hub names a till enrolled with the fleet itself: refused, nothing of it stored.
+    let mut next = behind
+        .sell(&common::demo_product("cola"), 1, 2_000)
+        .unwrap();
+    for entry in &mut next {
+        entry.recorded_by = Some(RecordedBy {
+            device: DeviceId::new(s.device.clone()),
+            name: "Till 1".into(),
+        });
+    }
+    let (status, refused) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&hub.token),
+            Some(common::push_body(hub.device.as_str(), &next)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("not behind"),
+        "{refused}"
+    );
+    assert_eq!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(), 1);
+    assert_eq!(
+        s.fleet.stock(&s.acme.owner, &s.acme.store, "cola").await,
+        "0"
+    );
+
+    // Bounded: a hub relays for at most so many tills.
+    let mut many = Vec::new();
+    for n in 0..pos_fleet::storage::RELAYED_TERMINALS_MAX {
+        let mut entries = behind
+            .sell(&common::demo_product("cola"), 1, 3_000)
+            .unwrap();
+        for entry in &mut entries {
+            entry.recorded_by = Some(RecordedBy {
+                device: DeviceId::new(format!("term-many-{n}")),
+                name: format!("Till {n}"),
+            });
+        }
+        many.extend(entries);
+    }
+    let (status, refused) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&hub.token),
+            Some(common::push_body(hub.device.as_str(), &many)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("the most a hub may"),
+        "{refused}"
+    );
+    assert_eq!(s.fleet.sales(&s.acme.owner, &s.acme.store).await.len(), 1);
 }
 
 async fn a_terminal_cannot_push_or_pull_as_another(backend: Backend) {

@@ -210,6 +210,16 @@ impl Fleet {
         );
     }
 
+    /// The store's terminals as (id, name), tills behind a hub included.
+    pub fn terminals(&self, store: &str) -> Vec<(String, String)> {
+        terminal_names(&self.ok(
+            "GET",
+            &format!("/api/v1/stores/{store}/terminals"),
+            &self.operator,
+            None,
+        ))
+    }
+
     pub fn sales(&self, store: &str) -> Vec<Value> {
         self.ok(
             "GET",
@@ -377,6 +387,87 @@ impl Api {
             serde_json::from_str(&text).unwrap_or(Value::Null)
         })
     }
+}
+
+/// A store hub on its own runtime: its own operator for the shop's LAN, enrolled upstream with
+/// a code from the cloud, relaying to `upstream` (a proxy in front of the cloud, usually).
+pub struct Hub {
+    pub dir: tempfile::TempDir,
+    pub running: pos_fleet::hub::RunningHub,
+    pub url: String,
+    pub api: Api,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Hub {
+    pub fn start(upstream: &str, enrolment_code: String) -> Hub {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let storage = SqliteStorage::open(dir.path()).unwrap();
+            server::add_operator(
+                &storage,
+                OPERATOR_EMAIL,
+                OPERATOR_PASSWORD,
+                Timestamp::from_unix_ms(0),
+            )
+            .unwrap();
+        }
+        let runtime = fleet_runtime();
+        let config = FleetConfig::new(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap());
+        let settings = pos_fleet::hub::HubConfig {
+            enrolment_code: Some(enrolment_code),
+            pull_interval: Duration::from_millis(200),
+            backoff_base: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(300),
+            request_timeout: Duration::from_secs(3),
+            ..pos_fleet::hub::HubConfig::new(upstream)
+        };
+        let running = runtime
+            .block_on(pos_fleet::hub::start(&config, settings))
+            .unwrap();
+        let url = format!("http://{}", running.fleet.addr);
+        let api = Api::login(&url, OPERATOR_EMAIL, OPERATOR_PASSWORD);
+        Hub {
+            dir,
+            running,
+            url,
+            api,
+            runtime,
+        }
+    }
+
+    /// A one-time code for a terminal to enrol with the hub.
+    pub fn enrolment_code(&self, store: &str) -> String {
+        let code = self.api.ok(
+            "POST",
+            &format!("/api/v1/stores/{store}/enrolment-codes"),
+            None,
+        );
+        code["code"].as_str().unwrap().to_owned()
+    }
+
+    /// The hub's terminals as (id, name).
+    pub fn terminals(&self, store: &str) -> Vec<(String, String)> {
+        terminal_names(
+            &self
+                .api
+                .ok("GET", &format!("/api/v1/stores/{store}/terminals"), None),
+        )
+    }
+}
+
+/// (id, name) of each terminal in an API list of terminals.
+pub fn terminal_names(list: &Value) -> Vec<(String, String)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["id"].as_str().unwrap().to_owned(),
+                t["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Polls `check` until it holds, or panics after `limit` saying `what`.

@@ -7,6 +7,12 @@
 //!
 //! Amounts are whole minor units of the store's currency (cents for EUR), quantities whole
 //! thousandths, so that the databases add integers and nothing is rounded.
+//!
+//! Hours, days and months are the store's own, on its clock (its UTC offset, a store
+//! setting): a sale at 23:30 UTC in a store at UTC+02:00 is counted on the next day, in the
+//! hour from 01:00. They are kept as [`LocalMs`], the wall time read as if it were UTC, so one
+//! span of dates selects each store's own days. When a store's clock changes, its rows are
+//! counted again from its sales.
 
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, ProductId, StoreId};
@@ -23,24 +29,38 @@ use crate::storage::TerminalRecord;
 pub const HOUR_MS: i64 = 60 * 60 * 1_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
 
-/// The start of the UTC hour `at` falls in.
-pub fn hour_of(at: Timestamp) -> i64 {
-    at.unix_ms().div_euclid(HOUR_MS) * HOUR_MS
+/// A time on a store's wall clock, as Unix milliseconds read as if the wall clock were UTC.
+pub type LocalMs = i64;
+
+/// A store's clock as stored: seconds east of UTC. Only offsets `time` accepts are ever
+/// written, so another number (a hand-edited row) reads as UTC rather than failing a push.
+pub fn store_clock(seconds: i32) -> time::UtcOffset {
+    time::UtcOffset::from_whole_seconds(seconds).unwrap_or(time::UtcOffset::UTC)
 }
 
-/// The start of the UTC day `at` falls in.
-pub fn day_of(at: Timestamp) -> i64 {
-    at.unix_ms().div_euclid(DAY_MS) * DAY_MS
+/// `at` on the wall clock `offset` from UTC.
+pub fn local_ms(at: Timestamp, offset: time::UtcOffset) -> LocalMs {
+    at.unix_ms() + i64::from(offset.whole_seconds()) * 1_000
 }
 
-/// The start of the UTC calendar month `at` falls in.
-pub fn month_of(at: Timestamp) -> i64 {
-    let date = at.to_utc().date();
+/// The start of the hour `at` falls in.
+pub fn hour_of(at: LocalMs) -> LocalMs {
+    at.div_euclid(HOUR_MS) * HOUR_MS
+}
+
+/// The start of the day `at` falls in.
+pub fn day_of(at: LocalMs) -> LocalMs {
+    at.div_euclid(DAY_MS) * DAY_MS
+}
+
+/// The start of the calendar month `at` falls in.
+pub fn month_of(at: LocalMs) -> LocalMs {
+    let date = Timestamp::from_unix_ms(at).to_utc().date();
     let first = date.replace_day(1).unwrap_or(date);
     first.midnight().assume_utc().unix_timestamp() * 1_000
 }
 
-/// The start of the UTC month after the one starting at `month_ms`.
+/// The start of the month after the one starting at `month_ms`.
 pub fn next_month(month_ms: i64) -> i64 {
     let date = Timestamp::from_unix_ms(month_ms).to_utc().date();
     let (year, month) = (date.year(), date.month());
@@ -94,9 +114,10 @@ pub struct LineFacts {
 /// What one completed sale adds to the dashboard's figures.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaleFacts {
-    pub hour: i64,
-    pub day: i64,
-    pub month: i64,
+    /// The hour, day and month of the sale on its store's clock.
+    pub hour: LocalMs,
+    pub day: LocalMs,
+    pub month: LocalMs,
     pub total_minor: i64,
     pub lines: Vec<LineFacts>,
     /// Tender name and the amount it paid of the sale (change given back is not counted).
@@ -104,7 +125,8 @@ pub struct SaleFacts {
 }
 
 impl SaleFacts {
-    pub fn of(sale: &Sale) -> SaleFacts {
+    /// The facts of `sale`, made in a store whose clock is `offset` from UTC.
+    pub fn of(sale: &Sale, offset: time::UtcOffset) -> SaleFacts {
         let mut lines: Vec<LineFacts> = Vec::new();
         for line in &sale.lines {
             let quantity_milli = thousandths(line.quantity);
@@ -131,10 +153,11 @@ impl SaleFacts {
                 None => tenders.push((name, amount)),
             }
         }
+        let at = local_ms(sale.at, offset);
         SaleFacts {
-            hour: hour_of(sale.at),
-            day: day_of(sale.at),
-            month: month_of(sale.at),
+            hour: hour_of(at),
+            day: day_of(at),
+            month: month_of(at),
             total_minor: minor_units(sale.total),
             lines,
             tenders,
@@ -143,7 +166,7 @@ impl SaleFacts {
 }
 
 /// How sales are added up: one bucket for the whole span, one per day of the shop's calendar,
-/// or one per hour of the week (for the heatmap).
+/// or one per hour of the week (for the heatmap), each on the store's own clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grouping {
     Whole,
@@ -154,35 +177,28 @@ pub enum Grouping {
 }
 
 impl Grouping {
-    /// The bucket as SQL over `hour` (Unix ms) and the offset in ms as parameter `offset`;
-    /// both backends share it (integer arithmetic on non-negative times).
-    pub fn sql(self, offset: &str) -> String {
-        self.sql_over("hour", offset)
-    }
-
-    /// The summary table and time column that serve this grouping over `span` on a clock
-    /// `offset_ms` from UTC: whole UTC days come from the daily rows, anything else (another
-    /// clock, hours of the week) from the hourly rows.
-    pub fn source(self, span: Span, offset_ms: i64) -> (&'static str, &'static str) {
-        let whole_utc_days =
-            offset_ms == 0 && span.from.rem_euclid(DAY_MS) == 0 && span.to.rem_euclid(DAY_MS) == 0;
-        if whole_utc_days && self != Grouping::HourOfWeek {
+    /// The summary table and time column that serve this grouping over `span`: whole days
+    /// come from the daily rows, anything else (hours of the week, part days) from the
+    /// hourly rows.
+    pub fn source(self, span: Span) -> (&'static str, &'static str) {
+        let whole_days = span.from.rem_euclid(DAY_MS) == 0 && span.to.rem_euclid(DAY_MS) == 0;
+        if whole_days && self != Grouping::HourOfWeek {
             ("dash_daily", "day")
         } else {
             ("dash_hourly", "hour")
         }
     }
 
-    /// As [`Grouping::sql`], over the time column `column`.
-    pub fn sql_over(self, column: &str, offset: &str) -> String {
+    /// The bucket as SQL over the time column `column` ([`LocalMs`]); both backends share it
+    /// (integer arithmetic on non-negative times).
+    pub fn sql_over(self, column: &str) -> String {
         match self {
-            // The offset is bound in every grouping; here it counts for nothing.
-            Grouping::Whole => format!("(0 * {offset})"),
-            Grouping::Day => format!("(({column} + {offset}) / {DAY_MS})"),
+            Grouping::Whole => "CAST(0 AS BIGINT)".to_owned(),
+            Grouping::Day => format!("({column} / {DAY_MS})"),
             // 1970-01-01 was a Thursday: day 0 is weekday 3 counted from Monday.
-            Grouping::HourOfWeek => format!(
-                "(((({column} + {offset}) / {DAY_MS}) + 3) % 7) * 24 + (({column} + {offset}) / {HOUR_MS}) % 24"
-            ),
+            Grouping::HourOfWeek => {
+                format!("((({column} / {DAY_MS}) + 3) % 7) * 24 + ({column} / {HOUR_MS}) % 24")
+            }
         }
     }
 }
@@ -247,15 +263,15 @@ pub struct FailedReceipt {
     pub at: Timestamp,
 }
 
-/// A time range `[from, to)` in Unix milliseconds, on whole UTC hours.
+/// A time range `[from, to)` on the stores' own clocks ([`LocalMs`]), on whole hours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Span {
-    pub from: i64,
-    pub to: i64,
+    pub from: LocalMs,
+    pub to: LocalMs,
 }
 
 impl Span {
-    /// The whole UTC days the span touches, `[first day, day after the last)`.
+    /// The whole days the span touches, `[first day, day after the last)`.
     pub fn days(self) -> Span {
         Span {
             from: self.from.div_euclid(DAY_MS) * DAY_MS,
@@ -267,7 +283,7 @@ impl Span {
     /// so that product figures read monthly rows where a month is covered entirely.
     pub fn split_months(self) -> (Span, Span, Span) {
         let days = self.days();
-        let mut first_month = month_of(Timestamp::from_unix_ms(days.from));
+        let mut first_month = month_of(days.from);
         if first_month < days.from {
             first_month = next_month(first_month);
         }
@@ -352,23 +368,32 @@ mod tests {
     }
 
     #[test]
-    fn whole_utc_days_are_read_from_daily_rows_and_anything_finer_from_hourly_ones() {
+    fn whole_days_are_read_from_daily_rows_and_anything_finer_from_hourly_ones() {
         let days = Span {
             from: ms("2026-01-01"),
             to: ms("2027-01-01"),
         };
-        assert_eq!(Grouping::Day.source(days, 0), ("dash_daily", "day"));
-        assert_eq!(Grouping::Whole.source(days, 0), ("dash_daily", "day"));
-        assert_eq!(
-            Grouping::HourOfWeek.source(days, 0),
-            ("dash_hourly", "hour")
-        );
-        assert_eq!(Grouping::Day.source(days, HOUR_MS), ("dash_hourly", "hour"));
+        assert_eq!(Grouping::Day.source(days), ("dash_daily", "day"));
+        assert_eq!(Grouping::Whole.source(days), ("dash_daily", "day"));
+        assert_eq!(Grouping::HourOfWeek.source(days), ("dash_hourly", "hour"));
         let hours = Span {
             from: ms("2026-01-01") + HOUR_MS,
             to: ms("2026-01-02"),
         };
-        assert_eq!(Grouping::Whole.source(hours, 0), ("dash_hourly", "hour"));
+        assert_eq!(Grouping::Whole.source(hours), ("dash_hourly", "hour"));
+    }
+
+    #[test]
+    fn a_sale_late_in_the_utc_evening_is_the_next_morning_on_a_clock_ahead_of_utc() {
+        let at = Timestamp::from_unix_ms(ms("2026-03-31") + 23 * HOUR_MS + 30 * 60_000);
+        let berlin_summer = time::UtcOffset::from_hms(2, 0, 0).unwrap();
+        let local = local_ms(at, berlin_summer);
+        assert_eq!(day_of(local), ms("2026-04-01"));
+        assert_eq!(hour_of(local), ms("2026-04-01") + HOUR_MS);
+        assert_eq!(month_of(local), ms("2026-04-01"));
+        let utc = local_ms(at, time::UtcOffset::UTC);
+        assert_eq!(day_of(utc), ms("2026-03-31"));
+        assert_eq!(month_of(utc), ms("2026-03-01"));
     }
 
     #[test]

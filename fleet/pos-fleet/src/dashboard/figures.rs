@@ -14,7 +14,7 @@ use pos_core::id::{ProductId, StoreId};
 use pos_core::money::{Currency, Money};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use time::{Date, Duration, UtcOffset};
+use time::{Date, Duration};
 
 use super::data::{DAY_MS, ProductSales, SalesBucket, Span, StockLevel, TenderSales};
 use crate::storage::StoreRecord;
@@ -22,12 +22,12 @@ use crate::storage::StoreRecord;
 /// The longest period a page or export covers.
 pub const PERIOD_DAYS_MAX: i64 = 731;
 
-/// Whole days `from` to `to` inclusive on a clock `offset` from UTC.
+/// Whole days `from` to `to` inclusive, each store's own days: in a store at UTC+02:00 the
+/// period starts at its midnight, two hours before a store on UTC starts it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Period {
     pub from: Date,
     pub to: Date,
-    pub offset: UtcOffset,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -45,12 +45,28 @@ pub fn parse_date(text: &str) -> Result<Date, PeriodError> {
     Date::parse(text.trim(), &format).map_err(|_| PeriodError::NotADate(text.to_owned()))
 }
 
-fn midnight_ms(date: Date, offset: UtcOffset) -> i64 {
-    date.midnight().assume_offset(offset).unix_timestamp() * 1_000
+/// The start of `date` on a store's clock, as [`super::data::LocalMs`].
+fn midnight_ms(date: Date) -> i64 {
+    date.midnight().assume_utc().unix_timestamp() * 1_000
+}
+
+/// The date `now` falls on in the store.
+pub fn store_date(now: Timestamp, store: &StoreRecord) -> Date {
+    now.to_utc().to_offset(store.utc_offset).date()
+}
+
+/// The latest of the stores' dates at `now` (the date on UTC when there is no store): a
+/// period ending then holds every store's today.
+pub fn latest_date(now: Timestamp, stores: &[StoreRecord]) -> Date {
+    stores
+        .iter()
+        .map(|store| store_date(now, store))
+        .max()
+        .unwrap_or_else(|| now.to_utc().date())
 }
 
 impl Period {
-    pub fn new(from: Date, to: Date, offset: UtcOffset) -> Result<Period, PeriodError> {
+    pub fn new(from: Date, to: Date) -> Result<Period, PeriodError> {
         if from > to {
             return Err(PeriodError::Backwards { from, to });
         }
@@ -58,21 +74,15 @@ impl Period {
         if days > PERIOD_DAYS_MAX {
             return Err(PeriodError::TooLong { days });
         }
-        Ok(Period { from, to, offset })
+        Ok(Period { from, to })
     }
 
-    /// The last `days` days up to and including the day `now` falls on.
-    pub fn last_days(now: Timestamp, days: i64, offset: UtcOffset) -> Period {
-        let today = now.to_utc().to_offset(offset).date();
+    /// The last `days` days up to and including `today`.
+    pub fn last_days(today: Date, days: i64) -> Period {
         Period {
             from: today - Duration::days(days.max(1) - 1),
             to: today,
-            offset,
         }
-    }
-
-    pub fn today(now: Timestamp, offset: UtcOffset) -> Period {
-        Period::last_days(now, 1, offset)
     }
 
     pub fn days(&self) -> i64 {
@@ -85,37 +95,29 @@ impl Period {
         Period {
             from: self.from - length,
             to: self.to - length,
-            offset: self.offset,
         }
     }
 
+    /// The period on the stores' clocks.
     pub fn span(&self) -> Span {
         Span {
-            from: midnight_ms(self.from, self.offset),
-            to: midnight_ms(self.to, self.offset) + DAY_MS,
+            from: midnight_ms(self.from),
+            to: midnight_ms(self.to) + DAY_MS,
         }
     }
 
-    pub fn offset_ms(&self) -> i64 {
-        i64::from(self.offset.whole_seconds()) * 1_000
-    }
-
-    /// The day number (days since 1970-01-01 on this clock) of a date.
-    pub fn day_number(&self, date: Date) -> i64 {
-        (midnight_ms(date, self.offset) + self.offset_ms()).div_euclid(DAY_MS)
+    /// The day number (days since 1970-01-01) of a date, as [`Grouping::Day`] buckets count.
+    ///
+    /// [`Grouping::Day`]: super::data::Grouping::Day
+    pub fn day_number(date: Date) -> i64 {
+        midnight_ms(date).div_euclid(DAY_MS)
     }
 
     pub fn describe(&self) -> String {
-        let offset = if self.offset.is_utc() {
-            "UTC".to_owned()
-        } else {
-            let (h, m, _) = self.offset.as_hms();
-            format!("UTC{:+03}:{:02}", h, m.abs())
-        };
         if self.from == self.to {
-            format!("{} ({offset})", self.from)
+            format!("{} (each store's own day)", self.from)
         } else {
-            format!("{} to {} ({offset})", self.from, self.to)
+            format!("{} to {} (each store's own days)", self.from, self.to)
         }
     }
 }
@@ -240,6 +242,21 @@ pub fn overview(
     rows
 }
 
+/// Each store's sales of its own today, from day buckets over a span holding every store's
+/// today (stores ahead of UTC may be on a later date than those behind).
+pub fn todays(now: Timestamp, stores: &[StoreRecord], daily: &[SalesBucket]) -> Vec<SalesBucket> {
+    stores
+        .iter()
+        .filter_map(|store| {
+            let today = Period::day_number(store_date(now, store));
+            daily
+                .iter()
+                .find(|b| b.store == store.id && b.bucket == today)
+                .cloned()
+        })
+        .collect()
+}
+
 /// Buckets of any grouping added up per store, as one whole-span bucket each.
 pub fn whole(buckets: &[SalesBucket]) -> Vec<SalesBucket> {
     let mut out: Vec<SalesBucket> = Vec::new();
@@ -282,7 +299,7 @@ pub fn trend(
     let mut days = Vec::new();
     let mut date = period.from;
     while date <= period.to {
-        let number = period.day_number(date);
+        let number = Period::day_number(date);
         let (sales, minor) = daily
             .iter()
             .filter(|b| b.bucket == number && counted.contains(&&b.store))
@@ -520,6 +537,7 @@ mod tests {
             tenant: pos_core::id::TenantId::new("t"),
             name: format!("Store {id}"),
             currency,
+            utc_offset: time::UtcOffset::UTC,
         }
     }
 
@@ -553,11 +571,34 @@ mod tests {
     }
 
     #[test]
+    fn today_is_each_store_own_date() {
+        // 2026-03-31 23:30 UTC: still the 31st on UTC, already 1 April at UTC+02:00.
+        let now = Timestamp::from_unix_ms(
+            Period::day_number(parse_date("2026-03-31").unwrap()) * DAY_MS
+                + 23 * super::super::data::HOUR_MS
+                + 30 * 60_000,
+        );
+        let mut berlin = store("b", Currency::EUR);
+        berlin.utc_offset = time::UtcOffset::from_hms(2, 0, 0).unwrap();
+        let london = store("l", Currency::EUR);
+        let stores = [berlin, london];
+        assert_eq!(latest_date(now, &stores), parse_date("2026-04-01").unwrap());
+        let march_31 = Period::day_number(parse_date("2026-03-31").unwrap());
+        let daily = [
+            bucket("b", march_31, 1, 100),
+            bucket("b", march_31 + 1, 2, 200),
+            bucket("l", march_31, 3, 300),
+            bucket("l", march_31 + 1, 4, 400),
+        ];
+        let today = todays(now, &stores, &daily);
+        assert_eq!(today, vec![daily[1].clone(), daily[2].clone()]);
+    }
+
+    #[test]
     fn the_period_before_has_the_same_length_and_ends_the_day_before() {
         let period = Period::new(
             parse_date("2026-03-10").unwrap(),
             parse_date("2026-03-16").unwrap(),
-            UtcOffset::UTC,
         )
         .unwrap();
         let before = period.previous();
@@ -571,14 +612,14 @@ mod tests {
         let from = parse_date("2026-03-10").unwrap();
         let to = parse_date("2026-03-01").unwrap();
         assert!(
-            Period::new(from, to, UtcOffset::UTC)
+            Period::new(from, to)
                 .unwrap_err()
                 .to_string()
                 .contains("on or before the end")
         );
         let far = parse_date("2030-01-01").unwrap();
         assert!(matches!(
-            Period::new(to, far, UtcOffset::UTC),
+            Period::new(to, far),
             Err(PeriodError::TooLong { .. })
         ));
         assert_eq!(
@@ -589,11 +630,10 @@ mod tests {
 
     #[test]
     fn the_heatmap_puts_a_monday_morning_in_the_first_row() {
-        // 2026-03-02 was a Monday; 09:00 UTC.
+        // 2026-03-02 was a Monday; 09:00 on the store's clock.
         let monday_nine = Period::new(
             parse_date("2026-03-02").unwrap(),
             parse_date("2026-03-02").unwrap(),
-            UtcOffset::UTC,
         )
         .unwrap()
         .span()

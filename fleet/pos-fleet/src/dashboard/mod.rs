@@ -18,7 +18,6 @@
 
 use axum::Router;
 use axum::routing::{get, post};
-use time::UtcOffset;
 
 use crate::api::AppState;
 
@@ -38,22 +37,11 @@ pub const STYLE: &str = include_str!("../../dashboard/style.css");
 #[derive(Clone)]
 pub struct Dashboard {
     pub app: AppState,
-    /// The clock the dashboard's days and hours are on.
-    pub offset: UtcOffset,
-    /// Mark the session cookie `Secure` (the fleet serves HTTPS).
-    pub secure_cookies: bool,
 }
 
-/// The dashboard's routes, on the UTC clock.
+/// The dashboard's routes. Days and hours are each store's own, on its clock.
 pub fn router(app: AppState) -> Router {
-    router_with(Dashboard {
-        app,
-        offset: UtcOffset::UTC,
-        secure_cookies: false,
-    })
-}
-
-pub fn router_with(dashboard: Dashboard) -> Router {
+    let dashboard = Dashboard { app };
     Router::new()
         .route("/ui", get(web::home))
         .route("/ui/", get(web::home))
@@ -66,6 +54,7 @@ pub fn router_with(dashboard: Dashboard) -> Router {
         .route("/ui/t/{tenant}/sales", get(web::sales))
         .route("/ui/t/{tenant}/stock", get(web::stock))
         .route("/ui/t/{tenant}/terminals", get(web::terminals))
+        .route("/ui/t/{tenant}/clock", post(web::set_clock))
         .route("/ui/t/{tenant}/receipts", get(web::receipts))
         .route("/ui/t/{tenant}/catalogue", get(web::catalogue))
         .route("/ui/t/{tenant}/catalogue/products", post(web::save_product))

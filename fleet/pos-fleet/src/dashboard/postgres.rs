@@ -14,7 +14,7 @@ use postgres::{Client, GenericClient, Transaction};
 
 use super::data::{
     Grouping, ProductSales, SaleFacts, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus,
-    thousandths,
+    store_clock, thousandths,
 };
 use super::sqlite::CHANGES_WAITING_COUNTED_MAX;
 use crate::storage::{StorageError, TerminalRecord};
@@ -96,19 +96,7 @@ pub(crate) fn migrate(client: &mut Client) -> Result<(), StorageError> {
 }
 
 fn backfill(tx: &mut Transaction<'_>) -> Result<(), StorageError> {
-    let rows = tx
-        .query(
-            "SELECT s.store, j.payload FROM sales s JOIN journal j ON j.event_id = s.event_id",
-            &[],
-        )
-        .map_err(db)?;
-    for row in rows {
-        let store: String = row.try_get(0).map_err(db)?;
-        let payload: String = row.try_get(1).map_err(db)?;
-        if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
-            add_sale(tx, &StoreId::new(store), &SaleFacts::of(&sale)).map_err(db)?;
-        }
-    }
+    add_stored_sales(tx, None).map_err(db)?;
     let rows = tx
         .query("SELECT store, product, quantity FROM stock_movements", &[])
         .map_err(db)?;
@@ -121,6 +109,54 @@ fn backfill(tx: &mut Transaction<'_>) -> Result<(), StorageError> {
         }
     }
     Ok(())
+}
+
+/// Adds the stored sales of every store, or of one, on each store's clock.
+fn add_stored_sales(
+    tx: &mut Transaction<'_>,
+    only: Option<&StoreId>,
+) -> Result<(), postgres::Error> {
+    let only = only.map(StoreId::as_str);
+    let rows = tx.query(
+        "SELECT s.store, j.payload, st.utc_offset_seconds FROM sales s
+         JOIN journal j ON j.event_id = s.event_id JOIN stores st ON st.id = s.store
+         WHERE $1::TEXT IS NULL OR s.store = $1",
+        &[&only],
+    )?;
+    for row in rows {
+        let store: String = row.try_get(0)?;
+        let payload: String = row.try_get(1)?;
+        let offset: i32 = row.try_get(2)?;
+        if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
+            add_sale(
+                tx,
+                &StoreId::new(store),
+                &SaleFacts::of(&sale, store_clock(offset)),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The store's sales counted again on its clock (after it changed): its time-bound summary
+/// rows are dropped and made anew (stock levels do not depend on the clock).
+pub(crate) fn recount_store(
+    tx: &mut Transaction<'_>,
+    store: &StoreId,
+) -> Result<(), postgres::Error> {
+    for table in [
+        "dash_hourly",
+        "dash_daily",
+        "dash_tenders",
+        "dash_products_daily",
+        "dash_products_monthly",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE store = $1"),
+            &[&store.as_str()],
+        )?;
+    }
+    add_stored_sales(tx, Some(store))
 }
 
 fn add_sale(
@@ -224,7 +260,17 @@ pub(crate) fn take_in(
                 .map(|row| row.try_get(0))
                 .transpose()?;
             if stored_by.as_deref() == Some(entry.event_id.as_str()) {
-                add_sale(tx, &terminal.store, &SaleFacts::of(sale))?;
+                let offset: i32 = tx
+                    .query_one(
+                        "SELECT utc_offset_seconds FROM stores WHERE id = $1",
+                        &[&terminal.store.as_str()],
+                    )?
+                    .try_get(0)?;
+                add_sale(
+                    tx,
+                    &terminal.store,
+                    &SaleFacts::of(sale, store_clock(offset)),
+                )?;
             }
         }
         DomainEvent::StockMoved(movement) => {
@@ -273,21 +319,17 @@ pub(crate) fn sales(
     stores: &[StoreId],
     span: Span,
     grouping: Grouping,
-    offset_ms: i64,
 ) -> Result<Vec<SalesBucket>, postgres::Error> {
-    let (table, column) = grouping.source(span, offset_ms);
+    let (table, column) = grouping.source(span);
     let sql = format!(
         "SELECT {} AS bucket, SUM(sales)::BIGINT, SUM(total_minor)::BIGINT FROM {table}
          WHERE store = $1 AND {column} >= $2 AND {column} < $3 GROUP BY bucket ORDER BY bucket",
-        grouping.sql_over(column, "$4::BIGINT")
+        grouping.sql_over(column)
     );
     let statement = client.prepare(&sql)?;
     let mut out = Vec::new();
     for store in stores {
-        for row in client.query(
-            &statement,
-            &[&store.as_str(), &span.from, &span.to, &offset_ms],
-        )? {
+        for row in client.query(&statement, &[&store.as_str(), &span.from, &span.to])? {
             out.push(SalesBucket {
                 store: store.clone(),
                 bucket: row.try_get(0)?,

@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::data::{
     Grouping, ProductSales, SaleFacts, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus,
-    thousandths,
+    store_clock, thousandths,
 };
 use crate::storage::{StorageError, TerminalRecord};
 
@@ -94,26 +94,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StorageError> {
 
 /// A fleet that stored sales before it had a dashboard gets their figures once.
 fn backfill(tx: &Transaction<'_>) -> Result<(), StorageError> {
-    let mut sales = Vec::new();
-    {
-        let mut statement = tx
-            .prepare(
-                "SELECT s.store, j.payload FROM sales s JOIN journal j ON j.event_id = s.event_id",
-            )
-            .map_err(db)?;
-        let rows = statement
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(db)?;
-        for row in rows {
-            let (store, payload) = row.map_err(db)?;
-            if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
-                sales.push((StoreId::new(store), SaleFacts::of(&sale)));
-            }
-        }
-    }
-    for (store, facts) in &sales {
-        add_sale(tx, store, facts)?;
-    }
+    add_stored_sales(tx, None)?;
     let mut movements = Vec::new();
     {
         let mut statement = tx
@@ -139,6 +120,59 @@ fn backfill(tx: &Transaction<'_>) -> Result<(), StorageError> {
         add_stock(tx, &store, &product, milli)?;
     }
     Ok(())
+}
+
+/// Adds the stored sales of every store, or of one, on each store's clock.
+fn add_stored_sales(tx: &Transaction<'_>, only: Option<&StoreId>) -> Result<(), StorageError> {
+    let mut sales = Vec::new();
+    {
+        let mut statement = tx
+            .prepare(
+                "SELECT s.store, j.payload, st.utc_offset_seconds FROM sales s
+                 JOIN journal j ON j.event_id = s.event_id JOIN stores st ON st.id = s.store
+                 WHERE ?1 IS NULL OR s.store = ?1",
+            )
+            .map_err(db)?;
+        let rows = statement
+            .query_map(params![only.map(StoreId::as_str)], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i32>(2)?,
+                ))
+            })
+            .map_err(db)?;
+        for row in rows {
+            let (store, payload, offset) = row.map_err(db)?;
+            if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
+                let offset = store_clock(offset);
+                sales.push((StoreId::new(store), SaleFacts::of(&sale, offset)));
+            }
+        }
+    }
+    for (store, facts) in &sales {
+        add_sale(tx, store, facts)?;
+    }
+    Ok(())
+}
+
+/// The store's sales counted again on its clock (after it changed): its time-bound summary
+/// rows are dropped and made anew (stock levels do not depend on the clock).
+pub(crate) fn recount_store(tx: &Transaction<'_>, store: &StoreId) -> Result<(), StorageError> {
+    for table in [
+        "dash_hourly",
+        "dash_daily",
+        "dash_tenders",
+        "dash_products_daily",
+        "dash_products_monthly",
+    ] {
+        tx.execute(
+            &format!("DELETE FROM {table} WHERE store = ?1"),
+            params![store.as_str()],
+        )
+        .map_err(db)?;
+    }
+    add_stored_sales(tx, Some(store))
 }
 
 fn add_sale(tx: &Transaction<'_>, store: &StoreId, facts: &SaleFacts) -> Result<(), StorageError> {
@@ -228,7 +262,15 @@ pub(crate) fn take_in(
                 })
                 .map_err(db)?;
             if stored_by.as_deref() == Some(entry.event_id.as_str()) {
-                add_sale(tx, &terminal.store, &SaleFacts::of(sale))?;
+                let offset: i32 = tx
+                    .prepare_cached("SELECT utc_offset_seconds FROM stores WHERE id = ?1")
+                    .and_then(|mut s| s.query_row(params![terminal.store.as_str()], |r| r.get(0)))
+                    .map_err(db)?;
+                add_sale(
+                    tx,
+                    &terminal.store,
+                    &SaleFacts::of(sale, store_clock(offset)),
+                )?;
             }
         }
         DomainEvent::StockMoved(movement) => {
@@ -277,30 +319,26 @@ pub(crate) fn sales(
     stores: &[StoreId],
     span: Span,
     grouping: Grouping,
-    offset_ms: i64,
 ) -> Result<Vec<SalesBucket>, StorageError> {
-    let (table, column) = grouping.source(span, offset_ms);
+    let (table, column) = grouping.source(span);
     let mut out = Vec::new();
     let mut statement = conn
         .prepare_cached(&format!(
             "SELECT {} AS bucket, SUM(sales), SUM(total_minor) FROM {table}
              WHERE store = ?1 AND {column} >= ?2 AND {column} < ?3 GROUP BY bucket ORDER BY bucket",
-            grouping.sql_over(column, "?4")
+            grouping.sql_over(column)
         ))
         .map_err(db)?;
     for store in stores {
         let rows = statement
-            .query_map(
-                params![store.as_str(), span.from, span.to, offset_ms],
-                |r| {
-                    Ok(SalesBucket {
-                        store: store.clone(),
-                        bucket: r.get(0)?,
-                        sales: u64_from_sql(r.get(1)?),
-                        total_minor: r.get(2)?,
-                    })
-                },
-            )
+            .query_map(params![store.as_str(), span.from, span.to], |r| {
+                Ok(SalesBucket {
+                    store: store.clone(),
+                    bucket: r.get(0)?,
+                    sales: u64_from_sql(r.get(1)?),
+                    total_minor: r.get(2)?,
+                })
+            })
             .map_err(db)?;
         for row in rows {
             out.push(row.map_err(db)?);

@@ -20,16 +20,16 @@ use super::data::{Grouping, Span, minor_units};
 use super::figures::{self, BranchRow, Period};
 use super::html::{self, Tab, escape, money, url_part};
 use super::{Dashboard, charts, export};
-use crate::api::{self, ApiError, blocking, now};
+use crate::api::{self, ApiError, ClientAddr, LoginRefusal, blocking, now};
 use crate::auth;
 use crate::storage::{
-    Account, AccountRole, PriceSchedule, StorageError, StoreRecord, TenantRecord,
+    Account, AccountRole, PriceSchedule, StorageError, StoreRecord, TenantRecord, clock_text,
 };
 
 /// The session cookie's name.
 pub const COOKIE: &str = "pos_session";
-/// How long a dashboard login lasts, in seconds (the API's sessions last as long).
-const SESSION_SECONDS: i64 = 12 * 60 * 60;
+/// How long a dashboard login lasts, in seconds: as long as an API session.
+const SESSION_SECONDS: i64 = api::SESSION_MS / 1_000;
 /// Products shown in the top list.
 const TOP_PRODUCTS: usize = 10;
 
@@ -206,49 +206,54 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login(State(dash): State<Dashboard>, Form(form): Form<LoginForm>) -> Response {
+/// Whether the session cookie is marked `Secure`: the fleet serves HTTPS itself, or a
+/// TLS-terminating proxy in front says the browser came over HTTPS. (A client that claims so
+/// falsely only gets a cookie its browser will not send back over plain HTTP.)
+fn secure_cookie(dash: &Dashboard, headers: &HeaderMap) -> bool {
+    dash.app.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+pub async fn login(
+    State(dash): State<Dashboard>,
+    ClientAddr(address): ClientAddr,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let email = form.email.trim().to_lowercase();
-    let lookup = email.clone();
-    let found = match blocking(&dash.app, move |s| s.account_by_email(&lookup)).await {
-        Ok(found) => found,
-        Err(e) => return Refusal::from(e).into_response(),
-    };
-    let wrong = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            Html(html::login(Some("Wrong e-mail or password."), &email)),
-        )
-            .into_response()
-    };
-    let Some((account, hash)) = found else {
-        return wrong();
-    };
-    let password = form.password;
-    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-        .await
-        .unwrap_or(false);
-    if !verified {
-        return wrong();
-    }
-    let token = match auth::random_token() {
-        Ok(token) => token,
-        Err(e) => {
-            return Refusal::page(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response();
+    let token = match api::log_in(&dash.app, &email, form.password, address).await {
+        Ok((_, token)) => token,
+        Err(LoginRefusal::Wrong) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Html(html::login(Some("Wrong e-mail or password."), &email)),
+            )
+                .into_response();
         }
+        Err(LoginRefusal::Locked(locked, now)) => {
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Html(html::login(Some(&locked.message(now)), &email)),
+            )
+                .into_response();
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(locked.seconds_left(now)),
+            );
+            return response;
+        }
+        Err(LoginRefusal::Failed(e)) => return Refusal::from(e).into_response(),
     };
-    let token_hash = auth::hash_token(&token);
-    let expires_at = now().plus_ms(SESSION_SECONDS * 1_000);
-    let account_id = account.id.clone();
-    if let Err(e) = blocking(&dash.app, move |s| {
-        s.create_session(&token_hash, &account_id, expires_at)
-    })
-    .await
-    {
-        return Refusal::from(e).into_response();
-    }
     let cookie = format!(
         "{COOKIE}={token}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{}",
-        if dash.secure_cookies { "; Secure" } else { "" }
+        if secure_cookie(&dash, &headers) {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let mut response = Redirect::to("/ui").into_response();
     match HeaderValue::from_str(&cookie) {
@@ -270,7 +275,11 @@ pub async fn logout(State(dash): State<Dashboard>, headers: HeaderMap) -> Respon
     let mut response = Redirect::to("/ui/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("pos_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"),
+        HeaderValue::from_static(if secure_cookie(&dash, &headers) {
+            "pos_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0; Secure"
+        } else {
+            "pos_session=; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=0"
+        }),
     );
     response
 }
@@ -335,17 +344,20 @@ pub struct PeriodQuery {
     saved: Option<String>,
 }
 
-/// The period a page shows: the one asked for, or the last seven days.
-fn period(query: &PeriodQuery, offset: UtcOffset, now: Timestamp) -> Result<Period, Refusal> {
+/// The period a page shows: the one asked for, or the last seven days up to the latest of the
+/// stores' todays.
+fn period(query: &PeriodQuery, visible: &Visible, now: Timestamp) -> Result<Period, Refusal> {
     let bad = |e: figures::PeriodError| Refusal::page(StatusCode::BAD_REQUEST, e.to_string());
     match (&query.from, &query.to) {
         (Some(from), Some(to)) if !from.is_empty() && !to.is_empty() => Period::new(
             figures::parse_date(from).map_err(bad)?,
             figures::parse_date(to).map_err(bad)?,
-            offset,
         )
         .map_err(bad),
-        _ => Ok(Period::last_days(now, 7, offset)),
+        _ => Ok(Period::last_days(
+            figures::latest_date(now, &visible.stores),
+            7,
+        )),
     }
 }
 
@@ -391,16 +403,20 @@ async fn overview_figures(
     currency: Option<Currency>,
 ) -> Result<OverviewFigures, Refusal> {
     let stores = visible.store_ids();
-    let today = Period::today(now(), period.offset).span();
-    let (span, previous, offset) = (period.span(), period.previous().span(), period.offset_ms());
+    // The stores' todays are one or two dates, after the earliest store's yesterday.
+    let now = now();
+    let latest = figures::latest_date(now, &visible.stores);
+    let todays = Period::last_days(latest, 2).span();
+    let (span, previous) = (period.span(), period.previous().span());
     let (today, before, daily) = blocking(&dash.app, move |s| {
         Ok((
-            s.dashboard_sales(&stores, today, Grouping::Whole, offset)?,
-            s.dashboard_sales(&stores, previous, Grouping::Whole, offset)?,
-            s.dashboard_sales(&stores, span, Grouping::Day, offset)?,
+            s.dashboard_sales(&stores, todays, Grouping::Day)?,
+            s.dashboard_sales(&stores, previous, Grouping::Whole)?,
+            s.dashboard_sales(&stores, span, Grouping::Day)?,
         ))
     })
     .await?;
+    let today = figures::todays(now, &visible.stores, &today);
     // The period's totals are its days added up: one pass over the period, not two.
     let during = figures::whole(&daily);
     Ok(OverviewFigures {
@@ -427,7 +443,7 @@ pub async fn overview(
     Query(query): Query<PeriodQuery>,
 ) -> Result<Html<String>, Refusal> {
     let visible = visible_for(&dash, &headers, &tenant).await?;
-    let period = period(&query, dash.offset, now())?;
+    let period = period(&query, &visible, now())?;
     let currency = chart_currency(&visible, &query);
     let figures = overview_figures(&dash, &visible, period, currency).await?;
     let base = tenant_path(&visible);
@@ -518,7 +534,7 @@ pub async fn overview_json(
     let visible = visible_for(&dash, &headers, &tenant)
         .await
         .map_err(Refusal::in_json)?;
-    let period = period(&query, dash.offset, now()).map_err(Refusal::in_json)?;
+    let period = period(&query, &visible, now()).map_err(Refusal::in_json)?;
     let currency = chart_currency(&visible, &query);
     Ok(axum::Json(
         overview_figures(&dash, &visible, period, currency)
@@ -534,13 +550,13 @@ pub async fn sales(
     Query(query): Query<PeriodQuery>,
 ) -> Result<Html<String>, Refusal> {
     let visible = visible_for(&dash, &headers, &tenant).await?;
-    let period = period(&query, dash.offset, now())?;
+    let period = period(&query, &visible, now())?;
     let currency = chart_currency(&visible, &query);
     let stores = visible.store_ids();
-    let (span, offset) = (period.span(), period.offset_ms());
+    let span = period.span();
     let (hours, tenders, products) = blocking(&dash.app, move |s| {
         Ok((
-            s.dashboard_sales(&stores, span, Grouping::HourOfWeek, offset)?,
+            s.dashboard_sales(&stores, span, Grouping::HourOfWeek)?,
             s.dashboard_tenders(&stores, span)?,
             s.dashboard_products(&stores, span)?,
         ))
@@ -554,7 +570,7 @@ pub async fn sales(
         &currency.map(|c| c.code().to_owned()).unwrap_or_default(),
     );
     body.push_str(&format!(
-        r#"<section class="card"><h2>Sales by hour of the week</h2>{}<p class="muted">Number of sales, all branches; hours on the dashboard's clock ({}).</p></section>"#,
+        r#"<section class="card"><h2>Sales by hour of the week</h2>{}<p class="muted">Number of sales, all branches; hours on each store's own clock ({}).</p></section>"#,
         charts::heatmap("Sales by weekday and hour", &figures::heatmap(&hours)),
         escape(&period.describe())
     ));
@@ -587,7 +603,9 @@ pub async fn sales(
             charts::shares("Top products", &top_rows),
         ));
     }
-    body.push_str(r#"<p class="muted">Payments and products are counted by whole UTC days.</p>"#);
+    body.push_str(
+        r#"<p class="muted">Payments and products are counted by each store's own days.</p>"#,
+    );
     Ok(Html(html::page(
         "Sales",
         &visible.account,
@@ -667,20 +685,37 @@ pub async fn stock(
     )))
 }
 
-fn when(at: Option<Timestamp>) -> String {
+/// A time on a store's clock, with the clock named: `2026-04-01 01:30 (UTC+02:00)`.
+fn when(at: Option<Timestamp>, clock: UtcOffset) -> String {
     at.map_or_else(
         || "never".to_owned(),
         |t| {
-            let utc = t.to_utc();
-            format!("{} {:02}:{:02} UTC", utc.date(), utc.hour(), utc.minute())
+            let local = t.to_utc().to_offset(clock);
+            format!(
+                "{} {:02}:{:02} ({})",
+                local.date(),
+                local.hour(),
+                local.minute(),
+                clock_name(clock)
+            )
         },
     )
+}
+
+/// The clock of a store among those visible; UTC for one the account cannot see.
+fn clock_of(visible: &Visible, store: &StoreId) -> UtcOffset {
+    visible
+        .stores
+        .iter()
+        .find(|s| &s.id == store)
+        .map_or(UtcOffset::UTC, |s| s.utc_offset)
 }
 
 pub async fn terminals(
     State(dash): State<Dashboard>,
     headers: HeaderMap,
     Path(tenant): Path<String>,
+    Query(query): Query<PeriodQuery>,
 ) -> Result<Html<String>, Refusal> {
     let visible = visible_for(&dash, &headers, &tenant).await?;
     let stores = visible.store_ids();
@@ -692,6 +727,12 @@ pub async fn terminals(
             .iter()
             .find(|s| s.id == status.terminal.store)
             .map_or_else(String::new, |s| s.name.clone());
+        let clock = clock_of(&visible, &status.terminal.store);
+        let hub = status
+            .terminal
+            .relayed_by
+            .as_ref()
+            .and_then(|hub| list.iter().find(|s| &s.terminal.id == hub));
         let waiting = if status.changes_waiting > super::sqlite::CHANGES_WAITING_COUNTED_MAX {
             format!("more than {}", super::sqlite::CHANGES_WAITING_COUNTED_MAX)
         } else {
@@ -702,11 +743,22 @@ pub async fn terminals(
             escape(status.terminal.id.as_str()),
             escape(&status.terminal.name),
             escape(&store),
-            match status.terminal.revoked_at {
-                Some(at) => format!("revoked {}", when(Some(at))),
-                None => format!("enrolled {}", when(Some(status.terminal.enrolled_at))),
+            match (status.terminal.revoked_at, &hub) {
+                (Some(at), _) => format!("revoked {}", when(Some(at), clock)),
+                (None, Some(hub)) => format!(
+                    "behind hub {} since {}",
+                    escape(&hub.terminal.name),
+                    when(Some(status.terminal.enrolled_at), clock)
+                ),
+                (None, None) => {
+                    format!("enrolled {}", when(Some(status.terminal.enrolled_at), clock))
+                }
             },
-            when(status.last_seen),
+            // A till behind a hub is heard of through the hub.
+            hub.map_or_else(
+                || when(status.last_seen, clock),
+                |hub| format!("hub: {}", when(hub.last_seen, clock)),
+            ),
             status.terminal.high_water_seq,
             escape(status.version.as_deref().unwrap_or("not reported")),
         ));
@@ -716,9 +768,27 @@ pub async fn terminals(
             r#"<tr><td colspan="7" class="muted">No terminal is enrolled yet.</td></tr>"#,
         );
     }
+    let notice = query
+        .saved
+        .map_or_else(String::new, |m| html::notice(true, &m));
+    let mut clocks = String::new();
+    for store in &visible.stores {
+        clocks.push_str(&format!(
+            r#"<option value="{}">{} ({})</option>"#,
+            escape(store.id.as_str()),
+            escape(&store.name),
+            escape(&clock_name(store.utc_offset))
+        ));
+    }
     let body = format!(
-        r#"<section class="card"><table id="terminals"><thead><tr><th>Terminal</th><th>Store</th><th>Enrolment</th><th>Last seen</th><th class="num">Entries stored</th><th class="num">Changes to pull</th><th>Software</th></tr></thead><tbody>{rows}</tbody></table>
-<p class="muted">Entries stored: the terminal's journal up to this number is at the fleet. Changes to pull: catalogue, price, setting and stock changes the terminal has not fetched yet.</p></section>"#
+        r#"{notice}<section class="card"><table id="terminals"><thead><tr><th>Terminal</th><th>Store</th><th>Enrolment</th><th>Last seen</th><th class="num">Entries stored</th><th class="num">Changes to pull</th><th>Software</th></tr></thead><tbody>{rows}</tbody></table>
+<p class="muted">Entries stored: the terminal's journal up to this number is at the fleet. Changes to pull: catalogue, price, setting and stock changes the terminal has not fetched yet.</p></section>
+<section class="card"><h2>Store clock</h2><p class="muted">Each store's days and hours are on its own clock, its offset from UTC. Set it again when the clocks change for summer time: the store's figures are counted again.</p>
+<form method="post" action="{}/clock" id="clock-form" class="form-grid">
+<label>Store<select name="store">{clocks}</select></label>
+<label>Offset from UTC<input name="utc_offset" placeholder="+02:00" required></label>
+<button type="submit" id="set-clock">Set clock</button></form></section>"#,
+        tenant_path(&visible)
     );
     Ok(Html(html::page(
         "Terminals",
@@ -745,7 +815,7 @@ pub async fn receipts(
             escape(&receipt.channel),
             escape(&receipt.reason),
             receipt.attempts,
-            when(Some(receipt.at))
+            when(Some(receipt.at), clock_of(&visible, &receipt.store))
         ));
     }
     if failed.is_empty() {
@@ -763,6 +833,55 @@ pub async fn receipts(
         Tab::Receipts,
         &body,
     )))
+}
+
+#[derive(Deserialize)]
+pub struct ClockForm {
+    store: String,
+    utc_offset: String,
+}
+
+/// Sets a store's clock from the terminals page.
+pub async fn set_clock(
+    State(dash): State<Dashboard>,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Form(form): Form<ClockForm>,
+) -> Result<Response, Refusal> {
+    let visible = visible_for(&dash, &headers, &tenant).await?;
+    let store = visible
+        .stores
+        .iter()
+        .find(|s| s.id.as_str() == form.store)
+        .ok_or_else(|| {
+            Refusal::page(
+                StatusCode::NOT_FOUND,
+                format!("No store {} among those you manage.", form.store),
+            )
+        })?;
+    let offset = clock_text::parse(&form.utc_offset).ok_or_else(|| {
+        Refusal::page(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "Nothing was changed: {} is not an offset from UTC. Write it like +02:00, \
+                 -05:00 or +05:30.",
+                form.utc_offset.trim()
+            ),
+        )
+    })?;
+    let id = store.id.clone();
+    let saved = blocking(&dash.app, move |s| s.set_store_clock(&id, offset)).await?;
+    let message = format!(
+        "{} is now on {}; its figures were counted again.",
+        saved.name,
+        clock_name(saved.utc_offset)
+    );
+    Ok(Redirect::to(&format!(
+        "{}/terminals?saved={}",
+        tenant_path(&visible),
+        url_part(&message)
+    ))
+    .into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -897,7 +1016,7 @@ async fn catalogue_page(
 <label>Low stock at<input name="low_stock" inputmode="decimal"></label>
 <label>Sold by<select name="unit"><option value="piece">piece</option><option value="kilogram">kilogram</option></select></label>
 <button type="submit" id="save-product">Save product</button></form></section>
-<section class="card"><h2>Price change</h2><p class="muted">Terminals switch to the new price at the time given (the dashboard's clock, {clock}).</p>
+<section class="card"><h2>Price change</h2><p class="muted">Terminals switch to the new price at the time given: on the store's clock for one store, on {clock} for every store.</p>
 <form method="post" action="{base}/catalogue/prices" id="price-form" class="form-grid">
 <label>Where<select name="scope">{scopes}</select></label>
 <label>Product<select name="product" id="price-product">{product_options}</select></label>
@@ -905,7 +1024,7 @@ async fn catalogue_page(
 <label>From<input type="datetime-local" name="effective_at" id="price-at" required></label>
 <button type="submit" id="schedule-price">Schedule</button></form></section></div>
 <section class="card">{tables}</section>"#,
-        clock = escape(&offset_name(dash.offset)),
+        clock = escape(&clock_name(tenant_clock(visible))),
     ));
     let page = html::page(
         "Catalogue",
@@ -917,12 +1036,22 @@ async fn catalogue_page(
     Ok((status, Html(page)).into_response())
 }
 
-fn offset_name(offset: UtcOffset) -> String {
+/// `UTC`, `UTC+02:00`.
+fn clock_name(offset: UtcOffset) -> String {
     if offset.is_utc() {
         "UTC".to_owned()
     } else {
-        let (h, m, _) = offset.as_hms();
-        format!("UTC{:+03}:{:02}", h, m.abs())
+        format!("UTC{}", clock_text::format(offset))
+    }
+}
+
+/// The clock a tenant-wide time is read on: the stores' clock when they all share one, else
+/// UTC.
+fn tenant_clock(visible: &Visible) -> UtcOffset {
+    let mut clocks = visible.stores.iter().map(|s| s.utc_offset);
+    match clocks.next() {
+        Some(first) if clocks.all(|c| c == first) => first,
+        _ => UtcOffset::UTC,
     }
 }
 
@@ -1156,6 +1285,10 @@ pub async fn schedule_price(
     })
     .await?;
     let now = now();
+    let clock = match &scope {
+        Scope::Store(store) => clock_of(&visible, store),
+        Scope::Tenant => tenant_clock(&visible),
+    };
     let checked = (|| {
         let product = product.ok_or_else(|| format!("there is no product {product_id}"))?;
         let currency = store_currency.unwrap_or(product.price.currency());
@@ -1168,7 +1301,7 @@ pub async fn schedule_price(
         if price.is_negative() {
             return Err(format!("a price cannot be negative ({price})"));
         }
-        let effective_at = local_time(&form.effective_at, dash.offset)
+        let effective_at = local_time(&form.effective_at, clock)
             .ok_or_else(|| format!("{} is not a date and time", form.effective_at.trim()))?;
         if effective_at.unix_ms() < now.unix_ms() - PAST_TOLERANCE_MS {
             return Err("the time is in the past; choose now or a later time".to_owned());
@@ -1196,7 +1329,7 @@ pub async fn schedule_price(
         "{} goes to {} on {}.",
         schedule.product,
         money(&schedule.price),
-        when(Some(schedule.effective_at))
+        when(Some(schedule.effective_at), clock)
     );
     blocking(&dash.app, move |s| {
         s.schedule_price(&tenant_id, &scope, &schedule, now)
@@ -1222,17 +1355,16 @@ pub async fn export_file(
     let visible = visible_for(&dash, &headers, &tenant).await?;
     let (report, format) = export::parse_file(&file)
         .ok_or_else(|| Refusal::page(StatusCode::NOT_FOUND, export::unknown_file(&file)))?;
-    let period = period(&query, dash.offset, now())?;
+    let period = period(&query, &visible, now())?;
     let currency = chart_currency(&visible, &query)
         .ok_or_else(|| Refusal::page(StatusCode::NOT_FOUND, "This tenant has no store yet."))?;
     let stores = visible.store_ids();
-    let (span, previous, offset): (Span, Span, i64) =
-        (period.span(), period.previous().span(), period.offset_ms());
+    let (span, previous): (Span, Span) = (period.span(), period.previous().span());
     let data = blocking(&dash.app, move |s| {
         Ok(export::Data {
-            during: s.dashboard_sales(&stores, span, Grouping::Whole, offset)?,
-            before: s.dashboard_sales(&stores, previous, Grouping::Whole, offset)?,
-            daily: s.dashboard_sales(&stores, span, Grouping::Day, offset)?,
+            during: s.dashboard_sales(&stores, span, Grouping::Whole)?,
+            before: s.dashboard_sales(&stores, previous, Grouping::Whole)?,
+            daily: s.dashboard_sales(&stores, span, Grouping::Day)?,
             tenders: s.dashboard_tenders(&stores, span)?,
             products: s.dashboard_products(&stores, span)?,
         })

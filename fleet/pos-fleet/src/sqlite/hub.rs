@@ -7,7 +7,7 @@ use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, EventId, StoreId, TenantId, UserId};
 use pos_core::money::Currency;
 use pos_sync::hlc::HlcTime;
-use pos_sync::wire::{Change, ChangeBody, JournalEntry, Scope};
+use pos_sync::wire::{Change, ChangeBody, JournalEntry, RecordedBy, Scope};
 use rusqlite::params;
 
 use super::{SqliteStorage, db, from_json, publish, seq_from_sql, seq_to_sql, to_json};
@@ -78,7 +78,8 @@ impl SqliteStorage {
             .map_err(db)
     }
 
-    /// Relay outbox entries from `from_seq` on, renumbered in the hub's order.
+    /// Relay outbox entries from `from_seq` on, renumbered in the hub's order, each with the
+    /// terminal that pushed it to the hub as its recorder.
     pub fn hub_outbox(
         &self,
         from_seq: u64,
@@ -88,8 +89,10 @@ impl SqliteStorage {
         let mut statement = inner
             .conn
             .prepare_cached(
-                "SELECT o.seq, j.event_id, j.hlc_ms, j.hlc_counter, j.actor, j.kind, j.payload
+                "SELECT o.seq, j.event_id, j.hlc_ms, j.hlc_counter, j.actor, j.kind, j.payload,
+                        j.device, t.name
                  FROM hub_outbox o JOIN journal j ON j.event_id = o.event_id
+                 JOIN terminals t ON t.id = j.device
                  WHERE o.seq >= ?1 ORDER BY o.seq LIMIT ?2",
             )
             .map_err(db)?;
@@ -108,13 +111,16 @@ impl SqliteStorage {
                         r.get::<_, String>(4)?,
                         r.get::<_, String>(5)?,
                         r.get::<_, String>(6)?,
+                        r.get::<_, String>(7)?,
+                        r.get::<_, String>(8)?,
                     ))
                 },
             )
             .map_err(db)?;
         let mut entries = Vec::new();
         for row in rows {
-            let (seq, event_id, wall_ms, counter, actor, kind, payload) = row.map_err(db)?;
+            let (seq, event_id, wall_ms, counter, actor, kind, payload, device, name) =
+                row.map_err(db)?;
             entries.push(JournalEntry {
                 event_id: EventId::new(event_id),
                 seq: seq_from_sql(seq),
@@ -122,6 +128,10 @@ impl SqliteStorage {
                 actor: UserId::new(actor),
                 kind,
                 payload: from_json(&payload)?,
+                recorded_by: Some(RecordedBy {
+                    device: DeviceId::new(device),
+                    name,
+                }),
             });
         }
         Ok(entries)
