@@ -284,14 +284,9 @@ fn gs1_labels_carry_batch_expiry_weight_and_price() {
             reference: "A1".to_owned(),
         },
     );
-    let batches: Vec<Option<String>> = till
-        .ledger()
-        .journal_tail(usize::MAX)
+    let batches: Vec<Option<String>> = stock_moves(&till)
         .into_iter()
-        .filter_map(|e| match e.event {
-            DomainEvent::StockMoved(movement) => Some(movement.batch.map(|b| b.to_string())),
-            _ => None,
-        })
+        .map(|(_, batch, _)| batch)
         .collect();
     assert_eq!(
         batches,
