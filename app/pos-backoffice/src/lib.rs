@@ -24,9 +24,11 @@ mod generated {
 pub use generated::*;
 
 pub mod books;
+pub mod customers;
 pub mod export;
 pub mod import;
 pub mod office;
+pub mod people;
 pub mod product_form;
 mod screen;
 
