@@ -16,7 +16,7 @@ use pos_core::quantity::Quantity;
 use pos_reports::{ReportKind, Table};
 use pos_store::inventory::{ProductFilter, ProductListing, ProductStatus};
 use pos_store::read::ExpiringBatch;
-use pos_till::port::Staff;
+use pos_till::gate::PinGate;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::books::Books;
@@ -24,9 +24,9 @@ use crate::export::{Directory, ExportFormat};
 use crate::import::{FileKind, ImportPreview};
 use crate::office::{AdjustReason, BackOffice, BackOfficeError};
 use crate::product_form::ProductForm;
-use crate::{
-    BackOfficeWindow as Window, Bar, BatchRow, CountRow, Dash, ExpiryRow, ImportRow, Office,
-    People, PeopleTab, Person, ProductRow, Products, ReorderRow, Reports, Section, Stock, StockTab,
+use pos_ui::{
+    AppWindow as Window, Bar, BatchRow, Dash, ExpiryRow, ImportRow, Office, OfficePerson, People,
+    PeopleTab, ProductRow, Products, ReorderRow, Reports, Section, Stock, StockCountRow, StockTab,
     Tone, TopRow,
 };
 
@@ -46,7 +46,7 @@ struct Shown {
 
 struct Inner<B: Books> {
     office: BackOffice<B>,
-    staff: Box<dyn Staff>,
+    gate: Rc<PinGate>,
     shown: Shown,
 }
 
@@ -89,13 +89,14 @@ fn product_row(product: &Product, level: Option<Quantity>, low: bool) -> Product
 }
 
 impl<B: Books + 'static> BackOfficeScreen<B> {
-    /// Wires `window` to `office`; people sign in with the PINs `staff` checks.
-    pub fn new(window: &Window, office: BackOffice<B>, staff: Box<dyn Staff>) -> Self {
+    /// Wires `window` to `office`; people sign in with their PINs at `gate`, the door the
+    /// service screen shares.
+    pub fn new(window: &Window, office: BackOffice<B>, gate: Rc<PinGate>) -> Self {
         let screen = BackOfficeScreen {
             window: window.as_weak(),
             inner: Rc::new(RefCell::new(Inner {
                 office,
-                staff,
+                gate,
                 shown: Shown::default(),
             })),
         };
@@ -112,6 +113,10 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         };
         office.on_sign_in(on(Self::sign_in));
         office.on_sign_out(on(Self::sign_out));
+        office.on_enter(on(Self::enter));
+        office.on_leave(on(Self::leave));
+        let screen = self.clone();
+        office.on_scanned(move |code| screen.scanned(&code));
         let screen = self.clone();
         office.on_go(move |section| screen.go(section));
 
@@ -155,9 +160,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         reports.on_show(on(Self::show_report));
         let screen = self.clone();
         reports.on_export(move |format| screen.export(format));
-        window
-            .global::<crate::Dash>()
-            .on_refresh(on(Self::show_dashboard));
+        window.global::<Dash>().on_refresh(on(Self::show_dashboard));
         self.wire_customers(window);
         self.wire_people(window);
     }
@@ -204,13 +207,13 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     // ---- Sign-in and navigation -------------------------------------------------------------
 
     fn show_sign_in(&self) {
-        let people = self.inner.borrow().staff.people();
+        let people = self.inner.borrow().gate.people();
         self.with_window(|w| {
             let office = w.global::<Office>();
             office.set_people(model(
                 people
                     .iter()
-                    .map(|a| Person {
+                    .map(|a| OfficePerson {
                         id: text(a.user.as_str()),
                         name: text(a.name.as_str()),
                         role: text(a.role.name.as_str()),
@@ -234,15 +237,13 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         office_global.set_pin(text(""));
         let result = {
             let mut inner = self.inner.borrow_mut();
-            let actor = inner.staff.people().into_iter().find(|a| a.user == user);
-            match actor {
-                Some(actor) if inner.staff.pin_matches(&user, &pin) => {
+            let now = inner.office.now();
+            match inner.gate.check(&user, &pin, now) {
+                Ok(actor) => {
                     let label = format!("{} · {}", actor.name, actor.role.name);
                     inner.office.sign_in(actor).map(|()| label)
                 }
-                _ => Err(BackOfficeError::Input(
-                    "that PIN is not right; try again".to_owned(),
-                )),
+                Err(refused) => Err(BackOfficeError::Input(refused.to_string())),
             }
         };
         match result {
@@ -271,6 +272,28 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             }
             Err(error) => self.problem(&error),
         }
+    }
+
+    /// Opens the back office over the till at its sign-in, with today's people.
+    fn enter(&self) {
+        self.sign_out();
+        self.with_window(|w| w.global::<Office>().set_open(true));
+    }
+
+    /// Back to the till: whoever was signed in here is signed out.
+    fn leave(&self) {
+        self.sign_out();
+        self.with_window(|w| w.global::<Office>().set_open(false));
+    }
+
+    /// A scan while the back office is open looks the code up in the product list, for
+    /// whoever is signed in; before sign-in it is ignored, never rung up on the till beneath.
+    fn scanned(&self, code: &str) {
+        if self.inner.borrow().office.actor().is_none() {
+            return;
+        }
+        self.with_window(|w| w.global::<Products>().set_search(text(code)));
+        self.go(Section::Products);
     }
 
     fn sign_out(&self) {
@@ -715,13 +738,13 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     }
 
     fn show_count(&self) {
-        let rows: Vec<CountRow> = self
+        let rows: Vec<StockCountRow> = self
             .inner
             .borrow()
             .office
             .count_lines()
             .iter()
-            .map(|line| CountRow {
+            .map(|line| StockCountRow {
                 name: text(line.product.display_name()),
                 expected: text(quantity_text(line.expected)),
                 counted: text(quantity_text(line.counted)),

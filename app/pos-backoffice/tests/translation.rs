@@ -9,7 +9,8 @@ fn every_text_on_the_back_office_has_a_german_translation() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let found = pos_screen_checks::untranslated(
         &root.join("ui"),
-        &root.join("lang/de/LC_MESSAGES/pos-backoffice.po"),
+        // Compiled into the till's window, so translated in its catalogue.
+        &root.join("../pos-ui/lang/de/LC_MESSAGES/pos-ui.po"),
     )
     .unwrap();
     assert!(

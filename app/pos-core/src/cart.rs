@@ -15,7 +15,7 @@ use crate::id::CustomerId;
 use crate::loyalty::Tier;
 use crate::money::{Currency, Money, MoneyError, RoundingMode};
 use crate::promotion::{self, AppliedDiscount, DiscountSource, Promotion, WorkingLine};
-use crate::quantity::{Quantity, QuantityError};
+use crate::quantity::{QUANTITY_DECIMALS_MAX, Quantity, QuantityError, Unit};
 use crate::tax::{self, LineTax, RateAmount, TaxError, TaxInput, TaxPolicy, TaxTable};
 use crate::tenant::DiscountPolicy;
 
@@ -79,6 +79,30 @@ pub struct CartLine {
     pub note: Option<String>,
     /// Set once the line was shown on a printed document; removing it then needs a permission.
     pub printed: bool,
+    /// The batch (lot) the item was scanned with, for the sale's stock movement. Kept with the
+    /// line so a held cart resumes with it.
+    #[serde(default)]
+    pub lot: Option<String>,
+    /// What one item sold takes off the shelf when that is not the item itself: a pack of a
+    /// weighed product priced by its label sells as one piece but takes its weight (in the
+    /// product's own unit of weight).
+    #[serde(default)]
+    pub shelf_quantity_each: Option<Quantity>,
+}
+
+impl CartLine {
+    /// What this line takes off the shelf: its quantity, or its items times what each weighs.
+    pub fn shelf_quantity(&self) -> Quantity {
+        match self.shelf_quantity_each {
+            // Any weighed unit: three decimals, fractions allowed.
+            Some(each) => Quantity::of(
+                (self.quantity.value() * each.value()).round_dp(QUANTITY_DECIMALS_MAX),
+                Unit::Kilogram,
+            )
+            .unwrap_or(self.quantity),
+            None => self.quantity,
+        }
+    }
 }
 
 /// Who is asking for a guarded cart change, and whether a manager approved it.
@@ -206,7 +230,12 @@ impl Cart {
         let quantity = Quantity::positive(quantity.value(), product.unit)?;
         if !product.unit.is_weighed()
             && let Some(line) = self.lines.iter_mut().find(|l| {
-                l.product == *product && l.discount.is_none() && l.note.is_none() && !l.printed
+                l.product == *product
+                    && l.discount.is_none()
+                    && l.note.is_none()
+                    && !l.printed
+                    && l.lot.is_none()
+                    && l.shelf_quantity_each.is_none()
             })
         {
             line.quantity += quantity;
@@ -224,6 +253,8 @@ impl Cart {
             discount: None,
             note: None,
             printed: false,
+            lot: None,
+            shelf_quantity_each: None,
         });
         Ok(line_no)
     }
@@ -264,6 +295,24 @@ impl Cart {
     pub fn set_note(&mut self, line_no: LineNo, note: &str) -> Result<(), CartError> {
         let line = self.line_mut(line_no)?;
         line.note = Some(note.trim().to_owned()).filter(|n| !n.is_empty());
+        Ok(())
+    }
+
+    /// Records the batch the line's item was scanned with.
+    pub fn set_lot(&mut self, line_no: LineNo, lot: &str) -> Result<(), CartError> {
+        let line = self.line_mut(line_no)?;
+        line.lot = Some(lot.trim().to_owned()).filter(|l| !l.is_empty());
+        Ok(())
+    }
+
+    /// Records what one item of the line takes off the shelf (see
+    /// [`CartLine::shelf_quantity_each`]).
+    pub fn set_shelf_quantity_each(
+        &mut self,
+        line_no: LineNo,
+        each: Quantity,
+    ) -> Result<(), CartError> {
+        self.line_mut(line_no)?.shelf_quantity_each = Some(each);
         Ok(())
     }
 

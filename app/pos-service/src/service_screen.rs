@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::rc::Rc;
 
 use pos_core::clock::Timestamp;
+use pos_core::id::UserId;
 use pos_printer::codepage::CodePage;
 use pos_printer::encode::Paper;
 use pos_printer::test_page::{TestPageInfo, test_page};
 use pos_scanner::decode::Decoder;
-use pos_till::port::Staff;
+use pos_till::gate::{GateRefusal, PinGate};
 use pos_ui::{AppWindow, ServiceAdapter, ServicePerson, ServiceTab, StatusAdapter, Tone};
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
@@ -45,7 +46,8 @@ pub struct ServiceSettings {
     /// The screen's language for messages: "en" or "de".
     pub locale: String,
     pub decoder: Decoder,
-    pub staff: Rc<dyn Staff>,
+    /// Who may sign in, with wrong PINs counted: shared with the back office's door.
+    pub gate: Rc<PinGate>,
     pub hardware: Rc<dyn ServiceHardware>,
     pub data: Rc<dyn ServiceData>,
     pub slots: Box<dyn SlotControl>,
@@ -186,7 +188,7 @@ impl ServiceScreen {
     fn service_people(&self) -> Vec<pos_core::access::Actor> {
         self.inner
             .settings
-            .staff
+            .gate
             .people()
             .into_iter()
             .filter(|person| person.role.allows(SERVICE_PERMISSION))
@@ -226,11 +228,9 @@ impl ServiceScreen {
             self.say(&text, Tone::Problem);
             return;
         };
-        if !self.inner.settings.staff.pin_matches(&person.user, pin) {
-            let text = self.text(
-                "Wrong PIN. Try again.".to_owned(),
-                "Falsche PIN. Bitte noch einmal.".to_owned(),
-            );
+        let settings = &self.inner.settings;
+        if let Err(refused) = settings.gate.check(&person.user, pin, (settings.clock)()) {
+            let text = self.text(refused.to_string(), gate_refusal_de(&refused));
             self.say(&text, Tone::Problem);
             return;
         }
@@ -545,14 +545,17 @@ impl ServiceScreen {
 
     fn factory_reset(&self, typed: &str, manager: &str, pin: &str) {
         let settings = &self.inner.settings;
-        let approver = settings
-            .staff
-            .people()
-            .into_iter()
-            .find(|person| person.user.as_str() == manager)
-            .filter(|person| person.role.allows(RESET_PERMISSION))
-            .filter(|person| settings.staff.pin_matches(&person.user, pin))
-            .map(|person| person.user.as_str().to_owned());
+        let manager = UserId::new(manager);
+        let approver = match settings.gate.check(&manager, pin, (settings.clock)()) {
+            Ok(person) if person.role.allows(RESET_PERMISSION) => Some(manager.to_string()),
+            Ok(_) => None,
+            Err(refused @ GateRefusal::LockedOut { .. }) => {
+                let text = self.text(refused.to_string(), gate_refusal_de(&refused));
+                self.say(&text, Tone::Problem);
+                return;
+            }
+            Err(_) => None,
+        };
         let requested = maintenance::request_factory_reset(
             &settings.data_dir,
             typed,
@@ -659,5 +662,18 @@ impl ServiceScreen {
                 self.say(&text, Tone::Problem);
             }
         }
+    }
+}
+
+/// [`GateRefusal`]'s words in German.
+fn gate_refusal_de(refused: &GateRefusal) -> String {
+    match refused {
+        GateRefusal::WrongPin { name, tries_left } => format!(
+            "Falsche PIN für {name}; noch {tries_left} Versuche, dann muss {name} 5 Minuten warten."
+        ),
+        GateRefusal::LockedOut { name, minutes_left } => {
+            format!("Zu viele falsche PINs für {name}; in {minutes_left} Min. wieder versuchen.")
+        }
+        GateRefusal::UnknownPerson(name) => format!("Niemand namens {name} arbeitet hier."),
     }
 }

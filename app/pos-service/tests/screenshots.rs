@@ -172,7 +172,9 @@ fn service_screen(window: &AppWindow, dir: &std::path::Path, locale: &str) -> Se
             paper: Paper::MM80_42,
             locale: locale.to_owned(),
             decoder: Decoder::new(DecodeRules::default()).unwrap(),
-            staff: Rc::new(pos_till::memory::MemoryStaff::demo()),
+            gate: Rc::new(pos_till::gate::PinGate::new(Rc::new(
+                pos_till::memory::MemoryStaff::demo(),
+            ))),
             hardware: Rc::new(ReadyPrinter),
             data: Rc::new(Backlog),
             slots: Box::new(TwoSlots),

@@ -11,8 +11,8 @@
 //! ([`service`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
-//! The back office (`pos-backoffice`) opens over the same store through [`backoffice`]
-//! (`pos-terminal back-office`).
+//! The back office (`pos-backoffice`) opens over the till, on the same store, through
+//! [`backoffice`]; a manager enters it from the login page.
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
 //! up through the core and printed as receipts and a Z report.

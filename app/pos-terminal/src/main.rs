@@ -4,7 +4,6 @@
 //! pos-terminal [--data DIR] [--config FILE] [--setup]
 //!                                             the till (window, or full screen with `kms`);
 //!                                             `--setup`: first-boot setup when none was done
-//! pos-terminal back-office [--data DIR] [--config FILE]   the back office (PIN sign-in)
 //! pos-terminal demo-day [--width COLUMNS]     print the scripted demo day
 //! ```
 
@@ -14,18 +13,17 @@ use anyhow::{Context, bail};
 use pos_terminal::config::TerminalConfig;
 use pos_terminal::terminal::DataDir;
 
-const USAGE: &str = "usage: pos-terminal [back-office] [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]";
+const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("demo-day") {
         return demo_day(&args[1..]);
     }
-    let back_office = args.first().map(String::as_str) == Some("back-office");
     let mut data = None;
     let mut config = None;
     let mut setup = false;
-    let mut rest = args.iter().skip(usize::from(back_office));
+    let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--data" => data = Some(PathBuf::from(value(rest.next(), "--data")?)),
@@ -48,10 +46,10 @@ fn main() -> anyhow::Result<()> {
         data.root.display(),
         data.receipts().display()
     );
-    if back_office {
-        let device = pos_core::id::DeviceId::new(&config.device);
-        return pos_terminal::backoffice::run(&data, &device, &config.language)
-            .context("the back office stopped");
+    if args.first().map(String::as_str) == Some("back-office") {
+        bail!(
+            "the back office is now entered from the till's login page: run `pos-terminal` and tap Back office"
+        );
     }
     pos_terminal::screen::run(&data, &config_file, &config, setup).context("the till stopped")
 }

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use pos_backoffice::{BackOfficeScreen, SharedStore};
 use pos_core::id::DeviceId;
 use pos_service::{ServiceScreen, SetupScreen};
 use pos_till::Intent;
@@ -20,6 +21,7 @@ use slint::ComponentHandle;
 use crate::config::TerminalConfig;
 use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
 use crate::pole::{CustomerDisplay, customer_screen};
+use crate::ports::StoreStaff;
 use crate::scanner::Delivery;
 use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
@@ -141,6 +143,7 @@ struct Running {
     _sync: Option<crate::sync_agent::SyncAgent>,
     _screen: TillScreen,
     _service: ServiceScreen,
+    _back_office: BackOfficeScreen<SharedStore>,
     _ticker: slint::Timer,
     _peripherals: Rc<PeripheralService>,
 }
@@ -220,6 +223,10 @@ fn start_till(
         let welcome = config.display.welcome.clone();
         screen.on_view(move |view| display.show(customer_screen(view, &welcome)));
     }
+    // One count of wrong PINs for every door beside the till.
+    let gate = Rc::new(pos_till::gate::PinGate::new(Rc::new(StoreStaff::new(
+        opened.store.clone(),
+    ))));
     let service = ServiceScreen::new(
         window,
         crate::service::service_settings(
@@ -229,9 +236,17 @@ fn start_till(
             peripherals.clone(),
             printer_status.clone(),
             sync_news.clone(),
+            gate.clone(),
         )?,
     );
     service.show_status_bar();
+    let back_office = crate::backoffice::show_back_office(
+        window,
+        opened.store.clone(),
+        &DeviceId::new(&config.device),
+        system_now,
+        gate,
+    )?;
     SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.
@@ -284,6 +299,10 @@ fn start_till(
                         .global::<pos_ui::ServiceAdapter>()
                         .invoke_test_scan(code.into())
                 }
+                // While the back office is open, scans look products up there.
+                Delivery::Code(code) if window.global::<pos_ui::Office>().get_open() => window
+                    .global::<pos_ui::Office>()
+                    .invoke_scanned(code.into()),
                 Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
                 Delivery::Refused(refusal) => SCREEN.with(|screen| {
                     if let Some((screen, _)) = screen.borrow().as_ref()
@@ -303,6 +322,7 @@ fn start_till(
         _sync: sync,
         _screen: screen,
         _service: service,
+        _back_office: back_office,
         _ticker: ticker,
         _peripherals: peripherals,
     })

@@ -202,6 +202,7 @@ pub fn service_settings(
     peripherals: Rc<PeripheralService>,
     printer_status: Rc<RefCell<String>>,
     sync: Option<crate::sync_agent::SyncStatusHandle>,
+    gate: Rc<pos_till::gate::PinGate>,
 ) -> Result<pos_service::ServiceSettings, crate::screen::ScreenError> {
     // The scanner test decodes under the store's own rules, as the till does.
     let decoder = pos_scanner::decode::Decoder::new(config.barcodes.clone())
@@ -221,7 +222,7 @@ pub fn service_settings(
         paper: config.printer.paper,
         locale: config.language.clone(),
         decoder,
-        staff: Rc::new(crate::ports::StoreStaff::new(store.clone())),
+        gate,
         hardware: Rc::new(PeripheralHardware {
             peripherals,
             status: printer_status,

@@ -11,10 +11,7 @@ use std::rc::Rc;
 use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
 };
-use pos_backoffice::{
-    BackOfficeScreen, BackOfficeWindow, Customers, Office, People, Products, Section, SharedStore,
-    Stock,
-};
+use pos_backoffice::{BackOfficeScreen, SharedStore};
 use pos_core::access::Role;
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, ProductId, RoleId, StoreId, UserId};
@@ -24,10 +21,13 @@ use pos_store::Store;
 use pos_terminal::backoffice::show_back_office;
 use pos_terminal::config::PrinterLine;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
+use pos_terminal::ports::StoreStaff;
 use pos_terminal::ports::hash_pin;
 use pos_terminal::terminal::{OpenTerminal, open_terminal};
+use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice};
+use pos_ui::{AppWindow, Customers, Office, People, Products, Section, Stock};
 use slint::{ComponentHandle, Model};
 
 /// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
@@ -45,7 +45,7 @@ fn shop_id() -> StoreId {
 }
 
 struct Desk {
-    window: BackOfficeWindow,
+    window: AppWindow,
     _screen: BackOfficeScreen<SharedStore>,
     till: OpenTerminal,
 }
@@ -84,15 +84,27 @@ fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
     )
     .unwrap();
     setup(&mut till.store.borrow_mut());
-    let window = BackOfficeWindow::new().unwrap();
-    let screen =
-        show_back_office(&window, till.store.clone(), &DeviceId::new("T1"), monday).unwrap();
+    let window = AppWindow::new().unwrap();
+    let screen = show_back_office(
+        &window,
+        till.store.clone(),
+        &DeviceId::new("T1"),
+        monday,
+        Rc::new(PinGate::new(Rc::new(StoreStaff::new(till.store.clone())))),
+    )
+    .unwrap();
     window.show().unwrap();
-    Desk {
+    let desk = Desk {
         window,
         _screen: screen,
         till,
-    }
+    };
+    // A manager enters from the till's login page.
+    desk.window
+        .global::<pos_ui::SessionAdapter>()
+        .set_page(pos_ui::Page::Login);
+    desk.tap("Back office");
+    desk
 }
 
 impl Desk {
@@ -432,7 +444,7 @@ fn a_report_exported_to_a_stick_reads_back_with_the_figures_sold() {
     office.type_into("From", "2026-03-02");
     office.type_into("To", "2026-03-02");
     office.tap("Show");
-    let reports = office.window.global::<pos_backoffice::Reports>();
+    let reports = office.window.global::<pos_ui::Reports>();
     let totals: Vec<String> = reports.get_totals().iter().map(String::from).collect();
     assert_eq!(totals.last().unwrap(), &total, "the table on screen");
 
@@ -505,10 +517,26 @@ fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change
     );
     assert_eq!(
         office.window.global::<Office>().get_section(),
-        pos_backoffice::Section::SignIn
+        pos_ui::Section::SignIn
     );
     office.sign_in("Marc", "0000");
-    assert_eq!(office.message(), "that PIN is not right; try again");
+    assert_eq!(
+        office.message(),
+        "wrong PIN for Marc; 4 more tries before Marc must wait 5 minutes"
+    );
+    // Guessing stops after five wrong PINs: then even the right one waits.
+    for _ in 0..5 {
+        office.sign_in("Sara", "0000");
+    }
+    office.sign_in("Sara", "5555");
+    assert_eq!(
+        office.message(),
+        "too many wrong PINs for Sara; try again in 5 min"
+    );
+    assert_eq!(
+        office.window.global::<Office>().get_section(),
+        pos_ui::Section::SignIn
+    );
 
     // Kim gets in for stock, but cannot make a product.
     office.sign_in("Kim", "4321");
@@ -957,7 +985,10 @@ fn a_new_pin_signs_in_and_the_old_one_no_longer_does() {
     office.tap("Sign out");
 
     office.sign_in("Marc", "9999");
-    assert_eq!(office.message(), "that PIN is not right; try again");
+    assert_eq!(
+        office.message(),
+        "wrong PIN for Marc; 4 more tries before Marc must wait 5 minutes"
+    );
     office.sign_in("Marc", "8642");
     assert_eq!(office.section(), Section::Dashboard);
 

@@ -13,16 +13,17 @@ use std::rc::Rc;
 use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
 };
-use pos_backoffice::{BackOfficeWindow, Products};
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, RoleId, UserId};
 use pos_terminal::backoffice::show_back_office;
 use pos_terminal::config::PrinterLine;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::ports::hash_pin;
+use pos_terminal::ports::{StoreStaff, hash_pin};
 use pos_terminal::terminal::open_terminal;
+use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice, Till};
+use pos_ui::{AppWindow, Products};
 use slint::ComponentHandle;
 
 /// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
@@ -39,7 +40,7 @@ fn screenshots_dir() -> PathBuf {
 }
 
 struct Shots {
-    window: BackOfficeWindow,
+    window: AppWindow,
     width: u32,
     height: u32,
     failures: Vec<String>,
@@ -190,9 +191,15 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     let mut opened =
         open_terminal(dir, DeviceId::new("T1"), 20, Rc::new(peripherals), monday).unwrap();
     trade(&mut opened.till);
-    let window = BackOfficeWindow::new().unwrap();
-    let _screen =
-        show_back_office(&window, opened.store.clone(), &DeviceId::new("T1"), monday).unwrap();
+    let window = AppWindow::new().unwrap();
+    let _screen = show_back_office(
+        &window,
+        opened.store.clone(),
+        &DeviceId::new("T1"),
+        monday,
+        Rc::new(PinGate::new(Rc::new(StoreStaff::new(opened.store.clone())))),
+    )
+    .unwrap();
     window
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
@@ -204,6 +211,12 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
         failures: Vec::new(),
     };
 
+    // The till's login page is where a manager enters the back office.
+    shots
+        .window
+        .global::<pos_ui::SessionAdapter>()
+        .set_page(pos_ui::Page::Login);
+    shots.tap("Back office");
     shots.tap("Marc");
     shots.shoot("sign-in");
     shots.type_into("PIN", "9999");

@@ -151,6 +151,9 @@ fn start() -> Ui {
         peripherals.clone(),
         Rc::new(RefCell::new("Printer ready".to_owned())),
         None,
+        Rc::new(pos_till::gate::PinGate::new(Rc::new(
+            pos_terminal::ports::StoreStaff::new(opened.store.clone()),
+        ))),
     )
     .unwrap();
     // No RAUC here: a bus address nobody listens on, as on a desktop without it.
@@ -228,7 +231,10 @@ fn a_manager_tests_the_hardware_and_resets_the_terminal() {
     );
     ui.tap("Marc");
     ui.adapter().invoke_unlock("marc".into(), "1111".into());
-    assert!(ui.message().contains("Wrong PIN"), "{}", ui.message());
+    assert_eq!(
+        ui.message(),
+        "wrong PIN for Marc; 4 more tries before Marc must wait 5 minutes"
+    );
     // Tapping a name puts the PIN pad's keyboard focus on; the manager types the PIN.
     for key in ["9", "9", "9", "9", "\n"] {
         let window = ui.window.window();

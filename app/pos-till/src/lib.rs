@@ -20,6 +20,7 @@
 
 pub mod effect;
 pub mod error;
+pub mod gate;
 pub mod memory;
 pub mod port;
 pub mod session;

@@ -259,8 +259,6 @@ pub struct Till {
     decoder_rules: DecodeRules,
     /// The weighed product waiting for its weight to be typed.
     weighing: Option<pos_core::catalog::Product>,
-    /// The batch each line was scanned with (GS1 AI 10), for the sale's stock movements.
-    lots: BTreeMap<LineNo, String>,
     customer_search: String,
     customer_results: Vec<CustomerMatch>,
     /// The attached customer's next tier and the spend still needed for it.
@@ -298,7 +296,6 @@ impl Till {
             decoder,
             decoder_rules,
             weighing: None,
-            lots: BTreeMap::new(),
             customer_search: String::new(),
             customer_results: Vec::new(),
             customer_progress: None,
@@ -519,7 +516,6 @@ impl Till {
                     .resume(&id, &self.setup.device, self.now)?;
                 let label = held.label.clone();
                 self.cart = held.cart;
-                self.lots.clear();
                 self.customer_progress = self
                     .cart
                     .customer()
@@ -675,7 +671,6 @@ impl Till {
             self.record(by, vec![DomainEvent::CartHeld(stored)])?;
         }
         self.cart = Cart::new(self.setup.store.currency);
-        self.lots.clear();
         self.customer_progress = None;
         self.selected = None;
         Ok(label)
@@ -734,20 +729,26 @@ impl Till {
         };
         let sale = Sale::complete(priced, summary, context, Some(&self.setup.loyalty))?;
         let ids = &mut self.ports.ids;
-        // Sale lines come in cart order; each takes the batch it was scanned with.
-        let mut batches = sale
+        // Sale lines come in cart order; each takes the batch it was scanned with and what
+        // it takes off the shelf.
+        let mut shelf = sale
             .lines
             .iter()
             .map(|l| {
-                self.lots
-                    .get(&l.line_no)
-                    .map(|lot| pos_core::id::BatchId::new(format!("{}:{lot}", l.product.id)))
+                let line = self.cart.line(l.line_no).ok();
+                let batch = line
+                    .and_then(|line| line.lot.as_ref())
+                    .map(|lot| pos_core::id::BatchId::new(format!("{}:{lot}", l.product.id)));
+                (batch, line.map(|line| line.shelf_quantity()))
             })
             .collect::<Vec<_>>()
             .into_iter();
         let movements = stock::movements_for_sale(
             &sale,
-            |_, q| vec![(batches.next().flatten(), q)],
+            |_, sold| {
+                let (batch, taken) = shelf.next().unwrap_or((None, None));
+                vec![(batch, taken.unwrap_or(sold))]
+            },
             || ids.movement(),
         );
         let (mut events, exchanged) = self.exchange_events(cashier, &sale)?;
@@ -793,7 +794,6 @@ impl Till {
         self.sale_completed(sale);
         self.payment = None;
         self.cart = Cart::new(currency);
-        self.lots.clear();
         self.customer_progress = None;
         self.selected = None;
         Ok(Message {

@@ -305,6 +305,82 @@ fn gs1_labels_carry_batch_expiry_weight_and_price() {
     );
 }
 
+/// (product, batch, quantity) of every stock movement the journal holds.
+fn stock_moves(till: &Till) -> Vec<(String, Option<String>, String)> {
+    till.ledger()
+        .journal_tail(usize::MAX)
+        .into_iter()
+        .filter_map(|e| match e.event {
+            DomainEvent::StockMoved(m) => Some((
+                m.product.to_string(),
+                m.batch.map(|b| b.to_string()),
+                m.quantity.value().to_string(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_held_cart_keeps_its_batches_and_price_labelled_packs_take_their_weight_off_the_shelf() {
+    let mut till = till();
+    scan(&mut till, "]d201040063813339311726033110L42");
+    // Apples (2.99/kg) packed and priced 5.98 by the scale: 2 kg leave the shelf.
+    scan(&mut till, "]C101021000010000043922598");
+    // A pack labelled with both: 0.750 kg for 2.24.
+    scan(
+        &mut till,
+        &format!("]C10102100001000004{GROUP_SEPARATOR}3103000750{GROUP_SEPARATOR}3922224"),
+    );
+    // A second 5.98 pack is a line of its own, so each keeps its weight.
+    scan(&mut till, "]C101021000010000043922598");
+    ok(
+        &mut till,
+        Intent::Hold {
+            label: "Lena".to_owned(),
+        },
+    );
+    assert!(lines(&till).is_empty());
+    let held = till.view().held[0].id.clone();
+    ok(&mut till, Intent::Resume(held));
+    assert_eq!(
+        lines(&till),
+        vec![
+            line(
+                "Whole milk 1 L",
+                "1",
+                "1.19",
+                "Batch L42 · use by 31.03.2026"
+            ),
+            line("Apples Elstar", "1", "5.98", ""),
+            line("Apples Elstar", "1", "2.24", ""),
+            line("Apples Elstar", "1", "5.98", ""),
+        ]
+    );
+    ok(&mut till, Intent::StartPayment);
+    ok(
+        &mut till,
+        Intent::AddTender {
+            kind: TenderChoice::Card,
+            amount: String::new(),
+            reference: "A2".to_owned(),
+        },
+    );
+    assert_eq!(
+        stock_moves(&till),
+        vec![
+            (
+                "milk".to_owned(),
+                Some("milk:L42".to_owned()),
+                "-1".to_owned()
+            ),
+            ("apples".to_owned(), None, "-2".to_owned()),
+            ("apples".to_owned(), None, "-0.75".to_owned()),
+            ("apples".to_owned(), None, "-2".to_owned()),
+        ]
+    );
+}
+
 #[test]
 fn weighed_goods_without_a_label_ask_for_the_weight() {
     let mut till = till();

@@ -9,8 +9,8 @@ use slint::ComponentHandle;
 use super::{BackOfficeScreen, model, text};
 use crate::books::Books;
 use crate::customers::{CustomerCard, CustomerForm, LoyaltyForm, TierLine};
-use crate::{
-    BackOfficeWindow as Window, CustomerRow, Customers, CustomersTab, PointsRow, PurchaseRow,
+use pos_ui::{
+    AppWindow as Window, Customers, CustomersTab, OfficeCustomerRow, PointsRow, PurchaseRow,
 };
 
 /// What the page remembers between callbacks.
@@ -88,7 +88,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 c.set_rows(model(
                     found
                         .iter()
-                        .map(|(customer, points)| CustomerRow {
+                        .map(|(customer, points)| OfficeCustomerRow {
                             name: text(customer.name.as_str()),
                             card: text(customer.card.as_ref().map_or("", |c| c.as_str())),
                             phone: text(customer.phone.as_deref().unwrap_or_default()),
@@ -111,7 +111,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             .ok()
             .and_then(|i| self.inner.borrow().shown.customers.listed.get(i).cloned());
         if let Some(id) = id {
-            self.say("", crate::Tone::Info);
+            self.say("", pos_ui::Tone::Info);
             self.show_card(&id);
         }
     }
@@ -237,7 +237,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     fn close_customer(&self) {
         self.inner.borrow_mut().shown.customers.editing = None;
-        self.say("", crate::Tone::Info);
+        self.say("", pos_ui::Tone::Info);
         self.refresh_customers();
     }
 

@@ -13,8 +13,8 @@ use slint::ComponentHandle;
 use super::{BackOfficeScreen, model, text};
 use crate::books::Books;
 use crate::people::{Holding, check_pattern, permission_tree, toggle};
-use crate::{
-    BackOfficeWindow as Window, Choice, OverrideRow, People, PeopleTab, PermissionRow, StaffRow,
+use pos_ui::{
+    AppWindow as Window, OfficeChoice, OverrideRow, People, PeopleTab, PermissionRow, StaffRow,
 };
 
 /// What the page remembers between callbacks.
@@ -56,8 +56,8 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     /// The next person to sign in starts on the lists, with nobody's details on screen.
     pub(super) fn forget_customers_and_people(&self) {
         self.with_window(|w| {
-            w.global::<crate::Customers>()
-                .set_tab(crate::CustomersTab::List);
+            w.global::<pos_ui::Customers>()
+                .set_tab(pos_ui::CustomersTab::List);
             let p = w.global::<People>();
             p.set_tab(PeopleTab::Staff);
             p.set_is_new(false);
@@ -111,11 +111,11 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 retired: !u.active,
             })
             .collect();
-        let roles: Vec<Choice> = shown
+        let roles: Vec<OfficeChoice> = shown
             .staff
             .roles
             .iter()
-            .map(|r| Choice {
+            .map(|r| OfficeChoice {
                 name: text(r.name.as_str()),
                 selected: shown.person_role.as_ref() == Some(&r.id),
             })
@@ -139,7 +139,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let Some(user) = user else {
             return;
         };
-        self.say("", crate::Tone::Info);
+        self.say("", pos_ui::Tone::Info);
         {
             let mut inner = self.inner.borrow_mut();
             inner.shown.people.person = Some(user.id.clone());
@@ -303,7 +303,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     /// Shows `role` on the tree (`changed` when it differs from the store).
     fn show_role(&self, role: Option<Role>, changed: bool) {
-        let choices: Vec<Choice> = self
+        let choices: Vec<OfficeChoice> = self
             .inner
             .borrow()
             .shown
@@ -311,7 +311,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             .staff
             .roles
             .iter()
-            .map(|r| Choice {
+            .map(|r| OfficeChoice {
                 name: text(r.name.as_str()),
                 selected: role.as_ref().is_some_and(|shown| shown.id == r.id),
             })
@@ -350,10 +350,10 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         if self.inner.borrow().shown.people.role_changed {
             self.say(
                 "the changes to the last role were not saved and are dropped",
-                crate::Tone::Info,
+                pos_ui::Tone::Info,
             );
         } else {
-            self.say("", crate::Tone::Info);
+            self.say("", pos_ui::Tone::Info);
         }
         self.show_role(role, false);
     }
@@ -373,7 +373,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             return;
         };
         change(&mut role);
-        self.say("", crate::Tone::Info);
+        self.say("", pos_ui::Tone::Info);
         self.show_role(Some(role), true);
     }
 
@@ -423,7 +423,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 self.show_role(Some(role), true);
                 self.say(
                     "tick what the new role may do, then save it",
-                    crate::Tone::Info,
+                    pos_ui::Tone::Info,
                 );
             }
             Err(error) => self.problem(&error),
@@ -451,7 +451,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     fn undo_role(&self) {
         self.inner.borrow_mut().shown.people.role_changed = false;
         let role = self.current_role();
-        self.say("", crate::Tone::Info);
+        self.say("", pos_ui::Tone::Info);
         self.show_role(role, false);
     }
 

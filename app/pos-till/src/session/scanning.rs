@@ -226,9 +226,18 @@ impl Till {
         let name = product.display_name();
         let currency = self.setup.store.currency;
         let mut quantity = Quantity::ONE;
+        // What the pack takes off the shelf when it sells as one piece.
+        let mut shelf_each = None;
         if let Some(price) = price {
             // The label's price is what the customer pays for this item: the line sells one
-            // piece at that price (a weighed product's per-kilo price no longer applies).
+            // piece at that price (a weighed product's per-kilo price no longer applies), but
+            // the shelf loses the pack's weight: the label's, or what its price buys per kilo.
+            if product.unit.is_weighed() {
+                let per_unit = product.price.amount();
+                let kg = weight_kg
+                    .or_else(|| (!per_unit.is_zero()).then(|| (price / per_unit).round_dp(3)));
+                shelf_each = kg.and_then(|kg| Quantity::positive(kg, product.unit).ok());
+            }
             product.price = Money::settled(price, currency).map_err(|_| {
                 TillError::Scan(ScanError::UnknownFormat {
                     reason: format!("the label's price {price} has too many decimals"),
@@ -254,7 +263,10 @@ impl Till {
             None => self.cart.add(&product, quantity)?,
         };
         if let Some(batch) = batch {
-            self.lots.insert(line, batch);
+            self.cart.set_lot(line, &batch)?;
+        }
+        if let Some(each) = shelf_each {
+            self.cart.set_shelf_quantity_each(line, each)?;
         }
         self.selected = Some(line);
         self.search_text.clear();
