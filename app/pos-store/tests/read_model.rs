@@ -920,7 +920,7 @@ fn staff_roles_pins_and_the_loyalty_program_come_from_journalled_events() {
         )
         .unwrap();
     assert_eq!(store.roles().unwrap(), [clerk]);
-    assert_eq!(store.staff().unwrap(), [kim.clone()]);
+    assert_eq!(store.staff().unwrap(), std::slice::from_ref(&kim));
     assert_eq!(store.pin_hash(&kim.id).unwrap().as_deref(), Some("hash-1"));
     assert_eq!(
         store.loyalty_program().unwrap(),
