@@ -241,6 +241,8 @@ pub const BASE_PACKAGES: &[&str] = &[
     // RAUC, and grub-editenv (in grub-common) which RAUC calls to change grubenv.
     "rauc",
     "grub-common",
+    // The zone files the store's time zone (summer time included) is read from.
+    "tzdata",
     // mkfs.ext4 for the data partition's first boot; loadkeys for the console keymap.
     "e2fsprogs",
     "kbd",

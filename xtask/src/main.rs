@@ -49,6 +49,7 @@ const APT_PACKAGES: &[&str] = &[
     "libxkbcommon-dev",
     "postgresql",
     "chromium",
+    "tzdata",
     "mmdebstrap",
     "systemd",
     "grub-efi-amd64-bin",

@@ -139,6 +139,15 @@ pub fn boot_problems(report: &Report, slot: &str, expect_ui: bool) -> Vec<String
         ),
     );
     expect(
+        matches!(report.get("rauc_io_class"), "idle" | "3")
+            && report.get("disk_scheduler").contains("[bfq]"),
+        format!(
+            "RAUC could slow a sale: its I/O class is {:?} and the disk's scheduler {:?} (idle and bfq expected)",
+            report.get("rauc_io_class"),
+            report.get("disk_scheduler")
+        ),
+    );
+    expect(
         report.get("sysrq") == "0",
         format!("magic SysRq is {}, not 0", report.get("sysrq")),
     );
@@ -1018,6 +1027,7 @@ mod tests {
              terminal_state=active\nterminal_result=success\nterminal_exit_status=0\n\
              terminal_started_us=35708884\nterminal_restarts=0\n\
              health=active\nmark_good=active\nrauc=active\nrauc_booted={slot}\n\
+             rauc_io_class=idle\ndisk_scheduler=mq-deadline kyber [bfq] none\n\
              getty_units=\ngetty_processes=0\nsysrq=0\nconsole_keys=active\nvt_switch_keys=0\n\
              watchdog=30s /dev/watchdog0\nfailed_units=\n\
              journal_boots=1\nterminal_first_start_s=35.7\n{REPORT_END}\n",
@@ -1030,6 +1040,14 @@ mod tests {
         let report = parse_report(&good_report("A")).unwrap();
         assert_eq!(boot_problems(&report, "A", true), Vec::<String>::new());
         assert_eq!(report.get("data_source"), "/dev/vda4");
+    }
+
+    #[test]
+    fn an_update_that_could_slow_a_sale_is_reported() {
+        let report = good_report("A").replace("[bfq] none", "bfq [none]");
+        let problems = boot_problems(&parse_report(&report).unwrap(), "A", true);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("RAUC could slow a sale"));
     }
 
     #[test]

@@ -119,6 +119,10 @@ impl TaxTable {
         self.rates.get(id)
     }
 
+    pub fn rates(&self) -> impl Iterator<Item = &TaxRate> {
+        self.rates.values()
+    }
+
     pub fn category(&self, id: &TaxCategoryId) -> Option<&TaxCategory> {
         self.categories.get(id)
     }

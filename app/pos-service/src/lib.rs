@@ -11,6 +11,9 @@
 //! printer test page and drawer kick, network and sync status, version and slots, log export,
 //! factory reset and starting the other slot.
 //!
+//! [`zone`]: the store's UTC offset from the time zone chosen at setup, read from the
+//! system's zone files.
+//!
 //! The pages are `ui/*.slint` here; they are compiled into `pos-ui`'s one window (the
 //! appliance's full-screen backend drives a single window) and shown over the till.
 //! [`SetupScreen`] and [`ServiceScreen`] are the only code that touches their globals.
@@ -27,6 +30,7 @@ pub mod maintenance;
 pub mod network;
 pub mod provision;
 pub mod setup;
+pub mod zone;
 
 mod service_screen;
 mod setup_screen;

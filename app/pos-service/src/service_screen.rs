@@ -67,6 +67,8 @@ struct Inner {
     update: RefCell<Option<UpdateStatus>>,
     /// What the terminal's update agent last said it is doing, when one runs.
     agent: RefCell<Option<String>>,
+    /// The same in a few words for the status bar while an update is under way.
+    agent_bar: RefCell<Option<String>>,
 }
 
 /// The service page over `window`. Cheap to clone.
@@ -84,6 +86,7 @@ impl ServiceScreen {
                 settings,
                 update: RefCell::new(None),
                 agent: RefCell::new(None),
+                agent_bar: RefCell::new(None),
             }),
         };
         let weak = Rc::downgrade(&screen.inner);
@@ -477,9 +480,11 @@ impl ServiceScreen {
     }
 
     /// What the update agent is doing ("Downloading update 1.5.0 (40%)"), shown on the
-    /// software page from its next refresh.
-    pub fn show_update_activity(&self, activity: &str) {
+    /// software page from its next refresh, and in a few words (`status_bar`, "Update 1.5.0 ·
+    /// 40%") in the status bar instead of the version while an update is under way.
+    pub fn show_update_activity(&self, activity: &str, status_bar: Option<&str>) {
         *self.inner.agent.borrow_mut() = Some(activity.to_owned());
+        *self.inner.agent_bar.borrow_mut() = status_bar.map(str::to_owned);
     }
 
     /// Puts the sync backlog and the update status into the status bar. Slot status is read
@@ -502,7 +507,8 @@ impl ServiceScreen {
                 bar.set_sync_behind(true);
             }
         }
-        bar.set_update(update.compact().into());
+        let under_way = self.inner.agent_bar.borrow().clone();
+        bar.set_update(under_way.unwrap_or_else(|| update.compact()).into());
     }
 
     fn export_logs(&self, folder: &str) {

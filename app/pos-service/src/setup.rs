@@ -302,12 +302,9 @@ fn check_store(form: &SetupForm, zoneinfo: &Path) -> Result<(), SetupError> {
         return Err(SetupError::StoreNameMissing);
     }
     let zone = form.time_zone.trim();
-    let safe = !zone.is_empty()
-        && !zone.starts_with('/')
-        && zone
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..");
-    if !(TIME_ZONES.contains(&zone) || safe && zoneinfo.join(zone).is_file()) {
+    if !(TIME_ZONES.contains(&zone)
+        || crate::zone::is_zone_name(zone) && zoneinfo.join(zone).is_file())
+    {
         return Err(SetupError::TimeZoneUnknown(zone.to_owned()));
     }
     let locale = form.locale.trim();

@@ -283,7 +283,9 @@ fn start_till(
             seconds = seconds.wrapping_add(1);
             if seconds.is_multiple_of(STATUS_BAR_SYNC_SECONDS) {
                 if let Some(updates) = &updates {
-                    status_bar.show_update_activity(&updates.status().summary());
+                    let status = updates.status();
+                    status_bar
+                        .show_update_activity(&status.summary(), status.status_bar().as_deref());
                 }
                 status_bar.show_status_bar();
             }

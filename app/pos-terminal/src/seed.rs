@@ -97,12 +97,7 @@ pub fn seed_demo_shop(
     }
     let demo = |e: &dyn std::fmt::Display| SeedError::Demo(e.to_string());
     let shop = pos_core::demo::store().map_err(|e| demo(&e))?;
-    store.set_setting(STORE_SETTING, &json(&shop)?)?;
-    store.set_setting(PROMOTIONS_SETTING, &json(&pos_core::demo::promotions())?)?;
-    store.set_setting(LOYALTY_SETTING, &json(&pos_core::demo::loyalty())?)?;
-    for role in Role::defaults() {
-        store.save_role(&role)?;
-    }
+    seed_shop_settings(store, &shop, &pos_core::demo::promotions())?;
     for (id, name, role, pin) in DEMO_STAFF {
         store.save_user(
             &UserId::new(id),
@@ -110,11 +105,6 @@ pub fn seed_demo_shop(
             &RoleId::new(role),
             Some(&hash_pin(pin)?),
         )?;
-    }
-    for rate in ["vat19", "vat7"] {
-        if let Some(rate) = shop.taxes.rate(&pos_core::id::TaxRateId::new(rate)) {
-            store.save_tax_rate(rate)?;
-        }
     }
     let products = catalogue(generated).map_err(|e| demo(&e))?;
     for (id, name) in categories(&products) {
@@ -129,6 +119,80 @@ pub fn seed_demo_shop(
     store.set_setting(FAVOURITES_SETTING, &json(&favourites())?)?;
     store.set_setting(SEEDED_SETTING, &now.unix_ms().to_string())?;
     Ok(Seeded::Now { products: count })
+}
+
+/// What a terminal set up on its screen starts with: the shop's settings (the demo shop's tax
+/// rates, currency and receipt layout under the store's own name and ids, until the fleet or
+/// the back office change them), the default roles and no promotions. None of the demo's
+/// people, customers or goods: the shop's own come from the fleet or the back office, and
+/// nothing made up is ever synced up as if the shop had made it.
+pub fn seed_set_up_shop(
+    store: &mut Store,
+    now: Timestamp,
+    setup: &pos_service::complete::SetupState,
+) -> Result<Seeded, SeedError> {
+    if store.setting(SEEDED_SETTING)?.is_some() {
+        return Ok(Seeded::Already);
+    }
+    let mut shop = pos_core::demo::store().map_err(|e| SeedError::Demo(e.to_string()))?;
+    shop.name = setup.store_name.clone();
+    shop.address.clear();
+    shop.tax_number = None;
+    shop.receipt.header = vec![setup.store_name.clone()];
+    if let Some(enrolment) = &setup.enrolment {
+        shop.id = pos_core::id::StoreId::new(&enrolment.store);
+        shop.tenant = pos_core::id::TenantId::new(&enrolment.tenant);
+    }
+    seed_shop_settings(store, &shop, &[])?;
+    store.set_setting(FAVOURITES_SETTING, &json(&Vec::<String>::new())?)?;
+    store.set_setting(SEEDED_SETTING, &now.unix_ms().to_string())?;
+    Ok(Seeded::Now { products: 0 })
+}
+
+/// Keeps the shop's UTC offset in step with the time zone chosen at setup (summer time
+/// included), read from the zone files under `zoneinfo`. Without the zone's file the offset
+/// stays as it is. Returns whether it changed.
+pub fn follow_time_zone(
+    store: &mut Store,
+    zoneinfo: &std::path::Path,
+    zone: &str,
+    now: Timestamp,
+) -> Result<bool, SeedError> {
+    let Some(offset) =
+        pos_service::zone::current_offset(zoneinfo, zone, now.unix_ms().div_euclid(1000))
+    else {
+        return Ok(false);
+    };
+    let text = store
+        .setting(STORE_SETTING)?
+        .ok_or_else(|| SeedError::Setting(format!("{STORE_SETTING} is missing")))?;
+    let mut shop: pos_core::tenant::Store = serde_json::from_str(&text)
+        .map_err(|e| SeedError::Setting(format!("{STORE_SETTING}: {e}")))?;
+    if shop.utc_offset == offset {
+        return Ok(false);
+    }
+    shop.utc_offset = offset;
+    store.set_setting(STORE_SETTING, &json(&shop)?)?;
+    Ok(true)
+}
+
+/// The settings every shop needs before its till can start: the store, its promotions, the
+/// loyalty programme, the default roles and the tax rates.
+fn seed_shop_settings(
+    store: &mut Store,
+    shop: &pos_core::tenant::Store,
+    promotions: &[Promotion],
+) -> Result<(), SeedError> {
+    store.set_setting(STORE_SETTING, &json(shop)?)?;
+    store.set_setting(PROMOTIONS_SETTING, &json(&promotions)?)?;
+    store.set_setting(LOYALTY_SETTING, &json(&pos_core::demo::loyalty())?)?;
+    for role in Role::defaults() {
+        store.save_role(&role)?;
+    }
+    for rate in shop.taxes.rates() {
+        store.save_tax_rate(rate)?;
+    }
+    Ok(())
 }
 
 /// The shop the till sells for, as the store holds it.
@@ -349,4 +413,39 @@ fn catalogue_events(
         }
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 2026-01-15 and 2026-07-15, 12:00 UTC.
+    const WINTER: i64 = 1_768_478_400_000;
+    const SUMMER: i64 = 1_784_116_800_000;
+
+    fn offset_hours(store: &Store) -> i8 {
+        shop_setup(store, pos_core::id::DeviceId::new("T1"))
+            .unwrap()
+            .store
+            .utc_offset
+            .whole_hours()
+    }
+
+    #[test]
+    fn the_shops_clock_follows_its_time_zone_into_summer_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path(), pos_core::id::DeviceId::new("T1")).unwrap();
+        let winter = Timestamp::from_unix_ms(WINTER);
+        seed_demo_shop(&mut store, winter, 0).unwrap();
+        let zoneinfo = std::path::Path::new(pos_service::setup::ZONEINFO_DIR);
+        assert!(follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", winter).unwrap());
+        assert_eq!(offset_hours(&store), 1);
+        assert!(!follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", winter).unwrap());
+        let summer = Timestamp::from_unix_ms(SUMMER);
+        assert!(follow_time_zone(&mut store, zoneinfo, "Europe/Berlin", summer).unwrap());
+        assert_eq!(offset_hours(&store), 2);
+        // A zone without a file leaves the clock alone.
+        assert!(!follow_time_zone(&mut store, zoneinfo, "Mars/Olympus", winter).unwrap());
+        assert_eq!(offset_hours(&store), 2);
+    }
 }

@@ -1,5 +1,6 @@
-//! Opening the terminal: the data directory, the encrypted store (seeded with the demo shop
-//! on first start), the shop read back from it, and a till over the store-backed ports.
+//! Opening the terminal: the data directory, the encrypted store (seeded on first start: with
+//! the shop's settings alone on a terminal set up on its screen, with the demo shop on a
+//! desktop), the shop read back from it, and a till over the store-backed ports.
 //!
 //! Owns where things live in the data directory and the order the terminal starts in. Holds
 //! no rule and draws nothing.
@@ -16,7 +17,7 @@ use pos_till::{Till, TillPorts};
 use crate::ids::StoreIds;
 use crate::peripherals::{EffectRunner, Peripherals};
 use crate::ports::{SharedStore, StoreCatalogue, StoreLedger, StoreStaff};
-use crate::seed::{SeedError, Seeded, seed_demo_shop, shop_setup};
+use crate::seed::{SeedError, Seeded, seed_demo_shop, seed_set_up_shop, shop_setup};
 
 /// Where the appliance keeps its data.
 pub const APPLIANCE_DATA_DIR: &str = "/data/pos";
@@ -103,10 +104,24 @@ pub fn open_terminal(
         source,
     };
     let mut store = Store::open(data, device.clone()).map_err(store_error)?;
-    let seeded = seed_demo_shop(&mut store, clock(), generated)?;
-    // A terminal set up on its screen belongs to a shop: the demo staff, whose PINs are in
-    // the README, must not open it. Its own administrator stays, whatever their name.
-    if let Ok(Some(state)) = pos_service::complete::SetupState::load(data) {
+    // A terminal set up on its screen belongs to a shop and starts without the demo's
+    // people and goods; any other store (a desktop demo) gets the demo shop.
+    let set_up = pos_service::complete::SetupState::load(data).ok().flatten();
+    let seeded = match &set_up {
+        Some(state) => seed_set_up_shop(&mut store, clock(), state)?,
+        None => seed_demo_shop(&mut store, clock(), generated)?,
+    };
+    if let Some(state) = &set_up {
+        crate::seed::follow_time_zone(
+            &mut store,
+            Path::new(pos_service::setup::ZONEINFO_DIR),
+            &state.time_zone,
+            clock(),
+        )?;
+    }
+    // Stores seeded with the demo before they were set up: the demo staff, whose PINs are in
+    // the README, must not open them. Their own administrator stays, whatever their name.
+    if let Some(state) = &set_up {
         for (id, ..) in crate::seed::DEMO_STAFF {
             if id != state.admin_user {
                 store

@@ -287,7 +287,7 @@ pub struct UpdateStatus {
 }
 
 impl UpdateStatus {
-    /// One line for the status bar.
+    /// One line for the service screen's software page.
     pub fn summary(&self) -> String {
         match &self.stage {
             UpdateStage::Idle => format!("Version {}", self.installed_version),
@@ -308,6 +308,22 @@ impl UpdateStatus {
                 format!("Update {version} failed; going back")
             }
         }
+    }
+
+    /// A few words for the status bar while an update is under way; `None` when idle (the
+    /// bar then shows the version and slot).
+    pub fn status_bar(&self) -> Option<String> {
+        Some(match &self.stage {
+            UpdateStage::Idle => return None,
+            UpdateStage::Downloading { version, percent } => {
+                format!("Update {version} · {percent}%")
+            }
+            UpdateStage::Installing { version } => format!("Installing {version}"),
+            UpdateStage::ReadyToRestart { version, .. } => format!("Update {version} ready"),
+            UpdateStage::Restarting { version } => format!("Restarting · {version}"),
+            UpdateStage::Checking { version } => format!("Checking {version}"),
+            UpdateStage::RollingBack { version } => format!("Update {version} failed"),
+        })
     }
 }
 
@@ -803,6 +819,30 @@ mod tests {
 
     fn raw(text: &str) -> RawUpdate {
         toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_status_bar_names_an_update_only_while_it_is_under_way() {
+        let status = |stage| UpdateStatus {
+            installed_version: "1.4.0".to_owned(),
+            stage,
+            last_error: None,
+            last_message: None,
+        };
+        assert_eq!(status(UpdateStage::Idle).status_bar(), None);
+        let downloading = status(UpdateStage::Downloading {
+            version: "1.5.0".to_owned(),
+            percent: 40,
+        });
+        assert_eq!(
+            downloading.status_bar().as_deref(),
+            Some("Update 1.5.0 · 40%")
+        );
+        assert_eq!(downloading.summary(), "Downloading update 1.5.0 (40%)");
+        let failed = status(UpdateStage::RollingBack {
+            version: "1.5.0".to_owned(),
+        });
+        assert_eq!(failed.status_bar().as_deref(), Some("Update 1.5.0 failed"));
     }
 
     #[test]

@@ -329,9 +329,14 @@ fn a_manager_tests_the_hardware_and_resets_the_terminal() {
     );
     assert!(!ui.data.root.join("reboot.request").exists());
 
-    // The update agent's news reaches the software page.
+    // The update agent's news reaches the software page, and the status bar in short.
     ui._service
-        .show_update_activity("Downloading update 9.9.0 (40%)");
+        .show_update_activity("Downloading update 9.9.0 (40%)", Some("Update 9.9.0 · 40%"));
+    ui._service.show_status_bar();
+    assert_eq!(
+        ui.window.global::<pos_ui::StatusAdapter>().get_update(),
+        "Update 9.9.0 · 40%"
+    );
     ui.tap("Network");
     ui.tap("Software");
     assert!(

@@ -351,6 +351,39 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
             .unwrap()
             .is_none()
     );
+    // The shop's own name and ids, and none of the demo's goods or customers: nothing made up
+    // is journalled to be synced up as if the shop had made it.
+    let store = opened.store.borrow();
+    let shop = pos_terminal::seed::shop_setup(&store, DeviceId::new("T2"))
+        .unwrap()
+        .store;
+    assert_eq!(shop.name, state.store_name);
+    assert_eq!(shop.id.as_str(), enrolment.store);
+    // Berlin's offset today, summer or winter, not the template's UTC.
+    let berlin = pos_service::zone::current_offset(
+        std::path::Path::new("/usr/share/zoneinfo"),
+        "Europe/Berlin",
+        pos_ui::system_now().unix_ms() / 1000,
+    )
+    .unwrap();
+    assert_eq!(shop.utc_offset, berlin);
+    assert!([1, 2].contains(&berlin.whole_hours()));
+    assert!(
+        store
+            .product(&pos_core::id::ProductId::new("milk"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.search_customers("Lena", 5).unwrap().is_empty());
+    assert!(
+        store
+            .journal_tail(u32::MAX)
+            .unwrap()
+            .iter()
+            .all(|entry| entry.kind != "product_saved"),
+        "no product was journalled"
+    );
+    drop(store);
     drop(opened);
 
     // Sync needs no [sync] section: the fleet and the credential come from the enrolment.
