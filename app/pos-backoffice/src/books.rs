@@ -3,22 +3,25 @@
 //! the UI thread (`Rc<RefCell<Store>>`).
 //!
 //! Every write is [`Books::record`] with domain events (product saved, price changed, stock
-//! moved), so it lands in the journal and syncs; the only other write is a batch's lot and
-//! expiry, which stock movements then refer to.
+//! moved, customer saved, role and user saved, PIN reset, loyalty program saved), so it lands
+//! in the journal and syncs; the only other write is a batch's lot and expiry, which stock
+//! movements then refer to.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use pos_core::access::{Override, Staff};
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::DomainEvent;
-use pos_core::id::{CategoryId, ProductId, StoreId, UserId};
+use pos_core::id::{CategoryId, CustomerId, ProductId, StoreId, UserId};
+use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Currency;
 use pos_core::quantity::Quantity;
 use pos_core::stock::Batch;
 use pos_reports::{Period, ReportData, ReportError};
 use pos_store::inventory::{BatchLevel, ProductFilter, ProductListing};
-use pos_store::read::{ExpiringBatch, LowStock};
+use pos_store::read::{ExpiringBatch, LowStock, SaleSummary};
 use pos_store::{Store, StoreError};
 use time::Date;
 
@@ -64,6 +67,20 @@ pub trait Books {
     ) -> Result<Quantity, StoreError>;
     fn report_data(&self, period: &Period, currency: Currency) -> Result<ReportData, ReportError>;
     fn save_batch(&self, batch: &Batch) -> Result<(), StoreError>;
+    /// Customers by name, or those whose name, card or phone has `text`, with their points.
+    fn customers(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>, StoreError>;
+    fn customer(&self, id: &CustomerId) -> Result<Option<(Customer, i64)>, StoreError>;
+    fn customer_by_card(&self, card: &str) -> Result<Option<(Customer, i64)>, StoreError>;
+    /// A customer's sales, newest first.
+    fn customer_sales(&self, id: &CustomerId, limit: u32) -> Result<Vec<SaleSummary>, StoreError>;
+    /// A customer's points movements, newest first.
+    fn points_ledger(&self, id: &CustomerId, limit: u32)
+    -> Result<Vec<PointsMovement>, StoreError>;
+    fn loyalty_program(&self) -> Result<Option<LoyaltyProgram>, StoreError>;
+    /// Everyone on the staff list, retired people too, and every role.
+    fn staff(&self) -> Result<Staff, StoreError>;
+    /// Manager overrides recorded since `since`, oldest first.
+    fn overrides_since(&self, since: Timestamp) -> Result<Vec<Override>, StoreError>;
     /// Journals `events` and applies them, all or nothing.
     fn record(
         &self,
@@ -158,6 +175,55 @@ impl Books for SharedStore {
 
     fn save_batch(&self, batch: &Batch) -> Result<(), StoreError> {
         self.borrow_mut().save_batch(batch)
+    }
+
+    fn customers(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>, StoreError> {
+        self.borrow().customer_list(text, limit)
+    }
+
+    fn customer(&self, id: &CustomerId) -> Result<Option<(Customer, i64)>, StoreError> {
+        self.borrow().customer(id)
+    }
+
+    fn customer_by_card(&self, card: &str) -> Result<Option<(Customer, i64)>, StoreError> {
+        self.borrow().customer_by_card(card)
+    }
+
+    fn customer_sales(&self, id: &CustomerId, limit: u32) -> Result<Vec<SaleSummary>, StoreError> {
+        self.borrow().customer_history(id, limit)
+    }
+
+    fn points_ledger(
+        &self,
+        id: &CustomerId,
+        limit: u32,
+    ) -> Result<Vec<PointsMovement>, StoreError> {
+        self.borrow().points_ledger(id, limit)
+    }
+
+    fn loyalty_program(&self) -> Result<Option<LoyaltyProgram>, StoreError> {
+        self.borrow().loyalty_program()
+    }
+
+    fn staff(&self) -> Result<Staff, StoreError> {
+        let store = self.borrow();
+        Ok(Staff {
+            users: store.staff()?,
+            roles: store.roles()?,
+        })
+    }
+
+    fn overrides_since(&self, since: Timestamp) -> Result<Vec<Override>, StoreError> {
+        let entries = self
+            .borrow()
+            .journal_events_since("override_approved", since)?;
+        let mut overrides = Vec::with_capacity(entries.len());
+        for entry in entries {
+            if let DomainEvent::OverrideApproved(approval) = entry.event()? {
+                overrides.push(approval);
+            }
+        }
+        Ok(overrides)
     }
 
     fn record(

@@ -2,26 +2,32 @@
 //! size × colour matrix, in-store barcodes, CSV and Excel imports with a preview), stock
 //! (levels per batch, goods receipts with lot and expiry, adjustments with reason codes,
 //! counts with their variance, expiring batches and write-offs, reorder quantities), reports
-//! on screen and exported, and today's dashboard.
+//! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
+//! tier, purchases and points ledger; the loyalty settings), and people (staff, roles with
+//! their permission tree, PIN resets, the override log).
 //!
 //! It owns the back office's checks and screens. Retail rules are `pos-core`'s (product
-//! validation, count corrections, reorder quantities, permissions), report figures are
-//! `pos-reports`', and storage is reached only through [`Books`], implemented over the
-//! terminal's store: every change is a domain event recorded in the journal, so it syncs.
-//! It never touches a device and holds no price or tax rule of its own.
+//! validation, count corrections, reorder quantities, loyalty tiers and earn rates,
+//! permissions and who may change them), report figures are `pos-reports`', and storage is
+//! reached only through [`Books`], implemented over the terminal's store: every change is a
+//! domain event recorded in the journal, so it syncs. It never touches a device and holds no
+//! price or tax rule of its own.
 //!
 //! Key decision: like the till, the `.slint` pages bind only to a few globals (`Office`,
-//! `Products`, `Stock`, `Reports`, `Dash`) with sample defaults; [`BackOfficeScreen`] is
-//! the one bridge that copies views into them and turns their callbacks into
-//! [`BackOffice`] actions, each checked against the signed-in person's role first. The pages
-//! are `ui/*.slint` here but compiled into `pos-ui`'s one window (the appliance's full-screen
-//! backend drives a single window): a manager enters from the till's login page, signs in
-//! with a PIN at the door the service screen shares, and goes back to the till.
+//! `Products`, `Stock`, `Reports`, `Dash`, `Customers`, `People`) with sample defaults;
+//! [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
+//! callbacks into [`BackOffice`] actions, each checked against the signed-in person's role
+//! first. The pages are `ui/*.slint` here but compiled into `pos-ui`'s one window (the
+//! appliance's full-screen backend drives a single window): a manager enters from the till's
+//! login page, signs in with a PIN at the door the service screen shares, and goes back to the
+//! till.
 
 pub mod books;
+pub mod customers;
 pub mod export;
 pub mod import;
 pub mod office;
+pub mod people;
 pub mod product_form;
 mod screen;
 

@@ -45,8 +45,23 @@ pub mod permission {
     pub const STOCK_WRITE_OFF: &str = "inventory.write_off";
     pub const REPORTS_VIEW: &str = "reports.view";
     pub const REPORTS_EXPORT: &str = "reports.export";
+    /// The log of manager overrides, an audit report.
+    pub const OVERRIDES_VIEW: &str = "reports.overrides";
+    pub const CUSTOMERS_VIEW: &str = "customers.view";
+    pub const CUSTOMERS_EDIT: &str = pos_core::access::permission::CUSTOMERS_EDIT;
+    /// Tiers, earn rates and what a point is worth: a shop setting.
+    pub const LOYALTY_SETTINGS: &str = "settings.loyalty";
+    pub const PEOPLE_VIEW: &str = "users.view";
+    pub const PEOPLE_EDIT: &str = pos_core::access::permission::USERS_EDIT;
+    pub const ROLES_EDIT: &str = pos_core::access::permission::USERS_ROLES;
     /// Any one of these lets a person into the back office.
-    pub const ENTRY: [&str; 3] = [PRODUCTS_VIEW, STOCK_VIEW, REPORTS_VIEW];
+    pub const ENTRY: [&str; 5] = [
+        PRODUCTS_VIEW,
+        STOCK_VIEW,
+        REPORTS_VIEW,
+        CUSTOMERS_VIEW,
+        PEOPLE_VIEW,
+    ];
 }
 
 /// How many rows the lists on screen show.
@@ -78,6 +93,10 @@ pub enum BackOfficeError {
     Import(#[from] ImportError),
     #[error("{0}")]
     Input(String),
+    #[error("{0}")]
+    Staff(#[from] pos_core::access::StaffError),
+    #[error("{0}")]
+    Loyalty(#[from] pos_core::loyalty::LoyaltyError),
     #[error("the store refused: {0}")]
     Store(#[from] pos_store::StoreError),
     #[error("the report could not be made: {0}")]
@@ -208,7 +227,7 @@ impl<B: Books> BackOffice<B> {
             return Err(BackOfficeError::Denied {
                 name: actor.name.clone(),
                 role: actor.role.name.clone(),
-                permission: "products.view, inventory.view or reports.view".to_owned(),
+                permission: entry_permissions(),
             });
         }
         self.actor = Some(actor);
@@ -237,8 +256,13 @@ impl<B: Books> BackOffice<B> {
         }
     }
 
-    fn record(&self, by: &UserId, events: &[DomainEvent]) -> Result<()> {
+    pub(crate) fn record(&self, by: &UserId, events: &[DomainEvent]) -> Result<()> {
         Ok(self.books.record(by, self.now(), events)?)
+    }
+
+    /// A fresh id with `prefix`.
+    pub(crate) fn new_id(&mut self, prefix: &str) -> String {
+        (self.ids)(prefix)
     }
 
     // ---- Products ---------------------------------------------------------------------------
@@ -767,6 +791,14 @@ impl<B: Books> BackOffice<B> {
             top_products,
             low_stock,
         })
+    }
+}
+
+/// "products.view, inventory.view … or users.view": what lets a person in, for the refusal.
+fn entry_permissions() -> String {
+    match permission::ENTRY.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

@@ -1,6 +1,10 @@
 //! The bridge between the back office's Slint globals and [`BackOffice`]: every callback
 //! becomes one action, and what it returns (or why it was refused) is copied back into the
-//! globals. Only the UI thread calls in here.
+//! globals. Only the UI thread calls in here. The customers and people pages have their own
+//! submodules.
+
+mod customers;
+mod people;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -21,9 +25,9 @@ use crate::import::{FileKind, ImportPreview};
 use crate::office::{AdjustReason, BackOffice, BackOfficeError};
 use crate::product_form::ProductForm;
 use pos_ui::{
-    AppWindow as Window, Bar, BatchRow, Dash, ExpiryRow, ImportRow, Office, OfficePerson,
-    ProductRow, Products, ReorderRow, Reports, Section, Stock, StockCountRow, StockTab, Tone,
-    TopRow,
+    AppWindow as Window, Bar, BatchRow, Dash, ExpiryRow, ImportRow, Office, OfficePerson, People,
+    PeopleTab, ProductRow, Products, ReorderRow, Reports, Section, Stock, StockCountRow, StockTab,
+    Tone, TopRow,
 };
 
 /// What the screen remembers between callbacks: the rows on screen, so a tap on row `i`
@@ -36,6 +40,8 @@ struct Shown {
     variants: Vec<Product>,
     preview: Option<ImportPreview>,
     expiring: Vec<ExpiringBatch>,
+    customers: customers::Shown,
+    people: people::Shown,
 }
 
 struct Inner<B: Books> {
@@ -155,6 +161,25 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let screen = self.clone();
         reports.on_export(move |format| screen.export(format));
         window.global::<Dash>().on_refresh(on(Self::show_dashboard));
+        self.wire_customers(window);
+        self.wire_people(window);
+    }
+
+    /// A callback that runs `f` on this screen.
+    fn on(&self, f: fn(&Self)) -> impl Fn() + 'static {
+        let screen = self.clone();
+        move || f(&screen)
+    }
+
+    /// A time on the shop's clock, as lists show it: `2026-03-02 11:00`.
+    fn local_time(&self, at: pos_core::clock::Timestamp) -> String {
+        let local = at.local(self.inner.borrow().office.shop().utc_offset);
+        format!(
+            "{} {:02}:{:02}",
+            local.date,
+            local.minute_of_day / 60,
+            local.minute_of_day % 60
+        )
     }
 
     fn with_window(&self, f: impl FnOnce(&Window)) {
@@ -226,14 +251,21 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 office_global.set_user(text(label));
                 // The first section this person may see.
                 let first = {
-                    use crate::office::permission::{PRODUCTS_VIEW, REPORTS_VIEW};
+                    use crate::office::permission::{
+                        CUSTOMERS_VIEW, PRODUCTS_VIEW, REPORTS_VIEW, STOCK_VIEW,
+                    };
                     let inner = self.inner.borrow();
-                    if inner.office.allow(REPORTS_VIEW).is_ok() {
+                    let may = |permission| inner.office.allow(permission).is_ok();
+                    if may(REPORTS_VIEW) {
                         Section::Dashboard
-                    } else if inner.office.allow(PRODUCTS_VIEW).is_ok() {
+                    } else if may(PRODUCTS_VIEW) {
                         Section::Products
-                    } else {
+                    } else if may(STOCK_VIEW) {
                         Section::Stock
+                    } else if may(CUSTOMERS_VIEW) {
+                        Section::Customers
+                    } else {
+                        Section::People
                     }
                 };
                 self.go(first);
@@ -267,6 +299,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     fn sign_out(&self) {
         self.inner.borrow_mut().office.sign_out();
         self.inner.borrow_mut().shown = Shown::default();
+        self.forget_customers_and_people();
         self.say("", Tone::Info);
         self.show_sign_in();
     }
@@ -294,6 +327,14 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     Some(StockTab::Reorder) => self.show_reorder(),
                     _ => {}
                 }
+            }
+            Section::Customers => self.show_customers(),
+            Section::People => {
+                let tab = self
+                    .window
+                    .upgrade()
+                    .map(|w| w.global::<People>().get_tab());
+                self.show_people(tab.unwrap_or(PeopleTab::Staff));
             }
             Section::SignIn | Section::ProductEdit => {}
         }

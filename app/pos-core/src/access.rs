@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::id::{RoleId, UserId};
 
+/// What makes someone an administrator: they can change people and what roles may do. A
+/// store that had one always keeps one, or nobody could ever mend a role again.
+pub const ADMINISTRATION: [&str; 2] = [permission::USERS_EDIT, permission::USERS_ROLES];
+
 /// The permissions the terminal checks. Roles may grant others; these are the ones the core
 /// and the terminal ask for.
 pub mod permission {
@@ -40,6 +44,8 @@ pub mod permission {
     pub const PRODUCTS_EDIT: &str = "products.edit";
     pub const CUSTOMERS_EDIT: &str = "customers.edit";
     pub const USERS_EDIT: &str = "users.edit";
+    /// Changing what a role may do.
+    pub const USERS_ROLES: &str = "users.roles";
     pub const SETTINGS_EDIT: &str = "settings.edit";
     pub const FLEET_ADMIN: &str = "fleet.admin";
 }
@@ -288,6 +294,85 @@ pub fn authorize(
     }))
 }
 
+/// A person on the staff list: who they are, their role, and whether they still work here
+/// (a retired person keeps their name on past sales but cannot sign in).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub role: RoleId,
+    pub active: bool,
+}
+
+/// Why a change to people or roles is refused. Nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StaffError {
+    #[error(
+        "this would take “{permission}” away from you, and you could not undo it; ask another administrator to change your own role"
+    )]
+    LocksYouOut { permission: String },
+    #[error("you cannot retire yourself; ask another administrator")]
+    RetiresYourself,
+    #[error(
+        "nobody would be left who can manage people and roles ({}); give someone else the Administrator role first",
+        ADMINISTRATION.join(", ")
+    )]
+    LastAdministrator,
+}
+
+/// Everyone on the staff list with the roles they hold: the state a change to people or
+/// roles is checked on, before and after.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Staff {
+    pub users: Vec<User>,
+    pub roles: Vec<Role>,
+}
+
+impl Staff {
+    pub fn user(&self, id: &UserId) -> Option<&User> {
+        self.users.iter().find(|u| &u.id == id)
+    }
+
+    pub fn role(&self, id: &RoleId) -> Option<&Role> {
+        self.roles.iter().find(|r| &r.id == id)
+    }
+
+    /// Whether `user` works here and their role grants `permission`.
+    pub fn allows(&self, user: &UserId, permission: &str) -> bool {
+        self.user(user)
+            .is_some_and(|u| u.active && self.role(&u.role).is_some_and(|r| r.allows(permission)))
+    }
+
+    /// Active people who may change people and roles.
+    pub fn administrators(&self) -> impl Iterator<Item = &User> {
+        self.users
+            .iter()
+            .filter(|u| ADMINISTRATION.iter().all(|p| self.allows(&u.id, p)))
+    }
+
+    /// Checks that going from `self` to `after`, done by `by` under `permission`, leaves them
+    /// able to do it again and leaves the store an administrator if it had one.
+    pub fn check_change(
+        &self,
+        after: &Staff,
+        by: &UserId,
+        permission: &str,
+    ) -> Result<(), StaffError> {
+        if after.user(by).is_some_and(|u| !u.active) {
+            return Err(StaffError::RetiresYourself);
+        }
+        if self.allows(by, permission) && !after.allows(by, permission) {
+            return Err(StaffError::LocksYouOut {
+                permission: permission.to_owned(),
+            });
+        }
+        if self.administrators().next().is_some() && after.administrators().next().is_none() {
+            return Err(StaffError::LastAdministrator);
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for Grant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -387,6 +472,58 @@ mod tests {
                 Timestamp::from_unix_ms(0)
             )
             .is_ok()
+        );
+    }
+
+    fn staff() -> Staff {
+        let user = |id: &str, role: &str| User {
+            id: UserId::new(id),
+            name: id.to_owned(),
+            role: RoleId::new(role),
+            active: true,
+        };
+        Staff {
+            users: vec![user("olga", "admin"), user("marc", "manager")],
+            roles: Role::defaults(),
+        }
+    }
+
+    #[test]
+    fn a_staff_change_keeps_an_administrator_and_cannot_lock_its_author_out() {
+        let before = staff();
+        let olga = UserId::new("olga");
+        let mut demoted = before.clone();
+        demoted.users[0].role = RoleId::new("manager");
+        assert_eq!(
+            before.check_change(&demoted, &olga, permission::USERS_EDIT),
+            Err(StaffError::LocksYouOut {
+                permission: "users.edit".into()
+            })
+        );
+        let mut stripped = before.clone();
+        stripped.roles[3].grants.retain(|g| g.as_str() != "users.*");
+        assert!(matches!(
+            before.check_change(&stripped, &UserId::new("root"), permission::USERS_ROLES),
+            Err(StaffError::LastAdministrator)
+        ));
+        let mut retired = before.clone();
+        retired.users[0].active = false;
+        assert_eq!(
+            before.check_change(&retired, &olga, permission::USERS_EDIT),
+            Err(StaffError::RetiresYourself)
+        );
+        // Making Marc an administrator too is fine, and then Olga may step down.
+        let mut promoted = before.clone();
+        promoted.users[1].role = RoleId::new("admin");
+        assert_eq!(
+            before.check_change(&promoted, &olga, permission::USERS_EDIT),
+            Ok(())
+        );
+        let mut handed_over = promoted.clone();
+        handed_over.users[0].role = RoleId::new("manager");
+        assert_eq!(
+            promoted.check_change(&handed_over, &UserId::new("marc"), permission::USERS_EDIT),
+            Ok(())
         );
     }
 }

@@ -6,13 +6,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::access::Override;
+use crate::access::{Override, Role, User};
 use crate::cart::Void;
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::held::HeldCart;
 use crate::id::{DeviceId, EventId, HeldCartId, ProductId, ReceiptNumber, SaleId, ShiftId, UserId};
-use crate::loyalty::{Customer, PointsMovement, PointsReason};
+use crate::loyalty::{Customer, LoyaltyProgram, PointsMovement, PointsReason};
 use crate::money::Money;
 use crate::refund::Refund;
 use crate::sale::Sale;
@@ -131,6 +131,17 @@ pub enum DomainEvent {
         receipt: ReceiptNumber,
         destination: ReceiptDestination,
     },
+    /// A role and everything it grants, as it now is.
+    RoleSaved(Role),
+    /// A person added, renamed, given another role, or retired.
+    UserSaved(User),
+    /// A person's PIN replaced. Only the argon2id hash travels, never the PIN.
+    PinReset {
+        user: UserId,
+        pin_hash: String,
+    },
+    /// The loyalty program: tiers, their bars and earn rates, what a point is worth.
+    LoyaltyProgramSaved(LoyaltyProgram),
 }
 
 impl DomainEvent {
@@ -153,6 +164,10 @@ impl DomainEvent {
             DomainEvent::PointsMoved(_) => "points_moved",
             DomainEvent::DrawerOpened(_) => "drawer_opened",
             DomainEvent::ReceiptRequested { .. } => "receipt_requested",
+            DomainEvent::RoleSaved(_) => "role_saved",
+            DomainEvent::UserSaved(_) => "user_saved",
+            DomainEvent::PinReset { .. } => "pin_reset",
+            DomainEvent::LoyaltyProgramSaved(_) => "loyalty_program_saved",
         }
     }
 }

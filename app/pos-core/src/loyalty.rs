@@ -72,7 +72,25 @@ pub enum LoyaltyError {
     NotPositive(i64),
     #[error(transparent)]
     Money(#[from] MoneyError),
+    #[error("the spend for {tier} cannot be below zero")]
+    NegativeThreshold { tier: &'static str },
+    #[error("the spend for {tier} must be more than the spend for {below}")]
+    ThresholdOrder {
+        tier: &'static str,
+        below: &'static str,
+    },
+    #[error("the points per unit for {tier} cannot be below zero")]
+    NegativeEarnRate { tier: &'static str },
+    #[error("a point must be worth more than nothing")]
+    PointValue,
+    #[error("the spend that sets a tier is counted over 1 to {WINDOW_DAYS_MAX} days, not {0}")]
+    Window(i64),
+    #[error("the program needs one rule for each tier, Member first")]
+    Tiers,
 }
+
+/// The longest rolling window a tier is counted over: ten years.
+pub const WINDOW_DAYS_MAX: i64 = 3_650;
 
 /// Something the customer bought or returned: a row of their history, and what rolling spend
 /// counts.
@@ -124,6 +142,43 @@ pub fn purchase_history(
 }
 
 impl LoyaltyProgram {
+    /// Checks the program before it is saved: one rule per tier from Member up, bars that
+    /// rise with the tier, earn rates not below zero, a point worth something and a
+    /// sensible window.
+    pub fn check(&self) -> Result<(), LoyaltyError> {
+        let tiers: Vec<Tier> = self.tiers.iter().map(|rule| rule.tier).collect();
+        if tiers.first() != Some(&Tier::Member) || tiers.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(LoyaltyError::Tiers);
+        }
+        for (index, rule) in self.tiers.iter().enumerate() {
+            if rule.spend_min.is_negative() {
+                return Err(LoyaltyError::NegativeThreshold {
+                    tier: rule.tier.name(),
+                });
+            }
+            if rule.points_per_unit.is_sign_negative() && !rule.points_per_unit.is_zero() {
+                return Err(LoyaltyError::NegativeEarnRate {
+                    tier: rule.tier.name(),
+                });
+            }
+            if let Some(below) = index.checked_sub(1).and_then(|i| self.tiers.get(i))
+                && rule.spend_min.amount() <= below.spend_min.amount()
+            {
+                return Err(LoyaltyError::ThresholdOrder {
+                    tier: rule.tier.name(),
+                    below: below.tier.name(),
+                });
+            }
+        }
+        if !self.point_value.is_positive() {
+            return Err(LoyaltyError::PointValue);
+        }
+        if !(1..=WINDOW_DAYS_MAX).contains(&self.window_days) {
+            return Err(LoyaltyError::Window(self.window_days));
+        }
+        Ok(())
+    }
+
     /// The customer's spend over the window ending at `now`.
     pub fn rolling_spend(&self, history: &[Purchase], now: Timestamp) -> Result<Money, MoneyError> {
         let since = now.minus_days(self.window_days);
@@ -261,5 +316,29 @@ mod tests {
             "the customer has 120 points; 500 cannot be redeemed"
         );
         assert_eq!(program.redeem(100, 120).unwrap(), eur("1.00"));
+    }
+
+    #[test]
+    fn a_program_is_checked_before_it_is_saved() {
+        let program = loyalty_program();
+        assert_eq!(program.check(), Ok(()));
+        let mut backwards = program.clone();
+        backwards.tiers[2].spend_min = eur("50.00");
+        assert_eq!(
+            backwards.check().unwrap_err().to_string(),
+            "the spend for Silver must be more than the spend for Bronze"
+        );
+        let mut free = program.clone();
+        free.point_value = eur("0.00");
+        assert_eq!(free.check(), Err(LoyaltyError::PointValue));
+        let mut negative = program.clone();
+        negative.tiers[1].points_per_unit = Decimal::new(-1, 0);
+        assert_eq!(
+            negative.check(),
+            Err(LoyaltyError::NegativeEarnRate { tier: "Bronze" })
+        );
+        let mut forever = program;
+        forever.window_days = 0;
+        assert_eq!(forever.check(), Err(LoyaltyError::Window(0)));
     }
 }

@@ -1,7 +1,7 @@
 //! The read model: what the till's screens ask for, answered as core types or small view
 //! types, never as SQL rows.
 
-use pos_core::access::{Actor, Grant, Role};
+use pos_core::access::{Actor, Role, User};
 use pos_core::catalog::{Product, VariantAttribute};
 use pos_core::clock::Timestamp;
 use pos_core::held::HeldCart;
@@ -9,7 +9,7 @@ use pos_core::id::{
     Barcode, BatchId, CategoryId, CustomerId, DeviceId, ProductId, ReceiptNumber, RoleId, SaleId,
     Sku, StoreId, TaxCategoryId, TaxRateId, UserId, VendorId,
 };
-use pos_core::loyalty::Customer;
+use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Money;
 use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
@@ -60,6 +60,9 @@ pub struct ExpiringBatch {
     pub expiry: Date,
     pub level: Quantity,
 }
+
+/// The store setting holding the loyalty program as JSON.
+pub const LOYALTY_SETTING: &str = "shop.loyalty";
 
 /// The most rows any list query returns, whatever the caller asks.
 pub const LIST_ROWS_MAX: u32 = 1_000;
@@ -391,6 +394,41 @@ impl Store {
         Ok(found)
     }
 
+    /// The customer list: everyone by name when `text` is empty, else [`Self::search_customers`].
+    pub fn customer_list(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>> {
+        if !text.trim().is_empty() {
+            return self.search_customers(text, limit);
+        }
+        let ids = self.strings(
+            "SELECT id FROM customer ORDER BY name, id LIMIT ?1",
+            [limit.min(LIST_ROWS_MAX)],
+        )?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.customer(&CustomerId::new(id))?);
+        }
+        Ok(found)
+    }
+
+    /// A customer's points ledger, newest first.
+    pub fn points_ledger(&self, customer: &CustomerId, limit: u32) -> Result<Vec<PointsMovement>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT points, reason, at_ms FROM points_movement WHERE customer = ?1 \
+             ORDER BY at_ms DESC, seq DESC LIMIT ?2",
+        )?;
+        let mut rows = statement.query(params![customer.as_str(), limit.min(LIST_ROWS_MAX)])?;
+        let mut ledger = Vec::new();
+        while let Some(row) = rows.next()? {
+            ledger.push(PointsMovement {
+                customer: customer.clone(),
+                points: row.get(0)?,
+                reason: serde_json::from_str(&row.get::<_, String>(1)?)?,
+                at: Timestamp::from_unix_ms(row.get(2)?),
+            });
+        }
+        Ok(ledger)
+    }
+
     /// Stock of a product in a store, all batches together.
     pub fn stock_level(&self, store: &StoreId, product: &ProductId) -> Result<Quantity> {
         let texts = self.strings(
@@ -513,13 +551,7 @@ impl Store {
     // ---- Configuration: users, roles, settings, tax rates, categories ----------------------
 
     pub fn save_role(&mut self, role: &Role) -> Result<()> {
-        let grants: Vec<&str> = role.grants.iter().map(Grant::as_str).collect();
-        self.connection.execute(
-            "INSERT INTO role (id, name, grants) VALUES (?1, ?2, ?3) \
-             ON CONFLICT(id) DO UPDATE SET name = excluded.name, grants = excluded.grants",
-            params![role.id.as_str(), role.name, serde_json::to_string(&grants)?],
-        )?;
-        Ok(())
+        crate::store::upsert_role(&self.connection, role)
     }
 
     /// Takes a person off the till: no tile, no PIN. Their past sales keep their name.
@@ -606,6 +638,48 @@ impl Store {
             .query_row([user.as_str()], |row| row.get::<_, Option<String>>(0))
             .optional()?
             .flatten())
+    }
+
+    /// Every role, by name.
+    pub fn roles(&self) -> Result<Vec<Role>> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, name, grants FROM role ORDER BY name, id LIMIT ?1")?;
+        let mut rows = statement.query([LIST_ROWS_MAX])?;
+        let mut roles = Vec::new();
+        while let Some(row) = rows.next()? {
+            let grants: Vec<String> = serde_json::from_str(&row.get::<_, String>(2)?)?;
+            let grants: Vec<&str> = grants.iter().map(String::as_str).collect();
+            roles.push(Role::new(
+                &row.get::<_, String>(0)?,
+                &row.get::<_, String>(1)?,
+                &grants,
+            ));
+        }
+        Ok(roles)
+    }
+
+    /// Everyone on the staff list, retired people too, by name.
+    pub fn staff(&self) -> Result<Vec<User>> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, name, role, active FROM user ORDER BY name, id LIMIT ?1")?;
+        let rows = statement.query_map([LIST_ROWS_MAX], |row| {
+            Ok(User {
+                id: UserId::new(row.get::<_, String>(0)?),
+                name: row.get(1)?,
+                role: RoleId::new(row.get::<_, String>(2)?),
+                active: row.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<Vec<User>, _>>()?)
+    }
+
+    /// The loyalty program the shop runs, if one was saved.
+    pub fn loyalty_program(&self) -> Result<Option<LoyaltyProgram>> {
+        self.setting(LOYALTY_SETTING)?
+            .map(|text| Ok(serde_json::from_str(&text)?))
+            .transpose()
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use pos_core::access::{Grant, Role, User};
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, sale_events};
@@ -534,6 +535,31 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         DomainEvent::PointsMoved(movement) => insert_points(transaction, movement),
         // Kept in the journal only: the audit trail is where voids, approvals and drawer
         // openings are read from, and the fleet sends requested receipts from the synced journal.
+        DomainEvent::RoleSaved(role) => upsert_role(transaction, role),
+        DomainEvent::UserSaved(user) => upsert_user(transaction, user),
+        DomainEvent::PinReset { user, pin_hash } => {
+            let changed = transaction.execute(
+                "UPDATE user SET pin_hash = ?2 WHERE id = ?1 AND active",
+                params![user.as_str(), pin_hash],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Refused(format!(
+                    "{user} is not on the staff list, or was retired"
+                )));
+            }
+            Ok(())
+        }
+        DomainEvent::LoyaltyProgramSaved(program) => {
+            transaction.execute(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![
+                    crate::read::LOYALTY_SETTING,
+                    serde_json::to_string(program)?
+                ],
+            )?;
+            Ok(())
+        }
         DomainEvent::LinesVoided(_)
         | DomainEvent::OverrideApproved(_)
         | DomainEvent::DrawerOpened(_)
@@ -793,6 +819,36 @@ pub(crate) fn upsert_product(transaction: &Transaction<'_>, product: &Product) -
                 )
             })?;
     }
+    Ok(())
+}
+
+/// A role and its grants, kept as a JSON array of patterns.
+pub(crate) fn upsert_role(connection: &Connection, role: &Role) -> Result<()> {
+    let grants: Vec<&str> = role.grants.iter().map(Grant::as_str).collect();
+    connection.execute(
+        "INSERT INTO role (id, name, grants) VALUES (?1, ?2, ?3) \
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, grants = excluded.grants",
+        params![role.id.as_str(), role.name, serde_json::to_string(&grants)?],
+    )?;
+    Ok(())
+}
+
+/// A person as the staff list keeps them; retiring someone also clears their PIN.
+fn upsert_user(transaction: &Transaction<'_>, user: &User) -> Result<()> {
+    transaction
+        .execute(
+            "INSERT INTO user (id, name, role, active) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \
+             active = excluded.active, \
+             pin_hash = CASE WHEN excluded.active THEN pin_hash END",
+            params![user.id.as_str(), user.name, user.role.as_str(), user.active],
+        )
+        .map_err(|error| {
+            refuse_constraint(
+                error,
+                format!("role {} does not exist; save it before the user", user.role),
+            )
+        })?;
     Ok(())
 }
 

@@ -181,7 +181,7 @@ fn apply_change(
                 params![rate.id.as_str(), rate.name, rate.rate.to_string()],
             )?;
         }
-        ChangeBody::Role { role } => save_role(transaction, role)?,
+        ChangeBody::Role { role } => store::upsert_role(transaction, role)?,
         ChangeBody::Staff { member } => {
             // A member whose role has not arrived yet gets an empty role of that id, which
             // grants nothing until the role itself is pulled.
@@ -243,20 +243,6 @@ fn apply_change(
         }
         ChangeBody::Unknown => applied.skipped += 1,
     }
-    Ok(())
-}
-
-fn save_role(transaction: &Transaction<'_>, role: &pos_core::access::Role) -> Result<()> {
-    let grants: Vec<&str> = role
-        .grants
-        .iter()
-        .map(pos_core::access::Grant::as_str)
-        .collect();
-    transaction.execute(
-        "INSERT INTO role (id, name, grants) VALUES (?1, ?2, ?3) \
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, grants = excluded.grants",
-        params![role.id.as_str(), role.name, serde_json::to_string(&grants)?],
-    )?;
     Ok(())
 }
 

@@ -885,3 +885,71 @@ fn customers_are_found_by_name_card_or_phone_digits() {
     assert!(names("nobody").is_empty());
     assert_eq!(store.search_customers("a", 1).unwrap().len(), 1);
 }
+
+#[test]
+fn staff_roles_pins_and_the_loyalty_program_come_from_journalled_events() {
+    use pos_core::access::{Role, User};
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let admin = UserId::new("olga");
+    let kim = User {
+        id: UserId::new("kim"),
+        name: "Kim".to_owned(),
+        role: RoleId::new("clerk"),
+        active: true,
+    };
+    // A user whose role is not there is refused, and nothing of the batch stays.
+    let orphan = store.record(&admin, at(0), &[DomainEvent::UserSaved(kim.clone())]);
+    assert!(matches!(orphan, Err(StoreError::Refused(_))), "{orphan:?}");
+    assert!(store.staff().unwrap().is_empty());
+
+    let clerk = Role::new("clerk", "Stock clerk", &["inventory.*"]);
+    store
+        .record(
+            &admin,
+            at(0),
+            &[
+                DomainEvent::RoleSaved(clerk.clone()),
+                DomainEvent::UserSaved(kim.clone()),
+                DomainEvent::PinReset {
+                    user: kim.id.clone(),
+                    pin_hash: "hash-1".to_owned(),
+                },
+                DomainEvent::LoyaltyProgramSaved(pos_core::demo::loyalty()),
+            ],
+        )
+        .unwrap();
+    assert_eq!(store.roles().unwrap(), [clerk]);
+    assert_eq!(store.staff().unwrap(), std::slice::from_ref(&kim));
+    assert_eq!(store.pin_hash(&kim.id).unwrap().as_deref(), Some("hash-1"));
+    assert_eq!(
+        store.loyalty_program().unwrap(),
+        Some(pos_core::demo::loyalty())
+    );
+    assert_eq!(
+        store.actor(&kim.id).unwrap().unwrap().role.name,
+        "Stock clerk"
+    );
+
+    // Retired: off the login tiles, PIN gone, still on the staff list; no PIN can be set.
+    let retired = User {
+        active: false,
+        ..kim.clone()
+    };
+    store
+        .record(&admin, at(1), &[DomainEvent::UserSaved(retired.clone())])
+        .unwrap();
+    assert_eq!(store.staff().unwrap(), [retired]);
+    assert!(store.users().unwrap().is_empty());
+    assert_eq!(store.pin_hash(&kim.id).unwrap(), None);
+    let reset = store.record(
+        &admin,
+        at(2),
+        &[DomainEvent::PinReset {
+            user: kim.id.clone(),
+            pin_hash: "hash-2".to_owned(),
+        }],
+    );
+    assert!(matches!(reset, Err(StoreError::Refused(_))), "{reset:?}");
+    assert!(store.verify_journal().unwrap().is_intact());
+}

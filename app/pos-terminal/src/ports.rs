@@ -26,6 +26,7 @@ use pos_core::refund::Refund;
 use pos_core::sale::Sale;
 use pos_core::shift::Shift;
 use pos_core::stock::StockMovement;
+pub use pos_store::pin::{PinError, hash_pin, verify_pin};
 use pos_store::{Store, StoreError};
 use pos_till::port::{
     Catalogue, CustomerMatch, Ledger, LedgerError, SaleSummary, SalesHistory, ShiftActivity, Staff,
@@ -249,33 +250,6 @@ impl Staff for StoreStaff {
             }
         }
     }
-}
-
-/// Why a PIN could not be hashed.
-#[derive(Debug, thiserror::Error)]
-#[error("the PIN could not be protected: {0}")]
-pub struct PinError(String);
-
-/// An argon2id hash of `pin` with a fresh salt, as the store keeps it.
-pub fn hash_pin(pin: &str) -> Result<String, PinError> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let mut salt = [0_u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| PinError(e.to_string()))?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| PinError(e.to_string()))?;
-    argon2::Argon2::default()
-        .hash_password(pin.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| PinError(e.to_string()))
-}
-
-/// Whether `pin` matches a stored hash; a damaged hash matches nothing.
-pub fn verify_pin(pin: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash).is_ok_and(|hash| {
-        argon2::Argon2::default()
-            .verify_password(pin.as_bytes(), &hash)
-            .is_ok()
-    })
 }
 
 /// The journal, past sales and shifts, and held carts.

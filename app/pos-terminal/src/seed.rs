@@ -32,7 +32,7 @@ pub const SEEDED_SETTING: &str = "terminal.seeded_at";
 /// The shop's settings as JSON.
 pub const STORE_SETTING: &str = "shop.store";
 pub const PROMOTIONS_SETTING: &str = "shop.promotions";
-pub const LOYALTY_SETTING: &str = "shop.loyalty";
+pub use pos_store::read::LOYALTY_SETTING;
 /// Generated products in the demo catalogue besides the hand-made ones.
 pub const GENERATED_PRODUCTS: u64 = 400;
 /// Who the seeding is journalled as.

@@ -27,7 +27,7 @@ use pos_terminal::terminal::{OpenTerminal, open_terminal};
 use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice};
-use pos_ui::{AppWindow, Office, Products, Stock};
+use pos_ui::{AppWindow, Customers, Office, People, Products, Section, Stock};
 use slint::{ComponentHandle, Model};
 
 /// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
@@ -158,6 +158,11 @@ impl Desk {
     }
 
     fn sell(&mut self, codes: &[&str], cash: &str) {
+        self.sell_for(None, codes, cash);
+    }
+
+    /// Anna at the till with her shift open.
+    fn open_till(&mut self) {
         let now = monday();
         let till = &mut self.till.till;
         if till.view().screen == Screen::Login {
@@ -175,6 +180,22 @@ impl Desk {
                 Intent::Shift(ShiftIntent::Open {
                     total: "150.00".to_owned(),
                 }),
+                now,
+            )
+            .unwrap();
+        }
+    }
+
+    /// A sale at the till by Anna, to the loyalty customer whose `card` is scanned first.
+    fn sell_for(&mut self, card: Option<&str>, codes: &[&str], cash: &str) {
+        let now = monday();
+        self.open_till();
+        let till = &mut self.till.till;
+        if let Some(card) = card {
+            till.handle(
+                Intent::AttachCustomer {
+                    card: card.to_owned(),
+                },
                 now,
             )
             .unwrap();
@@ -492,7 +513,7 @@ fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change
     office.sign_in("Anna", "1234");
     assert_eq!(
         office.message(),
-        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view or reports.view”. Ask the owner to add it to the role."
+        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view, reports.view, customers.view or users.view”. Ask the owner to add it to the role."
     );
     assert_eq!(
         office.window.global::<Office>().get_section(),
@@ -660,4 +681,505 @@ fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change
     assert_eq!(office.level("honey"), Quantity::pieces(12));
     // Two products saved and two counts, each journalled.
     assert_eq!(office.journal_head(), journal + 4);
+}
+
+// ---- Customers, loyalty and people ----------------------------------------------------------
+
+/// The demo shop with an administrator, Olga (PIN 2580), who may change people and roles.
+fn with_admin(store: &mut Store) {
+    store
+        .save_user(
+            &UserId::new("olga"),
+            "Olga",
+            &RoleId::new("admin"),
+            Some(&hash_pin("2580").unwrap()),
+        )
+        .unwrap();
+}
+
+impl Desk {
+    /// A window tall enough for a role's whole permission tree: the testing backend finds only
+    /// what is on screen, and a finger would scroll.
+    fn tall(&self) {
+        self.window
+            .window()
+            .set_size(slint::PhysicalSize::new(1280, 2400));
+    }
+
+    /// Ticks or unticks a permission on the role's tree.
+    fn tick(&self, pattern: &str) {
+        ElementHandle::find_by_accessible_label(&self.window, pattern)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::Checkbox))
+            .unwrap_or_else(|| panic!("no permission {pattern:?} on the tree"))
+            .invoke_accessible_default_action();
+    }
+
+    fn ticked(&self, pattern: &str) -> bool {
+        let tree = self.window.global::<People>().get_tree();
+        tree.iter()
+            .find(|row| row.pattern == pattern)
+            .unwrap_or_else(|| panic!("no permission {pattern:?} on the tree"))
+            .holding
+            > 0
+    }
+
+    fn customers(&self) -> Customers<'_> {
+        self.window.global::<Customers>()
+    }
+
+    fn section(&self) -> Section {
+        self.window.global::<Office>().get_section()
+    }
+
+    fn kinds_since(&self, seq: u64) -> Vec<String> {
+        let head = self.journal_head();
+        self.store()
+            .journal_tail(u32::try_from(head - seq).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|entry| entry.kind)
+            .collect()
+    }
+}
+
+#[test]
+fn a_customer_made_in_the_back_office_earns_points_at_the_till_and_shows_their_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = start(dir.path());
+    office.sign_in("Marc", "9999");
+    office.tap("Customers");
+    let listed: Vec<String> = office
+        .customers()
+        .get_rows()
+        .iter()
+        .map(|r| r.name.to_string())
+        .collect();
+    assert_eq!(listed, ["Jonas Weber", "Lena Vogel", "Mira Schulz"]);
+
+    let journal = office.journal_head();
+    office.tap("New customer");
+    office.type_into("Name", "Eva Roth");
+    office.type_into("Loyalty card", "9900000000048");
+    office.type_into("Phone", "0160 5550404");
+    office.type_into("Email", "eva.roth@example.de");
+    office.tap("Save");
+    assert_eq!(office.message(), "Eva Roth is saved");
+    assert_eq!(office.kinds_since(journal), ["customer_saved"]);
+    assert_eq!(office.customers().get_points(), "0");
+    assert_eq!(office.customers().get_tier(), "Member");
+
+    // Eva shops at the till with her new card: 2 × milk and butter.
+    office.sell_for(Some("9900000000048"), &[MILK, MILK, BUTTER], "10.00");
+    let sale = office
+        .store()
+        .sale_records_between(monday(), monday().plus_ms(1))
+        .unwrap()
+        .remove(0);
+    let earned = sale.loyalty.as_ref().unwrap().points_earned;
+    assert!(earned > 0, "Member earns a point per euro");
+
+    office.tap("Customers");
+    office.type_into("Search name, card or phone", "0404");
+    office.tap("Search");
+    office.tap("Eva Roth");
+    let card = office.customers();
+    assert_eq!(card.get_points(), earned.to_string());
+    assert_eq!(card.get_tier(), "Member");
+    assert_eq!(card.get_next_tier(), "Bronze");
+    let to_bronze = rust_decimal::Decimal::from(100) - sale.total.amount();
+    assert_eq!(card.get_to_next(), to_bronze.to_string());
+    let purchases = card.get_purchases();
+    assert_eq!(purchases.row_count(), 1);
+    let purchase = purchases.row_data(0).unwrap();
+    assert_eq!(purchase.receipt, sale.receipt_number.as_str());
+    assert_eq!(purchase.total, sale.total.display_amount());
+    assert_eq!(purchase.date, "2026-03-02 10:00");
+    let ledger = card.get_ledger();
+    let line = ledger.row_data(0).unwrap();
+    assert_eq!(
+        (line.reason.to_string(), line.points.to_string()),
+        (
+            format!("earned on {}", sale.receipt_number),
+            format!("+{earned}")
+        )
+    );
+    assert!(office.store().verify_journal().unwrap().is_intact());
+}
+
+#[test]
+fn loyalty_settings_are_checked_and_saved_for_the_next_sale() {
+    let dir = tempfile::tempdir().unwrap();
+    let office = start_with(dir.path(), with_admin);
+    let journal = office.journal_head();
+
+    // A manager sees the program but may not change it.
+    office.sign_in("Marc", "9999");
+    office.tap("Customers");
+    office.tap("Loyalty settings");
+    assert_eq!(office.field("Bronze: spend to reach"), "100.00");
+    assert_eq!(office.field("Silver: points per EUR"), "1.5");
+    office.tap("Save loyalty settings");
+    assert_eq!(
+        office.message(),
+        "Marc (Manager) may not do this: it needs the permission “settings.loyalty”. Ask the owner to add it to the role."
+    );
+    office.tap("Sign out");
+
+    office.sign_in("Olga", "2580");
+    office.tap("Customers");
+    office.tap("Loyalty settings");
+    // Silver below Bronze, a point worth nothing: refused, and nothing changes.
+    office.type_into("Silver: spend to reach", "80");
+    office.tap("Save loyalty settings");
+    assert_eq!(
+        office.message(),
+        "the spend for Silver must be more than the spend for Bronze"
+    );
+    office.type_into("Silver: spend to reach", "500.00");
+    office.type_into("A point is worth (EUR)", "0");
+    office.tap("Save loyalty settings");
+    assert_eq!(office.message(), "a point must be worth more than nothing");
+    office.type_into("A point is worth (EUR)", "abc");
+    office.tap("Save loyalty settings");
+    assert_eq!(
+        office.message(),
+        "what a point is worth: “abc” is not a number (for example 1.5)"
+    );
+    assert_eq!(office.journal_head(), journal);
+
+    office.type_into("A point is worth (EUR)", "0.02");
+    office.type_into("Bronze: spend to reach", "50");
+    office.type_into("Gold: points per EUR", "3");
+    office.tap("Save loyalty settings");
+    assert_eq!(
+        office.message(),
+        "the loyalty settings are saved; tills use them from their next start"
+    );
+    assert_eq!(office.kinds_since(journal), ["loyalty_program_saved"]);
+    let program = office.store().loyalty_program().unwrap().unwrap();
+    assert_eq!(program.tiers[1].spend_min.display_amount(), "50.00");
+    assert_eq!(
+        program.tiers[3].points_per_unit,
+        rust_decimal::Decimal::from(3)
+    );
+    assert_eq!(program.point_value.display_amount(), "0.02");
+    // Lena's points are worth twice as much now.
+    office.tap("All customers");
+    office.tap("Lena Vogel");
+    assert_eq!(office.customers().get_points_value(), "25.00");
+}
+
+#[test]
+fn a_role_changed_in_the_back_office_changes_what_a_cashier_may_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = start_with(dir.path(), with_admin);
+    let now = monday();
+    let discount = |percent: &str| Intent::CartDiscount {
+        kind: pos_till::CartDiscountKind::Percent,
+        value: percent.to_owned(),
+    };
+    // Before: Anna gives 5% off on her own.
+    office.open_till();
+    let till = &mut office.till.till;
+    till.handle(Intent::Scan(MILK.to_owned()), now).unwrap();
+    till.handle(discount("5"), now).unwrap();
+    till.handle(Intent::Lock, now).unwrap();
+
+    office.sign_in("Olga", "2580");
+    office.tall();
+    office.tap("People");
+    office.tap("Roles");
+    office.tap("Cashier");
+    assert!(office.ticked("sales.discount.manual"));
+    assert!(!office.ticked("customers.view"));
+    office.tick("sales.discount.manual");
+    office.tick("customers.view");
+    let journal = office.journal_head();
+    office.tap("Save role");
+    assert_eq!(
+        office.message(),
+        "Cashier is saved; people with it have the new permissions from their next sign-in"
+    );
+    assert_eq!(office.kinds_since(journal), ["role_saved"]);
+    assert!(!office.ticked("sales.discount.manual"));
+
+    // After: the till asks a manager for the same discount.
+    let till = &mut office.till.till;
+    till.handle(
+        Intent::Login {
+            user: UserId::new("anna"),
+            pin: "1234".to_owned(),
+        },
+        now,
+    )
+    .unwrap();
+    let refused = till.handle(discount("5"), now).unwrap_err();
+    assert_eq!(refused.kind(), pos_till::TillErrorKind::Approval);
+    till.handle(
+        Intent::Approve {
+            manager: UserId::new("marc"),
+            pin: "9999".to_owned(),
+        },
+        now,
+    )
+    .unwrap();
+
+    // And Anna may now look up customers in the back office, but nothing else there.
+    office.tap("Sign out");
+    office.sign_in("Anna", "1234");
+    assert_eq!(office.section(), Section::Customers);
+    assert_eq!(office.customers().get_rows().row_count(), 3);
+    office.tap("Products");
+    assert!(
+        office.message().contains("“products.view”"),
+        "{}",
+        office.message()
+    );
+    office.tap("Customers");
+    office.tap("New customer");
+    assert!(
+        office.message().contains("“customers.edit”"),
+        "{}",
+        office.message()
+    );
+}
+
+#[test]
+fn a_new_pin_signs_in_and_the_old_one_no_longer_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = start_with(dir.path(), with_admin);
+    office.sign_in("Olga", "2580");
+    office.tap("People");
+    office.tap("Staff");
+    office.tap("Marc");
+    office.type_into("New PIN", "8642");
+    office.type_into("PIN again", "8642");
+    let journal = office.journal_head();
+    office.tap("Set new PIN");
+    assert_eq!(
+        office.message(),
+        "Marc signs in with the new PIN from now on"
+    );
+    assert_eq!(office.kinds_since(journal), ["pin_reset"]);
+    assert_eq!(office.field("New PIN"), "", "a PIN does not stay on screen");
+    let entry = office.store().journal_tail(1).unwrap().remove(0);
+    match entry.event().unwrap() {
+        pos_core::event::DomainEvent::PinReset { user, pin_hash } => {
+            assert_eq!(user, UserId::new("marc"));
+            assert!(pin_hash.starts_with("$argon2id$"), "only a hash is kept");
+        }
+        other => panic!("expected a PIN reset, got {other:?}"),
+    }
+
+    // A new cashier, Kim, starts with a PIN of their own.
+    office.tap("New person");
+    office.type_into("Name", "Kim");
+    office.tap("Cashier");
+    office.type_into("PIN", "13579");
+    office.type_into("PIN again", "13579");
+    office.tap("Add person");
+    assert_eq!(
+        office.message(),
+        "Kim is added and can sign in with their PIN"
+    );
+    office.tap("Sign out");
+
+    office.sign_in("Marc", "9999");
+    assert_eq!(
+        office.message(),
+        "wrong PIN for Marc; 4 more tries before Marc must wait 5 minutes"
+    );
+    office.sign_in("Marc", "8642");
+    assert_eq!(office.section(), Section::Dashboard);
+
+    // Kim signs in at the till with the PIN Olga gave them.
+    let kim = office
+        .store()
+        .users()
+        .unwrap()
+        .into_iter()
+        .find(|a| a.name == "Kim")
+        .expect("Kim is on the staff list");
+    assert_eq!(kim.role.id, RoleId::new("cashier"));
+    let till = &mut office.till.till;
+    till.handle(
+        Intent::Login {
+            user: kim.user,
+            pin: "13579".to_owned(),
+        },
+        monday(),
+    )
+    .unwrap();
+    assert_ne!(till.view().screen, Screen::Login);
+}
+
+#[test]
+fn bad_people_and_customer_input_is_refused_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Hana runs the office: she may add and change people, but not what roles may do.
+    let office = start_with(dir.path(), |store| {
+        with_admin(store);
+        store
+            .save_role(&Role::new(
+                "office",
+                "Office",
+                &["users.view", "users.edit", "customers.*"],
+            ))
+            .unwrap();
+        store
+            .save_user(
+                &UserId::new("hana"),
+                "Hana",
+                &RoleId::new("office"),
+                Some(&hash_pin("3690").unwrap()),
+            )
+            .unwrap();
+    });
+    let journal = office.journal_head();
+
+    // A manager may not see the staff list.
+    office.sign_in("Marc", "9999");
+    office.tap("People");
+    assert_eq!(
+        office.message(),
+        "Marc (Manager) may not do this: it needs the permission “users.view”. Ask the owner to add it to the role."
+    );
+    office.tap("Sign out");
+
+    office.sign_in("Olga", "2580");
+    office.tap("Customers");
+    office.tap("New customer");
+    office.type_into("Name", "  ");
+    office.tap("Save");
+    assert_eq!(office.message(), "the name cannot be empty");
+    office.type_into("Name", "Eva Roth");
+    office.type_into("Loyalty card", "9900000000017");
+    office.tap("Save");
+    assert_eq!(
+        office.message(),
+        "card 9900000000017 already belongs to Lena Vogel; scan a new card"
+    );
+
+    office.tap("People");
+    office.tap("Staff");
+    // Olga cannot lock herself out: not by her own role, not by retiring, not by her role's
+    // permissions.
+    office.tap("Olga");
+    office.tap("Manager");
+    office.tap("Save");
+    assert_eq!(
+        office.message(),
+        "this would take “users.edit” away from you, and you could not undo it; ask another administrator to change your own role"
+    );
+    office.tap("Retire");
+    assert_eq!(
+        office.message(),
+        "you cannot retire yourself; ask another administrator"
+    );
+    office.tap("Tom");
+    office.type_into("New PIN", "12");
+    office.type_into("PIN again", "12");
+    office.tap("Set new PIN");
+    assert_eq!(office.message(), "a PIN has 4 to 8 digits; choose another");
+    office.type_into("New PIN", "1357");
+    office.type_into("PIN again", "1375");
+    office.tap("Set new PIN");
+    assert_eq!(
+        office.message(),
+        "the two PINs are not the same; type the new PIN twice"
+    );
+    office.tap("New person");
+    office.tap("Cashier");
+    office.type_into("PIN", "1357");
+    office.type_into("PIN again", "1357");
+    office.tap("Add person");
+    assert_eq!(office.message(), "the name cannot be empty");
+
+    office.tall();
+    office.tap("Roles");
+    office.tap("Administrator");
+    office.tick("users.roles");
+    office.tap("Save role");
+    assert_eq!(
+        office.message(),
+        "this would take “users.roles” away from you, and you could not undo it; ask another administrator to change your own role"
+    );
+    office.tap("Undo");
+    assert!(office.ticked("users.roles"));
+    office.tap("Sign out");
+
+    // Hana may change people, but not leave the shop without an administrator.
+    office.sign_in("Hana", "3690");
+    assert_eq!(office.section(), Section::Customers);
+    office.tap("People");
+    office.tap("Olga");
+    office.tap("Retire");
+    assert_eq!(
+        office.message(),
+        "nobody would be left who can manage people and roles (users.edit, users.roles); give someone else the Administrator role first"
+    );
+    office.tap("Roles");
+    office.tap("Cashier");
+    office.tick("sales.void");
+    office.tap("Save role");
+    assert!(
+        office.message().contains("“users.roles”"),
+        "{}",
+        office.message()
+    );
+    assert_eq!(office.journal_head(), journal, "nothing was changed");
+}
+
+#[test]
+fn manager_overrides_at_the_till_show_in_the_override_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = start_with(dir.path(), with_admin);
+    let now = monday();
+    office.open_till();
+    let till = &mut office.till.till;
+    till.handle(Intent::Scan(MILK.to_owned()), now).unwrap();
+    let above_limit = Intent::CartDiscount {
+        kind: pos_till::CartDiscountKind::Percent,
+        value: "20".to_owned(),
+    };
+    assert!(till.handle(above_limit, now).is_err());
+    till.handle(
+        Intent::Approve {
+            manager: UserId::new("marc"),
+            pin: "9999".to_owned(),
+        },
+        now,
+    )
+    .unwrap();
+    till.handle(Intent::StartPayment, now).unwrap();
+    till.handle(
+        Intent::AddTender {
+            kind: TenderChoice::Cash,
+            amount: "5.00".to_owned(),
+            reference: String::new(),
+        },
+        now,
+    )
+    .unwrap();
+
+    office.sign_in("Olga", "2580");
+    office.tap("People");
+    office.tap("Override log");
+    let log = office.window.global::<People>().get_overrides();
+    assert_eq!(log.row_count(), 1);
+    let row = log.row_data(0).unwrap();
+    assert_eq!(
+        (
+            row.date.as_str(),
+            row.permission.as_str(),
+            row.requested.as_str(),
+            row.approved.as_str()
+        ),
+        (
+            "2026-03-02 10:00",
+            "sales.discount.above_limit",
+            "Anna",
+            "Marc"
+        )
+    );
 }

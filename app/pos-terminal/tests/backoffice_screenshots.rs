@@ -14,11 +14,11 @@ use i_slint_backend_testing::{
     AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
 };
 use pos_core::clock::Timestamp;
-use pos_core::id::{DeviceId, UserId};
+use pos_core::id::{DeviceId, RoleId, UserId};
 use pos_terminal::backoffice::show_back_office;
 use pos_terminal::config::PrinterLine;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::ports::StoreStaff;
+use pos_terminal::ports::{StoreStaff, hash_pin};
 use pos_terminal::terminal::open_terminal;
 use pos_till::gate::PinGate;
 use pos_till::view::Screen;
@@ -126,8 +126,33 @@ fn trade(till: &mut Till) {
     ];
     for (hours_before, codes, tender, amount) in baskets {
         let now = at(hours_before);
+        // Lena shops with her card; the last basket has a discount a manager approved.
+        if hours_before == 2 {
+            till.handle(
+                Intent::AttachCustomer {
+                    card: "9900000000017".to_owned(),
+                },
+                now,
+            )
+            .unwrap();
+        }
         for code in codes {
             till.handle(Intent::Scan((*code).to_owned()), now).unwrap();
+        }
+        if hours_before == 0 {
+            let above_limit = Intent::CartDiscount {
+                kind: pos_till::CartDiscountKind::Percent,
+                value: "20".to_owned(),
+            };
+            assert!(till.handle(above_limit, now).is_err(), "needs a manager");
+            till.handle(
+                Intent::Approve {
+                    manager: UserId::new("marc"),
+                    pin: "9999".to_owned(),
+                },
+                now,
+            )
+            .unwrap();
         }
         till.handle(Intent::StartPayment, now).unwrap();
         let total = till.view().cart.total.clone();
@@ -258,6 +283,37 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.type_into("To", "2026-03-02");
     shots.tap("Report");
     shots.shoot("reports");
+
+    shots.tap("Customers");
+    shots.shoot("customers");
+    shots.tap("Lena Vogel");
+    shots.shoot("customer");
+    shots.tap("Loyalty settings");
+    shots.shoot("loyalty");
+
+    // People and roles are an administrator's: Olga signs in after Marc.
+    opened
+        .store
+        .borrow_mut()
+        .save_user(
+            &UserId::new("olga"),
+            "Olga",
+            &RoleId::new("admin"),
+            Some(&hash_pin("2580").unwrap()),
+        )
+        .unwrap();
+    shots.tap("Sign out");
+    shots.tap("Olga");
+    shots.type_into("PIN", "2580");
+    shots.tap("Sign in");
+    shots.tap("People");
+    shots.tap("Anna");
+    shots.shoot("people");
+    shots.tap("Roles");
+    shots.tap("Cashier");
+    shots.shoot("roles");
+    shots.tap("Override log");
+    shots.shoot("overrides");
     shots.failures
 }
 
