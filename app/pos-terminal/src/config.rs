@@ -9,6 +9,7 @@
 //! ```toml
 //! device = "T1"
 //! language = "en"
+//! auto_lock_min = 5             # the till locks itself after this long untouched; 0: never
 //!
 //! [printer]
 //! transport = "tcp"          # simulated | tcp | serial | usb | device-file | none
@@ -107,6 +108,8 @@ pub struct TerminalConfig {
     pub display: DisplaySettings,
     /// The store's rules for scale labels, for the till and the scanners alike.
     pub barcodes: DecodeRules,
+    /// How long the till may stay untouched before it locks itself; `None`: never.
+    pub auto_lock: Option<Duration>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,6 +184,9 @@ impl Default for TerminalConfig {
             display: DisplaySettings::default(),
             barcodes: pos_till::session::default_rules(),
             sync: None,
+            auto_lock: Some(Duration::from_millis(
+                pos_till::session::AUTO_LOCK_AFTER_MS_DEFAULT.unsigned_abs(),
+            )),
         }
     }
 }
@@ -191,6 +197,7 @@ impl Default for TerminalConfig {
 struct RawConfig {
     device: Option<String>,
     language: Option<String>,
+    auto_lock_min: Option<u64>,
     printer: RawPrinter,
     drawer: RawDrawer,
     scanner: RawScanner,
@@ -283,6 +290,16 @@ impl TerminalConfig {
                 "language = \"{language}\": the screen speaks \"en\" or \"de\""
             )));
         }
+        let auto_lock = match raw.auto_lock_min {
+            None => defaults.auto_lock,
+            Some(0) => None,
+            Some(minutes @ 1..=240) => Some(Duration::from_secs(minutes * 60)),
+            Some(minutes) => {
+                return Err(wrong(format!(
+                    "auto_lock_min = {minutes}: use 1 to 240 minutes, or 0 to never lock"
+                )));
+            }
+        };
         let barcodes = raw.barcodes.unwrap_or(defaults.barcodes);
         pos_scanner::Decoder::new(barcodes.clone())
             .map_err(|error| wrong(format!("[barcodes]: {error}")))?;
@@ -304,6 +321,7 @@ impl TerminalConfig {
             scanner,
             display: display(raw.display).map_err(wrong)?,
             barcodes,
+            auto_lock,
             sync: crate::sync_agent::SyncSettings::from_raw(raw.sync, &device).map_err(wrong)?,
             device,
         })
@@ -555,6 +573,7 @@ mod tests {
                 "20 characters",
             ),
             ("[drawer]\nopen_alert_s = 1\n", "5 to 3600"),
+            ("auto_lock_min = 500\n", "1 to 240 minutes"),
             (
                 "[[barcodes.embedded]]\nprefix = \"2x\"\nkind = \"price\"\nitem_code_start = 2\nitem_code_length = 5\nvalue_start = 7\nvalue_length = 5\nvalue_decimals = 2\n",
                 "[barcodes]",

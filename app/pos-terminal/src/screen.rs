@@ -217,6 +217,11 @@ fn start_till(
     if let Err(error) = till.set_scan_rules(config.barcodes.clone()) {
         eprintln!("pos-terminal: the barcode rules are not used: {error}");
     }
+    till.set_auto_lock(
+        config
+            .auto_lock
+            .map(|after| i64::try_from(after.as_millis()).unwrap_or(i64::MAX)),
+    );
     let screen = TillScreen::new(window, till, system_now);
     screen.on_effects(move |effect| effects.run(effect));
     if let Some(display) = CustomerDisplay::start(&config.display).map_err(ScreenError::Display)? {

@@ -47,6 +47,8 @@ use crate::view::{
     ProductTile, Screen, TenderView, TillView, Tone,
 };
 
+/// A till untouched this long locks itself (a cashier who walked away leaves no open till).
+pub const AUTO_LOCK_AFTER_MS_DEFAULT: i64 = 5 * 60 * 1000;
 /// Wrong PINs in a row before a person is locked out until a manager unlocks them.
 pub const PIN_ATTEMPTS_MAX: u32 = 3;
 /// PIN length in digits.
@@ -263,6 +265,8 @@ pub struct Till {
     customer_results: Vec<CustomerMatch>,
     /// The attached customer's next tier and the spend still needed for it.
     customer_progress: Option<(Tier, Money)>,
+    /// How long the till may go untouched before it locks itself; `None`: never.
+    auto_lock_after_ms: Option<i64>,
 }
 
 impl Till {
@@ -298,12 +302,47 @@ impl Till {
             weighing: None,
             customer_search: String::new(),
             customer_results: Vec::new(),
+            auto_lock_after_ms: Some(AUTO_LOCK_AFTER_MS_DEFAULT),
             customer_progress: None,
         }
     }
 
     /// The store's rules for reading scale labels (`terminal.toml`'s `[barcodes]`), replacing
     /// [`default_rules`]. Rules that cannot work are refused and the old ones stay.
+    /// Locks the till after `after_ms` without a touch (`None`: never), instead of
+    /// [`AUTO_LOCK_AFTER_MS_DEFAULT`].
+    pub fn set_auto_lock(&mut self, after_ms: Option<i64>) {
+        self.auto_lock_after_ms = after_ms;
+    }
+
+    /// Time passing without a touch: a till left untouched for the auto-lock time locks as
+    /// if its cashier had tapped Lock (their cart waits for them), unless a payment is under
+    /// way. Returns whether it locked. The screen calls it on its clock tick.
+    pub fn lock_if_idle(&mut self, now: Timestamp) -> bool {
+        let Some(after_ms) = self.auto_lock_after_ms else {
+            return false;
+        };
+        let idle_ms = now.unix_ms().saturating_sub(self.now.unix_ms());
+        if self.cashier.is_none() || idle_ms < after_ms {
+            return false;
+        }
+        let minutes = after_ms / 60_000;
+        let shown = self.message.clone();
+        match self.handle(Intent::Lock, now) {
+            Ok(()) => {
+                self.message = Some(info(format!(
+                    "Locked after {minutes} min without use; tap your name to go on"
+                )));
+                true
+            }
+            // A payment with tenders or an exchange stays open: the cashier must finish it.
+            Err(_) => {
+                self.message = shown;
+                false
+            }
+        }
+    }
+
     pub fn set_scan_rules(&mut self, rules: DecodeRules) -> Result<(), RuleError> {
         self.decoder = Some(Decoder::new(rules.clone())?);
         self.decoder_rules = rules;

@@ -530,3 +530,40 @@ fn switching_cashier_holds_the_open_cart_under_the_leavers_name() {
         "Hello Tom. Anna's cart is held as “Anna's open cart”"
     );
 }
+
+#[test]
+fn an_untouched_till_locks_itself_keeping_the_cart_but_never_during_a_payment() {
+    let mut day = Day::new();
+    day.login("anna", "1234");
+    day.open_shift("100.00");
+    day.scan(MILK);
+    day.minutes_pass(4);
+    assert!(!day.till.lock_if_idle(day.now));
+    assert_eq!(day.till.view().screen, Screen::Checkout);
+    day.minutes_pass(1);
+    assert!(day.till.lock_if_idle(day.now));
+    assert_eq!(day.till.view().screen, Screen::Login);
+    assert_eq!(
+        day.message(),
+        "Locked after 5 min without use; tap your name to go on"
+    );
+    assert_eq!(day.till.view().login.locked_by.as_deref(), Some("Anna"));
+    day.login("anna", "1234");
+    assert_eq!(
+        day.till.view().cart.lines.len(),
+        1,
+        "Anna's cart waited for her"
+    );
+
+    // Half paid: the payment stays open however long it takes.
+    day.ok(Intent::StartPayment);
+    day.tender(TenderChoice::Cash, "0.50", "");
+    day.minutes_pass(30);
+    assert!(!day.till.lock_if_idle(day.now));
+    assert_eq!(day.till.view().screen, Screen::Payment);
+
+    // A shop that switched it off.
+    day.till.set_auto_lock(None);
+    day.minutes_pass(600);
+    assert!(!day.till.lock_if_idle(day.now));
+}

@@ -141,11 +141,14 @@ impl TillScreen {
         self.inner.till.borrow().view()
     }
 
-    /// Redraws from the till's current view.
+    /// Redraws from the till's current view, after locking the till if it was left
+    /// untouched for its auto-lock time. The terminal calls it every second.
     pub fn refresh(&self) {
         let Some(window) = self.inner.window.upgrade() else {
             return;
         };
+        let now = (self.inner.clock)();
+        self.inner.till.borrow_mut().lock_if_idle(now);
         let view = self.inner.till.borrow().view();
         render(&window, &view, &self.inner.status.borrow());
         crate::checkout_bridge::render(&window, &view, &self.inner.drawer_alert.borrow());
