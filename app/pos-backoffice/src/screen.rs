@@ -48,6 +48,8 @@ struct Inner<B: Books> {
     office: BackOffice<B>,
     gate: Rc<PinGate>,
     shown: Shown,
+    /// An unknown barcode brought from the till, for the product form after sign-in.
+    new_product_code: Option<String>,
 }
 
 /// The back office's window wired to a [`BackOffice`]. Cheap to clone; clones share it.
@@ -98,6 +100,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 office,
                 gate,
                 shown: Shown::default(),
+                new_product_code: None,
             })),
         };
         screen.wire(window);
@@ -117,6 +120,8 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         office.on_leave(on(Self::leave));
         let screen = self.clone();
         office.on_scanned(move |code| screen.scanned(&code));
+        let screen = self.clone();
+        office.on_add_product(move |code| screen.add_product(&code));
         let screen = self.clone();
         office.on_go(move |section| screen.go(section));
 
@@ -269,9 +274,29 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     }
                 };
                 self.go(first);
+                let brought = self.inner.borrow_mut().new_product_code.take();
+                if let Some(code) = brought {
+                    self.create_product();
+                    self.with_window(|w| {
+                        if w.global::<Office>().get_section() == Section::ProductEdit {
+                            w.global::<Products>().set_barcodes(text(code));
+                        }
+                    });
+                }
             }
             Err(error) => self.problem(&error),
         }
+    }
+
+    /// From the till: a manager makes a product of the unknown barcode just scanned, in the
+    /// product form once they have signed in.
+    fn add_product(&self, code: &str) {
+        self.enter();
+        self.inner.borrow_mut().new_product_code = Some(code.trim().to_owned());
+        self.say(
+            &format!("Sign in to add {} as a new product", code.trim()),
+            Tone::Info,
+        );
     }
 
     /// Opens the back office over the till at its sign-in, with today's people.
@@ -282,6 +307,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     /// Back to the till: whoever was signed in here is signed out.
     fn leave(&self) {
+        self.inner.borrow_mut().new_product_code = None;
         self.sign_out();
         self.with_window(|w| w.global::<Office>().set_open(false));
     }

@@ -107,14 +107,18 @@ fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
     desk
 }
 
+/// Taps the first button labelled `label` in `window`.
+fn tap(window: &AppWindow, label: &str) {
+    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(window, label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    assert!(!found.is_empty(), "no button labelled {label:?} on screen");
+    found[0].invoke_accessible_default_action();
+}
+
 impl Desk {
     fn tap(&self, label: &str) {
-        let found: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(&self.window, label)
-                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                .collect();
-        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-        found[0].invoke_accessible_default_action();
+        tap(&self.window, label);
     }
 
     fn type_into(&self, label: &str, text: &str) {
@@ -1187,4 +1191,56 @@ fn manager_overrides_at_the_till_show_in_the_override_log() {
             "Marc"
         )
     );
+}
+
+#[test]
+fn a_manager_makes_a_product_of_an_unknown_barcode_from_the_till() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = start(dir.path());
+    desk.tap("Back to the till");
+    assert!(!desk.window.global::<Office>().get_open());
+    let Desk {
+        window,
+        _screen: _back_office,
+        till: opened,
+    } = desk;
+    let mut till = opened.till;
+    for intent in [
+        Intent::Login {
+            user: UserId::new("marc"),
+            pin: "9999".to_owned(),
+        },
+        Intent::Shift(ShiftIntent::Open {
+            total: "150.00".to_owned(),
+        }),
+    ] {
+        till.handle(intent, monday()).unwrap();
+    }
+    let _till_screen = pos_ui::TillScreen::new(&window, till, monday);
+
+    let unknown = "4020000000059";
+    window
+        .global::<pos_ui::CartAdapter>()
+        .invoke_scan(unknown.into());
+    assert_eq!(
+        window
+            .global::<pos_ui::CheckoutAdapter>()
+            .get_new_product_code(),
+        unknown
+    );
+    tap(&window, "Add as new product");
+    let office = window.global::<Office>();
+    assert!(office.get_open());
+    assert_eq!(
+        office.get_message(),
+        format!("Sign in to add {unknown} as a new product")
+    );
+    tap(&window, "Marc");
+    ElementHandle::find_by_accessible_label(&window, "PIN")
+        .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
+        .unwrap()
+        .set_accessible_value("9999");
+    tap(&window, "Sign in");
+    assert_eq!(office.get_section(), pos_ui::Section::ProductEdit);
+    assert_eq!(window.global::<Products>().get_barcodes(), unknown);
 }

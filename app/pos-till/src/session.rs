@@ -267,6 +267,8 @@ pub struct Till {
     customer_progress: Option<(Tier, Money)>,
     /// How long the till may go untouched before it locks itself; `None`: never.
     auto_lock_after_ms: Option<i64>,
+    /// The unknown code just scanned, for a manager's "add as new product".
+    new_product_code: Option<String>,
 }
 
 impl Till {
@@ -303,6 +305,7 @@ impl Till {
             customer_search: String::new(),
             customer_results: Vec::new(),
             auto_lock_after_ms: Some(AUTO_LOCK_AFTER_MS_DEFAULT),
+            new_product_code: None,
             customer_progress: None,
         }
     }
@@ -370,12 +373,21 @@ impl Till {
     /// failure nothing changed except the message, which says why and what to do next.
     pub fn handle(&mut self, intent: Intent, now: Timestamp) -> Result<(), TillError> {
         self.now = now;
+        self.new_product_code = None;
         match self.dispatch(intent.clone(), None) {
             Ok(message) => {
                 self.message = message;
                 Ok(())
             }
             Err(error) => {
+                if let (Intent::Scan(_), TillError::UnknownCode(code)) = (&intent, &error)
+                    && self
+                        .cashier
+                        .as_ref()
+                        .is_some_and(|c| c.role.allows(permission::PRODUCTS_EDIT))
+                {
+                    self.new_product_code = Some(code.clone());
+                }
                 if error.kind() == crate::error::TillErrorKind::Approval
                     && let Some(what) = self.approval_subject(&intent)
                 {
@@ -1067,6 +1079,7 @@ impl Till {
             },
             cashier: self.cashier.as_ref().map(|c| c.name.clone()),
             message: self.message.clone(),
+            new_product_code: self.new_product_code.clone(),
             login: LoginView {
                 people,
                 locked_by: self.left_by.as_ref().map(|p| p.name.clone()),

@@ -53,6 +53,9 @@ pub struct TillView {
     /// The person logged in, if any.
     pub cashier: Option<String>,
     pub message: Option<Message>,
+    /// A code the last scan did not know, offered to be added as a new product: set only for
+    /// a cashier who may edit products (a manager).
+    pub new_product_code: Option<String>,
     pub login: LoginView,
     pub cart: CartView,
     /// The text last searched for and what it found.

@@ -567,3 +567,25 @@ fn an_untouched_till_locks_itself_keeping_the_cart_but_never_during_a_payment() 
     day.minutes_pass(600);
     assert!(!day.till.lock_if_idle(day.now));
 }
+
+#[test]
+fn an_unknown_barcode_is_offered_as_a_new_product_to_a_manager_only() {
+    let mut day = Day::new();
+    day.login("anna", "1234");
+    day.open_shift("100.00");
+    let unknown = "4020000000059";
+    let error = day.refused(Intent::Scan(unknown.to_owned()));
+    assert!(matches!(error, TillError::UnknownCode(_)));
+    assert_eq!(
+        day.till.view().new_product_code,
+        None,
+        "a cashier is not offered it"
+    );
+    day.ok(Intent::SwitchCashier);
+    day.login("marc", "9999");
+    day.refused(Intent::Scan(unknown.to_owned()));
+    assert_eq!(day.till.view().new_product_code.as_deref(), Some(unknown));
+    // The offer lasts until the next touch.
+    day.scan(MILK);
+    assert_eq!(day.till.view().new_product_code, None);
+}

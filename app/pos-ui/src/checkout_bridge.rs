@@ -43,6 +43,7 @@ pub(crate) fn render(window: &AppWindow, view: &TillView, drawer_alert: &str) {
         .map(|w| (w.name.as_str(), w.unit_price.as_str()))
         .unwrap_or_default();
     checkout.set_weighing_name(name.into());
+    checkout.set_new_product_code(view.new_product_code.clone().unwrap_or_default().into());
     checkout.set_weighing_price(price.into());
     let customer = view.cart.customer_detail.as_ref();
     let text = |pick: fn(&pos_till::view::CustomerView) -> &str| -> SharedString {
