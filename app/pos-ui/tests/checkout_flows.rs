@@ -267,3 +267,38 @@ fn searching_on_the_screen_keyboard() {
     ui.tap("⌨");
     assert!(ui.shows("Quantity"), "the keypad is back");
 }
+
+#[test]
+fn the_newest_line_stays_in_full_view_when_the_totals_grow() {
+    let ui = start();
+    ui.window
+        .window()
+        .set_size(slint::PhysicalSize::new(800, 480));
+    // Food at 7 % until the list scrolls, then a cola: the totals grow a line for 19 %.
+    for code in [
+        "4006381333931",
+        "4008452011231",
+        "4014400901231",
+        "2000000000015",
+        "4006581020013",
+        "5449000000996",
+    ] {
+        ui.scan(code);
+        // A frame, as the screen draws after each scan.
+        ui.window.window().take_snapshot().unwrap();
+        let newest = ui.lines().last().unwrap().0.clone();
+        let list = ElementHandle::find_by_element_id(&ui.window, "CheckoutPage::cart-list")
+            .next()
+            .unwrap();
+        let row = ElementHandle::find_by_accessible_label(&ui.window, &newest)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::ListItem))
+            .unwrap();
+        let list_bottom = list.absolute_position().y + list.size().height;
+        let row_bottom = row.absolute_position().y + row.size().height;
+        assert!(
+            row_bottom <= list_bottom + 0.5,
+            "{newest} ends at {row_bottom}, below the list's end at {list_bottom}"
+        );
+    }
+    assert_eq!(ui.window.global::<CartAdapter>().get_taxes().row_count(), 2);
+}
