@@ -511,7 +511,7 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
     );
     println!(
         "{}",
-        checkout_frames.row("rendering the checkout after a scan (whole frame)")
+        checkout_frames.row("rendering the checkout during the timed scans (whole frame)")
     );
     println!(
         "{}",
