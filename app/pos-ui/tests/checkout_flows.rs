@@ -1,7 +1,8 @@
 //! The checkout's helpers driven through the real UI: scale labels and garbled scans typed as
 //! a scanner types them, the weight prompt for loose goods, finding and attaching a customer
-//! on the on-screen keyboard, a cart discount a manager approves, the drawer alert, and
-//! searching with the on-screen keyboard. Slint's testing backend, software renderer.
+//! on the on-screen keyboard, a cart discount a manager approves, the drawer alert,
+//! searching with the on-screen keyboard, and the newest cart line kept in full view.
+//! Slint's testing backend, software renderer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
