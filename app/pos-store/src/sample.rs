@@ -1,6 +1,8 @@
 //! Generated data at supermarket scale for benchmarks and fault tests: products with
 //! realistic names and valid EAN-13 barcodes, and sales made through the domain core exactly
 //! as the till makes them. Deterministic: product `n` is always the same product.
+//! [`import_catalogue`] puts a catalogue of them into a store through the CSV import, the
+//! fast way to a million products.
 
 use pos_core::cart::{Cart, PricingContext};
 use pos_core::catalog::Product;
@@ -16,6 +18,11 @@ use pos_core::stock::{StockMovement, movements_for_sale};
 use pos_core::tax::{TaxPolicy, TaxTable};
 use pos_core::tender::Payment;
 
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+use crate::Store;
+use crate::csv_io::{COLUMNS, ImportOptions, product_row};
 use crate::error::{Result, StoreError};
 
 const BRANDS_A: &[&str] = &[
@@ -157,6 +164,49 @@ pub fn product(n: u64) -> Product {
         active: true,
         low_stock_threshold: Some(Quantity::pieces(5)),
     }
+}
+
+/// Products per import file (and transaction) in [`import_catalogue`].
+pub const IMPORT_CHUNK: u64 = 100_000;
+
+/// Products `numbers` as a CSV import file, each with `stock` in the shop when given.
+pub fn catalogue_csv(numbers: Range<u64>, stock: Option<Quantity>) -> Result<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(
+        (numbers.end - numbers.start) as usize * 150,
+    ));
+    let refused = |error: csv::Error| StoreError::Refused(format!("the sample file: {error}"));
+    writer.write_record(COLUMNS).map_err(refused)?;
+    for n in numbers {
+        writer
+            .write_record(product_row(&product(n), stock))
+            .map_err(refused)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|error| StoreError::Refused(format!("the sample file: {error}")))
+}
+
+/// Imports products `numbers` into `store` through [`Store::import_products_csv`],
+/// [`IMPORT_CHUNK`] products per file and transaction, as a shop's catalogue files would
+/// arrive, each with `stock` in `options.store` when given; returns how long each import took
+/// (making its file not counted).
+pub fn import_catalogue(
+    store: &mut Store,
+    numbers: Range<u64>,
+    stock: Option<Quantity>,
+    options: &ImportOptions,
+) -> Result<Vec<Duration>> {
+    let mut took = Vec::new();
+    let mut from = numbers.start;
+    while from < numbers.end {
+        let to = (from + IMPORT_CHUNK).min(numbers.end);
+        let file = catalogue_csv(from..to, stock)?;
+        let started = Instant::now();
+        store.import_products_csv(file.as_slice(), options)?;
+        took.push(started.elapsed());
+        from = to;
+    }
+    Ok(took)
 }
 
 /// Everything needed to ring up generated sales.

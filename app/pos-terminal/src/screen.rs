@@ -139,17 +139,26 @@ fn select_language(language: &str) {
 }
 
 /// What keeps the till running while the window is open.
-struct Running {
+pub struct Running {
     _sync: Option<crate::sync_agent::SyncAgent>,
-    _screen: TillScreen,
+    screen: TillScreen,
     _service: ServiceScreen,
     _back_office: BackOfficeScreen<SharedStore>,
     _ticker: slint::Timer,
     _peripherals: Rc<PeripheralService>,
 }
 
-/// Starts the printer service, opens the store and shows the till in `window`.
-fn start_till(
+impl Running {
+    /// The till on the window, for a benchmark that drives it as a cashier would.
+    pub fn screen(&self) -> &TillScreen {
+        &self.screen
+    }
+}
+
+/// Starts the printer service, opens the store and shows the till in `window`: the
+/// terminal's own start, which `terminal-bench` measures. The status bar and held carts'
+/// ages refresh each second on a timer of the event loop.
+pub fn start_till(
     window: &AppWindow,
     data: &DataDir,
     config: &TerminalConfig,
@@ -299,38 +308,43 @@ fn start_till(
     if let Some(settings) = config.scanner.clone() {
         let for_scanner = window.as_weak();
         crate::scanner::spawn(settings, move |delivery| {
-            let typed = for_scanner.upgrade_in_event_loop(move |window| match delivery {
-                // While the service screen is open, scans go to its scanner test.
-                Delivery::Code(code) if window.global::<pos_ui::ServiceAdapter>().get_open() => {
-                    window
-                        .global::<pos_ui::ServiceAdapter>()
-                        .invoke_test_scan(code.into())
-                }
-                // While the back office is open, scans look products up there.
-                Delivery::Code(code) if window.global::<pos_ui::Office>().get_open() => window
-                    .global::<pos_ui::Office>()
-                    .invoke_scanned(code.into()),
-                Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
-                Delivery::Refused(refusal) => SCREEN.with(|screen| {
-                    if let Some((screen, _)) = screen.borrow().as_ref()
-                        && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
-                    {
-                        // The refusal is on screen as the message; the log keeps it too.
-                        eprintln!("pos-terminal: {shown}");
-                    }
-                }),
-            });
-            if let Err(error) = typed {
-                eprintln!("pos-terminal: a scan could not reach the screen: {error}");
-            }
+            deliver_scan(&for_scanner, delivery)
         })?;
     }
     Ok(Running {
         _sync: sync,
-        _screen: screen,
+        screen,
         _service: service,
         _back_office: back_office,
         _ticker: ticker,
         _peripherals: peripherals,
     })
+}
+
+/// Hands what a scanner sent to the UI thread, where it arrives as a code typed into the scan
+/// field (or into the scanner test while the service screen is open). Called on the scanner
+/// thread; the scan is applied when the event loop runs it.
+pub fn deliver_scan(window: &slint::Weak<AppWindow>, delivery: Delivery) {
+    let typed = window.upgrade_in_event_loop(move |window| match delivery {
+        // While the service screen is open, scans go to its scanner test.
+        Delivery::Code(code) if window.global::<pos_ui::ServiceAdapter>().get_open() => window
+            .global::<pos_ui::ServiceAdapter>()
+            .invoke_test_scan(code.into()),
+        // While the back office is open, scans look products up there.
+        Delivery::Code(code) if window.global::<pos_ui::Office>().get_open() => window
+            .global::<pos_ui::Office>()
+            .invoke_scanned(code.into()),
+        Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
+        Delivery::Refused(refusal) => SCREEN.with(|screen| {
+            if let Some((screen, _)) = screen.borrow().as_ref()
+                && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
+            {
+                // The refusal is on screen as the message; the log keeps it too.
+                eprintln!("pos-terminal: {shown}");
+            }
+        }),
+    });
+    if let Err(error) = typed {
+        eprintln!("pos-terminal: a scan could not reach the screen: {error}");
+    }
 }

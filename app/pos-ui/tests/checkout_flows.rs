@@ -1,7 +1,8 @@
 //! The checkout's helpers driven through the real UI: scale labels and garbled scans typed as
 //! a scanner types them, the weight prompt for loose goods, finding and attaching a customer
-//! on the on-screen keyboard, a cart discount a manager approves, the drawer alert, and
-//! searching with the on-screen keyboard. Slint's testing backend, software renderer.
+//! on the on-screen keyboard, a cart discount a manager approves, the drawer alert,
+//! searching with the on-screen keyboard, and the newest cart line kept in full view.
+//! Slint's testing backend, software renderer.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -266,4 +267,47 @@ fn searching_on_the_screen_keyboard() {
     ui.tap("Erase");
     ui.tap("⌨");
     assert!(ui.shows("Quantity"), "the keypad is back");
+}
+
+#[test]
+fn the_newest_line_stays_in_full_view_when_the_list_gets_shorter() {
+    let ui = start();
+    ui.window
+        .window()
+        .set_size(slint::PhysicalSize::new(800, 480));
+    let newest_line_in_view = |step: &str| {
+        // A frame, as the screen draws after each step.
+        ui.window.window().take_snapshot().unwrap();
+        let newest = ui.lines().last().unwrap().0.clone();
+        let list = ElementHandle::find_by_element_id(&ui.window, "CheckoutPage::cart-list")
+            .next()
+            .unwrap();
+        let row = ElementHandle::find_by_accessible_label(&ui.window, &newest)
+            .find(|e| e.accessible_role() == Some(AccessibleRole::ListItem))
+            .unwrap();
+        let list_bottom = list.absolute_position().y + list.size().height;
+        let row_bottom = row.absolute_position().y + row.size().height;
+        assert!(
+            row_bottom <= list_bottom + 0.5,
+            "after {step}: {newest} ends at {row_bottom}, below the list's end at {list_bottom}"
+        );
+    };
+    // More lines than the small screen's list holds: it scrolls to each new one.
+    for code in [
+        "4006381333931",
+        "4008452011231",
+        "4014400901231",
+        "2000000000015",
+        "4006581020013",
+    ] {
+        ui.scan(code);
+        newest_line_in_view(code);
+    }
+    // The customer's loyalty card: their panel above the list makes it shorter.
+    ui.scan("9900000000017");
+    assert_eq!(ui.checkout().get_customer_name(), "Lena Vogel");
+    newest_line_in_view("the loyalty card");
+    ui.screen
+        .set_drawer_alert(Some("The cash drawer has been open for 2 min.".to_owned()));
+    newest_line_in_view("the drawer alert");
 }

@@ -17,8 +17,8 @@ use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, DrawerReason};
 use pos_core::id::{DeviceId, StoreId, UserId};
 use pos_core::money::Currency;
-use pos_store::csv_io::{COLUMNS, ImportMode, ImportOptions, product_row};
-use pos_store::sample::{SaleMaker, ean13, product};
+use pos_store::csv_io::{ImportMode, ImportOptions};
+use pos_store::sample::{IMPORT_CHUNK, SaleMaker, ean13, import_catalogue, product};
 use pos_store::{Encryption, Store};
 
 struct Args {
@@ -111,32 +111,14 @@ fn import_options() -> ImportOptions {
     }
 }
 
-/// Products `from..to` as an import file.
-fn csv_chunk(from: u64, to: u64) -> Result<Vec<u8>> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(((to - from) * 150) as usize));
-    writer.write_record(COLUMNS)?;
-    for n in from..to {
-        writer.write_record(product_row(&product(n), None))?;
-    }
-    Ok(writer.into_inner()?)
-}
-
 fn build_catalogue(store: &mut Store, products: u64) -> Result<()> {
-    const CHUNK: u64 = 100_000;
-    let mut from = 0;
-    while from < products {
-        let to = (from + CHUNK).min(products);
-        let file = csv_chunk(from, to)?;
-        let (report, took) =
-            timed(|| Ok(store.import_products_csv(file.as_slice(), &import_options())?))?;
-        if from == 0 {
-            println!(
-                "| CSV import of {} products (empty catalogue, one transaction) | {:.2} s |",
-                report.products,
-                took.as_secs_f64()
-            );
-        }
-        from = to;
+    let took = import_catalogue(store, 0..products, None, &import_options())?;
+    if let Some(first) = took.first() {
+        println!(
+            "| CSV import of {} products (empty catalogue, one transaction) | {:.2} s |",
+            products.min(IMPORT_CHUNK),
+            first.as_secs_f64()
+        );
     }
     Ok(())
 }

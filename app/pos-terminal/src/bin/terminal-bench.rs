@@ -1,42 +1,74 @@
-//! `terminal-bench`: how fast the terminal starts and how much memory it holds with a
-//! supermarket-sized catalogue, after a scripted session through the real till, store and
-//! simulated printer.
+//! `terminal-bench`: the terminal as a cashier sees it, measured. The real window (`AppWindow`)
+//! is rendered offscreen at 1280×800 by Slint's software renderer (the testing backend, as in
+//! the screenshot tests), over the terminal's own start (`screen::start_till`: the encrypted
+//! store, the till, the status bar, the simulated printer) and a catalogue of generated
+//! products.
 //!
 //! ```text
-//! cargo run --release -p pos-terminal --bin terminal-bench -- [--products N] [--sales N] [--data DIR]
+//! cargo run --release -p pos-terminal --bin terminal-bench -- [--products N] [--scans N] [--sales N] [--data DIR]
 //! ```
 //!
-//! Figures: seeding time (once per store), then, in a fresh process as a terminal starts
-//! after a reboot, cold start (open the encrypted store, build the till, draw its first view),
-//! time per sale, resident memory (VmRSS) and its peak (VmHWM) after the session with every
-//! receipt printed by the simulated printer.
+//! A new store is seeded first (the demo shop, then `--products` generated products with
+//! opening stock through the CSV import, 100,000 per transaction); everything else runs in a
+//! fresh process on it, as a terminal starts after a reboot:
+//! 1. cold start: from starting the process to the login screen's first rendered frame;
+//! 2. `--scans` scans (sales of 20 lines, paid in cash), each handed over exactly as the
+//!    scanner thread hands a scan to the UI thread, then the event loop's turn and a rendered
+//!    frame; a scan counts as shown when the cart's model has the new line, its row lies
+//!    inside the cart list's visible area and the frame has the row's text in that place;
+//! 3. the time to render each frame of the checkout after a change;
+//! 4. an hour-like session of `--sales` sales (scans, searches typed letter by letter, holds
+//!    and resumes, card and cash, printed receipts, a refund every 100 sales), a frame rendered
+//!    after every step, then VmRSS and VmHWM from `/proc/self/status`.
+//!
+//! Figures only; nothing is asserted beyond the script working. CI builds it, never runs it.
 
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use pos_core::id::{DeviceId, UserId};
+use i_slint_backend_testing::{
+    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
+};
+use pos_core::cart::LineNo;
+use pos_core::id::{DeviceId, HeldCartId, UserId};
+use pos_core::quantity::Quantity;
 use pos_store::Store;
-use pos_store::sample::ean13;
-use pos_terminal::config::PrinterLine;
-use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::seed::seed_demo_shop;
-use pos_terminal::terminal::{DataDir, open_terminal};
-use pos_till::{Intent, TenderChoice, Till};
-use pos_ui::system_now;
+use pos_store::csv_io::{ImportMode, ImportOptions};
+use pos_store::sample::{ean13, import_catalogue};
+use pos_terminal::config::TerminalConfig;
+use pos_terminal::scanner::Delivery;
+use pos_terminal::screen::{Running, deliver_scan, start_till};
+use pos_terminal::seed::{SETUP_USER, seed_demo_shop};
+use pos_terminal::terminal::DataDir;
+use pos_till::view::Screen;
+use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice};
+use pos_ui::{AppWindow, CartAdapter, Page, SessionAdapter, system_now};
+use slint::{ComponentHandle, Model, Rgba8Pixel, SharedPixelBuffer};
+
+const WIDTH: u32 = 1280;
+const HEIGHT: u32 = 800;
+/// Lines per sale while scans are timed.
+const LINES_PER_TIMED_SALE: u64 = 20;
+/// What the child prints the moment the login screen's first frame is rendered.
+const FIRST_FRAME: &str = "first frame rendered";
 
 struct Options {
     products: u64,
+    scans: u64,
     sales: u64,
     data: Option<PathBuf>,
-    /// Set in the child process that measures a start on an existing store.
+    /// Set in the child process that measures on the seeded store.
     measure: bool,
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut options = Options {
         products: 100_000,
+        scans: 1_000,
         sales: 300,
         data: None,
         measure: false,
@@ -51,14 +83,31 @@ fn options() -> anyhow::Result<Options> {
         let value = rest
             .next()
             .with_context(|| format!("{flag} needs a value"))?;
+        let count = || {
+            value
+                .parse::<u64>()
+                .with_context(|| format!("{flag} takes a count"))
+        };
         match flag.as_str() {
-            "--products" => options.products = value.parse().context("--products takes a count")?,
-            "--sales" => options.sales = value.parse().context("--sales takes a count")?,
+            "--products" => options.products = count()?.max(1),
+            "--scans" => options.scans = count()?,
+            "--sales" => options.sales = count()?,
             "--data" => options.data = Some(PathBuf::from(value)),
-            other => bail!("unknown argument `{other}`; use --products N --sales N --data DIR"),
+            other => {
+                bail!("unknown argument `{other}`; use --products N --scans N --sales N --data DIR")
+            }
         }
     }
     Ok(options)
+}
+
+fn main() -> anyhow::Result<()> {
+    let started = Instant::now();
+    let options = options()?;
+    match &options.data {
+        Some(dir) if options.measure => measure(&options, &DataDir::new(dir), started),
+        _ => seed_then_measure(&options),
+    }
 }
 
 /// A line of /proc/self/status in kB, such as VmRSS.
@@ -71,52 +120,39 @@ fn proc_status_kb(field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("/proc/self/status has no {field}"))
 }
 
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1_000.0
+fn ms(duration: Duration) -> String {
+    format!("{:.2} ms", duration.as_secs_f64() * 1_000.0)
 }
 
-/// Logs Anna in and rings up `sales` cash sales of three products each; returns the time
-/// taken and the slowest sale.
-fn run_session(till: &mut Till, products: u64, sales: u64) -> anyhow::Result<(Duration, Duration)> {
-    let mut send = |intent: Intent| {
-        till.handle(intent, system_now())
-            .map_err(|error| anyhow::anyhow!("{error}"))
-    };
-    send(Intent::Login {
-        user: UserId::new("anna"),
-        pin: "1234".to_owned(),
-    })?;
-    let session = Instant::now();
-    let mut slowest = Duration::ZERO;
-    for sale in 0..sales {
-        let started = Instant::now();
-        for line in 0..3 {
-            // Spread over the catalogue so lookups do not all hit the same pages.
-            let n = 1 + (sale * 7_919 + line * 104_729) % products.max(1);
-            send(Intent::Scan(ean13(n)))?;
-        }
-        send(Intent::StartPayment)?;
-        send(Intent::AddTender {
-            kind: TenderChoice::Cash,
-            amount: String::new(),
-            reference: String::new(),
-        })?;
-        send(Intent::NextCustomer)?;
-        slowest = slowest.max(started.elapsed());
+fn mib(kb: u64) -> String {
+    format!("{:.1} MiB", kb as f64 / 1024.0)
+}
+
+/// Durations of one kind, reported as count, p50, p99 and max.
+#[derive(Default)]
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+        sorted.get(rank - 1).copied().unwrap_or_default()
     }
-    Ok((session.elapsed(), slowest))
-}
 
-fn main() -> anyhow::Result<()> {
-    let options = options()?;
-    match &options.data {
-        Some(dir) if options.measure => measure(&options, &DataDir::new(dir)),
-        _ => seed_then_measure(&options),
+    fn row(&self, what: &str) -> String {
+        format!(
+            "| {what} | {} | {} | {} | {} |",
+            self.0.len(),
+            ms(self.percentile(0.5)),
+            ms(self.percentile(0.99)),
+            ms(self.percentile(1.0))
+        )
     }
 }
 
-/// Seeds a new store, then measures a start on it in a fresh process, so neither the
-/// seeding's memory nor its warm caches count.
+/// Seeds a new store, then measures in a fresh process on it, so neither the seeding's memory
+/// nor its warm caches count, and the start is a process start.
 fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
     let data = match &options.data {
         Some(dir) => dir.clone(),
@@ -130,21 +166,58 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
     }
     let seeding = Instant::now();
     {
+        let now = system_now();
         let mut store = Store::open(&data, DeviceId::new("T1"))?;
-        seed_demo_shop(&mut store, system_now(), options.products)?;
+        seed_demo_shop(&mut store, now, 0)?;
+        let shop = pos_core::demo::store().map_err(|error| anyhow::anyhow!("{error}"))?;
+        let import = ImportOptions {
+            currency: shop.currency,
+            store: shop.id,
+            actor: UserId::new(SETUP_USER),
+            now,
+            mode: ImportMode::AllOrNothing,
+        };
+        import_catalogue(
+            &mut store,
+            1..options.products + 1,
+            Some(Quantity::pieces(40)),
+            &import,
+        )?;
     }
+    let size = std::fs::metadata(data.join(pos_store::DATABASE_FILE))?.len();
     println!(
-        "catalogue            {} generated products (+ the demo shop's own)",
-        options.products
+        "terminal-bench: the demo shop and {} generated products with opening stock, seeded in {:.1} s ({:.0} MB); {WIDTH}×{HEIGHT}, software renderer",
+        options.products,
+        seeding.elapsed().as_secs_f64(),
+        size as f64 / 1e6
     );
-    println!("seeding (once)       {:>9.0} ms", ms(seeding.elapsed()));
-    let status = std::process::Command::new(std::env::current_exe()?)
+    println!();
+    let spawned = Instant::now();
+    let mut child = Command::new(std::env::current_exe()?)
         .arg("--measure")
         .args(["--products", &options.products.to_string()])
+        .args(["--scans", &options.scans.to_string()])
         .args(["--sales", &options.sales.to_string()])
         .arg("--data")
         .arg(&data)
-        .status()?;
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let output = child
+        .stdout
+        .take()
+        .context("the measuring run has no output")?;
+    for line in BufReader::new(output).lines() {
+        let line = line?;
+        if line == FIRST_FRAME {
+            println!(
+                "| cold start: process started → login screen's first frame rendered | {} |",
+                ms(spawned.elapsed())
+            );
+        } else {
+            println!("{line}");
+        }
+    }
+    let status = child.wait()?;
     if options.data.is_none() {
         std::fs::remove_dir_all(&data)
             .with_context(|| format!("cleaning up {}", data.display()))?;
@@ -155,64 +228,484 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts the terminal on the seeded store in `data`, sells, and reports.
-fn measure(options: &Options, data: &DataDir) -> anyhow::Result<()> {
-    let peripherals = Rc::new(PeripheralService::start(
-        PeripheralSettings {
-            queue_dir: data.print_queue(),
-            receipts_dir: data.receipts(),
-            line: PrinterLine::Simulated { folder: None },
-            paper: pos_printer::encode::Paper::MM80_42,
-            drawer: pos_printer::drawer::DrawerKick::default(),
-            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
-        },
-        |_| {},
-    )?);
-    let rss_before_start = proc_status_kb("VmRSS")?;
-    let cold = Instant::now();
-    let mut opened = open_terminal(
-        &data.root,
-        DeviceId::new("T1"),
-        options.products,
-        peripherals.clone(),
-        system_now,
-    )?;
-    let first_view = opened.till.view();
-    let cold = cold.elapsed();
+/// The terminal on the offscreen window, and what was measured so far.
+struct Bench {
+    window: AppWindow,
+    running: Running,
+    /// Rendering one whole frame, by screen.
+    checkout_frames: Samples,
+    other_frames: Samples,
+    /// Sales made; refunds are made of these.
+    receipts: Vec<String>,
+}
+
+/// Lets the event loop run what is waiting (a scan from the scanner thread, the printer's
+/// news, the status bar's timer), as it does before each frame.
+fn event_loop_turn() -> anyhow::Result<()> {
+    slint::quit_event_loop()?;
+    slint::run_event_loop()?;
+    Ok(())
+}
+
+impl Bench {
+    /// One whole frame of the window as it is now, after the event loop's turn.
+    fn frame(&mut self) -> anyhow::Result<SharedPixelBuffer<Rgba8Pixel>> {
+        event_loop_turn()?;
+        let started = Instant::now();
+        let frame = self.window.window().take_snapshot()?;
+        let took = started.elapsed();
+        if (frame.width(), frame.height()) != (WIDTH, HEIGHT) {
+            bail!("the frame is {}×{}", frame.width(), frame.height());
+        }
+        match self.window.global::<SessionAdapter>().get_page() {
+            Page::Checkout => self.checkout_frames.0.push(took),
+            _ => self.other_frames.0.push(took),
+        }
+        Ok(frame)
+    }
+
+    /// A tap or a key: the intent the screen's callback sends, then a frame.
+    fn step(&mut self, intent: Intent) -> anyhow::Result<()> {
+        let what = format!("{intent:?}");
+        self.running
+            .screen()
+            .send(intent)
+            .with_context(|| format!("the till refused {what}"))?;
+        self.frame()?;
+        Ok(())
+    }
+
+    /// A scan as the scanner thread hands it over, up to the first frame that shows its
+    /// line; returns that time and how many frames it took.
+    fn scan(&mut self, code: &str) -> anyhow::Result<(Duration, u32)> {
+        let lines_before = self.lines();
+        let started = Instant::now();
+        deliver_scan(&self.window.as_weak(), Delivery::Code(code.to_owned()));
+        let mut frames = 0;
+        loop {
+            let frame = self.frame()?;
+            let took = started.elapsed();
+            frames += 1;
+            match self.shown(&frame, lines_before) {
+                None => return Ok((took, frames)),
+                Some(problem) if frames == 3 => {
+                    let kept = std::env::temp_dir().join("terminal-bench-frame.ppm");
+                    std::fs::write(&kept, ppm(&frame))?;
+                    bail!(
+                        "scan {code}, 3 frames later: {problem}; the frame is in {}",
+                        kept.display()
+                    )
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    fn lines(&self) -> usize {
+        self.window.global::<CartAdapter>().get_lines().row_count()
+    }
+
+    /// Why the last scan's line is not in `frame`, if it is not.
+    fn shown(&self, frame: &SharedPixelBuffer<Rgba8Pixel>, lines_before: usize) -> Option<String> {
+        let lines = self.window.global::<CartAdapter>().get_lines();
+        if lines.row_count() != lines_before + 1 {
+            let message = self.window.global::<SessionAdapter>().get_message();
+            return Some(format!(
+                "the cart went from {lines_before} to {} lines ({message})",
+                lines.row_count()
+            ));
+        }
+        let Some(name) = lines.row_data(lines_before).map(|line| line.name) else {
+            return Some("the new line cannot be read".to_owned());
+        };
+        let Some(list) =
+            ElementHandle::find_by_element_id(&self.window, "CheckoutPage::cart-list").next()
+        else {
+            return Some("the checkout's cart list is not on screen".to_owned());
+        };
+        let Some(row) = list
+            .query_descendants()
+            .match_accessible_role(AccessibleRole::ListItem)
+            .find_all()
+            .into_iter()
+            .filter(|row| row.accessible_label().as_deref() == Some(name.as_str()))
+            .max_by(|a, b| a.absolute_position().y.total_cmp(&b.absolute_position().y))
+        else {
+            return Some(format!("no row of the cart list shows {name}"));
+        };
+        let (top, bottom) = (
+            list.absolute_position().y,
+            list.absolute_position().y + list.size().height,
+        );
+        let (y, height) = (row.absolute_position().y, row.size().height);
+        if y < top - 0.5 || y + height > bottom + 0.5 {
+            return Some(format!(
+                "the line is at y {y}–{} outside the list's {top}–{bottom}",
+                y + height
+            ));
+        }
+        let x = row.absolute_position().x;
+        let inked = ink(
+            frame,
+            x as u32,
+            y as u32,
+            row.size().width as u32,
+            height as u32,
+        );
+        (inked < 200).then(|| format!("the line's row has only {inked} pixels of text"))
+    }
+}
+
+/// `frame` as a binary PPM picture, to look at when a line is not shown.
+fn ppm(frame: &SharedPixelBuffer<Rgba8Pixel>) -> Vec<u8> {
+    let mut picture = format!("P6 {} {} 255\n", frame.width(), frame.height()).into_bytes();
+    for p in frame.as_slice() {
+        picture.extend([p.r, p.g, p.b]);
+    }
+    picture
+}
+
+/// Pixels in the rectangle that differ clearly from its background (taken just inside its
+/// left edge, past the selection bar): the text drawn there.
+fn ink(frame: &SharedPixelBuffer<Rgba8Pixel>, x: u32, y: u32, width: u32, height: u32) -> usize {
+    let stride = frame.width() as usize;
+    let pixels = frame.as_slice();
+    let at = |px: u32, py: u32| pixels.get(py as usize * stride + px as usize);
+    let Some(background) = at(x + 10, y + 2).copied() else {
+        return 0;
+    };
+    let mut count = 0;
+    for py in y..(y + height).min(frame.height()) {
+        for px in x..(x + width).min(frame.width()) {
+            if let Some(p) = at(px, py) {
+                let differs = [
+                    p.r.abs_diff(background.r),
+                    p.g.abs_diff(background.g),
+                    p.b.abs_diff(background.b),
+                ]
+                .iter()
+                .any(|d| *d > 64);
+                count += usize::from(differs);
+            }
+        }
+    }
+    count
+}
+
+/// xorshift64, seeded: the same products every run.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// Random generated products, each one once in a run, so every scan adds a line (a second
+/// scan of a product counts up its line instead) and finds it in no cache.
+struct Products {
+    dice: Dice,
+    catalogue: u64,
+    used: HashSet<u64>,
+}
+
+impl Products {
+    fn new(catalogue: u64) -> Products {
+        Products {
+            dice: Dice(0x5eed_7e11),
+            catalogue,
+            used: HashSet::new(),
+        }
+    }
+
+    /// The barcode of a product not used yet (any, once all were).
+    fn next_code(&mut self) -> String {
+        loop {
+            let n = 1 + self.dice.below(self.catalogue);
+            if self.used.insert(n) || self.used.len() as u64 >= self.catalogue {
+                return ean13(n);
+            }
+        }
+    }
+
+    /// Notes a product added otherwise (from a search), by its id `p0001234`.
+    fn mark_used(&mut self, id: &str) {
+        if let Some(n) = id.strip_prefix('p').and_then(|n| n.parse().ok()) {
+            self.used.insert(n);
+        }
+    }
+}
+
+/// Starts the terminal on the seeded store in `data` in this fresh process, and measures.
+fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Result<()> {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: false,
+        threading: true,
+        renderer_name: Some("software".into()),
+    })))
+    .map_err(|error| anyhow::anyhow!("the offscreen platform: {error}"))?;
+    let rss_at_main = proc_status_kb("VmRSS")?;
+    let window = AppWindow::new()?;
+    window
+        .window()
+        .set_size(slint::PhysicalSize::new(WIDTH, HEIGHT));
+    let opening = Instant::now();
+    let running = start_till(&window, data, &TerminalConfig::default())?;
+    let opened = opening.elapsed();
+    window.show()?;
+    let mut bench = Bench {
+        window,
+        running,
+        checkout_frames: Samples::default(),
+        other_frames: Samples::default(),
+        receipts: Vec::new(),
+    };
+    bench.frame()?;
+    let cold = started.elapsed();
+    println!("{FIRST_FRAME}");
+    std::io::stdout().flush()?;
+    let login = bench.window.global::<SessionAdapter>();
+    if login.get_page() != Page::Login || login.get_people().row_count() == 0 {
+        bail!("the first frame is not the login screen with its people");
+    }
+    let first_frame = bench.other_frames.0.first().copied().unwrap_or_default();
     let rss_after_start = proc_status_kb("VmRSS")?;
-    if first_view.login.people.is_empty() {
-        bail!("the first view shows nobody to log in");
+    println!(
+        "| cold start in the process: main → first frame (of which opening the store and the till: {}, rendering: {}) | {} |",
+        ms(opened),
+        ms(first_frame),
+        ms(cold)
+    );
+
+    bench.step(Intent::Login {
+        user: UserId::new("sara"),
+        pin: "5555".to_owned(),
+    })?;
+    if bench.running.screen().view().screen == Screen::ShiftOpen {
+        bench.step(Intent::Shift(ShiftIntent::Open {
+            total: "150.00".to_owned(),
+        }))?;
     }
-    let (session, slowest) = run_session(&mut opened.till, options.products, options.sales)?;
-    // Every receipt printed: the worker empties the queue before it stops.
-    drop(opened);
-    let printing = Instant::now();
-    match Rc::try_unwrap(peripherals) {
-        Ok(service) => drop(service),
-        Err(_) => bail!("the printer service is still in use"),
-    }
-    let printing = printing.elapsed();
+
+    let mut products = Products::new(options.products);
+    let scans = timed_scans(&mut bench, &mut products, options)?;
+    let checkout_frames = std::mem::take(&mut bench.checkout_frames);
+    let session = Instant::now();
+    let counts = hour_session(&mut bench, &mut products, options)?;
+    let session = session.elapsed();
     let rss_after_session = proc_status_kb("VmRSS")?;
     let peak = proc_status_kb("VmHWM")?;
 
-    let sales = options.sales.max(1) as f64;
+    println!();
+    println!("| measurement | n | p50 | p99 | max |");
+    println!("|---|---|---|---|---|");
     println!(
-        "cold start           {:>9.1} ms  (open store, build till, first view)",
-        ms(cold)
+        "{}",
+        scans.row(&format!(
+            "scan → its cart line in the rendered frame ({} products)",
+            options.products
+        ))
     );
     println!(
-        "sales                {:>9} sales of 3 lines, cash; mean {:.1} ms, slowest {:.1} ms",
-        options.sales,
-        ms(session) / sales,
-        ms(slowest)
+        "{}",
+        checkout_frames.row("rendering the checkout during the timed scans (whole frame)")
     );
     println!(
-        "printer catch-up     {:>9.0} ms after the last sale",
-        ms(printing)
+        "{}",
+        bench
+            .checkout_frames
+            .row("rendering the checkout, every step of the session")
     );
-    println!("VmRSS before start   {:>9} kB", rss_before_start);
-    println!("VmRSS after start    {:>9} kB", rss_after_start);
-    println!("VmRSS after session  {:>9} kB", rss_after_session);
-    println!("VmHWM (peak)         {:>9} kB", peak);
+    println!(
+        "{}",
+        bench
+            .other_frames
+            .row("rendering the other screens (login, payment, held, refund)")
+    );
+    println!();
+    println!(
+        "session: {} sales ({} lines, {} searches of {} letters, {} holds and resumes, {} refunds) in {:.1} s",
+        counts.sales,
+        counts.lines,
+        counts.searches,
+        counts.letters,
+        counts.holds,
+        counts.refunds,
+        session.as_secs_f64()
+    );
+    println!("| resident memory ({} products) | |", options.products);
+    println!("|---|---|");
+    println!("| VmRSS at start of main | {} |", mib(rss_at_main));
+    println!(
+        "| VmRSS on the login screen (first frame) | {} |",
+        mib(rss_after_start)
+    );
+    println!("| VmRSS after the session | {} |", mib(rss_after_session));
+    println!("| VmHWM (peak) | {} |", mib(peak));
     Ok(())
+}
+
+/// `--scans` scans in sales of [`LINES_PER_TIMED_SALE`] lines, each paid in cash; returns
+/// the time from each scan to the frame showing its line.
+fn timed_scans(
+    bench: &mut Bench,
+    products: &mut Products,
+    options: &Options,
+) -> anyhow::Result<Samples> {
+    let mut samples = Samples::default();
+    let mut late = 0;
+    for n in 0..options.scans {
+        let (took, frames) = bench.scan(&products.next_code())?;
+        samples.0.push(took);
+        late += u32::from(frames > 1);
+        if (n + 1) % LINES_PER_TIMED_SALE == 0 || n + 1 == options.scans {
+            pay(bench, TenderChoice::Cash)?;
+            bench.step(Intent::NextCustomer)?;
+        }
+    }
+    if late > 0 {
+        println!(
+            "{late} of {} scans showed their line only in a later frame",
+            options.scans
+        );
+    }
+    Ok(samples)
+}
+
+fn pay(bench: &mut Bench, kind: TenderChoice) -> anyhow::Result<()> {
+    bench.step(Intent::StartPayment)?;
+    bench.step(Intent::AddTender {
+        kind,
+        amount: String::new(),
+        reference: match kind {
+            TenderChoice::Cash => String::new(),
+            _ => format!("AUTH-{}", bench.receipts.len()),
+        },
+    })?;
+    let receipt = bench
+        .running
+        .screen()
+        .view()
+        .payment
+        .and_then(|p| p.receipt_number)
+        .context("a paid sale has no receipt number")?;
+    bench.receipts.push(receipt);
+    Ok(())
+}
+
+#[derive(Default)]
+struct SessionCounts {
+    sales: u64,
+    lines: u64,
+    searches: u64,
+    letters: u64,
+    holds: u64,
+    refunds: u64,
+}
+
+/// Searches typed on the checkout, letter by letter.
+const SEARCHES: [&str; 4] = [
+    "kalihof choc",
+    "nordgut milk",
+    "sonnen coffee",
+    "vita crisps",
+];
+
+/// An hour at a busy till: `--sales` sales of 3 to 15 scanned lines; every 4th sale has an item
+/// found by a search typed letter by letter, every 10th is held while the next customer is
+/// served and then resumed, every 3rd receipt is printed, every other sale is paid by card,
+/// and every 100th sale is followed by the refund of a line of an earlier sale (its receipt
+/// scanned). A frame is rendered after every step.
+fn hour_session(
+    bench: &mut Bench,
+    products: &mut Products,
+    options: &Options,
+) -> anyhow::Result<SessionCounts> {
+    let mut counts = SessionCounts::default();
+    for sale in 0..options.sales {
+        let lines = 3 + products.dice.below(13);
+        for _ in 0..lines {
+            bench.scan(&products.next_code())?;
+        }
+        counts.lines += lines;
+        if sale % 4 == 1 {
+            let query = SEARCHES[(sale / 4) as usize % SEARCHES.len()];
+            for end in 1..=query.len() {
+                bench.step(Intent::Search(query[..end].to_owned()))?;
+                counts.letters += 1;
+            }
+            let found = bench.running.screen().view().search_results;
+            if let Some(tile) = found.first() {
+                products.mark_used(tile.id.as_str());
+                bench.step(Intent::AddProduct(tile.id.clone()))?;
+                counts.lines += 1;
+            }
+            bench.step(Intent::Search(String::new()))?;
+            counts.searches += 1;
+        }
+        if sale % 10 == 5 {
+            bench.step(Intent::Hold {
+                label: format!("Customer {sale}"),
+            })?;
+            for _ in 0..2 {
+                bench.scan(&products.next_code())?;
+            }
+            counts.lines += 2;
+            pay(bench, TenderChoice::Cash)?;
+            bench.step(Intent::NextCustomer)?;
+            counts.sales += 1;
+            bench.step(Intent::ShowHeld)?;
+            let held = bench.running.screen().view().held;
+            let id: HeldCartId = held
+                .first()
+                .context("the held cart is not listed")?
+                .id
+                .clone();
+            bench.step(Intent::Resume(id))?;
+            counts.holds += 1;
+        }
+        pay(
+            bench,
+            if sale % 2 == 0 {
+                TenderChoice::Cash
+            } else {
+                TenderChoice::Card
+            },
+        )?;
+        if sale % 3 == 0 {
+            bench.step(Intent::Receipt(ReceiptIntent::Print))?;
+        }
+        bench.step(Intent::NextCustomer)?;
+        counts.sales += 1;
+        if sale % 100 == 99 {
+            refund(bench)?;
+            counts.refunds += 1;
+        }
+    }
+    Ok(counts)
+}
+
+/// The receipt of a sale made earlier in the session scanned on the checkout, its first line
+/// taken back (changed mind), refunded to how it was paid.
+fn refund(bench: &mut Bench) -> anyhow::Result<()> {
+    let receipt = bench
+        .receipts
+        .get(bench.receipts.len() / 2)
+        .cloned()
+        .context("no sale to refund")?;
+    deliver_scan(&bench.window.as_weak(), Delivery::Code(receipt.clone()));
+    bench.frame()?;
+    let view = bench.running.screen().view();
+    let refund = view
+        .refund
+        .with_context(|| format!("scanning receipt {receipt} opened no refund"))?;
+    if refund.lines.len() > 1 {
+        bench.step(Intent::ToggleReturn(LineNo(1)))?;
+    }
+    bench.step(Intent::ReturnReason("changed_mind".to_owned()))?;
+    bench.step(Intent::ConfirmRefund)?;
+    bench.step(Intent::NextCustomer)
 }
