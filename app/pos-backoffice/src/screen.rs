@@ -50,7 +50,13 @@ struct Inner<B: Books> {
     shown: Shown,
     /// An unknown barcode brought from the till, for the product form after sign-in.
     new_product_code: Option<String>,
+    /// Refreshes the dashboard while it is on screen.
+    live: slint::Timer,
 }
+
+/// How often the dashboard on screen is filled afresh, so sales rung up meanwhile (here or,
+/// once synced, at the store's other tills) show without a tap.
+const DASHBOARD_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The back office's window wired to a [`BackOffice`]. Cheap to clone; clones share it.
 pub struct BackOfficeScreen<B: Books + 'static> {
@@ -101,10 +107,12 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 gate,
                 shown: Shown::default(),
                 new_product_code: None,
+                live: slint::Timer::default(),
             })),
         };
         screen.wire(window);
         screen.show_sign_in();
+        screen.keep_dashboard_live();
         screen
     }
 
@@ -297,6 +305,25 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             &format!("Sign in to add {} as a new product", code.trim()),
             Tone::Info,
         );
+    }
+
+    fn keep_dashboard_live(&self) {
+        // Weak: the timer lives in what it refreshes.
+        let inner = Rc::downgrade(&self.inner);
+        let window = self.window.clone();
+        self.inner
+            .borrow()
+            .live
+            .start(slint::TimerMode::Repeated, DASHBOARD_REFRESH, move || {
+                let (Some(inner), Some(shown)) = (inner.upgrade(), window.upgrade()) else {
+                    return;
+                };
+                let office = shown.global::<Office>();
+                if office.get_open() && office.get_section() == Section::Dashboard {
+                    let window = window.clone();
+                    BackOfficeScreen { window, inner }.show_dashboard();
+                }
+            });
     }
 
     /// Opens the back office over the till at its sign-in, with today's people.

@@ -1244,3 +1244,27 @@ fn a_manager_makes_a_product_of_an_unknown_barcode_from_the_till() {
     assert_eq!(office.get_section(), pos_ui::Section::ProductEdit);
     assert_eq!(window.global::<Products>().get_barcodes(), unknown);
 }
+
+#[test]
+fn the_dashboard_on_screen_shows_a_sale_rung_up_meanwhile() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut office = start(dir.path());
+    office.sign_in("Marc", "9999");
+    assert_eq!(
+        office.window.global::<Office>().get_section(),
+        pos_ui::Section::Dashboard
+    );
+    let dash = |office: &Desk| {
+        office
+            .window
+            .global::<pos_ui::Dash>()
+            .get_count()
+            .to_string()
+    };
+    let before = dash(&office);
+    office.sell(&[MILK], "5.00");
+    assert_eq!(dash(&office), before, "not before the next refresh");
+    i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_secs(10));
+    let after: u32 = dash(&office).parse().unwrap();
+    assert_eq!(after, before.parse::<u32>().unwrap() + 1);
+}
