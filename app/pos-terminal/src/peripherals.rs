@@ -214,6 +214,21 @@ pub struct PeripheralSettings {
     pub drawer_watch: DrawerWatchSettings,
 }
 
+impl PeripheralSettings {
+    /// The printer, drawer and drawer watch `config` names, with the print queue and filed
+    /// receipts in `data`.
+    pub fn of(data: &crate::terminal::DataDir, config: &crate::config::TerminalConfig) -> Self {
+        PeripheralSettings {
+            queue_dir: data.print_queue(),
+            receipts_dir: data.receipts(),
+            line: config.printer.line.clone(),
+            paper: config.printer.paper,
+            drawer: config.drawer,
+            drawer_watch: config.drawer_watch,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PeripheralError {
     #[error(transparent)]

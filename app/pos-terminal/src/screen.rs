@@ -169,14 +169,7 @@ pub fn start_till(
     let online = Arc::new(AtomicBool::new(false));
     let online_for_printer = online.clone();
     let peripherals = Rc::new(PeripheralService::start(
-        PeripheralSettings {
-            queue_dir: data.print_queue(),
-            receipts_dir: data.receipts(),
-            line: config.printer.line.clone(),
-            paper: config.printer.paper,
-            drawer: config.drawer,
-            drawer_watch: config.drawer_watch,
-        },
+        PeripheralSettings::of(data, config),
         move |report: PrinterReport| {
             for file in report
                 .filed

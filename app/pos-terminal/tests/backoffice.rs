@@ -19,11 +19,11 @@ use pos_core::quantity::Quantity;
 use pos_core::stock::MovementReason;
 use pos_store::Store;
 use pos_terminal::backoffice::show_back_office;
-use pos_terminal::config::PrinterLine;
+use pos_terminal::config::TerminalConfig;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
 use pos_terminal::ports::StoreStaff;
 use pos_terminal::ports::hash_pin;
-use pos_terminal::terminal::{OpenTerminal, open_terminal};
+use pos_terminal::terminal::{DataDir, OpenTerminal, open_terminal};
 use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice};
@@ -64,14 +64,7 @@ fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
     })))
     .unwrap();
     let peripherals = PeripheralService::start(
-        PeripheralSettings {
-            queue_dir: dir.join("print-queue"),
-            receipts_dir: dir.join("receipts"),
-            line: PrinterLine::Simulated { folder: None },
-            paper: pos_printer::encode::Paper::MM80_42,
-            drawer: pos_printer::drawer::DrawerKick::default(),
-            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
-        },
+        PeripheralSettings::of(&DataDir::new(dir), &TerminalConfig::default()),
         |_| {},
     )
     .unwrap();

@@ -16,10 +16,10 @@ use i_slint_backend_testing::{
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, RoleId, UserId};
 use pos_terminal::backoffice::show_back_office;
-use pos_terminal::config::PrinterLine;
+use pos_terminal::config::TerminalConfig;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
 use pos_terminal::ports::{StoreStaff, hash_pin};
-use pos_terminal::terminal::open_terminal;
+use pos_terminal::terminal::{DataDir, open_terminal};
 use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice, Till};
@@ -177,14 +177,7 @@ fn trade(till: &mut Till) {
 
 fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     let peripherals = PeripheralService::start(
-        PeripheralSettings {
-            queue_dir: dir.join("print-queue"),
-            receipts_dir: dir.join("receipts"),
-            line: PrinterLine::Simulated { folder: None },
-            paper: pos_printer::encode::Paper::MM80_42,
-            drawer: pos_printer::drawer::DrawerKick::default(),
-            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
-        },
+        PeripheralSettings::of(&DataDir::new(dir), &TerminalConfig::default()),
         |_| {},
     )
     .unwrap();

@@ -12,7 +12,7 @@ use pos_core::id::{DeviceId, ProductId, ReceiptNumber, StoreId, UserId};
 use pos_core::quantity::Quantity;
 use pos_store::Store;
 use pos_store::sample::ean13_check_digit;
-use pos_terminal::config::PrinterLine;
+use pos_terminal::config::TerminalConfig;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
 use pos_terminal::seed::{Seeded, seed_demo_shop};
 use pos_terminal::terminal::{DataDir, OpenTerminal, open_terminal};
@@ -34,14 +34,7 @@ fn shop(dir: &Path) -> Shop {
     let data = DataDir::new(dir);
     let (sender, reports) = mpsc::channel();
     let peripherals = PeripheralService::start(
-        PeripheralSettings {
-            queue_dir: data.print_queue(),
-            receipts_dir: data.receipts(),
-            line: PrinterLine::Simulated { folder: None },
-            paper: pos_printer::encode::Paper::MM80_42,
-            drawer: pos_printer::drawer::DrawerKick::default(),
-            drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
-        },
+        PeripheralSettings::of(&data, &TerminalConfig::default()),
         move |report| {
             // The test may have stopped listening; the worker goes on regardless.
             sender.send(report).ok();

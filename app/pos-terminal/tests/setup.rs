@@ -314,14 +314,7 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
     // PINs anyone can read in the README.
     let peripherals = std::rc::Rc::new(
         pos_terminal::peripherals::PeripheralService::start(
-            pos_terminal::peripherals::PeripheralSettings {
-                queue_dir: ui.data.print_queue(),
-                receipts_dir: ui.data.receipts(),
-                line: PrinterLine::Simulated { folder: None },
-                paper: pos_printer::encode::Paper::MM80_42,
-                drawer: pos_printer::drawer::DrawerKick::default(),
-                drawer_watch: pos_terminal::config::DrawerWatchSettings::default(),
-            },
+            pos_terminal::peripherals::PeripheralSettings::of(&ui.data, &TerminalConfig::default()),
             |_| {},
         )
         .unwrap(),
