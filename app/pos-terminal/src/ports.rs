@@ -220,6 +220,14 @@ impl StoreCatalogue {
     }
 }
 
+/// The PIN gate of the doors beside the till (service screen, back office) over the store's
+/// people: one count of wrong PINs for all of them.
+pub fn pin_gate(store: SharedStore) -> Rc<pos_till::gate::PinGate> {
+    Rc::new(pos_till::gate::PinGate::new(Rc::new(StoreStaff::new(
+        store,
+    ))))
+}
+
 /// The people of the store and their PINs, kept as argon2id hashes.
 pub struct StoreStaff {
     store: SharedStore,

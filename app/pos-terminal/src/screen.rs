@@ -21,7 +21,6 @@ use slint::ComponentHandle;
 use crate::config::TerminalConfig;
 use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
 use crate::pole::{CustomerDisplay, customer_screen};
-use crate::ports::StoreStaff;
 use crate::scanner::Delivery;
 use crate::seed::GENERATED_PRODUCTS;
 use crate::terminal::{DataDir, open_terminal};
@@ -231,9 +230,7 @@ pub fn start_till(
         screen.on_view(move |view| display.show(customer_screen(view, &welcome)));
     }
     // One count of wrong PINs for every door beside the till.
-    let gate = Rc::new(pos_till::gate::PinGate::new(Rc::new(StoreStaff::new(
-        opened.store.clone(),
-    ))));
+    let gate = crate::ports::pin_gate(opened.store.clone());
     let service = ServiceScreen::new(
         window,
         crate::service::service_settings(

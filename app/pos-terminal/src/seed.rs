@@ -163,11 +163,7 @@ pub fn follow_time_zone(
     else {
         return Ok(false);
     };
-    let text = store
-        .setting(STORE_SETTING)?
-        .ok_or_else(|| SeedError::Setting(format!("{STORE_SETTING} is missing")))?;
-    let mut shop: pos_core::tenant::Store = serde_json::from_str(&text)
-        .map_err(|e| SeedError::Setting(format!("{STORE_SETTING}: {e}")))?;
+    let mut shop: pos_core::tenant::Store = read_setting(store, STORE_SETTING)?;
     if shop.utc_offset == offset {
         return Ok(false);
     }
@@ -197,15 +193,9 @@ fn seed_shop_settings(
 
 /// The shop the till sells for, as the store holds it.
 pub fn shop_setup(store: &Store, device: DeviceId) -> Result<TillSetup, SeedError> {
-    fn read<T: serde::de::DeserializeOwned>(store: &Store, key: &str) -> Result<T, SeedError> {
-        let text = store
-            .setting(key)?
-            .ok_or_else(|| SeedError::Setting(format!("{key} is missing")))?;
-        serde_json::from_str(&text).map_err(|e| SeedError::Setting(format!("{key}: {e}")))
-    }
-    let shop: pos_core::tenant::Store = read(store, STORE_SETTING)?;
-    let promotions: Vec<Promotion> = read(store, PROMOTIONS_SETTING)?;
-    let loyalty: LoyaltyProgram = read(store, LOYALTY_SETTING)?;
+    let shop: pos_core::tenant::Store = read_setting(store, STORE_SETTING)?;
+    let promotions: Vec<Promotion> = read_setting(store, PROMOTIONS_SETTING)?;
+    let loyalty: LoyaltyProgram = read_setting(store, LOYALTY_SETTING)?;
     Ok(TillSetup {
         features: Features::all_enabled(),
         store: shop,
@@ -213,6 +203,14 @@ pub fn shop_setup(store: &Store, device: DeviceId) -> Result<TillSetup, SeedErro
         promotions,
         loyalty,
     })
+}
+
+/// A setting the shop cannot run without, read back from its JSON.
+fn read_setting<T: serde::de::DeserializeOwned>(store: &Store, key: &str) -> Result<T, SeedError> {
+    let text = store
+        .setting(key)?
+        .ok_or_else(|| SeedError::Setting(format!("{key} is missing")))?;
+    serde_json::from_str(&text).map_err(|e| SeedError::Setting(format!("{key}: {e}")))
 }
 
 fn json<T: serde::Serialize>(value: &T) -> Result<String, SeedError> {

@@ -21,10 +21,9 @@ use pos_store::Store;
 use pos_terminal::backoffice::show_back_office;
 use pos_terminal::config::TerminalConfig;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::ports::StoreStaff;
 use pos_terminal::ports::hash_pin;
+use pos_terminal::ports::pin_gate;
 use pos_terminal::terminal::{DataDir, OpenTerminal, open_terminal};
-use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice};
 use pos_ui::{AppWindow, Customers, Office, People, Products, Section, Stock};
@@ -83,7 +82,7 @@ fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
         till.store.clone(),
         &DeviceId::new("T1"),
         monday,
-        Rc::new(PinGate::new(Rc::new(StoreStaff::new(till.store.clone())))),
+        pin_gate(till.store.clone()),
     )
     .unwrap();
     window.show().unwrap();

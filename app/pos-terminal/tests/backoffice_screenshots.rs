@@ -18,9 +18,8 @@ use pos_core::id::{DeviceId, RoleId, UserId};
 use pos_terminal::backoffice::show_back_office;
 use pos_terminal::config::TerminalConfig;
 use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::ports::{StoreStaff, hash_pin};
+use pos_terminal::ports::{hash_pin, pin_gate};
 use pos_terminal::terminal::{DataDir, open_terminal};
-use pos_till::gate::PinGate;
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice, Till};
 use pos_ui::{AppWindow, Products};
@@ -190,7 +189,7 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
         opened.store.clone(),
         &DeviceId::new("T1"),
         monday,
-        Rc::new(PinGate::new(Rc::new(StoreStaff::new(opened.store.clone())))),
+        pin_gate(opened.store.clone()),
     )
     .unwrap();
     window

@@ -151,9 +151,7 @@ fn start() -> Ui {
         peripherals.clone(),
         Rc::new(RefCell::new("Printer ready".to_owned())),
         None,
-        Rc::new(pos_till::gate::PinGate::new(Rc::new(
-            pos_terminal::ports::StoreStaff::new(opened.store.clone()),
-        ))),
+        pos_terminal::ports::pin_gate(opened.store.clone()),
     )
     .unwrap();
     // No RAUC here: a bus address nobody listens on, as on a desktop without it.
