@@ -1,7 +1,8 @@
 //! Test support for the Slint screens of the till, the service pages and the back office:
 //! - [`compare_or_keep`]: a rendered screen is compared with its kept picture with a tolerance,
 //!   so an accidental visual change fails while antialiasing noise does not; with
-//!   `UPDATE_SCREENSHOTS` set, the picture is kept anew instead;
+//!   `UPDATE_SCREENSHOTS` set, the picture is kept anew instead; [`compare_window`] does it for
+//!   a window's snapshot against `docs/screenshots/`;
 //! - [`untranslated`]: every `@tr("…")` text of a UI folder is looked up in a gettext catalogue,
 //!   so a string added without its German fails.
 //!
@@ -14,6 +15,25 @@ use std::path::{Path, PathBuf};
 pub const CHANNEL_DIFF_MAX: u8 = 48;
 /// The share of changed pixels a screen may have before it counts as changed.
 pub const CHANGED_PIXELS_FRACTION_MAX: f64 = 0.001;
+
+/// Compares a snapshot of `window`, which must be `size` (width, height) pixels, with
+/// `docs/screenshots/<file>`, as [`compare_or_keep`] does.
+pub fn compare_window(
+    window: &slint::Window,
+    file: &str,
+    size: (u32, u32),
+    rerun: &str,
+) -> Result<(), String> {
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/screenshots")
+        .join(file);
+    let snapshot = window
+        .take_snapshot()
+        .map_err(|error| format!("{file}: no snapshot of the window: {error}"))?;
+    let (width, height) = (snapshot.width(), snapshot.height());
+    assert_eq!((width, height), size, "{file}: window size");
+    compare_or_keep(&kept, snapshot.as_bytes(), width, height, rerun)
+}
 
 /// Compares the RGBA `pixels` of a `width` × `height` screen with the picture at `kept`, or
 /// writes them there when `UPDATE_SCREENSHOTS` is set. A difference is returned in words, with

@@ -115,17 +115,10 @@ impl Shots {
 
     fn shoot(&mut self, name: &str) {
         let file = format!("{name}-{}x{}.png", self.width, self.height);
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../docs/screenshots")
-            .join(&file);
-        let snapshot = self.window.window().take_snapshot().unwrap();
-        let (width, height) = (snapshot.width(), snapshot.height());
-        assert_eq!((width, height), (self.width, self.height), "{file}");
-        if let Err(failure) = pos_screen_checks::compare_or_keep(
-            &path,
-            snapshot.as_bytes(),
-            width,
-            height,
+        if let Err(failure) = pos_screen_checks::compare_window(
+            self.window.window(),
+            &file,
+            (self.width, self.height),
             "cargo test -p pos-service --test screenshots",
         ) {
             self.failures.push(failure);

@@ -6,8 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use i_slint_backend_testing::{TestingBackend, TestingBackendOptions};
 use pos_core::cart::LineNo;
 use pos_core::clock::Timestamp;
@@ -51,28 +49,15 @@ impl Shots {
 
     fn shoot(&mut self, name: &str) {
         let file = format!("{name}-{}x{}.png", self.width, self.height);
-        let path = screenshots_dir().join(&file);
-        let snapshot = self.window.window().take_snapshot().unwrap();
-        let (width, height) = (snapshot.width(), snapshot.height());
-        assert_eq!(
-            (width, height),
+        if let Err(failure) = pos_screen_checks::compare_window(
+            self.window.window(),
+            &file,
             (self.width, self.height),
-            "{file}: window size"
-        );
-        if let Err(failure) = pos_screen_checks::compare_or_keep(
-            &path,
-            snapshot.as_bytes(),
-            width,
-            height,
             "cargo test -p pos-ui --test screenshots",
         ) {
             self.failures.push(failure);
         }
     }
-}
-
-fn screenshots_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
 }
 
 fn user(id: &str) -> UserId {
