@@ -28,6 +28,7 @@ pub mod diagnose;
 pub mod logs;
 pub mod maintenance;
 pub mod network;
+pub mod network_settings;
 pub mod provision;
 pub mod setup;
 pub mod zone;
