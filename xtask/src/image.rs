@@ -284,6 +284,8 @@ pub const ENABLED_UNITS: &[&str] = &[
     "pos-factory-reset.service",
     "pos-factory-reset.path",
     "pos-reboot.path",
+    "pos-network.service",
+    "pos-network.path",
 ];
 
 /// Units enabled in the test image only (under `image/test-rootfs`).

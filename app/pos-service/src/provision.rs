@@ -52,6 +52,18 @@ struct ProvisioningFile {
     printer: PrinterPart,
     drawer: DrawerPart,
     scanner: ScannerPart,
+    network: Option<NetworkPart>,
+}
+
+/// The wired network; what is left out keeps the form's value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct NetworkPart {
+    mode: Option<String>,
+    interface: Option<String>,
+    address: Option<String>,
+    gateway: Option<String>,
+    dns: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +122,16 @@ pub fn apply(text: &str, form: &mut SetupForm) -> Result<(), ProvisionError> {
     set(&mut form.drawer_pin, file.drawer.pin.map(|p| p.to_string()));
     if let Some(enabled) = file.scanner.enabled {
         form.scanner = enabled;
+    }
+    if let Some(network) = file.network {
+        set(&mut form.network.mode, network.mode);
+        set(&mut form.network.interface, network.interface);
+        set(&mut form.network.address, network.address);
+        set(&mut form.network.gateway, network.gateway);
+        set(
+            &mut form.network.dns,
+            network.dns.map(|servers| servers.join(", ")),
+        );
     }
     if !form.fleet_url.is_empty() {
         form.offline = false;
@@ -171,6 +193,26 @@ mod tests {
         assert_eq!(form.drawer_pin, "5");
         assert!(form.scanner);
         assert_eq!(form.admin_pin, "", "a PIN never comes from a file");
+    }
+
+    #[test]
+    fn a_file_may_carry_the_network() {
+        let mut form = SetupForm::default();
+        apply(
+            r#"{"format": 1, "network": {"mode": "static", "address": "10.20.0.15/16",
+                "gateway": "10.20.0.1", "dns": ["10.20.0.1", "9.9.9.9"]}}"#,
+            &mut form,
+        )
+        .unwrap();
+        assert_eq!(form.network.mode, "static");
+        assert_eq!(form.network.address, "10.20.0.15/16");
+        assert_eq!(form.network.dns, "10.20.0.1, 9.9.9.9");
+        assert_eq!(
+            form.network.interface, "",
+            "left out: every wired interface"
+        );
+        let unknown = apply(r#"{"format": 1, "network": {"ssid": "shop"}}"#, &mut form);
+        assert!(unknown.unwrap_err().to_string().contains("ssid"));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::time::Duration;
 
 use pos_core::clock::Timestamp;
 use pos_core::id::UserId;
@@ -21,6 +22,7 @@ use crate::complete::{self, CompleteError, Enroller, SetupState};
 use crate::diagnose::{SyncStatus, UpdateStatus, scan_report};
 use crate::logs::{self, LogSource};
 use crate::maintenance::{self, RESET_PERMISSION, SlotControl};
+use crate::network_settings::{self, NETWORK_PERMISSION, NetworkForm};
 use crate::setup_screen::Background;
 use crate::{SERVICE_PERMISSION, VERSION, network};
 
@@ -69,6 +71,9 @@ struct Inner {
     agent: RefCell<Option<String>>,
     /// The same in a few words for the status bar while an update is under way.
     agent_bar: RefCell<Option<String>>,
+    /// Who unlocked the page: their role decides the network settings, and the change is
+    /// logged with their name.
+    unlocked: RefCell<Option<pos_core::access::Actor>>,
 }
 
 /// The service page over `window`. Cheap to clone.
@@ -87,6 +92,7 @@ impl ServiceScreen {
                 update: RefCell::new(None),
                 agent: RefCell::new(None),
                 agent_bar: RefCell::new(None),
+                unlocked: RefCell::new(None),
             }),
         };
         let weak = Rc::downgrade(&screen.inner);
@@ -144,6 +150,12 @@ impl ServiceScreen {
         adapter.on_factory_reset(move |typed, manager, pin| {
             if let Some(screen) = on() {
                 screen.factory_reset(&typed, &manager, &pin);
+            }
+        });
+        let on = upgrade.clone();
+        adapter.on_apply_network(move || {
+            if let Some(screen) = on() {
+                screen.apply_network();
             }
         });
         let on = upgrade.clone();
@@ -237,9 +249,18 @@ impl ServiceScreen {
             self.say(&text, Tone::Problem);
             return;
         }
+        let network = network_settings::load_saved(&settings.data_dir)
+            .map(|saved| saved.form)
+            .unwrap_or_default();
         self.adapter(|adapter| {
             adapter.set_unlocked(true);
             adapter.set_unlocked_by(person.name.as_str().into());
+            adapter.set_net_mode(network.mode.as_str().into());
+            adapter.set_net_interface(network.interface.as_str().into());
+            adapter.set_net_address(network.address.as_str().into());
+            adapter.set_net_gateway(network.gateway.as_str().into());
+            adapter.set_net_dns(network.dns.as_str().into());
+            adapter.set_net_reach(SharedString::new());
             adapter.set_scan_title(SharedString::new());
             adapter.set_scan_details(ModelRc::default());
         });
@@ -247,11 +268,13 @@ impl ServiceScreen {
             format!("Service opened by {}.", person.name),
             format!("Service geöffnet von {}.", person.name),
         );
+        *self.inner.unlocked.borrow_mut() = Some(person);
         self.say(&text, Tone::Info);
         self.refresh();
     }
 
     fn close(&self) {
+        *self.inner.unlocked.borrow_mut() = None;
         self.adapter(|adapter| {
             adapter.set_open(false);
             adapter.set_unlocked(false);
@@ -424,8 +447,13 @@ impl ServiceScreen {
             ),
         };
         let update = self.read_slots();
+        let chosen = crate::setup_screen::chosen_network(
+            &self.inner.settings.data_dir,
+            &self.inner.settings.locale,
+        );
         self.adapter(|adapter| {
             adapter.set_interfaces(ModelRc::new(VecModel::from(interfaces)));
+            adapter.set_net_chosen(chosen.into());
             adapter.set_fleet(fleet.into());
             adapter.set_sync_backlog(backlog.into());
             adapter.set_last_sync(last.into());
@@ -643,6 +671,152 @@ impl ServiceScreen {
                 self.say(&text, Tone::Problem);
             }
         }
+    }
+
+    /// Checks the network settings as typed and saves them for the image to apply (only for
+    /// someone whose role holds [`NETWORK_PERMISSION`]), then tells whether the fleet answers.
+    fn apply_network(&self) {
+        let settings = &self.inner.settings;
+        let Some(person) = self.inner.unlocked.borrow().clone() else {
+            return;
+        };
+        if !person.role.allows(NETWORK_PERMISSION) {
+            let text = self.text(
+                format!("{} may not change the network settings; ask a manager.", person.name),
+                format!(
+                    "{} darf die Netzwerkeinstellungen nicht ändern; fragen Sie eine Führungskraft.",
+                    person.name
+                ),
+            );
+            self.say(&text, Tone::Problem);
+            return;
+        }
+        let Some(form) = self.adapter(|adapter| NetworkForm {
+            mode: adapter.get_net_mode().into(),
+            interface: adapter.get_net_interface().into(),
+            address: adapter.get_net_address().into(),
+            gateway: adapter.get_net_gateway().into(),
+            dns: adapter.get_net_dns().into(),
+        }) else {
+            return;
+        };
+        let checked = match network_settings::check(&form) {
+            Ok(checked) => checked,
+            Err(error) => {
+                self.say(&error.message(&settings.locale), Tone::Problem);
+                return;
+            }
+        };
+        let now = (settings.clock)().unix_ms();
+        let by = person.user.as_str();
+        if let Err(error) = network_settings::save(&settings.data_dir, &form, &checked, by, now) {
+            self.say(&error.message(&settings.locale), Tone::Problem);
+            return;
+        }
+        eprintln!(
+            "pos-service: network settings changed by {by}: {}",
+            checked.describe("en")
+        );
+        let chosen = checked.describe(&settings.locale);
+        self.adapter(|adapter| {
+            adapter.set_net_chosen(chosen.as_str().into());
+            adapter.set_net_reach(SharedString::new());
+        });
+        let text = self.text(
+            format!("Network settings applied: {chosen}."),
+            format!("Netzwerkeinstellungen übernommen: {chosen}."),
+        );
+        self.say(&text, Tone::Success);
+        self.check_fleet();
+    }
+
+    /// Tells, on the network page, whether the fleet answers: once right away in tests, and
+    /// for up to half a minute on the terminal while the network comes up with new settings.
+    fn check_fleet(&self) {
+        let settings = &self.inner.settings;
+        let url = SetupState::load(&settings.data_dir)
+            .ok()
+            .flatten()
+            .map(|state| state.fleet_url)
+            .filter(|url| !url.is_empty());
+        let Some(url) = url else {
+            let text = self.text(
+                "No fleet to reach: this terminal works on its own.".to_owned(),
+                "Keine Flotte zu erreichen: Diese Kasse arbeitet für sich.".to_owned(),
+            );
+            self.show_reach(Ok(text));
+            return;
+        };
+        match settings.background {
+            Background::Inline => {
+                let answer = network_settings::fleet_reachable(&url, 1, Duration::ZERO);
+                self.fleet_answered(&url, answer);
+            }
+            Background::Thread => {
+                self.adapter(|adapter| {
+                    adapter.set_net_reach_ok(true);
+                    adapter.set_net_reach(
+                        self.text(
+                            format!("Checking whether {url} answers …"),
+                            format!("Prüfe, ob {url} antwortet …"),
+                        )
+                        .into(),
+                    );
+                });
+                let (sender, receiver) = tokio::sync::oneshot::channel();
+                let for_thread = url.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("fleet-check".to_owned())
+                    .spawn(move || {
+                        let answer = network_settings::fleet_reachable(
+                            &for_thread,
+                            10,
+                            Duration::from_secs(3),
+                        );
+                        if sender.send(answer).is_err() {
+                            eprintln!(
+                                "pos-service: the service screen closed during the fleet check"
+                            );
+                        }
+                    });
+                if let Err(error) = spawned {
+                    self.fleet_answered(&url, Err(error.to_string()));
+                    return;
+                }
+                let this = self.clone();
+                let waiting = slint::spawn_local(async move {
+                    let answer = receiver
+                        .await
+                        .unwrap_or_else(|_| Err("the check stopped".to_owned()));
+                    this.fleet_answered(&url, answer);
+                });
+                if let Err(error) = waiting {
+                    self.say(&error.to_string(), Tone::Problem);
+                }
+            }
+        }
+    }
+
+    fn fleet_answered(&self, url: &str, answer: Result<String, String>) {
+        let shown = match answer {
+            Ok(endpoint) => Ok(self.text(
+                format!("The fleet answers at {endpoint}."),
+                format!("Die Flotte antwortet unter {endpoint}."),
+            )),
+            Err(error) => Err(self.text(
+                format!("The fleet at {url} does not answer: {error}. Check the cable, the address and the gateway."),
+                format!("Die Flotte unter {url} antwortet nicht: {error}. Prüfen Sie Kabel, Adresse und Gateway."),
+            )),
+        };
+        self.show_reach(shown);
+    }
+
+    fn show_reach(&self, shown: Result<String, String>) {
+        self.adapter(|adapter| {
+            adapter.set_net_reach_ok(shown.is_ok());
+            let (Ok(text) | Err(text)) = shown;
+            adapter.set_net_reach(text.into());
+        });
     }
 
     fn boot_other_slot(&self) {

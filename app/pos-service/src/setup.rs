@@ -62,6 +62,10 @@ pub struct SetupForm {
     pub admin_name: String,
     pub admin_pin: String,
     pub admin_pin_again: String,
+    /// The wired network, applied from its own page (reached from the fleet step) or from a
+    /// provisioning file, before enrolment needs it.
+    #[serde(default)]
+    pub network: crate::network_settings::NetworkForm,
 }
 
 impl Default for SetupForm {
@@ -83,6 +87,7 @@ impl Default for SetupForm {
             admin_name: String::new(),
             admin_pin: String::new(),
             admin_pin_again: String::new(),
+            network: crate::network_settings::NetworkForm::default(),
         }
     }
 }

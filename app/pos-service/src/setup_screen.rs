@@ -13,6 +13,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 use crate::complete::{
     self, CompleteError, EnrolError, Enroller, Enrolment, SetupState, SetupTarget,
 };
+use crate::network_settings;
 use crate::provision;
 use crate::setup::{self, SetupForm, Step, TIME_ZONES};
 
@@ -61,8 +62,12 @@ impl SetupScreen {
         window: &AppWindow,
         settings: SetupSettings,
         target: Box<dyn SetupTarget>,
-        form: SetupForm,
+        mut form: SetupForm,
     ) -> SetupScreen {
+        // A setup shown again keeps the network applied the first time.
+        if let Some(saved) = network_settings::load_saved(&settings.data_dir) {
+            form.network = saved.form;
+        }
         let screen = SetupScreen {
             inner: Rc::new(Inner {
                 window: window.as_weak(),
@@ -100,6 +105,7 @@ impl SetupScreen {
             }
         };
         adapter.on_load_provisioning(with(SetupScreen::load_provisioning));
+        adapter.on_open_network(with(SetupScreen::open_network));
         adapter.on_next(with(SetupScreen::next));
         adapter.on_back(with(SetupScreen::back));
         adapter.on_previous_time_zone(with(|s| s.cycle_time_zone(-1)));
@@ -137,9 +143,14 @@ impl SetupScreen {
             return;
         };
         let path = &self.inner.settings.provisioning_file;
+        let network_before = form.network.clone();
         match provision::load(path, &mut form) {
             Ok(()) => {
                 self.adapter(|adapter| write_form(adapter, &form));
+                // The network comes first: enrolment needs it.
+                if form.network != network_before && !self.apply_network(&form) {
+                    return;
+                }
                 let text = if form.locale == "de" {
                     format!(
                         "Aus {} gelesen: prüfen Sie jeden Schritt und tippen Sie auf Weiter.",
@@ -157,10 +168,66 @@ impl SetupScreen {
         }
     }
 
+    /// Shows the network page, with what is in force.
+    fn open_network(&self) {
+        let locale = self
+            .adapter(|adapter| adapter.get_locale().to_string())
+            .unwrap_or_default();
+        let chosen = chosen_network(&self.inner.settings.data_dir, &locale);
+        self.adapter(|adapter| {
+            adapter.set_net_chosen(chosen.into());
+            adapter.set_step(SetupStep::Network);
+            adapter.set_message(SharedString::new());
+        });
+    }
+
+    /// Checks the form's network settings and, when they are right, saves them for the image
+    /// to apply. Says what happened; false when nothing was saved.
+    fn apply_network(&self, form: &SetupForm) -> bool {
+        let locale = form.locale.as_str();
+        let settings = match network_settings::check(&form.network) {
+            Ok(settings) => settings,
+            Err(error) => {
+                self.adapter(|adapter| adapter.set_step(SetupStep::Network));
+                self.say(&error.message(locale), Tone::Problem);
+                return false;
+            }
+        };
+        let data_dir = &self.inner.settings.data_dir;
+        let now = (self.inner.settings.clock)();
+        match network_settings::save(data_dir, &form.network, &settings, "setup", now) {
+            Ok(_) => {
+                eprintln!(
+                    "pos-service: network settings applied at setup: {}",
+                    settings.describe("en")
+                );
+                let chosen = settings.describe(locale);
+                let text = if locale == "de" {
+                    format!("Netzwerk eingestellt: {chosen}.")
+                } else {
+                    format!("Network set: {chosen}.")
+                };
+                self.adapter(|adapter| adapter.set_net_chosen(chosen.as_str().into()));
+                self.say(&text, Tone::Success);
+                true
+            }
+            Err(error) => {
+                self.say(&error.message(locale), Tone::Problem);
+                false
+            }
+        }
+    }
+
     fn next(&self) {
         let Some((form, step)) = self.adapter(|a| (read_form(a), a.get_step())) else {
             return;
         };
+        if step == SetupStep::Network {
+            if self.apply_network(&form) {
+                self.adapter(|adapter| adapter.set_step(SetupStep::Fleet));
+            }
+            return;
+        }
         let Some(current) = step_of(step) else {
             return;
         };
@@ -186,6 +253,7 @@ impl SetupScreen {
                 SetupStep::Store => SetupStep::Fleet,
                 SetupStep::Hardware => SetupStep::Store,
                 SetupStep::Admin => SetupStep::Hardware,
+                SetupStep::Network => SetupStep::Fleet,
                 other => other,
             };
             adapter.set_step(previous);
@@ -361,7 +429,7 @@ fn step_of(step: SetupStep) -> Option<Step> {
         SetupStep::Store => Some(Step::Store),
         SetupStep::Hardware => Some(Step::Hardware),
         SetupStep::Admin => Some(Step::Admin),
-        SetupStep::Done => None,
+        SetupStep::Done | SetupStep::Network => None,
     }
 }
 
@@ -393,6 +461,27 @@ pub fn read_form(adapter: &SetupAdapter<'_>) -> SetupForm {
         admin_name: adapter.get_admin_name().into(),
         admin_pin: adapter.get_admin_pin().into(),
         admin_pin_again: adapter.get_admin_pin_again().into(),
+        network: network_settings::NetworkForm {
+            mode: adapter.get_net_mode().into(),
+            interface: adapter.get_net_interface().into(),
+            address: adapter.get_net_address().into(),
+            gateway: adapter.get_net_gateway().into(),
+            dns: adapter.get_net_dns().into(),
+        },
+    }
+}
+
+/// What is in force, in words: the last settings applied, or the image's default.
+pub(crate) fn chosen_network(data_dir: &std::path::Path, locale: &str) -> String {
+    let saved = network_settings::load_saved(data_dir)
+        .and_then(|saved| network_settings::check(&saved.form).ok());
+    match (saved, locale) {
+        (Some(settings), _) => settings.describe(locale),
+        (None, "de") => {
+            "Automatisch (DHCP) auf allen kabelgebundenen Schnittstellen (Werkseinstellung)"
+                .to_owned()
+        }
+        (None, _) => "Automatic (DHCP) on every wired interface (factory default)".to_owned(),
     }
 }
 
@@ -413,4 +502,9 @@ fn write_form(adapter: &SetupAdapter<'_>, form: &SetupForm) {
     adapter.set_admin_name(form.admin_name.as_str().into());
     adapter.set_admin_pin(form.admin_pin.as_str().into());
     adapter.set_admin_pin_again(form.admin_pin_again.as_str().into());
+    adapter.set_net_mode(form.network.mode.as_str().into());
+    adapter.set_net_interface(form.network.interface.as_str().into());
+    adapter.set_net_address(form.network.address.as_str().into());
+    adapter.set_net_gateway(form.network.gateway.as_str().into());
+    adapter.set_net_dns(form.network.dns.as_str().into());
 }

@@ -195,6 +195,14 @@ fn walk(width: u32, height: u32, failures: &mut Vec<String>) {
         failures: Vec::new(),
     };
     shots.shoot("setup-fleet");
+    shots.tap("Network settings");
+    let setup = shots.window.global::<SetupAdapter>();
+    setup.set_net_mode("static".into());
+    setup.set_net_address("192.168.1.20/24".into());
+    setup.set_net_gateway("192.168.1.1".into());
+    setup.set_net_dns("192.168.1.1".into());
+    shots.shoot("setup-network");
+    shots.tap("Back");
     shots.tap("Next");
     shots.shoot("setup-store");
     shots.tap("Next");
@@ -228,6 +236,17 @@ fn walk(width: u32, height: u32, failures: &mut Vec<String>) {
         .window
         .global::<ServiceAdapter>()
         .set_interfaces(ModelRc::new(VecModel::from(interfaces)));
+    // As after a technician applied a static address and the fleet answered.
+    let adapter = shots.window.global::<ServiceAdapter>();
+    adapter.set_net_mode("static".into());
+    adapter.set_net_address("192.168.1.20/24".into());
+    adapter.set_net_gateway("192.168.1.1".into());
+    adapter.set_net_dns("192.168.1.1, 9.9.9.9".into());
+    adapter.set_net_chosen(
+        "Static 192.168.1.20/24 on every wired interface · gateway 192.168.1.1 · DNS 192.168.1.1, 9.9.9.9".into(),
+    );
+    adapter.set_net_reach("The fleet answers at fleet.example.com:443.".into());
+    adapter.set_net_reach_ok(true);
     shots.shoot("service-network");
     shots.tap("Software");
     shots.shoot("service-software");
@@ -275,6 +294,13 @@ fn the_setup_and_service_pages_look_as_kept() {
         .window
         .global::<ServiceAdapter>()
         .invoke_unlock("marc".into(), "9999".into());
+    shots.tap("Netzwerk");
+    let interfaces: Vec<SharedString> = vec!["enp1s0 · up · 192.168.1.20/24".into()];
+    shots
+        .window
+        .global::<ServiceAdapter>()
+        .set_interfaces(ModelRc::new(VecModel::from(interfaces)));
+    shots.shoot("service-network-de");
     shots.tap("Wartung");
     shots.shoot("service-maintenance-de");
     failures.append(&mut shots.failures);

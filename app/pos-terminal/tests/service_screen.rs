@@ -160,6 +160,8 @@ fn start() -> Ui {
     });
     settings.log = Box::new(FileLog(log));
     settings.clock = monday;
+    // No event loop runs in these tests: slow work (the fleet check) runs right away.
+    settings.background = pos_service::Background::Inline;
     let service = ServiceScreen::new(&window, settings);
     window.show().unwrap();
     Ui {
@@ -203,6 +205,138 @@ impl Ui {
             .recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("the printer never saw {what}"))
     }
+}
+
+/// The image's installer, run on the data directory as `pos-network.service` does, into a
+/// runtime folder of the test's own.
+fn install_network(data: &Path, runtime: &Path) -> std::process::Output {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../image/rootfs/usr/lib/open-pos/network-apply");
+    std::process::Command::new("sh")
+        .arg(script)
+        .arg(data)
+        .arg(runtime)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_technician_sets_a_static_address_and_the_image_installs_it() {
+    let ui = start();
+    ui.tap("Service");
+    ui.adapter().invoke_unlock("marc".into(), "9999".into());
+    assert!(ui.adapter().get_unlocked(), "{}", ui.message());
+    ui.tap("Network");
+    assert!(
+        ui.adapter()
+            .get_net_chosen()
+            .starts_with("Automatic (DHCP) on every wired interface"),
+        "{}",
+        ui.adapter().get_net_chosen()
+    );
+    let folder = ui.data.root.join("network");
+    let request = ui.data.root.join("network.request");
+
+    ui.tap("Static");
+    ui.type_into("Address/prefix", "192.168.1.300/24");
+    ui.type_into("Gateway", "192.168.1.1");
+    ui.type_into("DNS servers", "192.168.1.1");
+    ui.tap("Apply network settings");
+    assert_eq!(ui.message(), "192.168.1.300 is not an IPv4 address.");
+    assert_eq!(ui.adapter().get_message_tone(), Tone::Problem);
+    ui.type_into("Address/prefix", "192.168.1.20/24");
+    ui.type_into("DNS servers", "");
+    ui.tap("Apply network settings");
+    assert_eq!(
+        ui.message(),
+        "A static address needs at least one DNS server, like 192.168.1.1."
+    );
+    assert!(
+        !folder.exists() && !request.exists(),
+        "nothing is written for bad input"
+    );
+
+    // The fleet the terminal was set up with answers on loopback.
+    let fleet = TcpListener::bind("127.0.0.1:0").unwrap();
+    let fleet_url = format!("http://{}", fleet.local_addr().unwrap());
+    let state = serde_json::json!({
+        "completed_at_ms": MONDAY_10AM, "terminal_name": "Till 7", "device": "T7",
+        "store_name": "Corner Market", "time_zone": "Europe/Berlin", "locale": "en",
+        "fleet_url": fleet_url, "enrolment": null, "admin_user": "marc"
+    });
+    std::fs::write(
+        ui.data.root.join(pos_service::complete::STATE_FILE),
+        state.to_string(),
+    )
+    .unwrap();
+    ui.type_into("DNS servers", "192.168.1.1, 9.9.9.9");
+    ui.tap("Apply network settings");
+    assert_eq!(
+        ui.message(),
+        "Network settings applied: Static 192.168.1.20/24 on every wired interface · gateway 192.168.1.1 · DNS 192.168.1.1, 9.9.9.9."
+    );
+    assert_eq!(ui.adapter().get_message_tone(), Tone::Success);
+    let written = std::fs::read_to_string(folder.join("10-open-pos.network")).unwrap();
+    assert_eq!(
+        written,
+        "# The terminal's network settings, chosen on its service or setup screen.\n\
+         # pos-network.service installs this into /run/systemd/network.\n\
+         [Match]\n\
+         Type=ether\n\
+         \n\
+         [Network]\n\
+         Address=192.168.1.20/24\n\
+         Gateway=192.168.1.1\n\
+         DNS=192.168.1.1\n\
+         DNS=9.9.9.9\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&request).unwrap(),
+        format!("changed_by=marc\nrequested_at_ms={MONDAY_10AM}\n")
+    );
+    assert!(ui.adapter().get_net_reach_ok());
+    assert_eq!(
+        ui.adapter().get_net_reach(),
+        format!("The fleet answers at {}.", fleet.local_addr().unwrap())
+    );
+    assert!(
+        ui.adapter()
+            .get_net_chosen()
+            .starts_with("Static 192.168.1.20/24")
+    );
+
+    // The image takes the request: the file goes to systemd-networkd's runtime folder.
+    let runtime = tempfile::tempdir().unwrap();
+    let installed = install_network(&ui.data.root, runtime.path());
+    assert!(installed.status.success(), "{installed:?}");
+    assert_eq!(
+        std::fs::read_to_string(runtime.path().join("10-open-pos.network")).unwrap(),
+        written
+    );
+    assert!(!request.exists(), "the request is used up");
+
+    // With the fleet gone, the screen says so after the next change.
+    drop(fleet);
+    ui.tap("Automatic (DHCP)");
+    ui.tap("Apply network settings");
+    assert!(
+        ui.message()
+            .starts_with("Network settings applied: Automatic (DHCP)"),
+        "{}",
+        ui.message()
+    );
+    assert!(!ui.adapter().get_net_reach_ok());
+    assert!(
+        ui.adapter().get_net_reach().contains("does not answer"),
+        "{}",
+        ui.adapter().get_net_reach()
+    );
+    // Opened again, the page shows what was applied last.
+    ui.tap("Close");
+    ui.tap("Service");
+    ui.adapter().invoke_unlock("marc".into(), "9999".into());
+    assert_eq!(ui.adapter().get_net_mode(), "dhcp");
+    assert_eq!(ui.adapter().get_net_address(), "192.168.1.20/24");
 }
 
 #[test]

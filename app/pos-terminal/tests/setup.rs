@@ -223,6 +223,7 @@ fn setup_through_the_screen() {
     typed_setup_enrols_with_the_fleet(&fleet);
     a_provisioning_file_fills_the_screen(&fleet);
     mistakes_are_said_and_nothing_is_half_written(&fleet);
+    a_static_address_is_set_from_the_fleet_step();
     offline_setup_finishes_and_enrols_later(&fleet);
 }
 
@@ -413,12 +414,22 @@ fn a_provisioning_file_fills_the_screen(fleet: &Fleet) {
             "locale": "de",
             "printer": {"transport": "none", "paper": "58mm"},
             "drawer": {"pin": 2},
-            "scanner": {"enabled": false}
+            "scanner": {"enabled": false},
+            "network": {"mode": "static", "address": "10.20.0.15/16",
+                        "gateway": "10.20.0.1", "dns": ["10.20.0.1", "9.9.9.9"]}
         })
         .to_string(),
     )
     .unwrap();
     ui.tap("Read provisioning file");
+    // The network from the file is saved for the image at once: enrolment needs it.
+    let network = ui.data.root.join("network").join("10-open-pos.network");
+    let rendered = std::fs::read_to_string(&network).unwrap();
+    assert!(
+        rendered.ends_with("[Match]\nType=ether\n\n[Network]\nAddress=10.20.0.15/16\nGateway=10.20.0.1\nDNS=10.20.0.1\nDNS=9.9.9.9\n"),
+        "{rendered}"
+    );
+    assert!(ui.data.root.join("network.request").exists());
     assert_eq!(
         ui.adapter().get_message_tone(),
         Tone::Success,
@@ -444,6 +455,50 @@ fn a_provisioning_file_fills_the_screen(fleet: &Fleet) {
     let config = TerminalConfig::load(&ui.data.config_file()).unwrap();
     assert_eq!(config.language, "de");
     assert_eq!(config.printer.line, PrinterLine::None);
+}
+
+fn a_static_address_is_set_from_the_fleet_step() {
+    let ui = start();
+    let network = ui.data.root.join("network").join("10-open-pos.network");
+    ui.tap("Network settings");
+    assert_eq!(ui.step(), SetupStep::Network);
+    ui.tap("Static");
+    ui.type_into("Address/prefix", "192.168.1.20/24");
+    ui.type_into("Gateway", "10.0.0.1");
+    ui.type_into("DNS servers", "192.168.1.1");
+    ui.tap("Apply");
+    assert_eq!(
+        ui.message(),
+        "The gateway 10.0.0.1 is outside the network 192.168.1.0/24; it must be in the same network as the address."
+    );
+    assert_eq!(ui.step(), SetupStep::Network);
+    assert!(!network.exists(), "nothing is written for a wrong setting");
+    assert!(!ui.data.root.join("network.request").exists());
+    ui.type_into("Gateway", "192.168.1.1");
+    ui.tap("Apply");
+    assert_eq!(ui.step(), SetupStep::Fleet, "{}", ui.message());
+    assert_eq!(
+        ui.message(),
+        "Network set: Static 192.168.1.20/24 on every wired interface · gateway 192.168.1.1 · DNS 192.168.1.1."
+    );
+    assert!(
+        std::fs::read_to_string(&network).unwrap().ends_with(
+            "[Match]\nType=ether\n\n[Network]\nAddress=192.168.1.20/24\nGateway=192.168.1.1\nDNS=192.168.1.1\n"
+        )
+    );
+    let request = std::fs::read_to_string(ui.data.root.join("network.request")).unwrap();
+    assert!(request.starts_with("changed_by=setup\n"), "{request}");
+    // Back on the network page, what is in force is shown.
+    ui.tap("Network settings");
+    assert!(
+        ui.adapter()
+            .get_net_chosen()
+            .starts_with("Static 192.168.1.20/24"),
+        "{}",
+        ui.adapter().get_net_chosen()
+    );
+    ui.tap("Back");
+    assert_eq!(ui.step(), SetupStep::Fleet);
 }
 
 fn mistakes_are_said_and_nothing_is_half_written(fleet: &Fleet) {

@@ -36,7 +36,7 @@ do_install() {
     done
 }
 
-SYSTEMD_SERVICE:${PN} = "pos-health.service rauc-mark-good.service pos-factory-reset.service pos-factory-reset.path pos-reboot.path"
+SYSTEMD_SERVICE:${PN} = "pos-health.service rauc-mark-good.service pos-factory-reset.service pos-factory-reset.path pos-reboot.path pos-network.service pos-network.path"
 
 FILES:${PN} += "\
     ${nonarch_libdir}/open-pos \
