@@ -63,6 +63,7 @@ pub const KNOWN_PERMISSIONS: &[&str] = &[
     // The service screen's.
     "service.open",
     "service.reset",
+    "service.network",
     core::FLEET_ADMIN,
 ];
 
