@@ -69,6 +69,14 @@ fn saved_settings_are_installed_and_foreign_lines_are_refused() {
         "what was in force stays"
     );
 
+    std::fs::write(&saved, "").unwrap();
+    let (ok, said) = run(data.path(), runtime.path());
+    assert!(!ok, "an empty file would match every link: {said}");
+    assert_eq!(
+        std::fs::read_to_string(&installed).unwrap(),
+        network_settings::render_networkd(&settings)
+    );
+
     std::fs::remove_file(&saved).unwrap();
     let (ok, said) = run(data.path(), runtime.path());
     assert!(ok, "{said}");
