@@ -3,19 +3,22 @@
 //! then printed for any product as ZPL, TSPL or ESC/POS into any `std::io::Write`.
 //!
 //! Owns: the layout type and its validation ([`layout`]), barcode data rules ([`barcode`]),
-//! and the three output languages ([`zpl`], [`tspl`], [`escpos`]).
+//! the three output languages ([`zpl`], [`tspl`], [`escpos`]), and the label drawn dot for
+//! dot as a picture ([`raster`]) for the back office's live preview.
 //! Never touches: printer transports (USB, serial, network are the receipt-printer crate's),
 //! the catalogue or prices beyond formatting the `Money` it is given.
 //!
 //! Key design decision: one placement step ([`Label::place`]) resolves a layout and a
 //! product into elements in printer dots, refusing barcode data that is invalid for its
 //! kind and prices that would run off the label; the writers only spell those placements in
-//! their language, so all three print the same label.
+//! their language, so all three print the same label, and the preview draws the same
+//! placements.
 
 pub mod barcode;
 pub mod error;
 pub mod escpos;
 pub mod layout;
+pub mod raster;
 pub mod tspl;
 pub mod zpl;
 
