@@ -103,10 +103,11 @@ fn assert_kept(old: &Snapshot, new: &Snapshot, from: u32) {
 #[test]
 fn upgrading_from_every_earlier_version_keeps_every_row() {
     let latest = migrate::latest_version();
-    for start in 1..=latest {
+    let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+    for &start in &versions {
         let dir = tempfile::tempdir().unwrap();
         let mut connection = keyed(dir.path());
-        for version in 1..=start {
+        for &version in versions.iter().filter(|&&v| v <= start) {
             migrate::apply_up_to(&mut connection, MIGRATIONS, version).unwrap();
             connection.execute_batch(&fixture(version)).unwrap();
         }
