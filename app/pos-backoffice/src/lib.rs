@@ -26,11 +26,13 @@ pub mod books;
 pub mod customers;
 pub mod export;
 pub mod import;
+pub mod labels;
 pub mod office;
 pub mod people;
 pub mod product_form;
 mod screen;
 
 pub use books::{Books, SharedStore};
+pub use labels::LabelPrinter;
 pub use office::{BackOffice, BackOfficeError};
 pub use screen::BackOfficeScreen;

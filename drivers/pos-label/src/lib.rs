@@ -26,6 +26,39 @@ pub use barcode::BarcodeKind;
 pub use error::{LabelError, LabelErrorKind};
 pub use layout::{BarcodeText, Element, Font, Label, LabelData, LabelLayout, Placed};
 
+/// The language a label printer speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    Zpl,
+    Tspl,
+    EscPos,
+}
+
+impl Language {
+    pub fn name(self) -> &'static str {
+        match self {
+            Language::Zpl => "ZPL",
+            Language::Tspl => "TSPL",
+            Language::EscPos => "ESC/POS",
+        }
+    }
+
+    /// Writes `copies` of one product's label in this language.
+    pub fn write(
+        self,
+        label: &Label,
+        data: &LabelData,
+        copies: u32,
+        out: &mut impl std::io::Write,
+    ) -> Result<(), LabelError> {
+        match self {
+            Language::Zpl => zpl::write_zpl(label, data, copies, out),
+            Language::Tspl => tspl::write_tspl(label, data, copies, out),
+            Language::EscPos => escpos::write_escpos(label, data, copies, out),
+        }
+    }
+}
+
 /// Most labels one job may print.
 pub const COPIES_MAX: u32 = 999;
 
