@@ -156,3 +156,29 @@ impl LabelPrinter for ConfiguredLabelPrinter {
         Ok(format!("to {}", transport.name()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_simulated_label_printer_files_each_job_in_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::terminal::DataDir::new(dir.path());
+        let printer = label_printer(&LabelPrinterSettings::default(), &data).unwrap();
+        assert_eq!(printer.describe(), "Simulated label printer (ZPL)");
+        let first = printer.send(b"^XA^XZ").unwrap();
+        printer.send(b"^XA^PQ2^XZ").unwrap();
+        let folder = dir.path().join("labels");
+        assert!(first.contains("label-job-00001.zpl"), "{first}");
+        assert_eq!(
+            std::fs::read(folder.join("label-job-00002.zpl")).unwrap(),
+            b"^XA^PQ2^XZ"
+        );
+        let none = LabelPrinterSettings {
+            language: Language::Zpl,
+            line: LabelLine::None,
+        };
+        assert!(label_printer(&none, &data).is_none());
+    }
+}
