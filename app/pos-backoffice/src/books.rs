@@ -3,8 +3,8 @@
 //! the UI thread (`Rc<RefCell<Store>>`).
 //!
 //! Every write is [`Books::record`] with domain events (product saved, price changed, stock
-//! moved, customer saved, role and user saved, PIN reset, loyalty program saved), so it lands
-//! in the journal and syncs; the only other write is a batch's lot and expiry, which stock
+//! moved, customer saved, role and user saved, PIN reset, loyalty program saved, label layout
+//! saved or deleted), so it lands in the journal and syncs; the only other write is a batch's lot and expiry, which stock
 //! movements then refer to.
 
 use std::cell::RefCell;
@@ -14,7 +14,7 @@ use pos_core::access::{Override, Staff};
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::DomainEvent;
-use pos_core::id::{CategoryId, CustomerId, ProductId, StoreId, UserId};
+use pos_core::id::{CategoryId, CustomerId, LabelLayoutId, ProductId, StoreId, UserId};
 use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Currency;
 use pos_core::quantity::Quantity;
@@ -81,6 +81,8 @@ pub trait Books {
     fn staff(&self) -> Result<Staff, StoreError>;
     /// Manager overrides recorded since `since`, oldest first.
     fn overrides_since(&self, since: Timestamp) -> Result<Vec<Override>, StoreError>;
+    /// The saved label layouts by name: (id, name, the label driver's JSON).
+    fn label_layouts(&self) -> Result<Vec<(LabelLayoutId, String, String)>, StoreError>;
     /// Journals `events` and applies them, all or nothing.
     fn record(
         &self,
@@ -224,6 +226,10 @@ impl Books for SharedStore {
             }
         }
         Ok(overrides)
+    }
+
+    fn label_layouts(&self) -> Result<Vec<(LabelLayoutId, String, String)>, StoreError> {
+        self.borrow().label_layouts()
     }
 
     fn record(

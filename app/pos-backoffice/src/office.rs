@@ -51,6 +51,8 @@ pub mod permission {
     pub const CUSTOMERS_EDIT: &str = pos_core::access::permission::CUSTOMERS_EDIT;
     /// Tiers, earn rates and what a point is worth: a shop setting.
     pub const LOYALTY_SETTINGS: &str = "settings.loyalty";
+    /// Label layouts and printing shelf labels.
+    pub const LABELS: &str = "products.labels";
     pub const PEOPLE_VIEW: &str = "users.view";
     pub const PEOPLE_EDIT: &str = pos_core::access::permission::USERS_EDIT;
     pub const ROLES_EDIT: &str = pos_core::access::permission::USERS_ROLES;
@@ -93,6 +95,8 @@ pub enum BackOfficeError {
     Import(#[from] ImportError),
     #[error("{0}")]
     Input(String),
+    #[error("{0}")]
+    Label(#[from] crate::labels::LabelProblem),
     #[error("{0}")]
     Staff(#[from] pos_core::access::StaffError),
     #[error("{0}")]
@@ -179,6 +183,7 @@ pub struct BackOffice<B: Books> {
     ids: Box<dyn FnMut(&str) -> String>,
     actor: Option<Actor>,
     count: Vec<CountLine>,
+    pub(crate) label_printer: Option<Box<dyn crate::labels::LabelPrinter>>,
 }
 
 impl<B: Books> BackOffice<B> {
@@ -196,7 +201,13 @@ impl<B: Books> BackOffice<B> {
             ids: Box::new(ids),
             actor: None,
             count: Vec::new(),
+            label_printer: None,
         }
+    }
+
+    /// The label printer labels are printed on (the terminal's configured one).
+    pub fn set_label_printer(&mut self, printer: Box<dyn crate::labels::LabelPrinter>) {
+        self.label_printer = Some(printer);
     }
 
     pub fn shop(&self) -> &Shop {

@@ -53,6 +53,7 @@ pub const KNOWN_PERMISSIONS: &[&str] = &[
     permission::PRODUCTS_VIEW,
     core::PRODUCTS_EDIT,
     permission::PRODUCTS_IMPORT,
+    permission::LABELS,
     permission::CUSTOMERS_VIEW,
     core::CUSTOMERS_EDIT,
     permission::PEOPLE_VIEW,

@@ -4,6 +4,7 @@
 //! submodules.
 
 mod customers;
+mod labels;
 mod people;
 
 use std::cell::RefCell;
@@ -42,6 +43,7 @@ struct Shown {
     expiring: Vec<ExpiringBatch>,
     customers: customers::Shown,
     people: people::Shown,
+    labels: labels::Shown,
 }
 
 struct Inner<B: Books> {
@@ -97,6 +99,11 @@ fn product_row(product: &Product, level: Option<Quantity>, low: bool) -> Product
 }
 
 impl<B: Books + 'static> BackOfficeScreen<B> {
+    /// Labels are printed on `printer` (the terminal's configured label printer).
+    pub fn set_label_printer(&self, printer: Box<dyn crate::labels::LabelPrinter>) {
+        self.inner.borrow_mut().office.set_label_printer(printer);
+    }
+
     /// Wires `window` to `office`; people sign in with their PINs at `gate`, the door the
     /// service screen shares.
     pub fn new(window: &Window, office: BackOffice<B>, gate: Rc<PinGate>) -> Self {
@@ -176,6 +183,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         window.global::<Dash>().on_refresh(on(Self::show_dashboard));
         self.wire_customers(window);
         self.wire_people(window);
+        self.wire_labels(window);
     }
 
     /// A callback that runs `f` on this screen.
@@ -382,6 +390,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 }
             }
             Section::Customers => self.show_customers(),
+            Section::Labels => self.show_labels(),
             Section::People => {
                 let tab = self
                     .window

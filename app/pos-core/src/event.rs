@@ -11,7 +11,9 @@ use crate::cart::Void;
 use crate::catalog::Product;
 use crate::clock::Timestamp;
 use crate::held::HeldCart;
-use crate::id::{DeviceId, EventId, HeldCartId, ProductId, ReceiptNumber, SaleId, ShiftId, UserId};
+use crate::id::{
+    DeviceId, EventId, HeldCartId, LabelLayoutId, ProductId, ReceiptNumber, SaleId, ShiftId, UserId,
+};
 use crate::loyalty::{Customer, LoyaltyProgram, PointsMovement, PointsReason};
 use crate::money::Money;
 use crate::refund::Refund;
@@ -142,6 +144,18 @@ pub enum DomainEvent {
     },
     /// The loyalty program: tiers, their bars and earn rates, what a point is worth.
     LoyaltyProgramSaved(LoyaltyProgram),
+    /// A label layout made, changed or renamed in the back office. `layout` is the label
+    /// driver's JSON document (size, resolution, elements), kept as written: the core knows
+    /// nothing of printers.
+    LabelLayoutSaved {
+        id: LabelLayoutId,
+        name: String,
+        layout: String,
+    },
+    /// A label layout removed from the back office's list.
+    LabelLayoutDeleted {
+        id: LabelLayoutId,
+    },
 }
 
 impl DomainEvent {
@@ -168,6 +182,8 @@ impl DomainEvent {
             DomainEvent::UserSaved(_) => "user_saved",
             DomainEvent::PinReset { .. } => "pin_reset",
             DomainEvent::LoyaltyProgramSaved(_) => "loyalty_program_saved",
+            DomainEvent::LabelLayoutSaved { .. } => "label_layout_saved",
+            DomainEvent::LabelLayoutDeleted { .. } => "label_layout_deleted",
         }
     }
 }

@@ -80,4 +80,8 @@ string_id!(
     EventId
 );
 string_id!(MovementId);
+string_id!(
+    /// A saved label layout of the back office.
+    LabelLayoutId
+);
 string_id!(TransferId);

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_history",
         sql: include_str!("../../../migrations/0002_customer_history.sql"),
     },
+    Migration {
+        version: 3,
+        name: "label_layouts",
+        sql: include_str!("../../../migrations/0003_label_layouts.sql"),
+    },
 ];
 
 /// The newest schema this software writes.

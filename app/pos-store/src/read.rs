@@ -6,8 +6,8 @@ use pos_core::catalog::{Product, VariantAttribute};
 use pos_core::clock::Timestamp;
 use pos_core::held::HeldCart;
 use pos_core::id::{
-    Barcode, BatchId, CategoryId, CustomerId, DeviceId, ProductId, ReceiptNumber, RoleId, SaleId,
-    Sku, StoreId, TaxCategoryId, TaxRateId, UserId, VendorId,
+    Barcode, BatchId, CategoryId, CustomerId, DeviceId, LabelLayoutId, ProductId, ReceiptNumber,
+    RoleId, SaleId, Sku, StoreId, TaxCategoryId, TaxRateId, UserId, VendorId,
 };
 use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Money;
@@ -673,6 +673,21 @@ impl Store {
             })
         })?;
         Ok(rows.collect::<std::result::Result<Vec<User>, _>>()?)
+    }
+
+    /// The saved label layouts by name: (id, name, the label driver's JSON).
+    pub fn label_layouts(&self) -> Result<Vec<(LabelLayoutId, String, String)>> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT id, name, layout FROM label_layout ORDER BY name COLLATE NOCASE",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                LabelLayoutId::new(row.get::<_, String>(0)?),
+                row.get(1)?,
+                row.get(2)?,
+            ))
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The loyalty program the shop runs, if one was saved.

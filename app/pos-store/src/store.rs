@@ -560,6 +560,29 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
             )?;
             Ok(())
         }
+        DomainEvent::LabelLayoutSaved { id, name, layout } => transaction
+            .execute(
+                "INSERT INTO label_layout (id, name, layout) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT(id) DO UPDATE SET name = excluded.name, layout = excluded.layout",
+                params![id.as_str(), name, layout],
+            )
+            .map(|_| ())
+            .map_err(|error| {
+                refuse_constraint(
+                    error,
+                    format!("another label layout is called “{name}”; choose another name"),
+                )
+            }),
+        DomainEvent::LabelLayoutDeleted { id } => {
+            let removed =
+                transaction.execute("DELETE FROM label_layout WHERE id = ?1", [id.as_str()])?;
+            if removed == 0 {
+                return Err(StoreError::Refused(format!(
+                    "label layout {id} is not here: it was already deleted"
+                )));
+            }
+            Ok(())
+        }
         DomainEvent::LinesVoided(_)
         | DomainEvent::OverrideApproved(_)
         | DomainEvent::DrawerOpened(_)

@@ -127,6 +127,8 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "customer_saved",
     "points_moved",
     "drawer_opened",
+    "label_layout_saved",
+    "label_layout_deleted",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.

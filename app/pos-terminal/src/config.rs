@@ -16,6 +16,11 @@
 //! address = "192.168.1.50:9100"
 //! paper = "80mm"             # 58mm | 80mm | 80mm-48
 //!
+//! [label_printer]           # shelf labels from the back office; no section: simulated
+//! language = "zpl"           # zpl | tspl | escpos
+//! transport = "tcp"          # simulated | tcp | serial | device-file | none
+//! address = "192.168.1.51:9100"
+//!
 //! [drawer]
 //! pin = 2                    # 2 or 5
 //! pulse_ms = 100
@@ -55,6 +60,7 @@ use pos_printer::drawer::{DrawerKick, DrawerPin};
 use pos_printer::encode::Paper;
 use pos_scanner::{DecodeRules, ScannerConfig};
 
+use crate::label_printer::{LabelLine, LabelPrinterSettings};
 use crate::pole::{DisplayLine, DisplaySettings};
 use serde::Deserialize;
 
@@ -97,6 +103,8 @@ pub struct TerminalConfig {
     /// "en" or "de".
     pub language: String,
     pub printer: PrinterSettings,
+    /// The label printer the back office prints shelf labels on.
+    pub label_printer: LabelPrinterSettings,
     pub drawer: DrawerKick,
     pub scanner: Option<ScannerSettings>,
     /// Where the journal syncs to; `None` for an offline terminal.
@@ -177,6 +185,7 @@ impl Default for TerminalConfig {
                 line: PrinterLine::Simulated { folder: None },
                 paper: Paper::MM80_42,
             },
+            label_printer: LabelPrinterSettings::default(),
             drawer: DrawerKick::default(),
             scanner: None,
             update: None,
@@ -199,6 +208,7 @@ struct RawConfig {
     language: Option<String>,
     auto_lock_min: Option<u64>,
     printer: RawPrinter,
+    label_printer: RawLabelPrinter,
     drawer: RawDrawer,
     scanner: RawScanner,
     sync: crate::sync_agent::RawSync,
@@ -227,6 +237,17 @@ struct RawPrinter {
     vendor_id: Option<u16>,
     product_id: Option<u16>,
     paper: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct RawLabelPrinter {
+    language: Option<String>,
+    transport: Option<String>,
+    folder: Option<PathBuf>,
+    address: Option<String>,
+    path: Option<String>,
+    baud: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +332,7 @@ impl TerminalConfig {
         Ok(TerminalConfig {
             language,
             printer: printer(raw.printer).map_err(wrong)?,
+            label_printer: label_printer(raw.label_printer).map_err(wrong)?,
             drawer_watch: drawer_watch(&raw.drawer).map_err(wrong)?,
             drawer: drawer(raw.drawer).map_err(wrong)?,
             update: raw
@@ -381,6 +403,50 @@ fn printer(raw: RawPrinter) -> Result<PrinterSettings, String> {
         }
     };
     Ok(PrinterSettings { line, paper })
+}
+
+fn label_printer(raw: RawLabelPrinter) -> Result<LabelPrinterSettings, String> {
+    let language = match raw.language.as_deref() {
+        None | Some("zpl") => pos_label::Language::Zpl,
+        Some("tspl") => pos_label::Language::Tspl,
+        Some("escpos") => pos_label::Language::EscPos,
+        Some(other) => {
+            return Err(format!(
+                "label_printer language = \"{other}\": use \"zpl\" (Zebra and alike), \"tspl\" (TSC and alike) or \"escpos\""
+            ));
+        }
+    };
+    let needs = |what: &str, value: Option<String>| {
+        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            format!(
+                "label_printer transport = \"{}\" needs {what}",
+                raw.transport.as_deref().unwrap_or_default()
+            )
+        })
+    };
+    let line = match raw.transport.as_deref() {
+        None | Some("simulated") => LabelLine::Simulated { folder: raw.folder },
+        Some("tcp") => LabelLine::Tcp {
+            address: needs(
+                "address = \"host:port\", like address = \"192.168.1.51:9100\"",
+                raw.address.clone(),
+            )?,
+        },
+        Some("serial") => LabelLine::Serial {
+            path: needs("a path, like path = \"/dev/ttyUSB2\"", raw.path.clone())?,
+            baud: raw.baud.unwrap_or(SERIAL_BAUD_DEFAULT),
+        },
+        Some("device-file") => LabelLine::DeviceFile {
+            path: needs("a path, like path = \"/dev/usb/lp1\"", raw.path.clone())?,
+        },
+        Some("none") => LabelLine::None,
+        Some(other) => {
+            return Err(format!(
+                "label_printer transport = \"{other}\": use simulated, tcp, serial, device-file or none"
+            ));
+        }
+    };
+    Ok(LabelPrinterSettings { language, line })
 }
 
 fn drawer(raw: RawDrawer) -> Result<DrawerKick, String> {
@@ -528,6 +594,37 @@ mod tests {
     }
 
     #[test]
+    fn the_label_printer_section_reads() {
+        let config = parse(
+            "[label_printer]\nlanguage = \"tspl\"\ntransport = \"tcp\"\naddress = \"10.0.0.7:9100\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.label_printer,
+            LabelPrinterSettings {
+                language: pos_label::Language::Tspl,
+                line: LabelLine::Tcp {
+                    address: "10.0.0.7:9100".to_owned()
+                },
+            }
+        );
+        let serial =
+            parse("[label_printer]\ntransport = \"serial\"\npath = \"/dev/ttyUSB2\"\n").unwrap();
+        assert_eq!(
+            serial.label_printer.line,
+            LabelLine::Serial {
+                path: "/dev/ttyUSB2".to_owned(),
+                baud: SERIAL_BAUD_DEFAULT
+            }
+        );
+        assert_eq!(serial.label_printer.language, pos_label::Language::Zpl);
+        assert_eq!(
+            TerminalConfig::default().label_printer.line,
+            LabelLine::Simulated { folder: None }
+        );
+    }
+
+    #[test]
     fn drawer_and_scanner_settings_read() {
         let config = parse(
             "[drawer]\npin = 5\npulse_ms = 120\n[scanner]\nenabled = true\npoll_ms = 500\n[scanner.rules]\nscanner_name_patterns = [\"acme\"]\n",
@@ -573,6 +670,12 @@ mod tests {
                 "20 characters",
             ),
             ("[drawer]\nopen_alert_s = 1\n", "5 to 3600"),
+            ("[label_printer]\nlanguage = \"epl\"\n", "\"zpl\""),
+            ("[label_printer]\ntransport = \"tcp\"\n", "needs address"),
+            (
+                "[label_printer]\ntransport = \"usb\"\n",
+                "simulated, tcp, serial, device-file or none",
+            ),
             ("auto_lock_min = 500\n", "1 to 240 minutes"),
             (
                 "[[barcodes.embedded]]\nprefix = \"2x\"\nkind = \"price\"\nitem_code_start = 2\nitem_code_length = 5\nvalue_start = 7\nvalue_length = 5\nvalue_decimals = 2\n",

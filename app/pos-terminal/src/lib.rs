@@ -12,7 +12,8 @@
 //! till's; nothing here computes a price or a total.
 //!
 //! The back office (`pos-backoffice`) opens over the till, on the same store, through
-//! [`backoffice`]; a manager enters it from the login page.
+//! [`backoffice`]; a manager enters it from the login page. Its labels print on the label
+//! printer `[label_printer]` names ([`label_printer`]; a simulated one files them).
 //!
 //! It also keeps the scripted demo day ([`demo_day`], `pos-terminal demo-day`): a shift rung
 //! up through the core and printed as receipts and a Z report.
@@ -21,6 +22,7 @@ pub mod backoffice;
 pub mod config;
 pub mod demo_day;
 pub mod ids;
+pub mod label_printer;
 pub mod peripherals;
 pub mod pole;
 pub mod ports;

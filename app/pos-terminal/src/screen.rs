@@ -251,6 +251,9 @@ pub fn start_till(
         system_now,
         gate,
     )?;
+    if let Some(printer) = crate::label_printer::label_printer(&config.label_printer, data) {
+        back_office.set_label_printer(printer);
+    }
     SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.

@@ -30,6 +30,15 @@ const MONDAY_10AM: i64 = 1_772_445_600_000;
 const HOUR_MS: i64 = 3_600_000;
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
+/// A 58 × 40 mm shelf edge at 203 dpi with every kind of element the editor adds.
+const SHELF_EDGE: &str = r#"{"name":"Shelf edge","width_mm":"58","height_mm":"40","gap_mm":"2","dpi":203,"elements":[
+    {"type":"free_text","x_mm":"3","y_mm":"2","font":{"height_mm":"3"},"text":"Corner Market"},
+    {"type":"product_name","x_mm":"3","y_mm":"6","font":{"height_mm":"4"}},
+    {"type":"price","x_mm":"3","y_mm":"11.5","font":{"height_mm":"7"}},
+    {"type":"unit_price","x_mm":"3","y_mm":"19.5","font":{"height_mm":"2.5"}},
+    {"type":"barcode","x_mm":"3","y_mm":"24","kind":"ean13","height_mm":"10","module_dots":2,"text":"below"},
+    {"type":"sku","x_mm":"40","y_mm":"35","font":{"height_mm":"2.5"}}]}"#;
+
 fn monday() -> Timestamp {
     Timestamp::from_unix_ms(MONDAY_10AM)
 }
@@ -171,7 +180,7 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
         open_terminal(dir, DeviceId::new("T1"), 20, Rc::new(peripherals), monday).unwrap();
     trade(&mut opened.till);
     let window = AppWindow::new().unwrap();
-    let _screen = show_back_office(
+    let screen = show_back_office(
         &window,
         opened.store.clone(),
         &DeviceId::new("T1"),
@@ -179,6 +188,13 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
         pin_gate(opened.store.clone()),
     )
     .unwrap();
+    // The desktop's simulated label printer, as the terminal sets it up without a section.
+    if let Some(printer) = pos_terminal::label_printer::label_printer(
+        &pos_terminal::label_printer::LabelPrinterSettings::default(),
+        &DataDir::new(dir),
+    ) {
+        screen.set_label_printer(printer);
+    }
     window
         .window()
         .set_size(slint::PhysicalSize::new(width, height));
@@ -231,6 +247,26 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
         .global::<Products>()
         .set_import_path("/media/usb/products.csv".into());
     shots.shoot("import");
+
+    // A shelf-edge layout as a manager would have saved it, with milk on the print list.
+    opened
+        .store
+        .borrow_mut()
+        .record(
+            &UserId::new("marc"),
+            monday(),
+            &[pos_core::event::DomainEvent::LabelLayoutSaved {
+                id: pos_core::id::LabelLayoutId::new("lbl-shelf"),
+                name: "Shelf edge".into(),
+                layout: SHELF_EDGE.into(),
+            }],
+        )
+        .unwrap();
+    shots.tap("Products");
+    shots.tap("Labels");
+    shots.type_into("Barcode or SKU", "4006381333931");
+    shots.tap("Add");
+    shots.shoot("labels");
 
     shots.tap("Stock");
     shots.tap("Receive");

@@ -32,6 +32,9 @@ pub enum LabelError {
         detail: String,
     },
 
+    #[error("the barcode (element {index}) is too small to scan: {detail}")]
+    TooSmallToScan { index: usize, detail: String },
+
     #[error("element {index} (free text) has no text")]
     EmptyFreeText { index: usize },
 

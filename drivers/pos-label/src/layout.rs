@@ -14,6 +14,11 @@ pub const ELEMENT_COUNT_MAX: usize = 64;
 const SIZE_MM_MIN: i64 = 10;
 const SIZE_MM_MAX: i64 = 200;
 const MM_PER_INCH: Decimal = Decimal::from_parts(254, 0, 0, false, 1);
+/// The narrowest bar a hand scanner reads reliably off a label: 0.25 mm (2 dots at 203 dpi,
+/// 3 at 300 dpi). EAN-13's nominal bar is 0.33 mm and 80 % of it is the usual floor.
+pub const SCAN_MODULE_MM_MIN: Decimal = Decimal::from_parts(25, 0, 0, false, 2);
+/// The shortest bars a hand scanner finds without aiming: 8 mm.
+pub const SCAN_HEIGHT_MM_MIN: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
 
 /// Text size as printed: the cap-to-descender height of a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +52,19 @@ pub enum Element {
         y_mm: Decimal,
         font: Font,
     },
+    /// The price per unit of measure (`12.90 EUR / kg`), as the caller words it; cut short
+    /// like the name.
+    UnitPrice {
+        x_mm: Decimal,
+        y_mm: Decimal,
+        font: Font,
+    },
+    /// The product's SKU, cut short like the name.
+    Sku {
+        x_mm: Decimal,
+        y_mm: Decimal,
+        font: Font,
+    },
     /// Fixed text, e.g. the shop name or "per kg".
     FreeText {
         x_mm: Decimal,
@@ -76,10 +94,67 @@ pub enum Element {
 }
 
 impl Element {
+    /// The top-left corner in millimetres.
+    pub fn position(&self) -> (Decimal, Decimal) {
+        match self {
+            Element::ProductName { x_mm, y_mm, .. }
+            | Element::Price { x_mm, y_mm, .. }
+            | Element::UnitPrice { x_mm, y_mm, .. }
+            | Element::Sku { x_mm, y_mm, .. }
+            | Element::FreeText { x_mm, y_mm, .. }
+            | Element::Barcode { x_mm, y_mm, .. }
+            | Element::Box { x_mm, y_mm, .. } => (*x_mm, *y_mm),
+        }
+    }
+
+    /// Puts the top-left corner at (`x`, `y`) mm; [`Label::new`] checks it is on the label.
+    pub fn move_to(&mut self, x: Decimal, y: Decimal) {
+        match self {
+            Element::ProductName { x_mm, y_mm, .. }
+            | Element::Price { x_mm, y_mm, .. }
+            | Element::UnitPrice { x_mm, y_mm, .. }
+            | Element::Sku { x_mm, y_mm, .. }
+            | Element::FreeText { x_mm, y_mm, .. }
+            | Element::Barcode { x_mm, y_mm, .. }
+            | Element::Box { x_mm, y_mm, .. } => {
+                *x_mm = x;
+                *y_mm = y;
+            }
+        }
+    }
+
+    /// The size an editor changes: a text's font height, a barcode's bar height, a box's
+    /// height, in millimetres.
+    pub fn size_mm(&self) -> Decimal {
+        match self {
+            Element::ProductName { font, .. }
+            | Element::Price { font, .. }
+            | Element::UnitPrice { font, .. }
+            | Element::Sku { font, .. }
+            | Element::FreeText { font, .. } => font.height_mm,
+            Element::Barcode { height_mm, .. } | Element::Box { height_mm, .. } => *height_mm,
+        }
+    }
+
+    pub fn set_size_mm(&mut self, size: Decimal) {
+        match self {
+            Element::ProductName { font, .. }
+            | Element::Price { font, .. }
+            | Element::UnitPrice { font, .. }
+            | Element::Sku { font, .. }
+            | Element::FreeText { font, .. } => font.height_mm = size,
+            Element::Barcode { height_mm, .. } | Element::Box { height_mm, .. } => {
+                *height_mm = size;
+            }
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Element::ProductName { .. } => "product name",
             Element::Price { .. } => "price",
+            Element::UnitPrice { .. } => "unit price",
+            Element::Sku { .. } => "SKU",
             Element::FreeText { .. } => "free text",
             Element::Barcode { .. } => "barcode",
             Element::Box { .. } => "box",
@@ -111,6 +186,9 @@ pub struct LabelData {
     pub price: Money,
     /// The digits or text the barcode encodes: 12 or 13 digits for EAN-13.
     pub barcode: String,
+    pub sku: String,
+    /// The price per unit of measure as it should read, `1.19 EUR / piece`.
+    pub unit_price: String,
 }
 
 /// A validated layout: every element inside the label, sizes sane, a known resolution.
@@ -191,6 +269,8 @@ impl Label {
             let (x_mm, y_mm, box_width_mm, box_height_mm) = match element {
                 Element::ProductName { x_mm, y_mm, font }
                 | Element::Price { x_mm, y_mm, font }
+                | Element::UnitPrice { x_mm, y_mm, font }
+                | Element::Sku { x_mm, y_mm, font }
                 | Element::FreeText {
                     x_mm, y_mm, font, ..
                 } => {
@@ -269,6 +349,44 @@ impl Label {
         &self.layout
     }
 
+    /// Refuses barcodes a hand scanner would struggle with: bars narrower than
+    /// [`SCAN_MODULE_MM_MIN`] or shorter than [`SCAN_HEIGHT_MM_MIN`]. The printer would print
+    /// them; the back office does not save a layout with one.
+    pub fn check_scannable(&self) -> Result<(), LabelError> {
+        for (index, element) in self.layout.elements.iter().enumerate() {
+            if let Element::Barcode {
+                height_mm,
+                module_dots,
+                ..
+            } = element
+            {
+                let module_mm =
+                    Decimal::from(*module_dots) * MM_PER_INCH / Decimal::from(self.layout.dpi);
+                if module_mm < SCAN_MODULE_MM_MIN {
+                    let needed =
+                        (SCAN_MODULE_MM_MIN * Decimal::from(self.layout.dpi) / MM_PER_INCH).ceil();
+                    return Err(LabelError::TooSmallToScan {
+                        index,
+                        detail: format!(
+                            "its bars are {} mm wide; at {} dpi make them at least {needed} dots ({SCAN_MODULE_MM_MIN} mm)",
+                            module_mm.round_dp(2),
+                            self.layout.dpi
+                        ),
+                    });
+                }
+                if *height_mm < SCAN_HEIGHT_MM_MIN {
+                    return Err(LabelError::TooSmallToScan {
+                        index,
+                        detail: format!(
+                            "its bars are {height_mm} mm high; make them at least {SCAN_HEIGHT_MM_MIN} mm"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub fn width_dots(&self) -> u32 {
         self.width_dots
     }
@@ -298,12 +416,16 @@ impl Label {
             };
             placed.push(match element {
                 Element::ProductName { x_mm, y_mm, font }
+                | Element::UnitPrice { x_mm, y_mm, font }
+                | Element::Sku { x_mm, y_mm, font }
                 | Element::FreeText {
                     x_mm, y_mm, font, ..
                 } => {
                     let (x, height) = (dots(*x_mm), dots(font.height_mm));
                     let full = match element {
                         Element::FreeText { text, .. } => text.as_str(),
+                        Element::UnitPrice { .. } => data.unit_price.as_str(),
+                        Element::Sku { .. } => data.sku.as_str(),
                         _ => data.product_name.as_str(),
                     };
                     let text =
@@ -370,6 +492,39 @@ impl Label {
             });
         }
         Ok(placed)
+    }
+}
+
+impl Placed {
+    /// The rectangle it covers, in dots: (x, y, width, height). A barcode's digits printed
+    /// below its bars are not counted.
+    pub fn bounds(&self) -> (u32, u32, u32, u32) {
+        match self {
+            Placed::Text { x, y, height, text } => {
+                (*x, *y, text_width_dots(text, *height), *height)
+            }
+            Placed::Barcode {
+                x,
+                y,
+                kind,
+                height,
+                module,
+                data,
+                ..
+            } => (
+                *x,
+                *y,
+                barcode::width_modules(*kind, data).saturating_mul(*module),
+                *height,
+            ),
+            Placed::Box {
+                x,
+                y,
+                width,
+                height,
+                ..
+            } => (*x, *y, *width, *height),
+        }
     }
 }
 

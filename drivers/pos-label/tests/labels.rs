@@ -23,6 +23,8 @@ fn olive_oil() -> LabelData {
         product_name: "Olive Oil 500 ml".to_string(),
         price: Money::new(dec!(7.49), Currency::EUR),
         barcode: "400638133393".to_string(),
+        sku: "OIL-500".to_string(),
+        unit_price: "15.98 EUR / l".to_string(),
     }
 }
 
@@ -31,6 +33,8 @@ fn notebook() -> LabelData {
         product_name: "Notebook A5, dotted".to_string(),
         price: Money::new(dec!(1200), Currency::from_code("JPY").unwrap()),
         barcode: "SKU-NB-A5-{07}".to_string(),
+        sku: "NB-A5".to_string(),
+        unit_price: "1200 JPY / piece".to_string(),
     }
 }
 

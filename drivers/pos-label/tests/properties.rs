@@ -138,6 +138,8 @@ proptest! {
             product_name: name,
             price: Money::from_minor(cents, Currency::EUR),
             barcode: if has_ean { barcode_digits } else { code_text },
+            sku: "P-1".into(),
+            unit_price: String::new(),
         };
         // Every element, price and barcode fits: the strategies keep them within bounds.
         let placed = label.place(&data).unwrap();

@@ -53,6 +53,8 @@ fn data(barcode: &str, price: Decimal) -> LabelData {
         product_name: "Tea".into(),
         price: Money::new(price, Currency::EUR),
         barcode: barcode.into(),
+        sku: "SKU-1".into(),
+        unit_price: String::new(),
     }
 }
 
