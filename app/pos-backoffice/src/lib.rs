@@ -27,6 +27,7 @@ pub mod customers;
 pub mod export;
 pub mod import;
 pub mod office;
+pub mod orders;
 pub mod people;
 pub mod product_form;
 mod screen;

@@ -81,3 +81,11 @@ string_id!(
 );
 string_id!(MovementId);
 string_id!(TransferId);
+string_id!(
+    /// A purchase order to a vendor.
+    PurchaseOrderId
+);
+string_id!(
+    /// One delivery of goods taken into stock, with or without a purchase order.
+    GoodsReceiptId
+);

@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_history",
         sql: include_str!("../../../migrations/0002_customer_history.sql"),
     },
+    Migration {
+        version: 3,
+        name: "orders_and_transfers",
+        sql: include_str!("../../../migrations/0003_orders_and_transfers.sql"),
+    },
 ];
 
 /// The newest schema this software writes.
