@@ -1,7 +1,8 @@
 //! The back office on the terminal: products (search, filters, the form, variants made as a
 //! size × colour matrix, in-store barcodes, CSV and Excel imports with a preview), stock
 //! (levels per batch, goods receipts with lot and expiry, adjustments with reason codes,
-//! counts with their variance, expiring batches and write-offs, reorder quantities), reports
+//! counts with their variance, expiring batches and write-offs, reorder quantities, purchase
+//! orders to vendors received against with lot and expiry, transfers between stores), reports
 //! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
 //! tier, purchases and points ledger; the loyalty settings), and people (staff, roles with
 //! their permission tree, PIN resets, the override log).
@@ -14,7 +15,7 @@
 //! price or tax rule of its own.
 //!
 //! Key decision: like the till, the `.slint` pages bind only to a few globals (`Office`,
-//! `Products`, `Stock`, `Reports`, `Dash`, `Customers`, `People`) with sample defaults;
+//! `Products`, `Stock`, `Orders`, `Reports`, `Dash`, `Customers`, `People`) with sample defaults;
 //! [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
 //! callbacks into [`BackOffice`] actions, each checked against the signed-in person's role
 //! first. The pages are `ui/*.slint` here but compiled into `pos-ui`'s one window (the

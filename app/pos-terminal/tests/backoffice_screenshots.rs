@@ -256,6 +256,16 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("stock-expiring");
     shots.tap("Reorder");
     shots.shoot("stock-reorder");
+    shots.tap("Orders");
+    shots.tap("Order from reorder report");
+    shots.shoot("orders");
+    shots.tap("Transfers");
+    shots.type_into("Ask store", "hamburg");
+    shots.type_into("Product to transfer", "4006381333931");
+    shots.type_into("Quantity to transfer", "6");
+    shots.tap("Request transfer");
+    shots.shoot("transfers");
+    shots.tap("Purchase orders");
 
     shots.tap("Reports");
     shots.type_into("From", "2026-03-02");
