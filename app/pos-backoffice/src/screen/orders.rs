@@ -158,9 +158,12 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 self.show_open_order(first.as_ref());
                 self.refresh_orders();
                 let lines: usize = orders.iter().map(|o| o.lines.len()).sum();
+                let count = match orders.len() {
+                    1 => "1 draft order".to_owned(),
+                    n => format!("{n} draft orders"),
+                };
                 self.done(&format!(
-                    "{} draft orders made from the reorder report ({lines} lines)",
-                    orders.len()
+                    "{count} made from the reorder report ({lines} lines)"
                 ));
             }
             Err(error) => self.problem(&error),
