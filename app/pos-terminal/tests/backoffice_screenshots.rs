@@ -256,14 +256,11 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("stock-expiring");
     shots.tap("Reorder");
     shots.shoot("stock-reorder");
+    // Orders and transfers as a manager first finds them: the ids of new ones are ULIDs,
+    // different at every run, so none is made here (the flow test makes them).
     shots.tap("Orders");
-    shots.tap("Order from reorder report");
     shots.shoot("orders");
     shots.tap("Transfers");
-    shots.type_into("Ask store", "hamburg");
-    shots.type_into("Product to transfer", "4006381333931");
-    shots.type_into("Quantity to transfer", "6");
-    shots.tap("Request transfer");
     shots.shoot("transfers");
     shots.tap("Purchase orders");
 
