@@ -3,9 +3,9 @@
 //! the UI thread (`Rc<RefCell<Store>>`).
 //!
 //! Every write is [`Books::record`] with domain events (product saved, price changed, stock
-//! moved, customer saved, role and user saved, PIN reset, loyalty program saved, label layout
-//! saved or deleted), so it lands in the journal and syncs; the only other write is a batch's lot and expiry, which stock
-//! movements then refer to.
+//! moved, goods received, purchase orders and transfers, customer saved, role and user saved,
+//! PIN reset, loyalty program saved, label layout saved or deleted), so it lands in the journal
+//! and syncs.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,11 +14,14 @@ use pos_core::access::{Override, Staff};
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::DomainEvent;
-use pos_core::id::{CategoryId, CustomerId, LabelLayoutId, ProductId, StoreId, UserId};
+use pos_core::id::{
+    CategoryId, CustomerId, LabelLayoutId, ProductId, PurchaseOrderId, StoreId, TransferId, UserId,
+};
 use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Currency;
+use pos_core::purchase::PurchaseOrder;
 use pos_core::quantity::Quantity;
-use pos_core::stock::Batch;
+use pos_core::transfer::Transfer;
 use pos_reports::{Period, ReportData, ReportError};
 use pos_store::inventory::{BatchLevel, ProductFilter, ProductListing};
 use pos_store::read::{ExpiringBatch, LowStock, SaleSummary};
@@ -66,7 +69,6 @@ pub trait Books {
         since: Timestamp,
     ) -> Result<Quantity, StoreError>;
     fn report_data(&self, period: &Period, currency: Currency) -> Result<ReportData, ReportError>;
-    fn save_batch(&self, batch: &Batch) -> Result<(), StoreError>;
     /// Customers by name, or those whose name, card or phone has `text`, with their points.
     fn customers(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>, StoreError>;
     fn customer(&self, id: &CustomerId) -> Result<Option<(Customer, i64)>, StoreError>;
@@ -83,6 +85,15 @@ pub trait Books {
     fn overrides_since(&self, since: Timestamp) -> Result<Vec<Override>, StoreError>;
     /// The saved label layouts by name: (id, name, the label driver's JSON).
     fn label_layouts(&self) -> Result<Vec<(LabelLayoutId, String, String)>, StoreError>;
+    fn purchase_orders(
+        &self,
+        store: &StoreId,
+        limit: u32,
+    ) -> Result<Vec<PurchaseOrder>, StoreError>;
+    fn purchase_order(&self, id: &PurchaseOrderId) -> Result<Option<PurchaseOrder>, StoreError>;
+    /// Transfers from or to `store`, unfinished ones first.
+    fn transfers(&self, store: &StoreId, limit: u32) -> Result<Vec<Transfer>, StoreError>;
+    fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError>;
     /// Journals `events` and applies them, all or nothing.
     fn record(
         &self,
@@ -175,10 +186,6 @@ impl Books for SharedStore {
         pos_reports::load::load(&self.borrow(), period, currency)
     }
 
-    fn save_batch(&self, batch: &Batch) -> Result<(), StoreError> {
-        self.borrow_mut().save_batch(batch)
-    }
-
     fn customers(&self, text: &str, limit: u32) -> Result<Vec<(Customer, i64)>, StoreError> {
         self.borrow().customer_list(text, limit)
     }
@@ -230,6 +237,26 @@ impl Books for SharedStore {
 
     fn label_layouts(&self) -> Result<Vec<(LabelLayoutId, String, String)>, StoreError> {
         self.borrow().label_layouts()
+    }
+
+    fn purchase_orders(
+        &self,
+        store: &StoreId,
+        limit: u32,
+    ) -> Result<Vec<PurchaseOrder>, StoreError> {
+        self.borrow().purchase_orders(store, limit)
+    }
+
+    fn purchase_order(&self, id: &PurchaseOrderId) -> Result<Option<PurchaseOrder>, StoreError> {
+        self.borrow().purchase_order(id)
+    }
+
+    fn transfers(&self, store: &StoreId, limit: u32) -> Result<Vec<Transfer>, StoreError> {
+        self.borrow().transfers(store, limit)
+    }
+
+    fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError> {
+        self.borrow().transfer(id)
     }
 
     fn record(

@@ -1,7 +1,8 @@
 //! The back office on the terminal: products (search, filters, the form, variants made as a
 //! size × colour matrix, in-store barcodes, CSV and Excel imports with a preview), stock
 //! (levels per batch, goods receipts with lot and expiry, adjustments with reason codes,
-//! counts with their variance, expiring batches and write-offs, reorder quantities), reports
+//! counts with their variance, expiring batches and write-offs, reorder quantities, purchase
+//! orders to vendors received against with lot and expiry, transfers between stores), reports
 //! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
 //! tier, purchases and points ledger; the loyalty settings), people (staff, roles with
 //! their permission tree, PIN resets, the override log), and shelf labels (layouts dragged
@@ -16,8 +17,8 @@
 //! rule of its own.
 //!
 //! Key decision: like the till, the `.slint` pages bind only to a few globals (`Office`,
-//! `Products`, `Stock`, `Reports`, `Dash`, `Customers`, `People`, `Labels`) with sample
-//! defaults; [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
+//! `Products`, `Stock`, `Orders`, `Reports`, `Dash`, `Customers`, `People`, `Labels`) with
+//! sample defaults; [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
 //! callbacks into [`BackOffice`] actions, each checked against the signed-in person's role
 //! first. The pages are `ui/*.slint` here but compiled into `pos-ui`'s one window (the
 //! appliance's full-screen backend drives a single window): a manager enters from the till's
@@ -30,6 +31,7 @@ pub mod export;
 pub mod import;
 pub mod labels;
 pub mod office;
+pub mod orders;
 pub mod people;
 pub mod product_form;
 mod screen;

@@ -14,9 +14,7 @@ use pos_core::event::DomainEvent;
 use pos_core::id::{BatchId, MovementId, ProductId, Sku, TaxCategoryId, UserId};
 use pos_core::money::Money;
 use pos_core::quantity::{Quantity, Unit};
-use pos_core::stock::{
-    Batch, MovementReason, StockMovement, Variance, post_count, reorder_quantity,
-};
+use pos_core::stock::{MovementReason, StockMovement, Variance, post_count, reorder_quantity};
 use pos_core::tenant::Store as Shop;
 use pos_reports::{Cell, Period, ReportKind, Table};
 use pos_store::inventory::{BatchLevel, ProductFilter, ProductListing};
@@ -43,6 +41,10 @@ pub mod permission {
     pub const STOCK_ADJUST: &str = pos_core::access::permission::INVENTORY_ADJUST;
     pub const STOCK_COUNT: &str = pos_core::access::permission::INVENTORY_COUNT;
     pub const STOCK_WRITE_OFF: &str = "inventory.write_off";
+    /// Purchase orders to vendors: make, send, cancel, export.
+    pub const ORDERS: &str = pos_core::access::permission::INVENTORY_ORDERS;
+    /// Transfers of stock to and from the tenant's other stores.
+    pub const TRANSFER: &str = pos_core::access::permission::INVENTORY_TRANSFER;
     pub const REPORTS_VIEW: &str = "reports.view";
     pub const REPORTS_EXPORT: &str = "reports.export";
     /// The log of manager overrides, an audit report.
@@ -444,7 +446,7 @@ impl<B: Books> BackOffice<B> {
 
     // ---- Stock ------------------------------------------------------------------------------
 
-    fn product_for_code(&self, code: &str) -> Result<Product> {
+    pub(crate) fn product_for_code(&self, code: &str) -> Result<Product> {
         let code = code.trim();
         if code.is_empty() {
             return Err(BackOfficeError::Input(
@@ -491,37 +493,23 @@ impl<B: Books> BackOffice<B> {
                 "a goods receipt needs a quantity above zero".to_owned(),
             ));
         }
-        let expiry = match expiry.trim() {
-            "" => None,
-            text => Some(parse_date(text)?),
-        };
-        let lot = lot.trim();
-        let batch = if lot.is_empty() && expiry.is_none() {
-            None
-        } else {
-            let batch = Batch {
-                id: BatchId::new((self.ids)("batch")),
-                product: product.id.clone(),
-                lot: if lot.is_empty() {
-                    expiry.map(|d| d.to_string()).unwrap_or_default()
-                } else {
-                    lot.to_owned()
-                },
-                expiry,
-            };
-            self.books.save_batch(&batch)?;
-            Some(batch.id)
-        };
-        let reference = Some(reference.trim().to_owned()).filter(|r| !r.is_empty());
-        let movement = self.movement(
-            &product,
-            batch,
+        // The lot and expiry travel in the journal with the receipt, so the store's other
+        // tills and the fleet know them too.
+        let batch = self.batch_of(&product, lot, expiry)?;
+        let line = pos_core::purchase::ReceivedLine {
+            product: product.id.clone(),
             quantity,
-            MovementReason::GoodsReceipt { reference },
-            &by,
-        );
-        self.record(&by, &[DomainEvent::StockMoved(movement.clone())])?;
-        Ok(movement)
+            batch,
+            movement: MovementId::new((self.ids)("mv")),
+        };
+        let receipt = self.goods_receipt(None, reference, vec![line], &by);
+        let movements = receipt.movements();
+        let mut events = vec![DomainEvent::GoodsReceived(receipt)];
+        events.extend(movements.iter().cloned().map(DomainEvent::StockMoved));
+        self.record(&by, &events)?;
+        movements.into_iter().next().ok_or_else(|| {
+            BackOfficeError::Input("a goods receipt needs a quantity above zero".to_owned())
+        })
     }
 
     fn movement(

@@ -5,6 +5,7 @@
 
 mod customers;
 mod labels;
+mod orders;
 mod people;
 
 use std::cell::RefCell;
@@ -42,6 +43,7 @@ struct Shown {
     preview: Option<ImportPreview>,
     expiring: Vec<ExpiringBatch>,
     customers: customers::Shown,
+    orders: orders::Shown,
     people: people::Shown,
     labels: labels::Shown,
 }
@@ -182,6 +184,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         reports.on_export(move |format| screen.export(format));
         window.global::<Dash>().on_refresh(on(Self::show_dashboard));
         self.wire_customers(window);
+        self.wire_orders(window);
         self.wire_people(window);
         self.wire_labels(window);
     }
@@ -361,6 +364,11 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         self.inner.borrow_mut().office.sign_out();
         self.inner.borrow_mut().shown = Shown::default();
         self.forget_customers_and_people();
+        self.with_window(|w| {
+            let o = w.global::<pos_ui::Orders>();
+            o.set_is_open(false);
+            o.set_transfer_open(false);
+        });
         self.say("", Tone::Info);
         self.show_sign_in();
     }
@@ -389,6 +397,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     _ => {}
                 }
             }
+            Section::Orders => self.show_orders(),
             Section::Customers => self.show_customers(),
             Section::Labels => self.show_labels(),
             Section::People => {

@@ -41,6 +41,8 @@ pub mod permission {
     pub const INVENTORY_COUNT: &str = "inventory.count";
     pub const INVENTORY_RECEIVE: &str = "inventory.receive";
     pub const INVENTORY_TRANSFER: &str = "inventory.transfer";
+    /// Making, sending and cancelling purchase orders to vendors.
+    pub const INVENTORY_ORDERS: &str = "inventory.orders";
     pub const PRODUCTS_EDIT: &str = "products.edit";
     pub const CUSTOMERS_EDIT: &str = "customers.edit";
     pub const USERS_EDIT: &str = "users.edit";

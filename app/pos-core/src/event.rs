@@ -16,10 +16,12 @@ use crate::id::{
 };
 use crate::loyalty::{Customer, LoyaltyProgram, PointsMovement, PointsReason};
 use crate::money::Money;
+use crate::purchase::{GoodsReceipt, PurchaseOrder};
 use crate::refund::Refund;
 use crate::sale::Sale;
 use crate::shift::{CashMovement, Shift, ShiftReport};
 use crate::stock::StockMovement;
+use crate::transfer::Transfer;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,9 +158,30 @@ pub enum DomainEvent {
     LabelLayoutDeleted {
         id: LabelLayoutId,
     },
+    /// A purchase order as it now is (drafted, edited, sent, received against, cancelled).
+    PurchaseOrderSaved(PurchaseOrder),
+    /// Goods taken in, with each line's lot and expiry. The stock itself moves by the
+    /// `stock_moved` events recorded with it.
+    GoodsReceived(GoodsReceipt),
+    /// A store asked another for goods. The fleet passes the transfer to the other store.
+    TransferRequested(Transfer),
+    /// The sending store sent them (its stock went out by `stock_moved`).
+    TransferSent(Transfer),
+    /// The receiving store took them in, with any difference to what was sent.
+    TransferReceived(Transfer),
 }
 
 impl DomainEvent {
+    /// The transfer a transfer step carries.
+    pub fn transfer(&self) -> Option<&Transfer> {
+        match self {
+            DomainEvent::TransferRequested(t)
+            | DomainEvent::TransferSent(t)
+            | DomainEvent::TransferReceived(t) => Some(t),
+            _ => None,
+        }
+    }
+
     /// A stable name for logs, indexes and the sync protocol.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -184,6 +207,11 @@ impl DomainEvent {
             DomainEvent::LoyaltyProgramSaved(_) => "loyalty_program_saved",
             DomainEvent::LabelLayoutSaved { .. } => "label_layout_saved",
             DomainEvent::LabelLayoutDeleted { .. } => "label_layout_deleted",
+            DomainEvent::PurchaseOrderSaved(_) => "purchase_order_saved",
+            DomainEvent::GoodsReceived(_) => "goods_received",
+            DomainEvent::TransferRequested(_) => "transfer_requested",
+            DomainEvent::TransferSent(_) => "transfer_sent",
+            DomainEvent::TransferReceived(_) => "transfer_received",
         }
     }
 }

@@ -85,3 +85,11 @@ string_id!(
     LabelLayoutId
 );
 string_id!(TransferId);
+string_id!(
+    /// A purchase order to a vendor.
+    PurchaseOrderId
+);
+string_id!(
+    /// One delivery of goods taken into stock, with or without a purchase order.
+    GoodsReceiptId
+);

@@ -22,6 +22,7 @@ pub mod id;
 pub mod loyalty;
 pub mod money;
 pub mod promotion;
+pub mod purchase;
 pub mod quantity;
 pub mod receipt;
 pub mod refund;
@@ -31,6 +32,7 @@ pub mod stock;
 pub mod tax;
 pub mod tenant;
 pub mod tender;
+pub mod transfer;
 
 #[cfg(test)]
 mod testing;

@@ -40,6 +40,7 @@ pub mod inventory;
 pub mod journal;
 pub mod key;
 pub mod migrate;
+pub mod orders;
 pub mod pin;
 pub mod read;
 pub mod sample;

@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "label_layouts",
         sql: include_str!("../../../migrations/0003_label_layouts.sql"),
     },
+    Migration {
+        version: 4,
+        name: "orders_and_transfers",
+        sql: include_str!("../../../migrations/0004_orders_and_transfers.sql"),
+    },
 ];
 
 /// The newest schema this software writes.

@@ -583,6 +583,15 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
             }
             Ok(())
         }
+        DomainEvent::PurchaseOrderSaved(order) => crate::orders::save_order(transaction, order),
+        DomainEvent::GoodsReceived(receipt) => {
+            crate::orders::save_receipt(transaction, receipt, crate::orders::Pulled::No).map(|_| ())
+        }
+        DomainEvent::TransferRequested(transfer)
+        | DomainEvent::TransferSent(transfer)
+        | DomainEvent::TransferReceived(transfer) => {
+            crate::orders::save_transfer(transaction, transfer).map(|_| ())
+        }
         DomainEvent::LinesVoided(_)
         | DomainEvent::OverrideApproved(_)
         | DomainEvent::DrawerOpened(_)

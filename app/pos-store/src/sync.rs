@@ -44,6 +44,10 @@ pub struct Applied {
     pub stock_movements: u32,
     /// Stock movements this store already had (its own, come back through another path).
     pub stock_movements_known: u32,
+    /// Transfer steps another store took, newer than what this terminal had.
+    pub transfers: u32,
+    /// Goods receipts taken on another till of the store.
+    pub goods_receipts: u32,
     /// Changes of a kind this version does not know, or for no record it can hold.
     pub skipped: u32,
 }
@@ -239,6 +243,16 @@ fn apply_change(
             } else {
                 store::insert_movement(transaction, movement)?;
                 applied.stock_movements += 1;
+            }
+        }
+        ChangeBody::Transfer { transfer, .. } => {
+            if crate::orders::save_transfer(transaction, transfer)? {
+                applied.transfers += 1;
+            }
+        }
+        ChangeBody::GoodsReceived { receipt, .. } => {
+            if crate::orders::save_receipt(transaction, receipt, crate::orders::Pulled::Yes)? {
+                applied.goods_receipts += 1;
             }
         }
         ChangeBody::Unknown => applied.skipped += 1,

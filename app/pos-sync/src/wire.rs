@@ -129,6 +129,11 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "drawer_opened",
     "label_layout_saved",
     "label_layout_deleted",
+    "purchase_order_saved",
+    "goods_received",
+    "transfer_requested",
+    "transfer_sent",
+    "transfer_received",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.
@@ -284,6 +289,8 @@ const KNOWN_CHANGE_KINDS: &[&str] = &[
     "customer",
     "points_moved",
     "stock_moved",
+    "transfer",
+    "goods_received",
 ];
 
 /// A change of a kind this version does not know (from a newer fleet) reads as
@@ -346,6 +353,17 @@ pub enum ChangeBody {
         event_id: EventId,
         device: DeviceId,
         movement: StockMovement,
+    },
+    /// A step of a transfer between two stores, taken by the other store: the fleet routes
+    /// it to the store on the other end.
+    Transfer {
+        event_id: EventId,
+        transfer: pos_core::transfer::Transfer,
+    },
+    /// Goods taken in on another terminal of the store, with their lots and expiry dates.
+    GoodsReceived {
+        event_id: EventId,
+        receipt: pos_core::purchase::GoodsReceipt,
     },
     /// A kind of change from a newer fleet: skip it. Never sent.
     #[serde(skip_serializing)]

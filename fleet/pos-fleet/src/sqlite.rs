@@ -722,6 +722,57 @@ fn take_in(
                 entry.hlc,
             )?;
         }
+        // The lots and expiry dates of a delivery reach the store's other tills.
+        DomainEvent::GoodsReceived(receipt) => publish(
+            tx,
+            tenant,
+            Some(&terminal.store),
+            origin,
+            entry.hlc,
+            &ChangeBody::GoodsReceived {
+                event_id: entry.event_id.clone(),
+                receipt: receipt.clone(),
+            },
+        )?,
+        DomainEvent::TransferRequested(transfer)
+        | DomainEvent::TransferSent(transfer)
+        | DomainEvent::TransferReceived(transfer) => {
+            // A step taken at one end is passed down to the store at the other end.
+            let other = crate::storage::transfer_destination(transfer, &terminal.store);
+            let known: Option<i64> = match other {
+                Some(store) => tx
+                    .query_row(
+                        "SELECT 1 FROM stores WHERE id = ?1 AND tenant = ?2",
+                        params![store.as_str(), tenant.as_str()],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(db)?,
+                None => None,
+            };
+            match (other, known) {
+                (Some(store), Some(_)) => publish(
+                    tx,
+                    tenant,
+                    Some(store),
+                    origin,
+                    entry.hlc,
+                    &ChangeBody::Transfer {
+                        event_id: entry.event_id.clone(),
+                        transfer: transfer.clone(),
+                    },
+                )?,
+                _ => record_anomaly(
+                    tx,
+                    tenant,
+                    Some(&terminal.store),
+                    Some(device),
+                    "transfer_unroutable",
+                    &serde_json::json!({"transfer": transfer.id, "from": transfer.from, "to": transfer.to}),
+                    now,
+                )?,
+            }
+        }
         _ => {}
     }
     crate::dashboard::sqlite::take_in(tx, terminal, entry, event)

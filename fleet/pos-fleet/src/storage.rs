@@ -567,3 +567,18 @@ impl RecordKind {
         }
     }
 }
+
+/// The store a transfer step taken in `ours` goes to: the other end, when `ours` is one of
+/// its two stores (a terminal cannot route goods between two other stores).
+pub fn transfer_destination<'a>(
+    transfer: &'a pos_core::transfer::Transfer,
+    ours: &StoreId,
+) -> Option<&'a StoreId> {
+    if &transfer.from == ours {
+        Some(&transfer.to)
+    } else if &transfer.to == ours {
+        Some(&transfer.from)
+    } else {
+        None
+    }
+}
