@@ -12,7 +12,7 @@ use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, EventEnvelope};
 use pos_core::id::{DeviceId, EventId, ProductId, RoleId, StoreId, UserId};
-use pos_core::loyalty::{Customer, PointsMovement};
+use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Money;
 use pos_core::stock::StockMovement;
 use pos_core::tax::TaxRate;
@@ -127,6 +127,10 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "customer_saved",
     "points_moved",
     "drawer_opened",
+    "role_saved",
+    "user_saved",
+    "pin_reset",
+    "loyalty_program_saved",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.
@@ -282,6 +286,8 @@ const KNOWN_CHANGE_KINDS: &[&str] = &[
     "customer",
     "points_moved",
     "stock_moved",
+    "pin_reset",
+    "loyalty_program",
 ];
 
 /// A change of a kind this version does not know (from a newer fleet) reads as
@@ -325,6 +331,16 @@ pub enum ChangeBody {
     },
     Role {
         role: pos_core::access::Role,
+    },
+    /// A person's new PIN (its argon2id hash), for a person the fleet knows only by the PIN
+    /// resets terminals sent: a person it knows whole travels as [`ChangeBody::Staff`].
+    PinReset {
+        user: UserId,
+        pin_hash: String,
+    },
+    /// The loyalty programme as a manager last saved it (tiers, earn rates, point value).
+    LoyaltyProgram {
+        program: LoyaltyProgram,
     },
     /// A setting (store currency, feature switches, receipt header…) by key.
     Setting {

@@ -51,6 +51,7 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
     RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
@@ -538,6 +539,47 @@ fn write_record(
     Ok(serde_json::Value::Object(doc.document()))
 }
 
+/// A till's edit of a record every till of its store shares (a person, a PIN, a role, the
+/// loyalty programme), merged where the record lives and published to the tills it concerns:
+/// see [`shared_records`]. The caller holds the tenant's lock.
+fn merge_shared(
+    tx: &mut Tx<'_>,
+    tenant: &TenantId,
+    store: &StoreId,
+    edit: &RecordEdit,
+    stamp: &Stamp,
+    hlc: HlcTime,
+) -> Step<()> {
+    let tenant_wide = load_record(tx, tenant, "", edit.kind, &edit.key)?
+        .latest()
+        .is_some();
+    let scope = if tenant_wide {
+        Scope::Tenant
+    } else {
+        Scope::Store(store.clone())
+    };
+    let merged = write_record(
+        tx,
+        tenant,
+        &scope,
+        edit.kind,
+        &edit.key,
+        &edit.fields,
+        stamp,
+    )?;
+    if let Some(body) = shared_records::change_of(edit.kind, merged) {
+        publish(
+            tx,
+            tenant,
+            (!tenant_wide).then_some(store),
+            None,
+            hlc,
+            &body,
+        )?;
+    }
+    Ok(())
+}
+
 /// Merges `fields` into a product's tenant-wide record and publishes the merged product to
 /// every terminal. A record that is not yet a whole product (a price for a product the fleet
 /// has not seen) is kept for later merges but not published.
@@ -882,6 +924,14 @@ fn take_in(
                 &device_stamp,
                 entry.hlc,
             )?;
+        }
+        DomainEvent::UserSaved(_)
+        | DomainEvent::PinReset { .. }
+        | DomainEvent::RoleSaved(_)
+        | DomainEvent::LoyaltyProgramSaved(_) => {
+            if let Some(edit) = shared_records::edit_of(event)? {
+                merge_shared(tx, tenant, &terminal.store, &edit, &device_stamp, entry.hlc)?;
+            }
         }
         _ => {}
     }

@@ -33,6 +33,7 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
     RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
@@ -347,6 +348,47 @@ fn merge_product(
                 scope: Scope::Tenant,
                 product,
             },
+        )?;
+    }
+    Ok(())
+}
+
+/// A till's edit of a record every till of its store shares (a person, a PIN, a role, the
+/// loyalty programme), merged where the record lives and published to the tills it concerns:
+/// see [`shared_records`].
+fn merge_shared(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    store: &StoreId,
+    edit: &RecordEdit,
+    stamp: &Stamp,
+    hlc: HlcTime,
+) -> Result<(), StorageError> {
+    let tenant_wide = load_record(tx, tenant, "", edit.kind, &edit.key)?
+        .latest()
+        .is_some();
+    let scope = if tenant_wide {
+        Scope::Tenant
+    } else {
+        Scope::Store(store.clone())
+    };
+    let merged = write_record(
+        tx,
+        tenant,
+        &scope,
+        edit.kind,
+        &edit.key,
+        &edit.fields,
+        stamp,
+    )?;
+    if let Some(body) = shared_records::change_of(edit.kind, merged) {
+        publish(
+            tx,
+            tenant,
+            (!tenant_wide).then_some(store),
+            None,
+            hlc,
+            &body,
         )?;
     }
     Ok(())
@@ -698,8 +740,6 @@ fn take_in(
         }
         // A manager's till edited the catalogue offline: merged field by field; the fleet's
         // newer writes win, and every terminal (this one too) gets the merged result.
-        // A manager's till edited the catalogue offline: merged field by field; the fleet's
-        // newer writes win, and every terminal (this one too) gets the merged result.
         DomainEvent::ProductSaved(product) => {
             merge_product(
                 tx,
@@ -721,6 +761,14 @@ fn take_in(
                 &device_stamp,
                 entry.hlc,
             )?;
+        }
+        DomainEvent::UserSaved(_)
+        | DomainEvent::PinReset { .. }
+        | DomainEvent::RoleSaved(_)
+        | DomainEvent::LoyaltyProgramSaved(_) => {
+            if let Some(edit) = shared_records::edit_of(event)? {
+                merge_shared(tx, tenant, &terminal.store, &edit, &device_stamp, entry.hlc)?;
+            }
         }
         _ => {}
     }
