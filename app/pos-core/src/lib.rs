@@ -31,6 +31,7 @@ pub mod stock;
 pub mod tax;
 pub mod tenant;
 pub mod tender;
+pub mod zone;
 
 #[cfg(test)]
 mod testing;

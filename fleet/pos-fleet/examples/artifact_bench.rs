@@ -46,6 +46,7 @@ async fn main() -> Result<()> {
         "Bench Mitte",
         Currency::EUR,
         time::UtcOffset::UTC,
+        None,
         now,
     )?;
     storage.create_enrolment_code(&store.id, &auth::hash_token("CODE"), now.plus_ms(60_000))?;

@@ -654,24 +654,50 @@ async fn create_account(
 struct NewStore {
     name: String,
     currency: Currency,
-    /// The store's clock, `+02:00`; UTC when not given.
+    /// The store's clock, `+02:00`; UTC when neither it nor a time zone is given.
     #[serde(default)]
     utc_offset: Option<String>,
+    /// The store's time zone, `Europe/Zurich`: its days follow the zone's summer time.
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
-/// A store's clock as sent, or a refusal saying how to write one.
-fn store_clock(text: &str) -> Result<time::UtcOffset, ApiError> {
-    crate::storage::clock_text::parse(text).ok_or_else(|| {
+/// A store's clock as sent (a time zone, else a fixed offset, else UTC): the offset to keep
+/// and the zone, or a refusal saying how to write them.
+fn store_clock(
+    utc_offset: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<(time::UtcOffset, Option<String>), ApiError> {
+    if let Some(zone) = time_zone.map(str::trim).filter(|z| !z.is_empty()) {
+        if !crate::zone::is_known(zone) {
+            return Err(ApiError::bad_request(format!(
+                "{zone:?} is not a time zone this server knows; write it as in the tz \
+                 database, like Europe/Zurich or America/Toronto"
+            )));
+        }
+        let now = now();
+        let offset = crate::zone::offset_at(zone, now).unwrap_or(time::UtcOffset::UTC);
+        return Ok((offset, Some(zone.to_owned())));
+    }
+    let Some(text) = utc_offset else {
+        return Ok((time::UtcOffset::UTC, None));
+    };
+    let offset = crate::storage::clock_text::parse(text).ok_or_else(|| {
         ApiError::bad_request(format!(
             "{text:?} is not a UTC offset; write the store's offset from UTC like +02:00, \
-             -05:00 or +05:30 (change it when the clocks change for summer time)"
+             -05:00 or +05:30, or give its time zone instead (\"time_zone\": \"Europe/Zurich\"), \
+             which follows summer time by itself"
         ))
-    })
+    })?;
+    Ok((offset, None))
 }
 
 #[derive(Deserialize)]
 struct StoreClock {
-    utc_offset: String,
+    #[serde(default)]
+    utc_offset: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 /// Sets a store's clock; its dashboard figures are counted again on it.
@@ -684,8 +710,15 @@ async fn set_store_clock(
     let account = operator(&state, &headers).await?;
     let store = managed_store(&state, &account, &StoreId::new(store)).await?;
     let request: StoreClock = parse(&body(raw)?)?;
-    let offset = store_clock(&request.utc_offset)?;
-    let updated = blocking(&state, move |s| s.set_store_clock(&store.id, offset)).await?;
+    if request.utc_offset.is_none() && request.time_zone.is_none() {
+        return Err(ApiError::bad_request(
+            "give the store's time zone (\"time_zone\": \"Europe/Zurich\") or its offset from \
+             UTC (\"utc_offset\": \"+02:00\")"
+                .to_owned(),
+        ));
+    }
+    let (offset, zone) = store_clock(request.utc_offset.as_deref(), request.time_zone.as_deref())?;
+    let updated = blocking(&state, move |s| s.set_store_clock(&store.id, offset, zone)).await?;
     Ok(Json(updated))
 }
 
@@ -699,13 +732,17 @@ async fn create_store(
     let tenant = TenantId::new(tenant);
     owned_tenant(&state, &account, &tenant).await?;
     let request: NewStore = parse(&body(raw)?)?;
-    let offset = match request.utc_offset.as_deref() {
-        Some(text) => store_clock(text)?,
-        None => time::UtcOffset::UTC,
-    };
+    let (offset, zone) = store_clock(request.utc_offset.as_deref(), request.time_zone.as_deref())?;
     let now = now();
     let store = blocking(&state, move |s| {
-        s.create_store(&tenant, request.name.trim(), request.currency, offset, now)
+        s.create_store(
+            &tenant,
+            request.name.trim(),
+            request.currency,
+            offset,
+            zone,
+            now,
+        )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(store)))

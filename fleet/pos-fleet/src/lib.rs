@@ -38,3 +38,4 @@ mod shared_records;
 pub mod sqlite;
 pub mod storage;
 pub mod updates;
+pub mod zone;

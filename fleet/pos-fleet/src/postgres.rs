@@ -75,6 +75,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_relayed_terminals.sql"),
     ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_store_time_zone.sql"),
+    ),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -971,7 +975,8 @@ fn account_from_row(row: &Row) -> Step<(Account, String)> {
     ))
 }
 
-/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds FROM stores`.
+/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM
+/// stores`.
 fn store_from_row(row: &Row) -> Step<StoreRecord> {
     Ok(StoreRecord {
         id: StoreId::new(row.try_get::<_, String>(0)?),
@@ -979,6 +984,7 @@ fn store_from_row(row: &Row) -> Step<StoreRecord> {
         name: row.try_get(2)?,
         currency: from_json(row.try_get::<_, &str>(3)?)?,
         utc_offset: dashboard::data::store_clock(row.try_get(4)?),
+        time_zone: row.try_get(5)?,
     })
 }
 
@@ -1151,6 +1157,7 @@ impl FleetStorage for PostgresStorage {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let store = StoreRecord {
@@ -1159,20 +1166,23 @@ impl FleetStorage for PostgresStorage {
             name: name.to_owned(),
             currency,
             utc_offset,
+            time_zone,
         };
         let currency_json = to_json(&currency)?;
         let currency_value = serde_json::to_value(currency).map_err(json_err)?;
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, tenant, now)?;
             tx.execute(
-                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, time_zone,
+                                     created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &store.id.as_str(),
                     &tenant.as_str(),
                     &name,
                     &currency_json,
                     &utc_offset.whole_seconds(),
+                    &store.time_zone,
                     &now.unix_ms(),
                 ],
             )?;
@@ -1206,7 +1216,7 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query(
-                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                    "SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM stores
                      WHERE tenant = $1
                      ORDER BY name COLLATE \"C\", id COLLATE \"C\"",
                     &[&tenant.as_str()],
@@ -1221,7 +1231,7 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query_opt(
-                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                    "SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM stores
                      WHERE id = $1",
                     &[&id.as_str()],
                 )?
@@ -1234,13 +1244,14 @@ impl FleetStorage for PostgresStorage {
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError> {
         self.transaction(UniqueRace::Refuse, |tx| {
             let row = tx
                 .query_opt(
-                    "UPDATE stores SET utc_offset_seconds = $2 WHERE id = $1
-                     RETURNING id, tenant, name, currency, utc_offset_seconds",
-                    &[&store.as_str(), &utc_offset.whole_seconds()],
+                    "UPDATE stores SET utc_offset_seconds = $2, time_zone = $3 WHERE id = $1
+                     RETURNING id, tenant, name, currency, utc_offset_seconds, time_zone",
+                    &[&store.as_str(), &utc_offset.whole_seconds(), &time_zone],
                 )?
                 .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
             dashboard::postgres::recount_store(&mut tx.inner, store)?;

@@ -108,6 +108,11 @@ ALTER TABLE journal ADD COLUMN recorded_by TEXT;
 ALTER TABLE journal ADD COLUMN recorded_by_name TEXT;
 ALTER TABLE terminals ADD COLUMN relayed_by TEXT REFERENCES terminals(id);
 "#,
+    r#"
+-- Version 4: a store's time zone (`Europe/Zurich`), whose rules give its offset at each
+-- instant. Stores set up before keep their fixed offset, which stays the fallback.
+ALTER TABLE stores ADD COLUMN time_zone TEXT;
+"#,
 ];
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
@@ -806,16 +811,23 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)
 }
 
 /// The columns [`store_from_row`] reads.
-const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds";
+const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds, time_zone";
 
-type StoreRow = (String, String, String, String, i32);
+type StoreRow = (String, String, String, String, i32, Option<String>);
 
 fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn store_record(
-    (id, tenant, name, currency, offset): StoreRow,
+    (id, tenant, name, currency, offset, time_zone): StoreRow,
 ) -> Result<StoreRecord, StorageError> {
     Ok(StoreRecord {
         id: StoreId::new(id),
@@ -823,6 +835,7 @@ fn store_record(
         name,
         currency: from_json(&currency)?,
         utc_offset: dashboard::data::store_clock(offset),
+        time_zone,
     })
 }
 
@@ -1036,6 +1049,7 @@ impl FleetStorage for SqliteStorage {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let mut guard = self.lock()?;
@@ -1047,16 +1061,19 @@ impl FleetStorage for SqliteStorage {
             name: name.to_owned(),
             currency,
             utc_offset,
+            time_zone,
         };
         tx.execute(
-            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, time_zone,
+                                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 store.id.as_str(),
                 tenant.as_str(),
                 name,
                 to_json(&currency)?,
                 utc_offset.whole_seconds(),
+                store.time_zone,
                 now.unix_ms()
             ],
         )
@@ -1116,13 +1133,14 @@ impl FleetStorage for SqliteStorage {
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError> {
         let mut inner = self.lock()?;
         let tx = inner.conn.transaction().map_err(db)?;
         let changed = tx
             .execute(
-                "UPDATE stores SET utc_offset_seconds = ?2 WHERE id = ?1",
-                params![store.as_str(), utc_offset.whole_seconds()],
+                "UPDATE stores SET utc_offset_seconds = ?2, time_zone = ?3 WHERE id = ?1",
+                params![store.as_str(), utc_offset.whole_seconds(), time_zone],
             )
             .map_err(db)?;
         if changed == 0 {

@@ -38,9 +38,30 @@ pub struct StoreRecord {
     pub tenant: TenantId,
     pub name: String,
     pub currency: Currency,
-    /// The store's clock: the dashboard's days and hours for this store are on it.
+    /// The store's fixed clock, used when it has no time zone (stores set up before zones
+    /// existed) or this machine has no rules for its zone; for a store with a zone, the
+    /// zone's offset when the clock was set.
     #[serde(with = "clock_text", default = "clock_text::utc")]
     pub utc_offset: UtcOffset,
+    /// The store's time zone (`Europe/Zurich`): its days and hours follow the zone's summer
+    /// time by the zone's rules at each instant.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl StoreRecord {
+    /// The store's offset from UTC at `at`: its zone's, or its fixed one.
+    pub fn offset_at(&self, at: Timestamp) -> UtcOffset {
+        clock_at(self.utc_offset, self.time_zone.as_deref(), at)
+    }
+}
+
+/// A store's offset from UTC at `at`, from its zone when it has one this machine knows, else
+/// its fixed offset.
+pub fn clock_at(utc_offset: UtcOffset, time_zone: Option<&str>, at: Timestamp) -> UtcOffset {
+    time_zone
+        .and_then(|zone| crate::zone::offset_at(zone, at))
+        .unwrap_or(utc_offset)
 }
 
 /// A store's clock as people write it: `+02:00`, `-05:30`, `UTC`.
@@ -328,14 +349,16 @@ pub trait FleetStorage: Send + Sync + 'static {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError>;
-    /// Sets the store's clock and counts its dashboard figures again on it, in one
-    /// transaction.
+    /// Sets the store's clock (a fixed offset, or a time zone with its current offset) and
+    /// counts its dashboard figures again on it, in one transaction.
     fn set_store_clock(
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError>;
     fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError>;
     fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError>;
