@@ -478,7 +478,9 @@ pub(crate) async fn log_in(
     address: Option<IpAddr>,
 ) -> Result<(Account, String), LoginRefusal> {
     let email = email.trim().to_lowercase();
-    if let Some(locked) = state.logins.check(&email, address, now()) {
+    let (guard, checked) = (Arc::clone(&state.logins), email.clone());
+    let locked = blocking(state, move |s| guard.check(s, &checked, address, now())).await?;
+    if let Some(locked) = locked {
         return Err(LoginRefusal::Locked(locked, now()));
     }
     let lookup = email.clone();
@@ -494,12 +496,18 @@ pub(crate) async fn log_in(
     };
     let Some(account) = verified else {
         let at = now();
-        return Err(match state.logins.failed(&email, address, at).locked {
+        let guard = Arc::clone(&state.logins);
+        let failure = blocking(state, move |s| guard.failed(s, &email, address, at)).await?;
+        return Err(match failure.locked {
             Some(locked) => LoginRefusal::Locked(locked, at),
             None => LoginRefusal::Wrong,
         });
     };
-    state.logins.succeeded(&email, address);
+    let (guard, succeeded) = (Arc::clone(&state.logins), email.clone());
+    blocking(state, move |s| {
+        guard.succeeded(s, &succeeded, address, now())
+    })
+    .await?;
     let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
     let token_hash = auth::hash_token(&token);
     let account_id = account.id.clone();

@@ -51,6 +51,7 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::lockout::FailureRow;
 use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
@@ -78,6 +79,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         6,
         include_str!("../migrations/postgres/0006_store_time_zone.sql"),
+    ),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_login_failures.sql"),
     ),
 ];
 
@@ -1755,6 +1760,65 @@ impl FleetStorage for PostgresStorage {
         store: &StoreId,
     ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
         self.receipt_deliveries_impl(store)
+    }
+
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<FailureRow>, StorageError> {
+        self.read(|client| {
+            let mut rows = Vec::new();
+            for key in keys {
+                let row = client.query_opt(
+                    "SELECT key, count, first_ms, last_ms, locked_until_ms FROM login_failures
+                     WHERE key = $1",
+                    &[key],
+                )?;
+                if let Some(row) = row {
+                    rows.push(FailureRow {
+                        key: row.try_get(0)?,
+                        count: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
+                        first_ms: row.try_get(2)?,
+                        last_ms: row.try_get(3)?,
+                        locked_until_ms: row.try_get(4)?,
+                    });
+                }
+            }
+            Ok(rows)
+        })
+    }
+
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        self.transaction(UniqueRace::Retry, |tx| {
+            for key in keys {
+                tx.execute("DELETE FROM login_failures WHERE key = $1", &[key])?;
+            }
+            for row in rows {
+                tx.execute(
+                    "INSERT INTO login_failures (key, count, first_ms, last_ms, locked_until_ms)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (key) DO UPDATE SET count = EXCLUDED.count,
+                         first_ms = EXCLUDED.first_ms, last_ms = EXCLUDED.last_ms,
+                         locked_until_ms = EXCLUDED.locked_until_ms",
+                    &[
+                        &row.key,
+                        &i32::try_from(row.count).unwrap_or(i32::MAX),
+                        &row.first_ms,
+                        &row.last_ms,
+                        &row.locked_until_ms,
+                    ],
+                )?;
+            }
+            let now_ms = now.unix_ms();
+            tx.execute(
+                "DELETE FROM login_failures
+                 WHERE (locked_until_ms IS NULL OR locked_until_ms <= $1) AND last_ms <= $2",
+                &[&now_ms, &(now_ms - crate::lockout::WINDOW_MS)],
+            )?;
+            Ok(())
+        })
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

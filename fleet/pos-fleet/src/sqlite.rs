@@ -33,6 +33,7 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::lockout::FailureRow;
 use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
@@ -112,6 +113,14 @@ ALTER TABLE terminals ADD COLUMN relayed_by TEXT REFERENCES terminals(id);
 -- Version 4: a store's time zone (`Europe/Zurich`), whose rules give its offset at each
 -- instant. Stores set up before keep their fixed offset, which stays the fallback.
 ALTER TABLE stores ADD COLUMN time_zone TEXT;
+"#,
+    r#"
+-- Version 5: wrong passwords counted per account and client address, so a login lock
+-- survives a restart.
+CREATE TABLE login_failures (
+    key TEXT PRIMARY KEY, count INTEGER NOT NULL, first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL, locked_until_ms INTEGER);
+CREATE INDEX login_failures_by_last ON login_failures (last_ms);
 "#,
 ];
 
@@ -1685,6 +1694,70 @@ impl FleetStorage for SqliteStorage {
         store: &StoreId,
     ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
         self.receipt_deliveries_impl(store)
+    }
+
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<FailureRow>, StorageError> {
+        let inner = self.lock()?;
+        let mut statement = inner
+            .conn
+            .prepare_cached(
+                "SELECT key, count, first_ms, last_ms, locked_until_ms FROM login_failures
+                 WHERE key = ?1",
+            )
+            .map_err(db)?;
+        let mut rows = Vec::new();
+        for key in keys {
+            let row = statement
+                .query_row(params![key], |r| {
+                    Ok(FailureRow {
+                        key: r.get(0)?,
+                        count: r.get(1)?,
+                        first_ms: r.get(2)?,
+                        last_ms: r.get(3)?,
+                        locked_until_ms: r.get(4)?,
+                    })
+                })
+                .optional()
+                .map_err(db)?;
+            rows.extend(row);
+        }
+        Ok(rows)
+    }
+
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction().map_err(db)?;
+        for key in keys {
+            tx.execute("DELETE FROM login_failures WHERE key = ?1", params![key])
+                .map_err(db)?;
+        }
+        for row in rows {
+            tx.execute(
+                "INSERT INTO login_failures (key, count, first_ms, last_ms, locked_until_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.key,
+                    row.count,
+                    row.first_ms,
+                    row.last_ms,
+                    row.locked_until_ms
+                ],
+            )
+            .map_err(db)?;
+        }
+        let now_ms = now.unix_ms();
+        tx.execute(
+            "DELETE FROM login_failures
+             WHERE (locked_until_ms IS NULL OR locked_until_ms <= ?1) AND last_ms <= ?2",
+            params![now_ms, now_ms - crate::lockout::WINDOW_MS],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

@@ -452,6 +452,20 @@ pub trait FleetStorage: Send + Sync + 'static {
     /// The store's receipt deliveries, failures included, newest first.
     fn receipt_deliveries(&self, store: &StoreId) -> Result<Vec<ReceiptDelivery>, StorageError>;
 
+    /// The login failures counted under `keys` ([`crate::lockout`]).
+    fn login_failures(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<crate::lockout::FailureRow>, StorageError>;
+    /// Replaces the counts under `keys` with `rows` and forgets every count stale at `now`,
+    /// in one transaction.
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[crate::lockout::FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
+
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError>;
     fn stock(&self, store: &StoreId) -> Result<Vec<StockRow>, StorageError>;
     fn anomalies(&self, store: &StoreId) -> Result<Vec<AnomalyRow>, StorageError>;
