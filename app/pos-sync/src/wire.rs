@@ -398,6 +398,12 @@ pub struct EnrolRequest {
     pub code: String,
     /// How the terminal calls itself (a label for the operator: "Till 2").
     pub name: String,
+    /// A random key the terminal made for this enrolment and sends again when it retries
+    /// after losing the answer: the fleet then hands the same terminal its credential again
+    /// (a fresh token) for a short while, instead of refusing the used code. An older fleet
+    /// ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment_key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

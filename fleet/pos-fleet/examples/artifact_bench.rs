@@ -55,6 +55,7 @@ async fn main() -> Result<()> {
         &auth::hash_token("CODE"),
         "Till 1",
         &auth::hash_token(&token),
+        None,
         now,
     )?;
 

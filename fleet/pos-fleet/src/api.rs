@@ -1132,9 +1132,15 @@ async fn enrol(
     let code_hash = auth::hash_token(&auth::normalise_code(&request.code));
     let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
     let token_hash = auth::hash_token(&token);
+    let key_hash = request
+        .enrolment_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(auth::hash_token);
     let now = now();
     let terminal = blocking(&state, move |s| {
-        s.redeem_enrolment_code(&code_hash, &name, &token_hash, now)
+        s.redeem_enrolment_code(&code_hash, &name, &token_hash, key_hash.as_deref(), now)
     })
     .await?;
     Ok((

@@ -84,6 +84,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         7,
         include_str!("../migrations/postgres/0007_login_failures.sql"),
     ),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_enrolment_retry.sql"),
+    ),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -1312,18 +1316,41 @@ impl FleetStorage for PostgresStorage {
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError> {
         let id = DeviceId::new(random_id("term")?);
         self.transaction(UniqueRace::Refuse, |tx| {
             // The row lock makes a code that two terminals present at once serve only one.
             let used = tx.execute(
-                "UPDATE enrolment_codes SET used_at = $2
+                "UPDATE enrolment_codes SET used_at = $2, enrolment_key_hash = $3
                  WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                &[&code_hash, &now.unix_ms()],
+                &[&code_hash, &now.unix_ms(), &key_hash],
             )?;
             if used != 1 {
-                return Err(StorageError::EnrolmentCodeRejected.into());
+                // The same terminal again (same key), soon after: its answer was lost. It gets
+                // a fresh token for the terminal the code made; the lost one stops working.
+                let Some(key_hash) = key_hash else {
+                    return Err(StorageError::EnrolmentCodeRejected.into());
+                };
+                let retried = tx.query_opt(
+                    "UPDATE terminals t SET token_hash = $4
+                     FROM enrolment_codes c
+                     WHERE c.code_hash = $1 AND c.enrolment_key_hash = $2 AND c.used_at > $3
+                       AND t.id = c.terminal AND t.revoked_at IS NULL
+                     RETURNING t.id, t.tenant, t.store, t.name, t.enrolled_at, t.revoked_at,
+                               t.high_water_seq, t.relayed_by",
+                    &[
+                        &code_hash,
+                        &key_hash,
+                        &(now.unix_ms() - crate::storage::ENROLMENT_RETRY_MS),
+                        &token_hash,
+                    ],
+                )?;
+                return match retried {
+                    Some(row) => terminal_from_row(&row),
+                    None => Err(StorageError::EnrolmentCodeRejected.into()),
+                };
             }
             let row = tx.query_one(
                 "SELECT s.id, s.tenant FROM enrolment_codes c JOIN stores s ON s.id = c.store
@@ -1351,6 +1378,10 @@ impl FleetStorage for PostgresStorage {
                     &token_hash,
                     &now.unix_ms(),
                 ],
+            )?;
+            tx.execute(
+                "UPDATE enrolment_codes SET terminal = $2 WHERE code_hash = $1",
+                &[&code_hash, &terminal.id.as_str()],
             )?;
             Ok(terminal)
         })

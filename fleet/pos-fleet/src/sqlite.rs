@@ -122,6 +122,12 @@ CREATE TABLE login_failures (
     last_ms INTEGER NOT NULL, locked_until_ms INTEGER);
 CREATE INDEX login_failures_by_last ON login_failures (last_ms);
 "#,
+    r#"
+-- Version 6: an enrolment code remembers the terminal it made and a hash of the key that
+-- terminal sent, so the same terminal retrying after a lost answer gets its credential.
+ALTER TABLE enrolment_codes ADD COLUMN enrolment_key_hash TEXT;
+ALTER TABLE enrolment_codes ADD COLUMN terminal TEXT;
+"#,
 ];
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
@@ -1218,19 +1224,55 @@ impl FleetStorage for SqliteStorage {
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError> {
         let mut guard = self.lock()?;
         let tx = guard.conn.transaction().map_err(db)?;
         let used = tx
             .execute(
-                "UPDATE enrolment_codes SET used_at = ?2
+                "UPDATE enrolment_codes SET used_at = ?2, enrolment_key_hash = ?3
                  WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![code_hash, now.unix_ms()],
+                params![code_hash, now.unix_ms(), key_hash],
             )
             .map_err(db)?;
         if used != 1 {
-            return Err(StorageError::EnrolmentCodeRejected);
+            // The same terminal again (same key), soon after: its answer was lost. It gets a
+            // fresh token for the terminal the code made; the lost one stops working.
+            let Some(key_hash) = key_hash else {
+                return Err(StorageError::EnrolmentCodeRejected);
+            };
+            let terminal: Option<String> = tx
+                .query_row(
+                    "SELECT c.terminal FROM enrolment_codes c JOIN terminals t ON t.id = c.terminal
+                     WHERE c.code_hash = ?1 AND c.enrolment_key_hash = ?2 AND c.used_at > ?3
+                       AND t.revoked_at IS NULL",
+                    params![
+                        code_hash,
+                        key_hash,
+                        now.unix_ms() - crate::storage::ENROLMENT_RETRY_MS
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(terminal) = terminal else {
+                return Err(StorageError::EnrolmentCodeRejected);
+            };
+            tx.execute(
+                "UPDATE terminals SET token_hash = ?2 WHERE id = ?1",
+                params![terminal, token_hash],
+            )
+            .map_err(db)?;
+            let record = tx
+                .query_row(
+                    &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"),
+                    params![terminal],
+                    terminal_from_row,
+                )
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+            return Ok(record);
         }
         let (store, tenant): (String, String) = tx
             .query_row(
@@ -1252,6 +1294,11 @@ impl FleetStorage for SqliteStorage {
         tx.execute(
             "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![terminal.id.as_str(), terminal.tenant.as_str(), terminal.store.as_str(), name, token_hash, now.unix_ms()],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE enrolment_codes SET terminal = ?2 WHERE code_hash = ?1",
+            params![code_hash, terminal.id.as_str()],
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;

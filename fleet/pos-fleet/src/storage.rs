@@ -211,6 +211,10 @@ pub struct TerminalRecord {
     pub relayed_by: Option<DeviceId>,
 }
 
+/// How long after using a code the terminal that used it may ask again with its enrolment
+/// key (its answer was lost on the way).
+pub const ENROLMENT_RETRY_MS: i64 = 15 * 60 * 1_000;
+
 /// The most tills one store hub may relay for: a hub naming more is refused rather than
 /// filling the fleet's list of terminals.
 pub const RELAYED_TERMINALS_MAX: u64 = 256;
@@ -379,11 +383,15 @@ pub trait FleetStorage: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> Result<(), StorageError>;
     /// Uses up a code and creates the terminal with its credential, in one transaction.
+    /// A code already used by a terminal that sent the same enrolment key (its hash,
+    /// `key_hash`) within [`ENROLMENT_RETRY_MS`] gives that terminal `token_hash` as its new
+    /// credential instead: its first answer was lost.
     fn redeem_enrolment_code(
         &self,
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError>;
     fn terminal_by_token(&self, token_hash: &str) -> Result<Option<TerminalRecord>, StorageError>;
