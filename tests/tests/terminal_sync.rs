@@ -169,3 +169,75 @@ fn sync_is_configured_in_terminal_toml_and_refuses_what_it_cannot_use() {
     assert!(matches!(err, SyncStartError::NotEnrolled), "{err}");
     assert!(err.to_string().contains("enrolment_code"));
 }
+
+#[test]
+fn a_pin_reset_and_a_roles_new_rights_on_one_till_reach_the_other_till_of_the_store() {
+    use pos_core::access::Role;
+    use pos_core::event::DomainEvent;
+    use pos_core::id::{RoleId, UserId};
+    use pos_store::pin::hash_pin;
+
+    let fleet_dir = tempfile::tempdir().unwrap();
+    let fleet = Fleet::start(fleet_dir.path());
+    let (_tenant, store) = fleet.tenant("Acme");
+    let anna = UserId::new("anna");
+    let mut tills = Vec::new();
+    for (device, name) in [("T1", "Till 1"), ("T2", "Till 2")] {
+        let mut till = Terminal::open(device, &store);
+        // Both tills were set up with the same people, as the seed does on each.
+        till.store
+            .save_role(&Role::new("cashier", "Cashier", &["sales.*"]))
+            .unwrap();
+        till.store
+            .save_user(
+                &anna,
+                "Anna",
+                &RoleId::new("cashier"),
+                Some(&hash_pin("1111").unwrap()),
+            )
+            .unwrap();
+        let started = now();
+        till.start_sync(quick_settings(
+            &fleet.base(),
+            name,
+            Some(fleet.enrolment_code(&store)),
+        ));
+        till.wait_caught_up(LIMIT, started);
+        tills.push(till);
+    }
+
+    // At till 1's back office: Anna gets a new PIN, and cashiers may now refund.
+    let manager = UserId::new("mia");
+    tills[0]
+        .store
+        .record(
+            &manager,
+            now(),
+            &[
+                DomainEvent::PinReset {
+                    user: anna.clone(),
+                    pin_hash: hash_pin("4321").unwrap(),
+                },
+                DomainEvent::RoleSaved(Role::new(
+                    "cashier",
+                    "Cashier",
+                    &["sales.*", "refunds.create"],
+                )),
+            ],
+        )
+        .unwrap();
+
+    // At till 2, through its own connection to its store, as its login screen reads it.
+    let till_2 = std::rc::Rc::new(std::cell::RefCell::new(
+        pos_store::Store::open(tills[1].dir.path(), tills[1].device.clone()).unwrap(),
+    ));
+    let gate = pos_terminal::ports::pin_gate(till_2.clone());
+    support::eventually(LIMIT, "the new PIN reaching till 2", || {
+        gate.check(&anna, "4321", now()).is_ok()
+    });
+    let signed_in = gate.check(&anna, "4321", now()).unwrap();
+    assert!(signed_in.role.allows("refunds.create"), "{signed_in:?}");
+    assert!(gate.check(&anna, "1111", now()).is_err());
+    // What came down is the fleet's, not till 2's own business: nothing for it to send back.
+    assert_eq!(till_2.borrow().outbox_last_seq().unwrap(), 0);
+}

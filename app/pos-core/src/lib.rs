@@ -33,6 +33,7 @@ pub mod tax;
 pub mod tenant;
 pub mod tender;
 pub mod transfer;
+pub mod zone;
 
 #[cfg(test)]
 mod testing;

@@ -38,6 +38,7 @@ pub struct Applied {
     pub prices_scheduled: u32,
     pub prices_now_in_effect: u32,
     pub staff: u32,
+    pub roles: u32,
     pub settings: u32,
     pub customers: u32,
     pub points_movements: u32,
@@ -185,7 +186,10 @@ fn apply_change(
                 params![rate.id.as_str(), rate.name, rate.rate.to_string()],
             )?;
         }
-        ChangeBody::Role { role } => store::upsert_role(transaction, role)?,
+        ChangeBody::Role { role } => {
+            store::upsert_role(transaction, role)?;
+            applied.roles += 1;
+        }
         ChangeBody::Staff { member } => {
             // A member whose role has not arrived yet gets an empty role of that id, which
             // grants nothing until the role itself is pulled.
@@ -193,10 +197,14 @@ fn apply_change(
                 "INSERT INTO role (id, name, grants) VALUES (?1, ?1, '[]') ON CONFLICT(id) DO NOTHING",
                 [member.role.as_str()],
             )?;
+            // A member without a PIN hash leaves this till's PIN as it is (the fleet may know
+            // the person but not the PIN they were seeded with here); a retired one has none.
             transaction.execute(
                 "INSERT INTO user (id, name, role, pin_hash, active) VALUES (?1, ?2, ?3, ?4, ?5) \
                  ON CONFLICT(id) DO UPDATE SET name = excluded.name, role = excluded.role, \
-                 pin_hash = excluded.pin_hash, active = excluded.active",
+                 pin_hash = CASE WHEN excluded.active \
+                     THEN coalesce(excluded.pin_hash, user.pin_hash) END, \
+                 active = excluded.active",
                 params![
                     member.id.as_str(),
                     member.name,
@@ -206,6 +214,25 @@ fn apply_change(
                 ],
             )?;
             applied.staff += 1;
+        }
+        ChangeBody::PinReset { user, pin_hash } => {
+            let changed = transaction
+                .prepare_cached("UPDATE user SET pin_hash = ?2 WHERE id = ?1 AND active")?
+                .execute(params![user.as_str(), pin_hash])?;
+            if changed == 0 {
+                // Someone this till does not have, or has retired: nobody to sign in here.
+                applied.skipped += 1;
+            } else {
+                applied.staff += 1;
+            }
+        }
+        ChangeBody::LoyaltyProgram { program } => {
+            put_setting(
+                transaction,
+                crate::read::LOYALTY_SETTING,
+                &serde_json::to_string(program)?,
+            )?;
+            applied.settings += 1;
         }
         ChangeBody::Setting { key, value, .. } => {
             let text = match value {

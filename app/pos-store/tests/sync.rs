@@ -274,3 +274,101 @@ fn a_page_that_cannot_be_applied_changes_nothing_and_keeps_the_cursor() {
     assert_eq!(store.sync_cursor().unwrap(), 0);
     assert!(store.product(&first.id).unwrap().is_none());
 }
+
+#[test]
+fn people_pins_roles_and_the_loyalty_programme_from_other_tills_are_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    store
+        .save_role(&Role::new("cashier", "Cashier", &["sales.*"]))
+        .unwrap();
+    let (anna, ben) = (UserId::new("anna"), UserId::new("ben"));
+    store
+        .save_user(
+            &anna,
+            "Anna",
+            &RoleId::new("cashier"),
+            Some("$argon2id$anna-here"),
+        )
+        .unwrap();
+    store
+        .save_user(
+            &ben,
+            "Ben",
+            &RoleId::new("cashier"),
+            Some("$argon2id$ben-here"),
+        )
+        .unwrap();
+    let member =
+        |id: &UserId, name: &str, pin_hash: Option<&str>, active: bool| ChangeBody::Staff {
+            member: StaffMember {
+                id: id.clone(),
+                name: name.into(),
+                role: RoleId::new("cashier"),
+                pin_hash: pin_hash.map(str::to_owned),
+                active,
+            },
+        };
+    let mut program = pos_core::demo::loyalty();
+    program.point_value = Money::from_minor(2, Currency::EUR);
+    let page = vec![
+        // Anna's PIN reset on another till, by a fleet that knows her only by that.
+        change(
+            1,
+            ChangeBody::PinReset {
+                user: anna.clone(),
+                pin_hash: "$argon2id$anna-new".into(),
+            },
+        ),
+        // Ben renamed on another till: the fleet does not know his PIN, so his stays.
+        change(2, member(&ben, "Benjamin", None, true)),
+        change(
+            3,
+            ChangeBody::Role {
+                role: Role::new("cashier", "Cashier", &["sales.*", "refunds.create"]),
+            },
+        ),
+        change(
+            4,
+            ChangeBody::LoyaltyProgram {
+                program: program.clone(),
+            },
+        ),
+        // A PIN for someone this till never had is nobody to sign in here.
+        change(
+            5,
+            ChangeBody::PinReset {
+                user: UserId::new("zoe"),
+                pin_hash: "$argon2id$zoe".into(),
+            },
+        ),
+    ];
+    let applied = store.apply_pulled(&page, 5, at(5)).unwrap();
+    assert_eq!((applied.staff, applied.roles, applied.skipped), (2, 1, 1));
+    assert_eq!(
+        store.pin_hash(&anna).unwrap().as_deref(),
+        Some("$argon2id$anna-new")
+    );
+    assert_eq!(
+        store.pin_hash(&ben).unwrap().as_deref(),
+        Some("$argon2id$ben-here")
+    );
+    let ben_now = store.actor(&ben).unwrap().unwrap();
+    assert_eq!(ben_now.name, "Benjamin");
+    assert!(ben_now.role.allows("refunds.create"));
+    assert_eq!(store.loyalty_program().unwrap(), Some(program));
+    assert!(store.actor(&UserId::new("zoe")).unwrap().is_none());
+
+    // Retired on another till: Ben can no longer sign in here, and his PIN is gone.
+    store
+        .apply_pulled(
+            &[change(6, member(&ben, "Benjamin", None, false))],
+            6,
+            at(6),
+        )
+        .unwrap();
+    assert!(store.actor(&ben).unwrap().is_none());
+    assert_eq!(store.pin_hash(&ben).unwrap(), None);
+    // Nothing pulled went into the journal.
+    assert_eq!(store.outbox_last_seq().unwrap(), 0);
+}

@@ -53,12 +53,25 @@ pub async fn enrol(
     code: &str,
     name: &str,
 ) -> Result<EnrolResponse, HttpError> {
+    enrol_with_key(client, base_url, code, name, None).await
+}
+
+/// As [`enrol`], with the terminal's enrolment key: sent again with the same code after a
+/// lost answer, it gets this terminal its credential instead of a refusal of the used code.
+pub async fn enrol_with_key(
+    client: &reqwest::Client,
+    base_url: &str,
+    code: &str,
+    name: &str,
+    enrolment_key: Option<&str>,
+) -> Result<EnrolResponse, HttpError> {
     let response = client
         .post(format!("{base_url}/sync/v1/enrol"))
         .json(&EnrolRequest {
             protocol: PROTOCOL,
             code: code.to_owned(),
             name: name.to_owned(),
+            enrolment_key: enrolment_key.map(str::to_owned),
         })
         .send()
         .await

@@ -5,7 +5,7 @@
 use pos_core::cart::{Cart, PricingContext};
 use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
-use pos_core::event::{EventEnvelope, sale_events};
+use pos_core::event::{DomainEvent, EventEnvelope, sale_events};
 use pos_core::id::{DeviceId, EventId, MovementId, ReceiptNumber, SaleId, StoreId, UserId};
 use pos_core::quantity::Quantity;
 use pos_core::sale::{Sale, SaleContext};
@@ -55,6 +55,27 @@ impl SampleTill {
         now_ms: i64,
     ) -> Result<Vec<JournalEntry>, SampleError> {
         self.sell_paid(product, quantity, TenderKind::Card, now_ms)
+    }
+
+    /// The journal entry of any other event `actor` recorded at `now_ms` (a role or a PIN
+    /// saved in the back office, a customer, …).
+    pub fn record(
+        &mut self,
+        actor: &str,
+        event: DomainEvent,
+        now_ms: i64,
+    ) -> Result<JournalEntry, SampleError> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let hlc = step(self.clock.tick(now_ms))?;
+        let envelope = EventEnvelope {
+            id: EventId::new(format!("{}-ev-{seq}", self.device)),
+            device: self.device.clone(),
+            actor: UserId::new(actor),
+            at: Timestamp::from_unix_ms(now_ms),
+            event,
+        };
+        step(JournalEntry::from_envelope(seq, hlc, &envelope))
     }
 
     /// As [`SampleTill::sell`], paid in full with `tender` (cash is handed over exactly).

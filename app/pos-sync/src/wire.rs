@@ -12,7 +12,7 @@ use pos_core::catalog::Product;
 use pos_core::clock::Timestamp;
 use pos_core::event::{DomainEvent, EventEnvelope};
 use pos_core::id::{DeviceId, EventId, ProductId, RoleId, StoreId, UserId};
-use pos_core::loyalty::{Customer, PointsMovement};
+use pos_core::loyalty::{Customer, LoyaltyProgram, PointsMovement};
 use pos_core::money::Money;
 use pos_core::stock::StockMovement;
 use pos_core::tax::TaxRate;
@@ -134,6 +134,10 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "transfer_requested",
     "transfer_sent",
     "transfer_received",
+    "role_saved",
+    "user_saved",
+    "pin_reset",
+    "loyalty_program_saved",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.
@@ -291,6 +295,8 @@ const KNOWN_CHANGE_KINDS: &[&str] = &[
     "stock_moved",
     "transfer",
     "goods_received",
+    "pin_reset",
+    "loyalty_program",
 ];
 
 /// A change of a kind this version does not know (from a newer fleet) reads as
@@ -334,6 +340,16 @@ pub enum ChangeBody {
     },
     Role {
         role: pos_core::access::Role,
+    },
+    /// A person's new PIN (its argon2id hash), for a person the fleet knows only by the PIN
+    /// resets terminals sent: a person it knows whole travels as [`ChangeBody::Staff`].
+    PinReset {
+        user: UserId,
+        pin_hash: String,
+    },
+    /// The loyalty programme as a manager last saved it (tiers, earn rates, point value).
+    LoyaltyProgram {
+        program: LoyaltyProgram,
     },
     /// A setting (store currency, feature switches, receipt header…) by key.
     Setting {
@@ -402,6 +418,12 @@ pub struct EnrolRequest {
     pub code: String,
     /// How the terminal calls itself (a label for the operator: "Till 2").
     pub name: String,
+    /// A random key the terminal made for this enrolment and sends again when it retries
+    /// after losing the answer: the fleet then hands the same terminal its credential again
+    /// (a fresh token) for a short while, instead of refusing the used code. An older fleet
+    /// ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrolment_key: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -46,6 +46,7 @@ async fn main() -> Result<()> {
         "Bench Mitte",
         Currency::EUR,
         time::UtcOffset::UTC,
+        None,
         now,
     )?;
     storage.create_enrolment_code(&store.id, &auth::hash_token("CODE"), now.plus_ms(60_000))?;
@@ -54,6 +55,7 @@ async fn main() -> Result<()> {
         &auth::hash_token("CODE"),
         "Till 1",
         &auth::hash_token(&token),
+        None,
         now,
     )?;
 

@@ -478,7 +478,9 @@ pub(crate) async fn log_in(
     address: Option<IpAddr>,
 ) -> Result<(Account, String), LoginRefusal> {
     let email = email.trim().to_lowercase();
-    if let Some(locked) = state.logins.check(&email, address, now()) {
+    let (guard, checked) = (Arc::clone(&state.logins), email.clone());
+    let locked = blocking(state, move |s| guard.check(s, &checked, address, now())).await?;
+    if let Some(locked) = locked {
         return Err(LoginRefusal::Locked(locked, now()));
     }
     let lookup = email.clone();
@@ -494,12 +496,18 @@ pub(crate) async fn log_in(
     };
     let Some(account) = verified else {
         let at = now();
-        return Err(match state.logins.failed(&email, address, at).locked {
+        let guard = Arc::clone(&state.logins);
+        let failure = blocking(state, move |s| guard.failed(s, &email, address, at)).await?;
+        return Err(match failure.locked {
             Some(locked) => LoginRefusal::Locked(locked, at),
             None => LoginRefusal::Wrong,
         });
     };
-    state.logins.succeeded(&email, address);
+    let (guard, succeeded) = (Arc::clone(&state.logins), email.clone());
+    blocking(state, move |s| {
+        guard.succeeded(s, &succeeded, address, now())
+    })
+    .await?;
     let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
     let token_hash = auth::hash_token(&token);
     let account_id = account.id.clone();
@@ -654,24 +662,50 @@ async fn create_account(
 struct NewStore {
     name: String,
     currency: Currency,
-    /// The store's clock, `+02:00`; UTC when not given.
+    /// The store's clock, `+02:00`; UTC when neither it nor a time zone is given.
     #[serde(default)]
     utc_offset: Option<String>,
+    /// The store's time zone, `Europe/Zurich`: its days follow the zone's summer time.
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
-/// A store's clock as sent, or a refusal saying how to write one.
-fn store_clock(text: &str) -> Result<time::UtcOffset, ApiError> {
-    crate::storage::clock_text::parse(text).ok_or_else(|| {
+/// A store's clock as sent (a time zone, else a fixed offset, else UTC): the offset to keep
+/// and the zone, or a refusal saying how to write them.
+fn store_clock(
+    utc_offset: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<(time::UtcOffset, Option<String>), ApiError> {
+    if let Some(zone) = time_zone.map(str::trim).filter(|z| !z.is_empty()) {
+        if !crate::zone::is_known(zone) {
+            return Err(ApiError::bad_request(format!(
+                "{zone:?} is not a time zone this server knows; write it as in the tz \
+                 database, like Europe/Zurich or America/Toronto"
+            )));
+        }
+        let now = now();
+        let offset = crate::zone::offset_at(zone, now).unwrap_or(time::UtcOffset::UTC);
+        return Ok((offset, Some(zone.to_owned())));
+    }
+    let Some(text) = utc_offset else {
+        return Ok((time::UtcOffset::UTC, None));
+    };
+    let offset = crate::storage::clock_text::parse(text).ok_or_else(|| {
         ApiError::bad_request(format!(
             "{text:?} is not a UTC offset; write the store's offset from UTC like +02:00, \
-             -05:00 or +05:30 (change it when the clocks change for summer time)"
+             -05:00 or +05:30, or give its time zone instead (\"time_zone\": \"Europe/Zurich\"), \
+             which follows summer time by itself"
         ))
-    })
+    })?;
+    Ok((offset, None))
 }
 
 #[derive(Deserialize)]
 struct StoreClock {
-    utc_offset: String,
+    #[serde(default)]
+    utc_offset: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
 }
 
 /// Sets a store's clock; its dashboard figures are counted again on it.
@@ -684,8 +718,15 @@ async fn set_store_clock(
     let account = operator(&state, &headers).await?;
     let store = managed_store(&state, &account, &StoreId::new(store)).await?;
     let request: StoreClock = parse(&body(raw)?)?;
-    let offset = store_clock(&request.utc_offset)?;
-    let updated = blocking(&state, move |s| s.set_store_clock(&store.id, offset)).await?;
+    if request.utc_offset.is_none() && request.time_zone.is_none() {
+        return Err(ApiError::bad_request(
+            "give the store's time zone (\"time_zone\": \"Europe/Zurich\") or its offset from \
+             UTC (\"utc_offset\": \"+02:00\")"
+                .to_owned(),
+        ));
+    }
+    let (offset, zone) = store_clock(request.utc_offset.as_deref(), request.time_zone.as_deref())?;
+    let updated = blocking(&state, move |s| s.set_store_clock(&store.id, offset, zone)).await?;
     Ok(Json(updated))
 }
 
@@ -699,13 +740,17 @@ async fn create_store(
     let tenant = TenantId::new(tenant);
     owned_tenant(&state, &account, &tenant).await?;
     let request: NewStore = parse(&body(raw)?)?;
-    let offset = match request.utc_offset.as_deref() {
-        Some(text) => store_clock(text)?,
-        None => time::UtcOffset::UTC,
-    };
+    let (offset, zone) = store_clock(request.utc_offset.as_deref(), request.time_zone.as_deref())?;
     let now = now();
     let store = blocking(&state, move |s| {
-        s.create_store(&tenant, request.name.trim(), request.currency, offset, now)
+        s.create_store(
+            &tenant,
+            request.name.trim(),
+            request.currency,
+            offset,
+            zone,
+            now,
+        )
     })
     .await?;
     Ok((StatusCode::CREATED, Json(store)))
@@ -1087,9 +1132,15 @@ async fn enrol(
     let code_hash = auth::hash_token(&auth::normalise_code(&request.code));
     let token = auth::random_token().map_err(|e| ApiError::internal(e.to_string()))?;
     let token_hash = auth::hash_token(&token);
+    let key_hash = request
+        .enrolment_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .map(auth::hash_token);
     let now = now();
     let terminal = blocking(&state, move |s| {
-        s.redeem_enrolment_code(&code_hash, &name, &token_hash, now)
+        s.redeem_enrolment_code(&code_hash, &name, &token_hash, key_hash.as_deref(), now)
     })
     .await?;
     Ok((

@@ -34,6 +34,8 @@ pub mod lockout;
 pub mod postgres;
 pub mod receipts;
 pub mod server;
+mod shared_records;
 pub mod sqlite;
 pub mod storage;
 pub mod updates;
+pub mod zone;

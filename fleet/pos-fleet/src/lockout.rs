@@ -7,14 +7,17 @@
 //! first. [`LoginGuard`] shares one between the API's and the dashboard's login handlers.
 //!
 //! Accounts are keyed by the e-mail as typed (normalised), whether an account has it or not,
-//! so the answer does not tell which e-mails exist. The counts live in the fleet process: a
-//! fleet run as several processes behind a load balancer counts per process.
+//! so the answer does not tell which e-mails exist. The counts live in the fleet's database
+//! ([`FailureRow`]s, through [`FleetStorage`]): a lock survives a restart of the fleet, and
+//! several fleet processes on one database count together.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
 use pos_core::clock::Timestamp;
+
+use crate::storage::{FleetStorage, StorageError};
 
 /// Wrong passwords for one account, within [`WINDOW_MS`], that lock it.
 pub const ACCOUNT_FAILURES_MAX: u32 = 5;
@@ -151,6 +154,54 @@ impl<K: std::hash::Hash + Eq + Clone> Counts<K> {
     }
 }
 
+/// The failures counted against one account or address, as the database keeps them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FailureRow {
+    /// [`account_key`] or [`address_key`].
+    pub key: String,
+    pub count: u32,
+    pub first_ms: i64,
+    pub last_ms: i64,
+    pub locked_until_ms: Option<i64>,
+}
+
+impl FailureRow {
+    /// Whether the row can be forgotten at `now_ms`: no lock in force and no failure within
+    /// [`WINDOW_MS`].
+    pub fn stale(&self, now_ms: i64) -> bool {
+        self.failures().stale(now_ms)
+    }
+
+    fn failures(&self) -> Failures {
+        Failures {
+            count: self.count,
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+            locked_until_ms: self.locked_until_ms,
+        }
+    }
+
+    fn of(key: String, f: &Failures) -> FailureRow {
+        FailureRow {
+            key,
+            count: f.count,
+            first_ms: f.first_ms,
+            last_ms: f.last_ms,
+            locked_until_ms: f.locked_until_ms,
+        }
+    }
+}
+
+/// The key of an account's failures.
+pub fn account_key(email: &str) -> String {
+    format!("account:{email}")
+}
+
+/// The key of a client address's failures.
+pub fn address_key(address: IpAddr) -> String {
+    format!("address:{address}")
+}
+
 /// What a failed login did, for the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
@@ -177,6 +228,41 @@ impl Default for Lockout {
 }
 
 impl Lockout {
+    /// The counts kept in `rows` (rows of other shapes are ignored).
+    pub fn from_rows(rows: &[FailureRow]) -> Lockout {
+        let mut lockout = Lockout::default();
+        for row in rows {
+            if let Some(email) = row.key.strip_prefix("account:") {
+                lockout
+                    .accounts
+                    .failures
+                    .insert(email.to_owned(), row.failures());
+            } else if let Some(address) = row
+                .key
+                .strip_prefix("address:")
+                .and_then(|a| a.parse::<IpAddr>().ok())
+            {
+                lockout.addresses.failures.insert(address, row.failures());
+            }
+        }
+        lockout
+    }
+
+    /// Every count, as rows to keep.
+    pub fn rows(&self) -> Vec<FailureRow> {
+        let accounts = self
+            .accounts
+            .failures
+            .iter()
+            .map(|(email, f)| FailureRow::of(account_key(email), f));
+        let addresses = self
+            .addresses
+            .failures
+            .iter()
+            .map(|(address, f)| FailureRow::of(address_key(*address), f));
+        accounts.chain(addresses).collect()
+    }
+
     /// The lock a login for `email` from `address` meets at `now`, if any.
     pub fn check(&self, email: &str, address: Option<IpAddr>, now: Timestamp) -> Option<Locked> {
         let now_ms = now.unix_ms();
@@ -225,25 +311,57 @@ impl Lockout {
     }
 }
 
-/// One [`Lockout`] shared by the login handlers, which also write each failure and lock to
-/// the fleet's log (standard error) as an audit line.
+/// The login handlers' lockout over the fleet's database: each check reads the counts of the
+/// account and the address, each failure writes them back, and each line goes to the fleet's
+/// log (standard error) as an audit line. The mutex keeps one process's read-and-write of the
+/// counts whole; methods block (call them on the blocking pool).
 #[derive(Debug, Default)]
 pub struct LoginGuard {
-    lockout: Mutex<Lockout>,
+    writing: Mutex<()>,
+}
+
+fn keys(email: &str, address: Option<IpAddr>) -> Vec<String> {
+    let mut keys = vec![account_key(email)];
+    keys.extend(address.map(address_key));
+    keys
 }
 
 impl LoginGuard {
-    fn with<T>(&self, f: impl FnOnce(&mut Lockout) -> T) -> T {
+    /// Loads the counts of `email` and `address`, lets `f` change them and, when `save`,
+    /// writes them back.
+    fn with<T>(
+        &self,
+        storage: &dyn FleetStorage,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Timestamp,
+        save: bool,
+        f: impl FnOnce(&mut Lockout) -> T,
+    ) -> Result<T, StorageError> {
         // A panic while holding the lock leaves counts that are still counts.
-        let mut lockout = self
-            .lockout
+        let _writing = self
+            .writing
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        f(&mut lockout)
+        let keys = keys(email, address);
+        let mut lockout = Lockout::from_rows(&storage.login_failures(&keys)?);
+        let answer = f(&mut lockout);
+        if save {
+            storage.save_login_failures(&keys, &lockout.rows(), now)?;
+        }
+        Ok(answer)
     }
 
-    pub fn check(&self, email: &str, address: Option<IpAddr>, now: Timestamp) -> Option<Locked> {
-        let locked = self.with(|l| l.check(email, address, now));
+    pub fn check(
+        &self,
+        storage: &dyn FleetStorage,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Option<Locked>, StorageError> {
+        let locked = self.with(storage, email, address, now, false, |l| {
+            l.check(email, address, now)
+        })?;
         if let Some(locked) = &locked {
             eprintln!(
                 "pos-fleet audit: login refused for {email:?} from {}: {:?} locked until {}",
@@ -252,11 +370,19 @@ impl LoginGuard {
                 locked.until.to_utc()
             );
         }
-        locked
+        Ok(locked)
     }
 
-    pub fn failed(&self, email: &str, address: Option<IpAddr>, now: Timestamp) -> Failure {
-        let failure = self.with(|l| l.failed(email, address, now));
+    pub fn failed(
+        &self,
+        storage: &dyn FleetStorage,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<Failure, StorageError> {
+        let failure = self.with(storage, email, address, now, true, |l| {
+            l.failed(email, address, now)
+        })?;
         eprintln!(
             "pos-fleet audit: wrong password for {email:?} from {} ({} in a row){}",
             address_text(address),
@@ -270,15 +396,22 @@ impl LoginGuard {
                     l.until.to_utc()
                 ))
         );
-        failure
+        Ok(failure)
     }
 
-    pub fn succeeded(&self, email: &str, address: Option<IpAddr>) {
-        self.with(|l| l.succeeded(email));
+    pub fn succeeded(
+        &self,
+        storage: &dyn FleetStorage,
+        email: &str,
+        address: Option<IpAddr>,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        self.with(storage, email, address, now, true, |l| l.succeeded(email))?;
         eprintln!(
             "pos-fleet audit: login for {email:?} from {}",
             address_text(address)
         );
+        Ok(())
     }
 }
 

@@ -51,6 +51,8 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::lockout::FailureRow;
+use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
     RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
@@ -73,6 +75,18 @@ const MIGRATIONS: &[(i32, &str)] = &[
     (
         5,
         include_str!("../migrations/postgres/0005_relayed_terminals.sql"),
+    ),
+    (
+        6,
+        include_str!("../migrations/postgres/0006_store_time_zone.sql"),
+    ),
+    (
+        7,
+        include_str!("../migrations/postgres/0007_login_failures.sql"),
+    ),
+    (
+        8,
+        include_str!("../migrations/postgres/0008_enrolment_retry.sql"),
     ),
 ];
 
@@ -538,6 +552,47 @@ fn write_record(
     Ok(serde_json::Value::Object(doc.document()))
 }
 
+/// A till's edit of a record every till of its store shares (a person, a PIN, a role, the
+/// loyalty programme), merged where the record lives and published to the tills it concerns:
+/// see [`shared_records`]. The caller holds the tenant's lock.
+fn merge_shared(
+    tx: &mut Tx<'_>,
+    tenant: &TenantId,
+    store: &StoreId,
+    edit: &RecordEdit,
+    stamp: &Stamp,
+    hlc: HlcTime,
+) -> Step<()> {
+    let tenant_wide = load_record(tx, tenant, "", edit.kind, &edit.key)?
+        .latest()
+        .is_some();
+    let scope = if tenant_wide {
+        Scope::Tenant
+    } else {
+        Scope::Store(store.clone())
+    };
+    let merged = write_record(
+        tx,
+        tenant,
+        &scope,
+        edit.kind,
+        &edit.key,
+        &edit.fields,
+        stamp,
+    )?;
+    if let Some(body) = shared_records::change_of(edit.kind, merged) {
+        publish(
+            tx,
+            tenant,
+            (!tenant_wide).then_some(store),
+            None,
+            hlc,
+            &body,
+        )?;
+    }
+    Ok(())
+}
+
 /// Merges `fields` into a product's tenant-wide record and publishes the merged product to
 /// every terminal. A record that is not yet a whole product (a price for a product the fleet
 /// has not seen) is kept for later merges but not published.
@@ -932,6 +987,14 @@ fn take_in(
                 )?,
             }
         }
+        DomainEvent::UserSaved(_)
+        | DomainEvent::PinReset { .. }
+        | DomainEvent::RoleSaved(_)
+        | DomainEvent::LoyaltyProgramSaved(_) => {
+            if let Some(edit) = shared_records::edit_of(event)? {
+                merge_shared(tx, tenant, &terminal.store, &edit, &device_stamp, entry.hlc)?;
+            }
+        }
         _ => {}
     }
     dashboard::postgres::take_in(&mut tx.inner, terminal, entry, event)?;
@@ -970,7 +1033,8 @@ fn account_from_row(row: &Row) -> Step<(Account, String)> {
     ))
 }
 
-/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds FROM stores`.
+/// Reads a row of `SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM
+/// stores`.
 fn store_from_row(row: &Row) -> Step<StoreRecord> {
     Ok(StoreRecord {
         id: StoreId::new(row.try_get::<_, String>(0)?),
@@ -978,6 +1042,7 @@ fn store_from_row(row: &Row) -> Step<StoreRecord> {
         name: row.try_get(2)?,
         currency: from_json(row.try_get::<_, &str>(3)?)?,
         utc_offset: dashboard::data::store_clock(row.try_get(4)?),
+        time_zone: row.try_get(5)?,
     })
 }
 
@@ -1150,6 +1215,7 @@ impl FleetStorage for PostgresStorage {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let store = StoreRecord {
@@ -1158,20 +1224,23 @@ impl FleetStorage for PostgresStorage {
             name: name.to_owned(),
             currency,
             utc_offset,
+            time_zone,
         };
         let currency_json = to_json(&currency)?;
         let currency_value = serde_json::to_value(currency).map_err(json_err)?;
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, tenant, now)?;
             tx.execute(
-                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, time_zone,
+                                     created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 &[
                     &store.id.as_str(),
                     &tenant.as_str(),
                     &name,
                     &currency_json,
                     &utc_offset.whole_seconds(),
+                    &store.time_zone,
                     &now.unix_ms(),
                 ],
             )?;
@@ -1205,7 +1274,7 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query(
-                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                    "SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM stores
                      WHERE tenant = $1
                      ORDER BY name COLLATE \"C\", id COLLATE \"C\"",
                     &[&tenant.as_str()],
@@ -1220,7 +1289,7 @@ impl FleetStorage for PostgresStorage {
         self.read(|client| {
             client
                 .query_opt(
-                    "SELECT id, tenant, name, currency, utc_offset_seconds FROM stores
+                    "SELECT id, tenant, name, currency, utc_offset_seconds, time_zone FROM stores
                      WHERE id = $1",
                     &[&id.as_str()],
                 )?
@@ -1233,13 +1302,14 @@ impl FleetStorage for PostgresStorage {
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError> {
         self.transaction(UniqueRace::Refuse, |tx| {
             let row = tx
                 .query_opt(
-                    "UPDATE stores SET utc_offset_seconds = $2 WHERE id = $1
-                     RETURNING id, tenant, name, currency, utc_offset_seconds",
-                    &[&store.as_str(), &utc_offset.whole_seconds()],
+                    "UPDATE stores SET utc_offset_seconds = $2, time_zone = $3 WHERE id = $1
+                     RETURNING id, tenant, name, currency, utc_offset_seconds, time_zone",
+                    &[&store.as_str(), &utc_offset.whole_seconds(), &time_zone],
                 )?
                 .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
             dashboard::postgres::recount_store(&mut tx.inner, store)?;
@@ -1295,18 +1365,41 @@ impl FleetStorage for PostgresStorage {
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError> {
         let id = DeviceId::new(random_id("term")?);
         self.transaction(UniqueRace::Refuse, |tx| {
             // The row lock makes a code that two terminals present at once serve only one.
             let used = tx.execute(
-                "UPDATE enrolment_codes SET used_at = $2
+                "UPDATE enrolment_codes SET used_at = $2, enrolment_key_hash = $3
                  WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2",
-                &[&code_hash, &now.unix_ms()],
+                &[&code_hash, &now.unix_ms(), &key_hash],
             )?;
             if used != 1 {
-                return Err(StorageError::EnrolmentCodeRejected.into());
+                // The same terminal again (same key), soon after: its answer was lost. It gets
+                // a fresh token for the terminal the code made; the lost one stops working.
+                let Some(key_hash) = key_hash else {
+                    return Err(StorageError::EnrolmentCodeRejected.into());
+                };
+                let retried = tx.query_opt(
+                    "UPDATE terminals t SET token_hash = $4
+                     FROM enrolment_codes c
+                     WHERE c.code_hash = $1 AND c.enrolment_key_hash = $2 AND c.used_at > $3
+                       AND t.id = c.terminal AND t.revoked_at IS NULL
+                     RETURNING t.id, t.tenant, t.store, t.name, t.enrolled_at, t.revoked_at,
+                               t.high_water_seq, t.relayed_by",
+                    &[
+                        &code_hash,
+                        &key_hash,
+                        &(now.unix_ms() - crate::storage::ENROLMENT_RETRY_MS),
+                        &token_hash,
+                    ],
+                )?;
+                return match retried {
+                    Some(row) => terminal_from_row(&row),
+                    None => Err(StorageError::EnrolmentCodeRejected.into()),
+                };
             }
             let row = tx.query_one(
                 "SELECT s.id, s.tenant FROM enrolment_codes c JOIN stores s ON s.id = c.store
@@ -1334,6 +1427,10 @@ impl FleetStorage for PostgresStorage {
                     &token_hash,
                     &now.unix_ms(),
                 ],
+            )?;
+            tx.execute(
+                "UPDATE enrolment_codes SET terminal = $2 WHERE code_hash = $1",
+                &[&code_hash, &terminal.id.as_str()],
             )?;
             Ok(terminal)
         })
@@ -1743,6 +1840,65 @@ impl FleetStorage for PostgresStorage {
         store: &StoreId,
     ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
         self.receipt_deliveries_impl(store)
+    }
+
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<FailureRow>, StorageError> {
+        self.read(|client| {
+            let mut rows = Vec::new();
+            for key in keys {
+                let row = client.query_opt(
+                    "SELECT key, count, first_ms, last_ms, locked_until_ms FROM login_failures
+                     WHERE key = $1",
+                    &[key],
+                )?;
+                if let Some(row) = row {
+                    rows.push(FailureRow {
+                        key: row.try_get(0)?,
+                        count: u32::try_from(row.try_get::<_, i32>(1)?).unwrap_or(0),
+                        first_ms: row.try_get(2)?,
+                        last_ms: row.try_get(3)?,
+                        locked_until_ms: row.try_get(4)?,
+                    });
+                }
+            }
+            Ok(rows)
+        })
+    }
+
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        self.transaction(UniqueRace::Retry, |tx| {
+            for key in keys {
+                tx.execute("DELETE FROM login_failures WHERE key = $1", &[key])?;
+            }
+            for row in rows {
+                tx.execute(
+                    "INSERT INTO login_failures (key, count, first_ms, last_ms, locked_until_ms)
+                     VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (key) DO UPDATE SET count = EXCLUDED.count,
+                         first_ms = EXCLUDED.first_ms, last_ms = EXCLUDED.last_ms,
+                         locked_until_ms = EXCLUDED.locked_until_ms",
+                    &[
+                        &row.key,
+                        &i32::try_from(row.count).unwrap_or(i32::MAX),
+                        &row.first_ms,
+                        &row.last_ms,
+                        &row.locked_until_ms,
+                    ],
+                )?;
+            }
+            let now_ms = now.unix_ms();
+            tx.execute(
+                "DELETE FROM login_failures
+                 WHERE (locked_until_ms IS NULL OR locked_until_ms <= $1) AND last_ms <= $2",
+                &[&now_ms, &(now_ms - crate::lockout::WINDOW_MS)],
+            )?;
+            Ok(())
+        })
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

@@ -33,6 +33,8 @@ use crate::dashboard::{
     self,
     data::{Grouping, ProductSales, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus},
 };
+use crate::lockout::FailureRow;
+use crate::shared_records::{self, RecordEdit};
 use crate::storage::{
     Account, AccountRole, AnomalyRow, FleetStorage, NewAccount, PriceSchedule,
     RELAYED_TERMINALS_MAX, RecordKind, SaleRow, StockRow, StorageError, StoreRecord, TenantRecord,
@@ -106,6 +108,25 @@ ALTER TABLE stores ADD COLUMN utc_offset_seconds INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE journal ADD COLUMN recorded_by TEXT;
 ALTER TABLE journal ADD COLUMN recorded_by_name TEXT;
 ALTER TABLE terminals ADD COLUMN relayed_by TEXT REFERENCES terminals(id);
+"#,
+    r#"
+-- Version 4: a store's time zone (`Europe/Zurich`), whose rules give its offset at each
+-- instant. Stores set up before keep their fixed offset, which stays the fallback.
+ALTER TABLE stores ADD COLUMN time_zone TEXT;
+"#,
+    r#"
+-- Version 5: wrong passwords counted per account and client address, so a login lock
+-- survives a restart.
+CREATE TABLE login_failures (
+    key TEXT PRIMARY KEY, count INTEGER NOT NULL, first_ms INTEGER NOT NULL,
+    last_ms INTEGER NOT NULL, locked_until_ms INTEGER);
+CREATE INDEX login_failures_by_last ON login_failures (last_ms);
+"#,
+    r#"
+-- Version 6: an enrolment code remembers the terminal it made and a hash of the key that
+-- terminal sent, so the same terminal retrying after a lost answer gets its credential.
+ALTER TABLE enrolment_codes ADD COLUMN enrolment_key_hash TEXT;
+ALTER TABLE enrolment_codes ADD COLUMN terminal TEXT;
 "#,
 ];
 
@@ -347,6 +368,47 @@ fn merge_product(
                 scope: Scope::Tenant,
                 product,
             },
+        )?;
+    }
+    Ok(())
+}
+
+/// A till's edit of a record every till of its store shares (a person, a PIN, a role, the
+/// loyalty programme), merged where the record lives and published to the tills it concerns:
+/// see [`shared_records`].
+fn merge_shared(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    store: &StoreId,
+    edit: &RecordEdit,
+    stamp: &Stamp,
+    hlc: HlcTime,
+) -> Result<(), StorageError> {
+    let tenant_wide = load_record(tx, tenant, "", edit.kind, &edit.key)?
+        .latest()
+        .is_some();
+    let scope = if tenant_wide {
+        Scope::Tenant
+    } else {
+        Scope::Store(store.clone())
+    };
+    let merged = write_record(
+        tx,
+        tenant,
+        &scope,
+        edit.kind,
+        &edit.key,
+        &edit.fields,
+        stamp,
+    )?;
+    if let Some(body) = shared_records::change_of(edit.kind, merged) {
+        publish(
+            tx,
+            tenant,
+            (!tenant_wide).then_some(store),
+            None,
+            hlc,
+            &body,
         )?;
     }
     Ok(())
@@ -698,8 +760,6 @@ fn take_in(
         }
         // A manager's till edited the catalogue offline: merged field by field; the fleet's
         // newer writes win, and every terminal (this one too) gets the merged result.
-        // A manager's till edited the catalogue offline: merged field by field; the fleet's
-        // newer writes win, and every terminal (this one too) gets the merged result.
         DomainEvent::ProductSaved(product) => {
             merge_product(
                 tx,
@@ -773,6 +833,14 @@ fn take_in(
                 )?,
             }
         }
+        DomainEvent::UserSaved(_)
+        | DomainEvent::PinReset { .. }
+        | DomainEvent::RoleSaved(_)
+        | DomainEvent::LoyaltyProgramSaved(_) => {
+            if let Some(edit) = shared_records::edit_of(event)? {
+                merge_shared(tx, tenant, &terminal.store, &edit, &device_stamp, entry.hlc)?;
+            }
+        }
         _ => {}
     }
     crate::dashboard::sqlite::take_in(tx, terminal, entry, event)
@@ -809,16 +877,23 @@ fn account_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)
 }
 
 /// The columns [`store_from_row`] reads.
-const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds";
+const STORE_COLUMNS: &str = "id, tenant, name, currency, utc_offset_seconds, time_zone";
 
-type StoreRow = (String, String, String, String, i32);
+type StoreRow = (String, String, String, String, i32, Option<String>);
 
 fn store_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoreRow> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
 }
 
 fn store_record(
-    (id, tenant, name, currency, offset): StoreRow,
+    (id, tenant, name, currency, offset, time_zone): StoreRow,
 ) -> Result<StoreRecord, StorageError> {
     Ok(StoreRecord {
         id: StoreId::new(id),
@@ -826,6 +901,7 @@ fn store_record(
         name,
         currency: from_json(&currency)?,
         utc_offset: dashboard::data::store_clock(offset),
+        time_zone,
     })
 }
 
@@ -1039,6 +1115,7 @@ impl FleetStorage for SqliteStorage {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError> {
         let mut guard = self.lock()?;
@@ -1050,16 +1127,19 @@ impl FleetStorage for SqliteStorage {
             name: name.to_owned(),
             currency,
             utc_offset,
+            time_zone,
         };
         tx.execute(
-            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO stores (id, tenant, name, currency, utc_offset_seconds, time_zone,
+                                 created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 store.id.as_str(),
                 tenant.as_str(),
                 name,
                 to_json(&currency)?,
                 utc_offset.whole_seconds(),
+                store.time_zone,
                 now.unix_ms()
             ],
         )
@@ -1119,13 +1199,14 @@ impl FleetStorage for SqliteStorage {
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError> {
         let mut inner = self.lock()?;
         let tx = inner.conn.transaction().map_err(db)?;
         let changed = tx
             .execute(
-                "UPDATE stores SET utc_offset_seconds = ?2 WHERE id = ?1",
-                params![store.as_str(), utc_offset.whole_seconds()],
+                "UPDATE stores SET utc_offset_seconds = ?2, time_zone = ?3 WHERE id = ?1",
+                params![store.as_str(), utc_offset.whole_seconds(), time_zone],
             )
             .map_err(db)?;
         if changed == 0 {
@@ -1194,19 +1275,55 @@ impl FleetStorage for SqliteStorage {
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError> {
         let mut guard = self.lock()?;
         let tx = guard.conn.transaction().map_err(db)?;
         let used = tx
             .execute(
-                "UPDATE enrolment_codes SET used_at = ?2
+                "UPDATE enrolment_codes SET used_at = ?2, enrolment_key_hash = ?3
                  WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-                params![code_hash, now.unix_ms()],
+                params![code_hash, now.unix_ms(), key_hash],
             )
             .map_err(db)?;
         if used != 1 {
-            return Err(StorageError::EnrolmentCodeRejected);
+            // The same terminal again (same key), soon after: its answer was lost. It gets a
+            // fresh token for the terminal the code made; the lost one stops working.
+            let Some(key_hash) = key_hash else {
+                return Err(StorageError::EnrolmentCodeRejected);
+            };
+            let terminal: Option<String> = tx
+                .query_row(
+                    "SELECT c.terminal FROM enrolment_codes c JOIN terminals t ON t.id = c.terminal
+                     WHERE c.code_hash = ?1 AND c.enrolment_key_hash = ?2 AND c.used_at > ?3
+                       AND t.revoked_at IS NULL",
+                    params![
+                        code_hash,
+                        key_hash,
+                        now.unix_ms() - crate::storage::ENROLMENT_RETRY_MS
+                    ],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(terminal) = terminal else {
+                return Err(StorageError::EnrolmentCodeRejected);
+            };
+            tx.execute(
+                "UPDATE terminals SET token_hash = ?2 WHERE id = ?1",
+                params![terminal, token_hash],
+            )
+            .map_err(db)?;
+            let record = tx
+                .query_row(
+                    &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"),
+                    params![terminal],
+                    terminal_from_row,
+                )
+                .map_err(db)?;
+            tx.commit().map_err(db)?;
+            return Ok(record);
         }
         let (store, tenant): (String, String) = tx
             .query_row(
@@ -1228,6 +1345,11 @@ impl FleetStorage for SqliteStorage {
         tx.execute(
             "INSERT INTO terminals (id, tenant, store, name, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![terminal.id.as_str(), terminal.tenant.as_str(), terminal.store.as_str(), name, token_hash, now.unix_ms()],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "UPDATE enrolment_codes SET terminal = ?2 WHERE code_hash = ?1",
+            params![code_hash, terminal.id.as_str()],
         )
         .map_err(db)?;
         tx.commit().map_err(db)?;
@@ -1670,6 +1792,70 @@ impl FleetStorage for SqliteStorage {
         store: &StoreId,
     ) -> Result<Vec<crate::storage::ReceiptDelivery>, StorageError> {
         self.receipt_deliveries_impl(store)
+    }
+
+    fn login_failures(&self, keys: &[String]) -> Result<Vec<FailureRow>, StorageError> {
+        let inner = self.lock()?;
+        let mut statement = inner
+            .conn
+            .prepare_cached(
+                "SELECT key, count, first_ms, last_ms, locked_until_ms FROM login_failures
+                 WHERE key = ?1",
+            )
+            .map_err(db)?;
+        let mut rows = Vec::new();
+        for key in keys {
+            let row = statement
+                .query_row(params![key], |r| {
+                    Ok(FailureRow {
+                        key: r.get(0)?,
+                        count: r.get(1)?,
+                        first_ms: r.get(2)?,
+                        last_ms: r.get(3)?,
+                        locked_until_ms: r.get(4)?,
+                    })
+                })
+                .optional()
+                .map_err(db)?;
+            rows.extend(row);
+        }
+        Ok(rows)
+    }
+
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        let mut inner = self.lock()?;
+        let tx = inner.conn.transaction().map_err(db)?;
+        for key in keys {
+            tx.execute("DELETE FROM login_failures WHERE key = ?1", params![key])
+                .map_err(db)?;
+        }
+        for row in rows {
+            tx.execute(
+                "INSERT INTO login_failures (key, count, first_ms, last_ms, locked_until_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    row.key,
+                    row.count,
+                    row.first_ms,
+                    row.last_ms,
+                    row.locked_until_ms
+                ],
+            )
+            .map_err(db)?;
+        }
+        let now_ms = now.unix_ms();
+        tx.execute(
+            "DELETE FROM login_failures
+             WHERE (locked_until_ms IS NULL OR locked_until_ms <= ?1) AND last_ms <= ?2",
+            params![now_ms, now_ms - crate::lockout::WINDOW_MS],
+        )
+        .map_err(db)?;
+        tx.commit().map_err(db)
     }
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError> {

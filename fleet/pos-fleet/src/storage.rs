@@ -38,9 +38,30 @@ pub struct StoreRecord {
     pub tenant: TenantId,
     pub name: String,
     pub currency: Currency,
-    /// The store's clock: the dashboard's days and hours for this store are on it.
+    /// The store's fixed clock, used when it has no time zone (stores set up before zones
+    /// existed) or this machine has no rules for its zone; for a store with a zone, the
+    /// zone's offset when the clock was set.
     #[serde(with = "clock_text", default = "clock_text::utc")]
     pub utc_offset: UtcOffset,
+    /// The store's time zone (`Europe/Zurich`): its days and hours follow the zone's summer
+    /// time by the zone's rules at each instant.
+    #[serde(default)]
+    pub time_zone: Option<String>,
+}
+
+impl StoreRecord {
+    /// The store's offset from UTC at `at`: its zone's, or its fixed one.
+    pub fn offset_at(&self, at: Timestamp) -> UtcOffset {
+        clock_at(self.utc_offset, self.time_zone.as_deref(), at)
+    }
+}
+
+/// A store's offset from UTC at `at`, from its zone when it has one this machine knows, else
+/// its fixed offset.
+pub fn clock_at(utc_offset: UtcOffset, time_zone: Option<&str>, at: Timestamp) -> UtcOffset {
+    time_zone
+        .and_then(|zone| crate::zone::offset_at(zone, at))
+        .unwrap_or(utc_offset)
 }
 
 /// A store's clock as people write it: `+02:00`, `-05:30`, `UTC`.
@@ -190,6 +211,10 @@ pub struct TerminalRecord {
     pub relayed_by: Option<DeviceId>,
 }
 
+/// How long after using a code the terminal that used it may ask again with its enrolment
+/// key (its answer was lost on the way).
+pub const ENROLMENT_RETRY_MS: i64 = 15 * 60 * 1_000;
+
 /// The most tills one store hub may relay for: a hub naming more is refused rather than
 /// filling the fleet's list of terminals.
 pub const RELAYED_TERMINALS_MAX: u64 = 256;
@@ -328,14 +353,16 @@ pub trait FleetStorage: Send + Sync + 'static {
         name: &str,
         currency: Currency,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError>;
-    /// Sets the store's clock and counts its dashboard figures again on it, in one
-    /// transaction.
+    /// Sets the store's clock (a fixed offset, or a time zone with its current offset) and
+    /// counts its dashboard figures again on it, in one transaction.
     fn set_store_clock(
         &self,
         store: &StoreId,
         utc_offset: UtcOffset,
+        time_zone: Option<String>,
     ) -> Result<StoreRecord, StorageError>;
     fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError>;
     fn store(&self, id: &StoreId) -> Result<Option<StoreRecord>, StorageError>;
@@ -356,11 +383,15 @@ pub trait FleetStorage: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> Result<(), StorageError>;
     /// Uses up a code and creates the terminal with its credential, in one transaction.
+    /// A code already used by a terminal that sent the same enrolment key (its hash,
+    /// `key_hash`) within [`ENROLMENT_RETRY_MS`] gives that terminal `token_hash` as its new
+    /// credential instead: its first answer was lost.
     fn redeem_enrolment_code(
         &self,
         code_hash: &str,
         name: &str,
         token_hash: &str,
+        key_hash: Option<&str>,
         now: Timestamp,
     ) -> Result<TerminalRecord, StorageError>;
     fn terminal_by_token(&self, token_hash: &str) -> Result<Option<TerminalRecord>, StorageError>;
@@ -428,6 +459,20 @@ pub trait FleetStorage: Send + Sync + 'static {
     ) -> Result<(), StorageError>;
     /// The store's receipt deliveries, failures included, newest first.
     fn receipt_deliveries(&self, store: &StoreId) -> Result<Vec<ReceiptDelivery>, StorageError>;
+
+    /// The login failures counted under `keys` ([`crate::lockout`]).
+    fn login_failures(
+        &self,
+        keys: &[String],
+    ) -> Result<Vec<crate::lockout::FailureRow>, StorageError>;
+    /// Replaces the counts under `keys` with `rows` and forgets every count stale at `now`,
+    /// in one transaction.
+    fn save_login_failures(
+        &self,
+        keys: &[String],
+        rows: &[crate::lockout::FailureRow],
+        now: Timestamp,
+    ) -> Result<(), StorageError>;
 
     fn sales(&self, store: &StoreId) -> Result<Vec<SaleRow>, StorageError>;
     fn stock(&self, store: &StoreId) -> Result<Vec<StockRow>, StorageError>;

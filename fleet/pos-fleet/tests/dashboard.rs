@@ -33,6 +33,7 @@ backend_tests!(
     logging_out_ends_the_session,
     five_wrong_passwords_lock_the_account_and_say_when_to_try_again,
     days_and_hours_are_on_each_store_own_clock,
+    a_store_in_a_time_zone_counts_its_days_across_the_summer_time_change,
     stock_and_terminals_show_what_the_terminals_reported,
 );
 
@@ -858,6 +859,103 @@ async fn days_and_hours_are_on_each_store_own_clock(backend: Backend) {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let march_31 = day_figures(&chain, &cookie, "2026-03-31").await;
     assert_eq!(march_31[&chain.harbour], (1, coffee));
+}
+
+/// The harbour's sales on 28, 29 and 30 March 2026, on its clock.
+async fn harbour_days(chain: &Chain, cookie: &str) -> Vec<u64> {
+    let mut days = Vec::new();
+    for date in ["2026-03-28", "2026-03-29", "2026-03-30"] {
+        days.push(day_figures(chain, cookie, date).await[&chain.harbour].0);
+    }
+    days
+}
+
+async fn a_store_in_a_time_zone_counts_its_days_across_the_summer_time_change(backend: Backend) {
+    let mut chain = Chain::new(&backend).await;
+    let clock = format!("/api/v1/stores/{}/clock", chain.harbour);
+    let (status, refused) = chain
+        .fleet
+        .call(
+            "PUT",
+            &clock,
+            Some(&chain.acme.owner),
+            Some(json!({"time_zone": "Europe/Nowhere"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a time zone this server knows"),
+        "{refused}"
+    );
+    let (status, store) = chain
+        .fleet
+        .call(
+            "PUT",
+            &clock,
+            Some(&chain.acme.owner),
+            Some(json!({"time_zone": "Europe/Zurich"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{store}");
+    assert_eq!(store["time_zone"], "Europe/Zurich");
+
+    // Zurich moves from UTC+1 to UTC+2 at 01:00 UTC on Sunday 29 March 2026. One coffee at
+    // 23:30 on the Saturday (22:30 UTC), one at 23:30 on the Sunday (21:30 UTC) and one at
+    // 00:30 on the Monday (22:30 UTC on the Sunday): one a day, whichever fixed offset would
+    // have put two on one day.
+    let saturday_late = 1_774_737_000_000;
+    let sunday_late = 1_774_819_800_000;
+    let monday_early = 1_774_823_400_000;
+    for (ms, utc) in [
+        (saturday_late, "2026-03-28 22:30:00.0 +00:00:00"),
+        (sunday_late, "2026-03-29 21:30:00.0 +00:00:00"),
+        (monday_early, "2026-03-29 22:30:00.0 +00:00:00"),
+    ] {
+        assert_eq!(
+            time::OffsetDateTime::from_unix_timestamp(ms / 1_000)
+                .unwrap()
+                .to_string(),
+            utc
+        );
+        chain
+            .sell_at(1, &[("coffee", 1, TenderKind::Cash, ms)])
+            .await;
+    }
+    let cookie = chain.login("owner@acme.example").await;
+    assert_eq!(harbour_days(&chain, &cookie).await, [1, 1, 1]);
+
+    // On a fixed summer offset two land on the Sunday; back on the zone, one a day again.
+    let (status, _) = chain
+        .fleet
+        .call(
+            "PUT",
+            &clock,
+            Some(&chain.acme.owner),
+            Some(json!({"utc_offset": "+02:00"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(harbour_days(&chain, &cookie).await, [0, 2, 1]);
+    let (status, page) = chain
+        .post_form(
+            &cookie,
+            &format!("/ui/t/{}/clock", chain.acme.id),
+            &[
+                ("store", chain.harbour.as_str()),
+                ("time_zone", "Europe/Zurich"),
+                ("utc_offset", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    assert_eq!(harbour_days(&chain, &cookie).await, [1, 1, 1]);
+    let (_, page) = chain
+        .get(&cookie, &format!("/ui/t/{}/terminals", chain.acme.id))
+        .await;
+    assert!(page.contains("Europe/Zurich, UTC+0"), "{page}");
 }
 
 async fn stock_and_terminals_show_what_the_terminals_reported(backend: Backend) {

@@ -15,6 +15,7 @@ backend_tests!(
     an_unknown_or_missing_credential_gets_401_with_a_clear_message,
     a_revoked_terminal_is_refused_and_nothing_it_sends_is_stored,
     an_expired_enrolment_code_is_refused,
+    a_terminal_that_lost_its_enrolment_answer_gets_its_credential_again_and_no_one_else_does,
 );
 
 async fn a_terminal_exchanges_a_one_time_code_for_its_own_credential(backend: Backend) {
@@ -174,4 +175,109 @@ async fn an_expired_enrolment_code_is_refused(backend: Backend) {
         )
         .await;
     assert_eq!(terminals, serde_json::json!([]));
+}
+
+async fn a_terminal_that_lost_its_enrolment_answer_gets_its_credential_again_and_no_one_else_does(
+    backend: Backend,
+) {
+    use pos_core::clock::Timestamp;
+    use pos_fleet::auth;
+    use serde_json::json;
+
+    let fleet = common::start(&backend).await;
+    let acme = fleet.tenant("Acme").await;
+    let code = fleet.enrolment_code(&acme.owner, &acme.store).await;
+    let ask = |key: Option<&str>| {
+        json!({"protocol": pos_sync::wire::PROTOCOL, "code": code, "name": "Till 1",
+               "enrolment_key": key})
+    };
+    // The fleet takes the code and answers, but the answer never reaches the till.
+    let (status, lost) = fleet
+        .call(
+            "POST",
+            "/sync/v1/enrol",
+            None,
+            Some(ask(Some("key-of-till-1"))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{lost}");
+
+    // Another terminal with the same code, with another key or none, is still refused.
+    for other in [Some("key-of-someone-else"), None] {
+        let (status, body) = fleet
+            .call("POST", "/sync/v1/enrol", None, Some(ask(other)))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{other:?}: {body}");
+    }
+    // The till retries with its key: the same terminal, with a credential that works.
+    let retried = pos_sync::http::enrol_with_key(
+        &fleet.client,
+        &fleet.base,
+        &code,
+        "Till 1",
+        Some("key-of-till-1"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(retried.device.as_str(), lost["device"].as_str().unwrap());
+    let (status, ack) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&retried.token),
+            Some(common::push_body(retried.device.as_str(), &[])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    // The lost token no longer works, and the store still has one terminal.
+    let (status, _) = fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(lost["token"].as_str().unwrap()),
+            Some(common::push_body(retried.device.as_str(), &[])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (_, terminals) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/stores/{}/terminals", acme.store),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(terminals.as_array().unwrap().len(), 1, "{terminals}");
+
+    // Past the short window the code is spent even for that till.
+    let code_hash = auth::hash_token(&auth::normalise_code(&code));
+    let later = Timestamp::from_unix_ms(
+        i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis(),
+        )
+        .unwrap()
+            + pos_fleet::storage::ENROLMENT_RETRY_MS
+            + 60_000,
+    );
+    let refused = fleet
+        .with_storage(move |s| {
+            s.redeem_enrolment_code(
+                &code_hash,
+                "Till 1",
+                &auth::hash_token("another"),
+                Some(&auth::hash_token("key-of-till-1")),
+                later,
+            )
+        })
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(pos_fleet::storage::StorageError::EnrolmentCodeRejected)
+        ),
+        "{refused:?}"
+    );
 }

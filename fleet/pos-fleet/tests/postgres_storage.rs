@@ -84,7 +84,7 @@ fn fleet_processes_started_at_once_migrate_the_schema_once_and_share_it() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
     let tenant = opened[0]
         .create_tenant("Acme", Timestamp::from_unix_ms(1_000))
         .unwrap();

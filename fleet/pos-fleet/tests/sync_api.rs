@@ -26,6 +26,7 @@ backend_tests!(
     an_unknown_path_is_a_json_404,
     entries_from_a_clock_far_ahead_are_kept_and_reported,
     tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing,
+    people_pins_and_roles_saved_on_a_till_reach_the_other_tills_of_its_store,
 );
 
 struct Setup {
@@ -649,4 +650,190 @@ async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_chan
     assert_eq!(kinds, ["setting", "setting", "tax_rate", "staff", "role"]);
     let staff = &page["changes"][3]["body"]["data"]["member"];
     assert_eq!(staff["role"], "cashier");
+}
+
+/// The bodies of the changes `device` pulls from the start, as JSON.
+async fn pulled(fleet: &common::Fleet, device: &str, token: &str) -> Vec<Value> {
+    let (status, page) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(token),
+            Some(common::pull_body(device, 0, 500)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["body"].clone())
+        .filter(|b| b["type"] != "setting")
+        .collect()
+}
+
+async fn people_pins_and_roles_saved_on_a_till_reach_the_other_tills_of_its_store(
+    backend: Backend,
+) {
+    use pos_core::access::{Role, User};
+    use pos_core::event::DomainEvent;
+    use pos_core::id::{RoleId, UserId};
+
+    let mut s = setup(&backend).await;
+    let tenant = s.acme.id.clone();
+    let owner = s.acme.owner.clone();
+    let second = s.fleet.enrol(&owner, &s.acme.store, "Till 2").await;
+    let (status, other_store) = s
+        .fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/stores"),
+            Some(&owner),
+            Some(json!({"name": "Acme Nord", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{other_store}");
+    let elsewhere = s
+        .fleet
+        .enrol(&owner, other_store["id"].as_str().unwrap(), "Nord 1")
+        .await;
+
+    // In the back office of till 1: a new cashier with a PIN, the cashier role given refunds,
+    // and a PIN reset for someone seeded on every till whom the fleet never saw.
+    let lena = User {
+        id: UserId::new("lena"),
+        name: "Lena".into(),
+        role: RoleId::new("cashier"),
+        active: true,
+    };
+    let cashier = Role::new("cashier", "Cashier", &["sales.*", "refunds.create"]);
+    let events = [
+        DomainEvent::RoleSaved(cashier.clone()),
+        DomainEvent::UserSaved(lena.clone()),
+        DomainEvent::PinReset {
+            user: lena.id.clone(),
+            pin_hash: "$argon2id$lena".into(),
+        },
+        DomainEvent::PinReset {
+            user: UserId::new("otto"),
+            pin_hash: "$argon2id$otto".into(),
+        },
+    ];
+    let entries: Vec<_> = events
+        .into_iter()
+        .enumerate()
+        .map(|(n, event)| s.till.record("mia", event, 10_000 + n as i64).unwrap())
+        .collect();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+
+    let at_till_2 = pulled(&s.fleet, second.device.as_str(), &second.token).await;
+    let kinds: Vec<&str> = at_till_2
+        .iter()
+        .map(|b| b["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["role", "staff", "staff", "pin_reset"]);
+    assert_eq!(
+        at_till_2[0]["data"]["role"]["grants"],
+        json!(["sales.*", "refunds.create"])
+    );
+    // Lena arrives whole with her PIN; Otto, whom the fleet knows only by his PIN, as a PIN.
+    assert_eq!(at_till_2[2]["data"]["member"]["pin_hash"], "$argon2id$lena");
+    assert_eq!(at_till_2[2]["data"]["member"]["name"], "Lena");
+    assert_eq!(
+        at_till_2[3]["data"],
+        json!({"user": "otto", "pin_hash": "$argon2id$otto"})
+    );
+    // Till 1 gets the merged records too; the other store's till gets nothing of them.
+    assert_eq!(pulled(&s.fleet, &s.device, &s.token).await.len(), 4);
+    assert!(
+        pulled(&s.fleet, elsewhere.device.as_str(), &elsewhere.token)
+            .await
+            .is_empty()
+    );
+
+    // Till 2 saves the role from an older screen (its clock earlier): the newer edit stays.
+    let mut till_2 = SampleTill::new(second.device.as_str(), &StoreId::new(s.acme.store.clone()));
+    let stale = till_2
+        .record(
+            "mia",
+            DomainEvent::RoleSaved(Role::new("cashier", "Cashier", &["sales.*"])),
+            5_000,
+        )
+        .unwrap();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&second.token),
+            Some(common::push_body(second.device.as_str(), &[stale])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    let latest = pulled(&s.fleet, second.device.as_str(), &second.token).await;
+    assert_eq!(latest.len(), 5);
+    assert_eq!(
+        latest[4]["data"]["role"]["grants"],
+        json!(["sales.*", "refunds.create"])
+    );
+
+    // A role the tenant holds for every store takes a till's edit for every store.
+    let (status, body) = s
+        .fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{tenant}/roles/supervisor"),
+            Some(&owner),
+            Some(
+                serde_json::to_value(Role::new("supervisor", "Supervisor", &["sales.*"])).unwrap(),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // After the owner's write, by the wall clock the fleet stamped it with.
+    let later = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        + 1_000;
+    let edit = s
+        .till
+        .record(
+            "mia",
+            DomainEvent::RoleSaved(Role::new(
+                "supervisor",
+                "Supervisor",
+                &["sales.*", "discounts.*"],
+            )),
+            later,
+        )
+        .unwrap();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &[edit])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+    let nord = pulled(&s.fleet, elsewhere.device.as_str(), &elsewhere.token).await;
+    let grants: Vec<&Value> = nord.iter().map(|b| &b["data"]["role"]["grants"]).collect();
+    assert_eq!(
+        grants,
+        [&json!(["sales.*"]), &json!(["sales.*", "discounts.*"])]
+    );
 }

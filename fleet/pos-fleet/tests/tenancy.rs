@@ -16,6 +16,7 @@ backend_tests!(
     a_store_manager_manages_their_store_but_not_the_tenants_catalogue,
     a_bad_product_or_price_is_refused_with_the_reason,
     feature_switches_and_store_settings_reach_the_stores_terminals_only,
+    a_locked_login_stays_locked_when_the_fleet_restarts,
 );
 
 async fn an_owner_cannot_reach_another_tenants_stores_catalogue_or_terminals(backend: Backend) {
@@ -331,4 +332,70 @@ async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(bac
             ("receipt_footer".to_owned(), json!(["Danke!"])),
         ]
     );
+}
+
+async fn a_locked_login_stays_locked_when_the_fleet_restarts(backend: Backend) {
+    use pos_fleet::server::{self, FleetConfig, Transport};
+
+    let fleet = common::start(&backend).await;
+    let acme = fleet.tenant("Acme").await;
+    let wrong = || json!({"email": "owner@acme.example", "password": "not the password"});
+    for n in 1..=4 {
+        let (status, body) = fleet
+            .call("POST", "/api/v1/login", None, Some(wrong()))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {n}: {body}");
+    }
+    // The fleet restarts between the fourth and the fifth wrong password: a new server on
+    // the same database, with nothing of the old one's memory.
+    let config = FleetConfig::new(
+        fleet.dir.path().to_path_buf(),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    let restarted = server::start_with(&config, Transport::Plain, fleet.storage.clone())
+        .await
+        .unwrap();
+    let again = common::Fleet {
+        base: format!("http://{}", restarted.addr),
+        ..fleet
+    };
+    let (status, body) = again
+        .call("POST", "/api/v1/login", None, Some(wrong()))
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    // Restarted once more while locked: even the right password waits.
+    let restarted = server::start_with(&config, Transport::Plain, again.storage.clone())
+        .await
+        .unwrap();
+    let third = common::Fleet {
+        base: format!("http://{}", restarted.addr),
+        ..again
+    };
+    let (status, body) = third
+        .call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(json!({"email": "owner@acme.example", "password": "owner-password-1"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Too many wrong passwords"),
+        "{body}"
+    );
+    // Another account is not held up by it.
+    assert!(!acme.owner.is_empty());
+    let (status, body) = third
+        .call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(json!({"email": common::OPERATOR_EMAIL, "password": common::OPERATOR_PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

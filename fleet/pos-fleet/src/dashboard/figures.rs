@@ -52,7 +52,7 @@ fn midnight_ms(date: Date) -> i64 {
 
 /// The date `now` falls on in the store.
 pub fn store_date(now: Timestamp, store: &StoreRecord) -> Date {
-    now.to_utc().to_offset(store.utc_offset).date()
+    now.to_utc().to_offset(store.offset_at(now)).date()
 }
 
 /// The latest of the stores' dates at `now` (the date on UTC when there is no store): a
@@ -538,6 +538,7 @@ mod tests {
             name: format!("Store {id}"),
             currency,
             utc_offset: time::UtcOffset::UTC,
+            time_zone: None,
         }
     }
 

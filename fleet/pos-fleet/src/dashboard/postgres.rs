@@ -17,7 +17,7 @@ use super::data::{
     store_clock, thousandths,
 };
 use super::sqlite::CHANGES_WAITING_COUNTED_MAX;
-use crate::storage::{StorageError, TerminalRecord};
+use crate::storage::{StorageError, TerminalRecord, clock_at};
 
 /// Schema versions in order; append-only.
 const MIGRATIONS: &[&str] = &[r#"
@@ -118,7 +118,7 @@ fn add_stored_sales(
 ) -> Result<(), postgres::Error> {
     let only = only.map(StoreId::as_str);
     let rows = tx.query(
-        "SELECT s.store, j.payload, st.utc_offset_seconds FROM sales s
+        "SELECT s.store, j.payload, st.utc_offset_seconds, st.time_zone FROM sales s
          JOIN journal j ON j.event_id = s.event_id JOIN stores st ON st.id = s.store
          WHERE $1::TEXT IS NULL OR s.store = $1",
         &[&only],
@@ -127,12 +127,10 @@ fn add_stored_sales(
         let store: String = row.try_get(0)?;
         let payload: String = row.try_get(1)?;
         let offset: i32 = row.try_get(2)?;
+        let zone: Option<String> = row.try_get(3)?;
         if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
-            add_sale(
-                tx,
-                &StoreId::new(store),
-                &SaleFacts::of(&sale, store_clock(offset)),
-            )?;
+            let offset = clock_at(store_clock(offset), zone.as_deref(), sale.at);
+            add_sale(tx, &StoreId::new(store), &SaleFacts::of(&sale, offset))?;
         }
     }
     Ok(())
@@ -260,17 +258,13 @@ pub(crate) fn take_in(
                 .map(|row| row.try_get(0))
                 .transpose()?;
             if stored_by.as_deref() == Some(entry.event_id.as_str()) {
-                let offset: i32 = tx
-                    .query_one(
-                        "SELECT utc_offset_seconds FROM stores WHERE id = $1",
-                        &[&terminal.store.as_str()],
-                    )?
-                    .try_get(0)?;
-                add_sale(
-                    tx,
-                    &terminal.store,
-                    &SaleFacts::of(sale, store_clock(offset)),
+                let row = tx.query_one(
+                    "SELECT utc_offset_seconds, time_zone FROM stores WHERE id = $1",
+                    &[&terminal.store.as_str()],
                 )?;
+                let (offset, zone): (i32, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+                let offset = clock_at(store_clock(offset), zone.as_deref(), sale.at);
+                add_sale(tx, &terminal.store, &SaleFacts::of(sale, offset))?;
             }
         }
         DomainEvent::StockMoved(movement) => {

@@ -16,7 +16,7 @@ use super::data::{
     Grouping, ProductSales, SaleFacts, SalesBucket, Span, StockLevel, TenderSales, TerminalStatus,
     store_clock, thousandths,
 };
-use crate::storage::{StorageError, TerminalRecord};
+use crate::storage::{StorageError, TerminalRecord, clock_at};
 
 /// Append-only, like the fleet's own migrations.
 const MIGRATIONS: &[&str] = &[r#"
@@ -128,7 +128,7 @@ fn add_stored_sales(tx: &Transaction<'_>, only: Option<&StoreId>) -> Result<(), 
     {
         let mut statement = tx
             .prepare(
-                "SELECT s.store, j.payload, st.utc_offset_seconds FROM sales s
+                "SELECT s.store, j.payload, st.utc_offset_seconds, st.time_zone FROM sales s
                  JOIN journal j ON j.event_id = s.event_id JOIN stores st ON st.id = s.store
                  WHERE ?1 IS NULL OR s.store = ?1",
             )
@@ -139,13 +139,14 @@ fn add_stored_sales(tx: &Transaction<'_>, only: Option<&StoreId>) -> Result<(), 
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, i32>(2)?,
+                    r.get::<_, Option<String>>(3)?,
                 ))
             })
             .map_err(db)?;
         for row in rows {
-            let (store, payload, offset) = row.map_err(db)?;
+            let (store, payload, offset, zone) = row.map_err(db)?;
             if let Ok(DomainEvent::SaleCompleted(sale)) = serde_json::from_str(&payload) {
-                let offset = store_clock(offset);
+                let offset = clock_at(store_clock(offset), zone.as_deref(), sale.at);
                 sales.push((StoreId::new(store), SaleFacts::of(&sale, offset)));
             }
         }
@@ -262,15 +263,18 @@ pub(crate) fn take_in(
                 })
                 .map_err(db)?;
             if stored_by.as_deref() == Some(entry.event_id.as_str()) {
-                let offset: i32 = tx
-                    .prepare_cached("SELECT utc_offset_seconds FROM stores WHERE id = ?1")
-                    .and_then(|mut s| s.query_row(params![terminal.store.as_str()], |r| r.get(0)))
+                let (offset, zone): (i32, Option<String>) = tx
+                    .prepare_cached(
+                        "SELECT utc_offset_seconds, time_zone FROM stores WHERE id = ?1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row(params![terminal.store.as_str()], |r| {
+                            Ok((r.get(0)?, r.get(1)?))
+                        })
+                    })
                     .map_err(db)?;
-                add_sale(
-                    tx,
-                    &terminal.store,
-                    &SaleFacts::of(sale, store_clock(offset)),
-                )?;
+                let offset = clock_at(store_clock(offset), zone.as_deref(), sale.at);
+                add_sale(tx, &terminal.store, &SaleFacts::of(sale, offset))?;
             }
         }
         DomainEvent::StockMoved(movement) => {

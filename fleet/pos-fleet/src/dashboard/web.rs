@@ -708,7 +708,7 @@ fn clock_of(visible: &Visible, store: &StoreId) -> UtcOffset {
         .stores
         .iter()
         .find(|s| &s.id == store)
-        .map_or(UtcOffset::UTC, |s| s.utc_offset)
+        .map_or(UtcOffset::UTC, |s| s.offset_at(now()))
 }
 
 pub async fn terminals(
@@ -777,16 +777,17 @@ pub async fn terminals(
             r#"<option value="{}">{} ({})</option>"#,
             escape(store.id.as_str()),
             escape(&store.name),
-            escape(&clock_name(store.utc_offset))
+            escape(&store_clock_name(store))
         ));
     }
     let body = format!(
         r#"{notice}<section class="card"><table id="terminals"><thead><tr><th>Terminal</th><th>Store</th><th>Enrolment</th><th>Last seen</th><th class="num">Entries stored</th><th class="num">Changes to pull</th><th>Software</th></tr></thead><tbody>{rows}</tbody></table>
 <p class="muted">Entries stored: the terminal's journal up to this number is at the fleet. Changes to pull: catalogue, price, setting and stock changes the terminal has not fetched yet.</p></section>
-<section class="card"><h2>Store clock</h2><p class="muted">Each store's days and hours are on its own clock, its offset from UTC. Set it again when the clocks change for summer time: the store's figures are counted again.</p>
+<section class="card"><h2>Store clock</h2><p class="muted">Each store's days and hours are on its own clock: its time zone, which follows summer time by itself, or a fixed offset from UTC. The store's figures are counted again on the new clock.</p>
 <form method="post" action="{}/clock" id="clock-form" class="form-grid">
 <label>Store<select name="store">{clocks}</select></label>
-<label>Offset from UTC<input name="utc_offset" placeholder="+02:00" required></label>
+<label>Time zone<input name="time_zone" placeholder="Europe/Zurich"></label>
+<label>or offset from UTC<input name="utc_offset" placeholder="+02:00"></label>
 <button type="submit" id="set-clock">Set clock</button></form></section>"#,
         tenant_path(&visible)
     );
@@ -838,7 +839,10 @@ pub async fn receipts(
 #[derive(Deserialize)]
 pub struct ClockForm {
     store: String,
+    #[serde(default)]
     utc_offset: String,
+    #[serde(default)]
+    time_zone: String,
 }
 
 /// Sets a store's clock from the terminals page.
@@ -859,22 +863,37 @@ pub async fn set_clock(
                 format!("No store {} among those you manage.", form.store),
             )
         })?;
-    let offset = clock_text::parse(&form.utc_offset).ok_or_else(|| {
-        Refusal::page(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "Nothing was changed: {} is not an offset from UTC. Write it like +02:00, \
-                 -05:00 or +05:30.",
-                form.utc_offset.trim()
-            ),
-        )
-    })?;
+    let zone = form.time_zone.trim();
+    let (offset, zone) = if zone.is_empty() {
+        let offset = clock_text::parse(&form.utc_offset).ok_or_else(|| {
+            Refusal::page(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Nothing was changed: {} is not an offset from UTC. Write it like +02:00, \
+                     -05:00 or +05:30, or give the store's time zone instead.",
+                    form.utc_offset.trim()
+                ),
+            )
+        })?;
+        (offset, None)
+    } else {
+        let offset = crate::zone::offset_at(zone, now()).ok_or_else(|| {
+            Refusal::page(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "Nothing was changed: {zone} is not a time zone this server knows. Write \
+                     it as in the tz database, like Europe/Zurich or America/Toronto."
+                ),
+            )
+        })?;
+        (offset, Some(zone.to_owned()))
+    };
     let id = store.id.clone();
-    let saved = blocking(&dash.app, move |s| s.set_store_clock(&id, offset)).await?;
+    let saved = blocking(&dash.app, move |s| s.set_store_clock(&id, offset, zone)).await?;
     let message = format!(
         "{} is now on {}; its figures were counted again.",
         saved.name,
-        clock_name(saved.utc_offset)
+        store_clock_name(&saved)
     );
     Ok(Redirect::to(&format!(
         "{}/terminals?saved={}",
@@ -1037,6 +1056,14 @@ async fn catalogue_page(
 }
 
 /// `UTC`, `UTC+02:00`.
+/// A store's clock in words: its time zone with the offset it has now, or its fixed offset.
+fn store_clock_name(store: &StoreRecord) -> String {
+    match &store.time_zone {
+        Some(zone) => format!("{zone}, {}", clock_name(store.offset_at(now()))),
+        None => clock_name(store.utc_offset),
+    }
+}
+
 fn clock_name(offset: UtcOffset) -> String {
     if offset.is_utc() {
         "UTC".to_owned()
@@ -1048,7 +1075,8 @@ fn clock_name(offset: UtcOffset) -> String {
 /// The clock a tenant-wide time is read on: the stores' clock when they all share one, else
 /// UTC.
 fn tenant_clock(visible: &Visible) -> UtcOffset {
-    let mut clocks = visible.stores.iter().map(|s| s.utc_offset);
+    let at = now();
+    let mut clocks = visible.stores.iter().map(|s| s.offset_at(at));
     match clocks.next() {
         Some(first) if clocks.all(|c| c == first) => first,
         _ => UtcOffset::UTC,
