@@ -4,7 +4,9 @@
 //! counts with their variance, expiring batches and write-offs, reorder quantities), reports
 //! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
 //! tier, purchases and points ledger; the loyalty settings), and people (staff, roles with
-//! their permission tree, PIN resets, the override log).
+//! their permission tree, PIN resets, the override log), and the shop's settings (store
+//! details and currency, taxes and rounding, receipt text and logo, discount limits per
+//! role, feature switches, and this terminal's hardware through `settings::TerminalHardware`).
 //!
 //! It owns the back office's checks and screens. Retail rules are `pos-core`'s (product
 //! validation, count corrections, reorder quantities, loyalty tiers and earn rates,
@@ -14,7 +16,7 @@
 //! price or tax rule of its own.
 //!
 //! Key decision: like the till, the `.slint` pages bind only to a few globals (`Office`,
-//! `Products`, `Stock`, `Reports`, `Dash`, `Customers`, `People`) with sample defaults;
+//! `Products`, `Stock`, `Reports`, `Dash`, `Customers`, `People`, `Settings`) with sample defaults;
 //! [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
 //! callbacks into [`BackOffice`] actions, each checked against the signed-in person's role
 //! first. The pages are `ui/*.slint` here but compiled into `pos-ui`'s one window (the
@@ -30,6 +32,7 @@ pub mod office;
 pub mod people;
 pub mod product_form;
 mod screen;
+pub mod settings;
 
 pub use books::{Books, SharedStore};
 pub use office::{BackOffice, BackOfficeError};

@@ -18,6 +18,7 @@ use crate::refund::Refund;
 use crate::sale::Sale;
 use crate::shift::{CashMovement, Shift, ShiftReport};
 use crate::stock::StockMovement;
+use crate::tenant::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -142,6 +143,9 @@ pub enum DomainEvent {
     },
     /// The loyalty program: tiers, their bars and earn rates, what a point is worth.
     LoyaltyProgramSaved(LoyaltyProgram),
+    /// The store's settings as they now are: details, currency, taxes, rounding, receipt
+    /// text, discount limits and feature switches.
+    StoreSettingsSaved(Store),
 }
 
 impl DomainEvent {
@@ -168,6 +172,7 @@ impl DomainEvent {
             DomainEvent::UserSaved(_) => "user_saved",
             DomainEvent::PinReset { .. } => "pin_reset",
             DomainEvent::LoyaltyProgramSaved(_) => "loyalty_program_saved",
+            DomainEvent::StoreSettingsSaved(_) => "store_settings_saved",
         }
     }
 }

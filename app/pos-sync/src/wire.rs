@@ -127,6 +127,7 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "customer_saved",
     "points_moved",
     "drawer_opened",
+    "store_settings_saved",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.

@@ -20,6 +20,7 @@
 pub mod backoffice;
 pub mod config;
 pub mod demo_day;
+pub mod hardware;
 pub mod ids;
 pub mod peripherals;
 pub mod pole;
