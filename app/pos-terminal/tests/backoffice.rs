@@ -849,7 +849,7 @@ fn loyalty_settings_are_checked_and_saved_for_the_next_sale() {
     office.tap("Save loyalty settings");
     assert_eq!(
         office.message(),
-        "the loyalty settings are saved; tills use them from their next start"
+        "the loyalty settings are saved; the till uses them from the next sale"
     );
     assert_eq!(office.kinds_since(journal), ["loyalty_program_saved"]);
     let program = office.store().loyalty_program().unwrap().unwrap();
