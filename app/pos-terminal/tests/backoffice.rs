@@ -509,7 +509,7 @@ fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change
     office.sign_in("Anna", "1234");
     assert_eq!(
         office.message(),
-        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view, reports.view, customers.view or users.view”. Ask the owner to add it to the role."
+        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view, reports.view, customers.view, users.view or settings.view”. Ask the owner to add it to the role."
     );
     assert_eq!(
         office.window.global::<Office>().get_section(),
