@@ -4,8 +4,8 @@
 //!
 //! Every write is [`Books::record`] with domain events (product saved, price changed, stock
 //! moved, goods received, purchase orders and transfers, customer saved, role and user saved,
-//! PIN reset, loyalty program saved, label layout saved or deleted), so it lands in the journal
-//! and syncs.
+//! PIN reset, loyalty program saved, label layout saved or deleted, store settings saved), so
+//! it lands in the journal and syncs.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -79,6 +79,12 @@ pub trait Books {
     fn points_ledger(&self, id: &CustomerId, limit: u32)
     -> Result<Vec<PointsMovement>, StoreError>;
     fn loyalty_program(&self) -> Result<Option<LoyaltyProgram>, StoreError>;
+    /// The shop's settings as saved.
+    fn store_settings(&self) -> Result<Option<pos_core::tenant::Store>, StoreError>;
+    /// What the tenant switched off for all its stores.
+    fn tenant_features(&self) -> Result<pos_core::access::Features, StoreError>;
+    /// Whether the store has recorded any sale.
+    fn has_sales(&self) -> Result<bool, StoreError>;
     /// Everyone on the staff list, retired people too, and every role.
     fn staff(&self) -> Result<Staff, StoreError>;
     /// Manager overrides recorded since `since`, oldest first.
@@ -212,6 +218,18 @@ impl Books for SharedStore {
 
     fn loyalty_program(&self) -> Result<Option<LoyaltyProgram>, StoreError> {
         self.borrow().loyalty_program()
+    }
+
+    fn store_settings(&self) -> Result<Option<pos_core::tenant::Store>, StoreError> {
+        self.borrow().store_settings()
+    }
+
+    fn tenant_features(&self) -> Result<pos_core::access::Features, StoreError> {
+        self.borrow().tenant_features()
+    }
+
+    fn has_sales(&self) -> Result<bool, StoreError> {
+        self.borrow().has_sales()
     }
 
     fn staff(&self) -> Result<Staff, StoreError> {

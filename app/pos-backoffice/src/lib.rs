@@ -5,8 +5,11 @@
 //! orders to vendors received against with lot and expiry, transfers between stores), reports
 //! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
 //! tier, purchases and points ledger; the loyalty settings), people (staff, roles with
-//! their permission tree, PIN resets, the override log), and shelf labels (layouts dragged
-//! into place on a preview of the printed label, saved by name, printed for chosen products).
+//! their permission tree, PIN resets, the override log), shelf labels (layouts dragged
+//! into place on a preview of the printed label, saved by name, printed for chosen products),
+//! and the shop's settings (store details and currency, taxes and rounding, receipt text and
+//! logo, discount limits per role, feature switches, and this terminal's hardware through
+//! `settings::TerminalHardware`).
 //!
 //! It owns the back office's checks and screens. Retail rules are `pos-core`'s (product
 //! validation, count corrections, reorder quantities, loyalty tiers and earn rates,
@@ -17,8 +20,8 @@
 //! rule of its own.
 //!
 //! Key decision: like the till, the `.slint` pages bind only to a few globals (`Office`,
-//! `Products`, `Stock`, `Orders`, `Reports`, `Dash`, `Customers`, `People`, `Labels`) with
-//! sample defaults; [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
+//! `Products`, `Stock`, `Orders`, `Reports`, `Dash`, `Customers`, `People`, `Labels`,
+//! `Settings`) with sample defaults; [`BackOfficeScreen`] is the one bridge that copies views into them and turns their
 //! callbacks into [`BackOffice`] actions, each checked against the signed-in person's role
 //! first. The pages are `ui/*.slint` here but compiled into `pos-ui`'s one window (the
 //! appliance's full-screen backend drives a single window): a manager enters from the till's
@@ -35,6 +38,7 @@ pub mod orders;
 pub mod people;
 pub mod product_form;
 mod screen;
+pub mod settings;
 
 pub use books::{Books, SharedStore};
 pub use labels::LabelPrinter;

@@ -58,13 +58,16 @@ pub mod permission {
     pub const PEOPLE_VIEW: &str = "users.view";
     pub const PEOPLE_EDIT: &str = pos_core::access::permission::USERS_EDIT;
     pub const ROLES_EDIT: &str = pos_core::access::permission::USERS_ROLES;
+    /// Seeing the shop's settings; each save asks for its own `settings.*` permission.
+    pub const SETTINGS_VIEW: &str = "settings.view";
     /// Any one of these lets a person into the back office.
-    pub const ENTRY: [&str; 5] = [
+    pub const ENTRY: [&str; 6] = [
         PRODUCTS_VIEW,
         STOCK_VIEW,
         REPORTS_VIEW,
         CUSTOMERS_VIEW,
         PEOPLE_VIEW,
+        SETTINGS_VIEW,
     ];
 }
 
@@ -186,6 +189,8 @@ pub struct BackOffice<B: Books> {
     actor: Option<Actor>,
     count: Vec<CountLine>,
     pub(crate) label_printer: Option<Box<dyn crate::labels::LabelPrinter>>,
+    /// This terminal's `terminal.toml`, when the terminal lets the back office edit it.
+    hardware: Option<Box<dyn crate::settings::TerminalHardware>>,
 }
 
 impl<B: Books> BackOffice<B> {
@@ -204,12 +209,31 @@ impl<B: Books> BackOffice<B> {
             actor: None,
             count: Vec::new(),
             label_printer: None,
+            hardware: None,
         }
     }
 
     /// The label printer labels are printed on (the terminal's configured one).
     pub fn set_label_printer(&mut self, printer: Box<dyn crate::labels::LabelPrinter>) {
         self.label_printer = Some(printer);
+    }
+
+    /// Lets the settings edit this terminal's hardware through `hardware`.
+    pub fn set_hardware(&mut self, hardware: impl crate::settings::TerminalHardware + 'static) {
+        self.hardware = Some(Box::new(hardware));
+    }
+
+    pub(crate) fn hardware_place(&self) -> Result<&dyn crate::settings::TerminalHardware> {
+        self.hardware.as_deref().ok_or_else(|| {
+            BackOfficeError::Input(
+                "this terminal's hardware is set in its configuration file, not here".to_owned(),
+            )
+        })
+    }
+
+    /// The shop's settings as just saved or read back.
+    pub(crate) fn replace_shop(&mut self, shop: Shop) {
+        self.shop = shop;
     }
 
     pub fn shop(&self) -> &Shop {

@@ -59,8 +59,14 @@ pub const KNOWN_PERMISSIONS: &[&str] = &[
     permission::PEOPLE_VIEW,
     core::USERS_EDIT,
     core::USERS_ROLES,
+    permission::SETTINGS_VIEW,
+    core::SETTINGS_STORE,
+    core::SETTINGS_TAX,
+    core::SETTINGS_RECEIPT,
+    core::SETTINGS_DISCOUNTS,
     permission::LOYALTY_SETTINGS,
-    core::SETTINGS_EDIT,
+    core::SETTINGS_FEATURES,
+    core::SETTINGS_HARDWARE,
     // The service screen's.
     "service.open",
     "service.reset",
@@ -319,6 +325,42 @@ impl<B: Books> BackOffice<B> {
             &before,
             &after,
             &[DomainEvent::UserSaved(user.clone())],
+        )?;
+        Ok(user)
+    }
+
+    /// Brings a retired person back with a new PIN (typed twice: retiring cleared the old
+    /// one): a user-saved and a PIN-reset event.
+    pub fn restore_user(&mut self, id: &UserId, pin: &str, again: &str) -> Result<User> {
+        self.allow(permission::PEOPLE_EDIT)?;
+        let before = self.staff()?;
+        let mut user = known_user(&before, id)?.clone();
+        if user.active {
+            return Err(BackOfficeError::Input(format!(
+                "{} works here already",
+                user.name
+            )));
+        }
+        let pin = check_pin(pin, again).map_err(|_| {
+            BackOfficeError::Input(format!(
+                "type a new PIN for {} twice (4 to 8 digits): the old one was cleared when they were retired",
+                user.name
+            ))
+        })?;
+        let pin_hash = hash(&pin)?;
+        user.active = true;
+        let after = with_user(&before, &user);
+        self.change_staff(
+            permission::PEOPLE_EDIT,
+            &before,
+            &after,
+            &[
+                DomainEvent::UserSaved(user.clone()),
+                DomainEvent::PinReset {
+                    user: user.id.clone(),
+                    pin_hash,
+                },
+            ],
         )?;
         Ok(user)
     }

@@ -7,6 +7,7 @@ mod customers;
 mod labels;
 mod orders;
 mod people;
+mod settings;
 
 use std::cell::RefCell;
 use std::path::Path;
@@ -46,6 +47,7 @@ struct Shown {
     orders: orders::Shown,
     people: people::Shown,
     labels: labels::Shown,
+    settings: settings::Shown,
 }
 
 struct Inner<B: Books> {
@@ -56,6 +58,8 @@ struct Inner<B: Books> {
     new_product_code: Option<String>,
     /// Refreshes the dashboard while it is on screen.
     live: slint::Timer,
+    /// Told when the shop's settings or loyalty programme are saved.
+    shop_saved: Option<Box<dyn Fn()>>,
 }
 
 /// How often the dashboard on screen is filled afresh, so sales rung up meanwhile (here or,
@@ -117,6 +121,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 shown: Shown::default(),
                 new_product_code: None,
                 live: slint::Timer::default(),
+                shop_saved: None,
             })),
         };
         screen.wire(window);
@@ -187,6 +192,27 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         self.wire_orders(window);
         self.wire_people(window);
         self.wire_labels(window);
+        self.wire_settings(window);
+    }
+
+    /// Lets the settings page edit this terminal's hardware through `hardware`.
+    pub fn attach_hardware(&self, hardware: impl crate::settings::TerminalHardware + 'static) {
+        self.inner.borrow_mut().office.set_hardware(hardware);
+    }
+
+    /// Calls `handler` after every save of the shop's settings or loyalty programme: the
+    /// terminal hands them to its till, which uses them from the next sale.
+    pub fn on_shop_saved(&self, handler: impl Fn() + 'static) {
+        self.inner.borrow_mut().shop_saved = Some(Box::new(handler));
+    }
+
+    fn tell_shop_saved(&self) {
+        // Taken out while it runs: the handler may read the store the back office shares.
+        let handler = self.inner.borrow_mut().shop_saved.take();
+        if let Some(handler) = handler {
+            handler();
+            self.inner.borrow_mut().shop_saved = Some(handler);
+        }
     }
 
     /// A callback that runs `f` on this screen.
@@ -406,6 +432,13 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     .upgrade()
                     .map(|w| w.global::<People>().get_tab());
                 self.show_people(tab.unwrap_or(PeopleTab::Staff));
+            }
+            Section::Settings => {
+                let tab = self
+                    .window
+                    .upgrade()
+                    .map(|w| w.global::<pos_ui::Settings>().get_tab());
+                self.show_settings(tab.unwrap_or(pos_ui::SettingsTab::Store));
             }
             Section::SignIn | Section::ProductEdit => {}
         }

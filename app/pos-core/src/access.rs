@@ -49,6 +49,18 @@ pub mod permission {
     /// Changing what a role may do.
     pub const USERS_ROLES: &str = "users.roles";
     pub const SETTINGS_EDIT: &str = "settings.edit";
+    /// The store's name, address, tax number and phone, and its currency.
+    pub const SETTINGS_STORE: &str = "settings.store";
+    /// Tax rates, inclusive or exclusive prices, tax and cash rounding.
+    pub const SETTINGS_TAX: &str = "settings.tax";
+    /// What is printed above and below every receipt, and the logo.
+    pub const SETTINGS_RECEIPT: &str = "settings.receipt";
+    /// This terminal's printer, drawer and scanners.
+    pub const SETTINGS_HARDWARE: &str = "settings.hardware";
+    /// How much each role may take off without a manager.
+    pub const SETTINGS_DISCOUNTS: &str = "settings.discounts";
+    /// Which of the capabilities the tenant allows this store uses.
+    pub const SETTINGS_FEATURES: &str = "settings.features";
     pub const FLEET_ADMIN: &str = "fleet.admin";
 }
 
@@ -139,6 +151,11 @@ impl Role {
                     "products.*",
                     "customers.*",
                     "service.*",
+                    "settings.view",
+                    SETTINGS_STORE,
+                    SETTINGS_TAX,
+                    SETTINGS_RECEIPT,
+                    SETTINGS_HARDWARE,
                 ],
             ),
             Role::new(
@@ -185,6 +202,22 @@ impl Features {
             .iter()
             .find(|f| within(f, permission))
             .map(String::as_str)
+    }
+
+    /// Whether `feature` itself is switched off here (not a wider switch covering it).
+    pub fn is_off(&self, feature: &str) -> bool {
+        self.disabled.contains(feature)
+    }
+
+    /// Switches `feature` back on, as far as these switches go.
+    pub fn enable(mut self, feature: &str) -> Features {
+        self.disabled.remove(feature);
+        self
+    }
+
+    /// The switched-off features, in order.
+    pub fn switched_off(&self) -> impl Iterator<Item = &str> {
+        self.disabled.iter().map(String::as_str)
     }
 
     /// Both sets of switches: a store can only narrow what its tenant allows.

@@ -560,14 +560,12 @@ fn authorize_discount(
         }
     };
     authority.check(permission::DISCOUNT_MANUAL)?;
-    let approval = if percent > policy.percent_max_without_approval {
+    let limit = policy.limit_for(&authority.actor.role.id);
+    let approval = if percent > limit {
         match authority.check(permission::DISCOUNT_ABOVE_LIMIT) {
             Ok(auth) => auth.override_record().cloned(),
             Err(CartError::Access(access::AccessError::Denied { .. })) => {
-                return Err(CartError::ApprovalRequired {
-                    percent,
-                    limit: policy.percent_max_without_approval,
-                });
+                return Err(CartError::ApprovalRequired { percent, limit });
             }
             Err(other) => return Err(other),
         }

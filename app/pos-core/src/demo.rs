@@ -47,6 +47,7 @@ pub fn store() -> Result<Store, TaxError> {
         name: "Corner Market Mitte".to_owned(),
         address: vec!["Torstrasse 12".to_owned(), "10119 Berlin".to_owned()],
         tax_number: Some("DE123456789".to_owned()),
+        phone: None,
         currency: Currency::EUR,
         utc_offset: UtcOffset::UTC,
         taxes: taxes()?,
@@ -58,6 +59,7 @@ pub fn store() -> Result<Store, TaxError> {
         cash_rounding: None,
         discounts: DiscountPolicy {
             percent_max_without_approval: Decimal::new(10, 0),
+            per_role: std::collections::BTreeMap::new(),
         },
         receipt: ReceiptSettings {
             header: vec!["Open daily 7-22".to_owned()],
@@ -66,6 +68,7 @@ pub fn store() -> Result<Store, TaxError> {
                 "Returns within 30 days with receipt.".to_owned(),
             ],
             printing: ReceiptPrinting::Ask,
+            logo_png: None,
         },
         drawer: DrawerSettings::default(),
         features: Features::all_enabled(),

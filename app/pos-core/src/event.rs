@@ -22,6 +22,7 @@ use crate::sale::Sale;
 use crate::shift::{CashMovement, Shift, ShiftReport};
 use crate::stock::StockMovement;
 use crate::transfer::Transfer;
+use crate::tenant::Store;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -169,6 +170,9 @@ pub enum DomainEvent {
     TransferSent(Transfer),
     /// The receiving store took them in, with any difference to what was sent.
     TransferReceived(Transfer),
+    /// The store's settings as they now are: details, currency, taxes, rounding, receipt
+    /// text, discount limits and feature switches.
+    StoreSettingsSaved(Store),
 }
 
 impl DomainEvent {
@@ -212,6 +216,7 @@ impl DomainEvent {
             DomainEvent::TransferRequested(_) => "transfer_requested",
             DomainEvent::TransferSent(_) => "transfer_sent",
             DomainEvent::TransferReceived(_) => "transfer_received",
+            DomainEvent::StoreSettingsSaved(_) => "store_settings_saved",
         }
     }
 }

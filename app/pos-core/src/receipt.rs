@@ -375,6 +375,9 @@ fn header(doc: &mut Document, store: &Store) {
     for line in &store.address {
         doc.center(line);
     }
+    if let Some(phone) = &store.phone {
+        doc.center(&format!("Tel. {phone}"));
+    }
     if let Some(tax_number) = &store.tax_number {
         doc.center(&format!("Tax no. {tax_number}"));
     }

@@ -115,6 +115,18 @@ impl TaxTable {
         Ok(self)
     }
 
+    /// Gives the rate `id` a new percentage (`0.19` for 19%). Unlike [`TaxTable::with_rate`]
+    /// it takes any value, so a settings form can show why one is wrong through
+    /// `tenant::Store::check` before anything is saved.
+    pub fn change_rate(&mut self, id: &TaxRateId, rate: Decimal) -> Result<(), TaxError> {
+        let stored = self
+            .rates
+            .get_mut(id)
+            .ok_or_else(|| TaxError::UnknownRate(id.clone()))?;
+        stored.rate = rate;
+        Ok(())
+    }
+
     pub fn rate(&self, id: &TaxRateId) -> Option<&TaxRate> {
         self.rates.get(id)
     }

@@ -232,7 +232,7 @@ fn discount_above_the_limit_needs_a_manager() {
     let line = cart
         .add_by_code(&till.catalog, "4006581020013", Quantity::ONE)
         .unwrap();
-    let policy = till.store.discounts;
+    let policy = till.store.discounts.clone();
     let err = cart
         .set_line_discount(
             line,

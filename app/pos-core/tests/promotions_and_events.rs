@@ -96,7 +96,7 @@ fn promotions_then_line_discount_then_cart_discount() {
     let mut cart = till.cart();
     let milk = till.catalog.get(&ProductId::new("milk")).unwrap().clone();
     let line = cart.add(&milk, Quantity::pieces(3)).unwrap();
-    let policy = till.store.discounts;
+    let policy = till.store.discounts.clone();
     cart.set_line_discount(
         line,
         Some((DiscountKind::Percent(dec!(10)), None)),

@@ -59,7 +59,7 @@ fn line_spec() -> impl Strategy<Value = LineSpec> {
 /// Builds a cart; manager-approved so that any discount up to 60% is allowed.
 fn build(till: &Till, specs: &[LineSpec], cart_percent: Option<u8>) -> pos_core::cart::Cart {
     let mut cart = till.cart();
-    let policy = till.store.discounts;
+    let policy = till.store.discounts.clone();
     for spec in specs {
         let product = till
             .catalog

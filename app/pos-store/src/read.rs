@@ -63,6 +63,11 @@ pub struct ExpiringBatch {
 
 /// The store setting holding the loyalty program as JSON.
 pub const LOYALTY_SETTING: &str = "shop.loyalty";
+/// The store setting holding the shop's settings (`pos_core::tenant::Store`) as JSON.
+pub const STORE_SETTING: &str = "shop.store";
+/// The switches the tenant turned off for all its stores (`pos_core::access::Features` as
+/// JSON), as the fleet sets them; without it the tenant allows everything.
+pub const TENANT_FEATURES_SETTING: &str = "shop.tenant_features";
 
 /// The most rows any list query returns, whatever the caller asks.
 pub const LIST_ROWS_MAX: u32 = 1_000;
@@ -695,6 +700,29 @@ impl Store {
         self.setting(LOYALTY_SETTING)?
             .map(|text| Ok(serde_json::from_str(&text)?))
             .transpose()
+    }
+
+    /// The shop's settings, if they were saved.
+    pub fn store_settings(&self) -> Result<Option<pos_core::tenant::Store>> {
+        self.setting(STORE_SETTING)?
+            .map(|text| Ok(serde_json::from_str(&text)?))
+            .transpose()
+    }
+
+    /// What the tenant switched off for every store; nothing when the fleet set nothing.
+    pub fn tenant_features(&self) -> Result<pos_core::access::Features> {
+        Ok(self
+            .setting(TENANT_FEATURES_SETTING)?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Whether any sale was ever recorded here: a store's currency is fixed from its first.
+    pub fn has_sales(&self) -> Result<bool> {
+        Ok(self
+            .connection
+            .query_row("SELECT EXISTS (SELECT 1 FROM sale)", [], |row| row.get(0))?)
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {

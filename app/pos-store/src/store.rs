@@ -592,6 +592,21 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         | DomainEvent::TransferReceived(transfer) => {
             crate::orders::save_transfer(transaction, transfer).map(|_| ())
         }
+        DomainEvent::StoreSettingsSaved(shop) => {
+            transaction.execute(
+                "INSERT INTO setting (key, value) VALUES (?1, ?2) \
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![crate::read::STORE_SETTING, serde_json::to_string(shop)?],
+            )?;
+            for rate in shop.taxes.rates() {
+                transaction.execute(
+                    "INSERT INTO tax_rate (id, name, rate) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, rate = excluded.rate",
+                    params![rate.id.as_str(), rate.name, rate.rate.to_string()],
+                )?;
+            }
+            Ok(())
+        }
         DomainEvent::LinesVoided(_)
         | DomainEvent::OverrideApproved(_)
         | DomainEvent::DrawerOpened(_)

@@ -138,6 +138,7 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "user_saved",
     "pin_reset",
     "loyalty_program_saved",
+    "store_settings_saved",
 ];
 
 /// One journal event as it travels up: the terminal's outbox row.

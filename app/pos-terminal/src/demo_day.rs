@@ -218,7 +218,7 @@ pub fn documents() -> Result<Vec<Document>, DemoError> {
         .step("scan batteries")?;
     // Dented packaging: 25% off, above the cashier's 10% limit, so the manager approves.
     let manager = day.manager.clone();
-    let policy = day.store.discounts;
+    let policy = day.store.discounts.clone();
     next.set_line_discount(
         line,
         Some((

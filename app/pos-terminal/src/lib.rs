@@ -21,6 +21,7 @@
 pub mod backoffice;
 pub mod config;
 pub mod demo_day;
+pub mod hardware;
 pub mod ids;
 pub mod label_printer;
 pub mod peripherals;

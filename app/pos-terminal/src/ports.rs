@@ -49,6 +49,7 @@ fn log_read(what: &str, error: &StoreError) {
 /// Products and loyalty cards from the store.
 pub struct StoreCatalogue {
     store: SharedStore,
+    /// The programme the till started with, for when the store's cannot be read.
     loyalty: LoyaltyProgram,
     /// The shop's clock, for the rolling spend that sets a customer's tier.
     clock: Box<dyn Fn() -> Timestamp>,
@@ -202,9 +203,18 @@ impl StoreCatalogue {
                 Vec::new()
             }
         };
-        let spend = self.loyalty.rolling_spend(&history, (self.clock)()).ok();
+        // Read afresh: a programme saved in the back office counts from the next customer.
+        let loyalty = match self.store.borrow().loyalty_program() {
+            Ok(Some(program)) => program,
+            Ok(None) => self.loyalty.clone(),
+            Err(error) => {
+                log_read("the loyalty programme", &error);
+                self.loyalty.clone()
+            }
+        };
+        let spend = loyalty.rolling_spend(&history, (self.clock)()).ok();
         let tier = spend
-            .map(|spend| self.loyalty.tier_for(spend))
+            .map(|spend| loyalty.tier_for(spend))
             .unwrap_or(pos_core::loyalty::Tier::Member);
         CustomerMatch {
             customer: AttachedCustomer {
@@ -215,7 +225,7 @@ impl StoreCatalogue {
             },
             phone: customer.phone,
             card: customer.card.map(|card| card.as_str().to_owned()),
-            next_tier: spend.and_then(|spend| self.loyalty.progress(spend)),
+            next_tier: spend.and_then(|spend| loyalty.progress(spend)),
         }
     }
 }

@@ -104,7 +104,8 @@ pub fn run(
                 .map_err(|error| error.to_string())
                 .and_then(|config| {
                     select_language(&config.language);
-                    start_till(&window, &data, &config).map_err(|error| error.to_string())
+                    start_till(&window, &data, &config_file, &config)
+                        .map_err(|error| error.to_string())
                 });
             match started {
                 Ok(till) => *slot.borrow_mut() = Some(till),
@@ -118,7 +119,7 @@ pub fn run(
         });
         Some(setup)
     } else {
-        *running.borrow_mut() = Some(start_till(&window, data, config)?);
+        *running.borrow_mut() = Some(start_till(&window, data, config_file, config)?);
         None
     };
     let result = window.run();
@@ -156,10 +157,12 @@ impl Running {
 
 /// Starts the printer service, opens the store and shows the till in `window`: the
 /// terminal's own start, which `terminal-bench` measures. The status bar and held carts'
-/// ages refresh each second on a timer of the event loop.
+/// ages refresh each second on a timer of the event loop. `config_file` is where `config`
+/// came from: the back office's hardware settings write it.
 pub fn start_till(
     window: &AppWindow,
     data: &DataDir,
+    config_file: &Path,
     config: &TerminalConfig,
 ) -> Result<Running, ScreenError> {
     let for_printer = window.as_weak();
@@ -254,6 +257,16 @@ pub fn start_till(
     if let Some(printer) = crate::label_printer::label_printer(&config.label_printer, data) {
         back_office.set_label_printer(printer);
     }
+    back_office.attach_hardware(crate::hardware::ConfigFile::new(config_file));
+    // Settings and loyalty saved in the back office count from the till's next sale.
+    let (for_till, store) = (screen.clone(), opened.store.clone());
+    let device = DeviceId::new(&config.device);
+    back_office.on_shop_saved(move || {
+        match crate::seed::shop_setup(&store.borrow(), device.clone()) {
+            Ok(setup) => for_till.update_shop(setup),
+            Err(error) => eprintln!("pos-terminal: the till keeps its settings: {error}"),
+        }
+    });
     SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.

@@ -29,8 +29,7 @@ use crate::ports::{FAVOURITES_SETTING, PinError, hash_pin};
 
 /// Set once the demo shop is in the store; its value is the time of seeding.
 pub const SEEDED_SETTING: &str = "terminal.seeded_at";
-/// The shop's settings as JSON.
-pub const STORE_SETTING: &str = "shop.store";
+pub use pos_store::read::STORE_SETTING;
 pub const PROMOTIONS_SETTING: &str = "shop.promotions";
 pub use pos_store::read::LOYALTY_SETTING;
 /// Generated products in the demo catalogue besides the hand-made ones.
@@ -38,12 +37,14 @@ pub const GENERATED_PRODUCTS: u64 = 400;
 /// Who the seeding is journalled as.
 pub const SETUP_USER: &str = "setup";
 
-/// The demo staff: (id, name, role, PIN).
-pub const DEMO_STAFF: [(&str, &str, &str, &str); 4] = [
+/// The demo staff: (id, name, role, PIN). Olga is the administrator, so people, roles and
+/// settings can be changed in the demo's back office.
+pub const DEMO_STAFF: [(&str, &str, &str, &str); 5] = [
     ("anna", "Anna", "cashier", "1234"),
     ("tom", "Tom", "cashier", "2468"),
     ("sara", "Sara", "supervisor", "5555"),
     ("marc", "Marc", "manager", "9999"),
+    ("olga", "Olga", "admin", "2580"),
 ];
 
 /// The demo loyalty customers: (id, name, card, phone, opening points).
@@ -191,13 +192,17 @@ fn seed_shop_settings(
     Ok(())
 }
 
-/// The shop the till sells for, as the store holds it.
+/// The shop the till sells for, as the store holds it: its switches are the tenant's,
+/// narrowed by the store's own.
 pub fn shop_setup(store: &Store, device: DeviceId) -> Result<TillSetup, SeedError> {
     let shop: pos_core::tenant::Store = read_setting(store, STORE_SETTING)?;
     let promotions: Vec<Promotion> = read_setting(store, PROMOTIONS_SETTING)?;
     let loyalty: LoyaltyProgram = read_setting(store, LOYALTY_SETTING)?;
+    let tenant: Features = store.tenant_features().map_err(|e| {
+        SeedError::Setting(format!("{}: {e}", pos_store::read::TENANT_FEATURES_SETTING))
+    })?;
     Ok(TillSetup {
-        features: Features::all_enabled(),
+        features: tenant.combined(&shop.features),
         store: shop,
         device,
         promotions,

@@ -509,7 +509,7 @@ fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change
     office.sign_in("Anna", "1234");
     assert_eq!(
         office.message(),
-        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view, reports.view, customers.view or users.view”. Ask the owner to add it to the role."
+        "Anna (Cashier) may not do this: it needs the permission “products.view, inventory.view, reports.view, customers.view, users.view or settings.view”. Ask the owner to add it to the role."
     );
     assert_eq!(
         office.window.global::<Office>().get_section(),
@@ -849,7 +849,7 @@ fn loyalty_settings_are_checked_and_saved_for_the_next_sale() {
     office.tap("Save loyalty settings");
     assert_eq!(
         office.message(),
-        "the loyalty settings are saved; tills use them from their next start"
+        "the loyalty settings are saved; the till uses them from the next sale"
     );
     assert_eq!(office.kinds_since(journal), ["loyalty_program_saved"]);
     let program = office.store().loyalty_program().unwrap().unwrap();

@@ -336,6 +336,10 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("roles");
     shots.tap("Override log");
     shots.shoot("overrides");
+    shots.tap("Settings");
+    shots.shoot("settings");
+    shots.tap("Tax and rounding");
+    shots.shoot("settings-tax");
     shots.failures
 }
 

@@ -269,6 +269,8 @@ pub struct Till {
     auto_lock_after_ms: Option<i64>,
     /// The unknown code just scanned, for a manager's "add as new product".
     new_product_code: Option<String>,
+    /// The shop's settings saved while a sale was under way, for the next sale.
+    next_setup: Option<TillSetup>,
 }
 
 impl Till {
@@ -307,6 +309,33 @@ impl Till {
             auto_lock_after_ms: Some(AUTO_LOCK_AFTER_MS_DEFAULT),
             new_product_code: None,
             customer_progress: None,
+            next_setup: None,
+        }
+    }
+
+    /// The shop's settings as saved since the till started (in the back office, or pulled
+    /// from the fleet): taxes, rounding, receipt text, discount limits, switches, loyalty.
+    /// A sale under way finishes with the settings it started with; the next one prices,
+    /// rounds and prints with these. The terminal stays the one it is.
+    pub fn update_shop(&mut self, setup: TillSetup) {
+        self.next_setup = Some(setup);
+        self.take_next_setup();
+    }
+
+    /// Puts the settings saved meanwhile in force once no sale is under way.
+    fn take_next_setup(&mut self) {
+        let between_sales =
+            self.cart.is_empty() && self.payment.is_none() && self.completed.is_none();
+        if !between_sales {
+            return;
+        }
+        let Some(setup) = self.next_setup.take() else {
+            return;
+        };
+        let device = self.setup.device.clone();
+        self.setup = TillSetup { device, ..setup };
+        if self.cart.currency() != self.setup.store.currency {
+            self.cart = Cart::new(self.setup.store.currency);
         }
     }
 
@@ -374,6 +403,13 @@ impl Till {
     pub fn handle(&mut self, intent: Intent, now: Timestamp) -> Result<(), TillError> {
         self.now = now;
         self.new_product_code = None;
+        let result = self.dispatch_and_say(intent);
+        self.take_next_setup();
+        result
+    }
+
+    /// Runs `intent` and leaves its message (or why it was refused) for the cashier.
+    fn dispatch_and_say(&mut self, intent: Intent) -> Result<(), TillError> {
         match self.dispatch(intent.clone(), None) {
             Ok(message) => {
                 self.message = message;

@@ -125,6 +125,13 @@ impl TillScreen {
         self.refresh();
     }
 
+    /// The shop's settings as saved since the till started: the next sale uses them (see
+    /// `Till::update_shop`).
+    pub fn update_shop(&self, setup: pos_till::TillSetup) {
+        self.inner.till.borrow_mut().update_shop(setup);
+        self.refresh();
+    }
+
     /// Hands every view drawn to `handler`, after it is drawn.
     pub fn on_view(&self, handler: impl Fn(&TillView) + 'static) {
         *self.inner.views.borrow_mut() = Some(Box::new(handler));

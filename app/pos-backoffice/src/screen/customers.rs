@@ -301,7 +301,8 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         match saved {
             Ok(program) => {
                 self.fill_loyalty(&program);
-                self.done("the loyalty settings are saved; tills use them from their next start");
+                self.done("the loyalty settings are saved; the till uses them from the next sale");
+                self.tell_shop_saved();
             }
             Err(error) => self.problem(&error),
         }

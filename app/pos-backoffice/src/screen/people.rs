@@ -38,6 +38,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         p.on_create(self.on(Self::new_person));
         p.on_save(self.on(Self::save_person));
         p.on_retire(self.on(Self::retire_person));
+        p.on_restore(self.on(Self::restore_person));
         p.on_reset_pin(self.on(Self::reset_pin));
         p.on_add_pattern(self.on(Self::add_pattern));
         p.on_create_role(self.on(Self::create_role));
@@ -264,6 +265,30 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 self.show_people(PeopleTab::Staff);
                 self.done(&format!(
                     "{} is retired and can no longer sign in",
+                    user.name
+                ));
+            }
+            Err(error) => self.problem(&error),
+        }
+    }
+
+    fn restore_person(&self) {
+        let Some((_, pin, again)) = self.person_fields() else {
+            return;
+        };
+        let Some(id) = self.inner.borrow().shown.people.person.clone() else {
+            return;
+        };
+        let restored = self
+            .inner
+            .borrow_mut()
+            .office
+            .restore_user(&id, &pin, &again);
+        match restored {
+            Ok(user) => {
+                self.show_people(PeopleTab::Staff);
+                self.done(&format!(
+                    "{} is back and signs in with the new PIN",
                     user.name
                 ));
             }

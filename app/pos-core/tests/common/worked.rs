@@ -80,7 +80,7 @@ pub fn refund_of_a_discounted_line(till: &mut Till) -> (Sale, Refund) {
     let mut cart = till.cart();
     let coffee = till.catalog.get(&ProductId::new("coffee")).unwrap().clone();
     let line = cart.add(&coffee, Quantity::pieces(3)).unwrap();
-    let policy = till.store.discounts;
+    let policy = till.store.discounts.clone();
     cart.set_line_discount(
         line,
         Some((DiscountKind::Percent(dec!(15)), Some("Damaged box".into()))),

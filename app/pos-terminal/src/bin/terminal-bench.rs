@@ -453,7 +453,12 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
         .window()
         .set_size(slint::PhysicalSize::new(WIDTH, HEIGHT));
     let opening = Instant::now();
-    let running = start_till(&window, data, &TerminalConfig::default())?;
+    let running = start_till(
+        &window,
+        data,
+        &data.config_file(),
+        &TerminalConfig::default(),
+    )?;
     let opened = opening.elapsed();
     window.show()?;
     let mut bench = Bench {
