@@ -525,7 +525,8 @@ impl Machine {
 
     /// Waits until the display shows what `docs/screenshots/<name>-1280x800.png` shows (the
     /// `ignore` rectangles left out), and returns the screenshot. With `UPDATE_SCREENSHOTS`
-    /// set, the screen is given time to settle and kept as the new picture instead.
+    /// set, or when there is no such picture yet (a screen new to the suite), the screen is
+    /// given time to settle and kept as the picture instead, to be looked at and committed.
     pub fn wait_for_screen(
         &self,
         work: &Path,
@@ -535,7 +536,7 @@ impl Machine {
     ) -> Result<PathBuf> {
         let expected = qemu_till::kept_picture(name);
         let shot = work.join(format!("{name}.png"));
-        if qemu_till::updating_pictures() {
+        if qemu_till::updating_pictures() || !expected.exists() {
             std::thread::sleep(Duration::from_secs(20));
             self.screendump(&shot)?;
             std::fs::copy(&shot, &expected)
