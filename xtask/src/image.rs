@@ -286,10 +286,13 @@ pub const ENABLED_UNITS: &[&str] = &[
     "pos-reboot.path",
     "pos-network.service",
     "pos-network.path",
+    // Wired network by DHCP (`/usr/lib/systemd/network/80-open-pos-wired.network`) for the
+    // fleet; nothing waits for it, so a till without a cable starts as fast.
+    "systemd-networkd.service",
 ];
 
 /// Units enabled in the test image only (under `image/test-rootfs`).
-pub const TEST_UNITS: &[&str] = &["pos-diagnostics.service"];
+pub const TEST_UNITS: &[&str] = &["pos-diagnostics.service", "pos-diagnostics-log.service"];
 
 /// Units masked so that nothing offers a person a login or a shell, and no key combination
 /// (Ctrl+Alt+Del, Alt+Up) starts anything.

@@ -10,6 +10,7 @@ pub mod installer;
 pub mod pki;
 pub mod postgres;
 pub mod qemu;
+pub mod qemu_till;
 pub mod yocto;
 
 use std::path::{Path, PathBuf};

@@ -108,6 +108,9 @@ pub(crate) const ENODEV: i32 = 19;
 pub enum DeviceErrorKind {
     /// The device went away; hotplug picks it up again when it returns.
     Gone,
+    /// The node of a device just plugged in is not readable yet: the kernel makes it for root
+    /// alone and udev gives it to the input group a moment later. Worth opening again.
+    NotReady,
     /// Permissions, another owner, or a kernel error: a technician must look.
     Failed,
 }
@@ -118,6 +121,11 @@ impl DeviceError {
             DeviceError::Unplugged { .. } => DeviceErrorKind::Gone,
             DeviceError::Read { source, .. } if source.raw_os_error() == Some(ENODEV) => {
                 DeviceErrorKind::Gone
+            }
+            DeviceError::Open { source, .. }
+                if source.kind() == io::ErrorKind::PermissionDenied =>
+            {
+                DeviceErrorKind::NotReady
             }
             _ => DeviceErrorKind::Failed,
         }

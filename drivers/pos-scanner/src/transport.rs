@@ -325,18 +325,24 @@ fn identity_of(device: &evdev::Device) -> DeviceIdentity {
 
 /// Opens one device node, classifies it, grabs it if it is a scanner, and reads it until
 /// it goes away. Dropping the device releases the grab.
+/// A node that is not ready yet is opened again at this many listings before it counts as a
+/// failure (udev takes milliseconds; a loaded or emulated machine, longer).
+const NOT_READY_RETRIES: u32 = 10;
+
 async fn run_device(
     path: PathBuf,
     config: ScannerConfig,
     decoder: Decoder,
     sender: mpsc::Sender<ScannerEvent>,
+    last_try: bool,
 ) -> DeviceTaskEnd {
     match read_device(&path, &config, decoder, &sender).await {
         Ok(()) => DeviceTaskEnd::Done,
         Err(error) => {
             let end = match error.kind() {
                 DeviceErrorKind::Gone => DeviceTaskEnd::DeviceGone,
-                DeviceErrorKind::Failed => DeviceTaskEnd::Done,
+                DeviceErrorKind::NotReady if !last_try => return DeviceTaskEnd::NotReady,
+                DeviceErrorKind::NotReady | DeviceErrorKind::Failed => DeviceTaskEnd::Done,
             };
             // A failed send means nobody listens any more, so there is nobody left to tell.
             sender
@@ -348,11 +354,13 @@ async fn run_device(
     }
 }
 
-/// How a device's task ended: only a device that went away is worth opening again.
+/// How a device's task ended: only a device that went away, or whose node udev had not
+/// handed over yet, is worth opening again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DeviceTaskEnd {
     Done,
     DeviceGone,
+    NotReady,
 }
 
 async fn read_device(
@@ -396,8 +404,10 @@ async fn read_device(
 }
 
 /// Watches `directory` (normally `/dev/input`) every `poll_interval`, reading each device
-/// that appears on its own task and stopping it when its node disappears. Returns when the
-/// receiver is dropped, or with an error when the directory cannot be listed.
+/// that appears on its own task and stopping it when its node disappears. A node that cannot
+/// be opened for want of permission yet (udev still setting it up) is tried again at the next
+/// listings before it is reported. Returns when the receiver is dropped, or with an error when
+/// the directory cannot be listed.
 pub async fn watch_devices(
     directory: &Path,
     poll_interval: Duration,
@@ -407,6 +417,8 @@ pub async fn watch_devices(
 ) -> Result<(), DeviceError> {
     let mut watcher = DirectoryWatcher::new(directory, DEVICE_COUNT_MAX);
     let mut tasks: HashMap<PathBuf, JoinHandle<DeviceTaskEnd>> = HashMap::new();
+    // Nodes found not ready, and how often.
+    let mut not_ready: HashMap<PathBuf, u32> = HashMap::new();
     let mut interval = tokio::time::interval(poll_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let result = loop {
@@ -422,10 +434,21 @@ pub async fn watch_devices(
             .map(|(path, _)| path.clone())
             .collect();
         for path in finished {
-            if let Some(task) = tasks.remove(&path)
-                && task.await.ok() == Some(DeviceTaskEnd::DeviceGone)
-            {
-                watcher.forget(&path);
+            let Some(task) = tasks.remove(&path) else {
+                continue;
+            };
+            match task.await.ok() {
+                Some(DeviceTaskEnd::DeviceGone) => {
+                    not_ready.remove(&path);
+                    watcher.forget(&path);
+                }
+                Some(DeviceTaskEnd::NotReady) => {
+                    *not_ready.entry(path.clone()).or_default() += 1;
+                    watcher.forget(&path);
+                }
+                _ => {
+                    not_ready.remove(&path);
+                }
             }
         }
         let (changes, refused) = match watcher.poll() {
@@ -442,15 +465,18 @@ pub async fn watch_devices(
         for change in changes {
             match change {
                 DeviceChange::Added(path) => {
+                    let tries = not_ready.get(&path).copied().unwrap_or(0);
                     let task = tokio::spawn(run_device(
                         path.clone(),
                         config.clone(),
                         decoder.clone(),
                         sender.clone(),
+                        tries >= NOT_READY_RETRIES,
                     ));
                     tasks.insert(path, task);
                 }
                 DeviceChange::Removed(path) => {
+                    not_ready.remove(&path);
                     if let Some(task) = tasks.remove(&path) {
                         task.abort();
                     }

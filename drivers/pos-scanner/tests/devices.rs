@@ -413,3 +413,20 @@ async fn two_scanners_at_once_never_mix_their_scans() {
         ]
     );
 }
+
+/// A scanner plugged in at run time: the kernel makes its node for root alone and udev hands
+/// it to the input group a moment later. Opening it in between is refused; that is a node to
+/// open again at the next listing, not a failure for a technician.
+#[test]
+fn a_node_udev_has_not_handed_over_yet_is_not_ready_and_other_open_errors_fail() {
+    let refused = DeviceError::Open {
+        path: PathBuf::from("/dev/input/event5"),
+        source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+    };
+    assert_eq!(refused.kind(), DeviceErrorKind::NotReady);
+    let not_input = DeviceError::Open {
+        path: PathBuf::from("/dev/input/event5"),
+        source: std::io::Error::from_raw_os_error(25),
+    };
+    assert_eq!(not_input.kind(), DeviceErrorKind::Failed);
+}
