@@ -21,8 +21,8 @@ use crate::refund::Refund;
 use crate::sale::Sale;
 use crate::shift::{CashMovement, Shift, ShiftReport};
 use crate::stock::StockMovement;
-use crate::transfer::Transfer;
 use crate::tenant::Store;
+use crate::transfer::Transfer;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
