@@ -330,7 +330,7 @@ fn a_wrong_pin_is_refused_and_the_third_locks_out() {
         .into_iter()
         .map(|p| p.name)
         .collect();
-    assert_eq!(names, ["Anna", "Marc", "Sara", "Tom"]);
+    assert_eq!(names, ["Anna", "Marc", "Olga", "Sara", "Tom"]);
 }
 
 #[test]
