@@ -16,6 +16,15 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
+    /// The format a page's export buttons name by number: 1 Excel, 2 PDF, anything else CSV.
+    pub fn from_choice(choice: i32) -> ExportFormat {
+        match choice {
+            1 => ExportFormat::Xlsx,
+            2 => ExportFormat::Pdf,
+            _ => ExportFormat::Csv,
+        }
+    }
+
     pub fn extension(self) -> &'static str {
         match self {
             ExportFormat::Csv => "csv",

@@ -1035,11 +1035,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let Some((kind, from, to)) = self.report_choice() else {
             return;
         };
-        let format = match format {
-            1 => ExportFormat::Xlsx,
-            2 => ExportFormat::Pdf,
-            _ => ExportFormat::Csv,
-        };
+        let format = ExportFormat::from_choice(format);
         let folder = self
             .window
             .upgrade()

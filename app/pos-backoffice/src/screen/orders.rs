@@ -288,11 +288,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let Some(id) = self.open_order_id() else {
             return;
         };
-        let format = match format {
-            1 => ExportFormat::Xlsx,
-            2 => ExportFormat::Pdf,
-            _ => ExportFormat::Csv,
-        };
+        let format = ExportFormat::from_choice(format);
         let folder = self
             .window
             .upgrade()
