@@ -37,7 +37,7 @@
 //! enabled = true
 //! input_dir = "/dev/input"
 //!
-//! [update]                   # see update_agent; without it, no updates
+//! [update]                   # see update_agent; the appliance runs it without the section
 //! fleet = "https://fleet.example.com"
 //! tenant = "tenant-3f9a…"
 //! controller_id = "term-5c1e…"

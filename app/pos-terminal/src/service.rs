@@ -162,6 +162,43 @@ pub fn sync_settings(
     ))
 }
 
+/// RAUC's configuration: present on the appliance, where the update agent always runs.
+pub const RAUC_SYSTEM_CONF: &str = "/etc/rauc/system.conf";
+
+/// What the update agent does: `[update]` of the configuration, or on the appliance (where
+/// RAUC is configured) the defaults. Without a fleet of its own it polls the fleet the
+/// terminal enrolled with, with the credential it got there, so a terminal set up on the
+/// screen gets the fleet's updates with nothing written by hand. `None`: no agent (a
+/// desktop without `[update]`).
+pub fn update_settings(
+    data: &DataDir,
+    config: &TerminalConfig,
+    rauc_system_conf: &Path,
+) -> Option<crate::update_agent::UpdateSettings> {
+    let mut settings = match &config.update {
+        Some(settings) => settings.clone(),
+        None if rauc_system_conf.exists() => crate::update_agent::UpdateSettings::default(),
+        None => return None,
+    };
+    if settings.fleet.is_none() {
+        match crate::sync_agent::Credential::load(&data.root) {
+            Ok(Some(credential)) => {
+                settings.fleet = Some(crate::update_agent::FleetLink {
+                    url: credential.url,
+                    tenant: credential.tenant.as_str().to_owned(),
+                    controller_id: credential.device.as_str().to_owned(),
+                    token: crate::update_agent::FleetToken::Enrolled(credential.token),
+                });
+            }
+            Ok(None) => {}
+            Err(error) => {
+                eprintln!("pos-terminal: updates come only from USB sticks: {error}");
+            }
+        }
+    }
+    Some(settings)
+}
+
 /// The printer service, for the service screen; `status` is the status bar's printer text,
 /// kept up to date by the screen.
 pub struct PeripheralHardware {
@@ -239,4 +276,56 @@ pub fn service_settings(
         config_files: exported_config_files(data),
         clock: pos_ui::system_now,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::update_agent::{FleetToken, IMPORTS_DIR_DEFAULT};
+
+    fn config(text: &str) -> TerminalConfig {
+        TerminalConfig::parse(text, Path::new("terminal.toml")).unwrap()
+    }
+
+    fn enrolled(dir: &Path) {
+        crate::sync_agent::Credential {
+            url: "http://10.0.2.2:8080".to_owned(),
+            device: DeviceId::new("term-7"),
+            tenant: pos_core::id::TenantId::new("tenant-1"),
+            store: pos_core::id::StoreId::new("store-1"),
+            token: "secret".to_owned(),
+        }
+        .save(dir)
+        .unwrap();
+    }
+
+    #[test]
+    fn an_enrolled_appliance_takes_updates_from_its_fleet() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::new(dir.path());
+        let rauc = dir.path().join("system.conf");
+        // A desktop without RAUC and without [update] runs no agent.
+        assert_eq!(update_settings(&data, &config(""), &rauc), None);
+        std::fs::write(&rauc, "[system]\n").unwrap();
+        let usb_only = update_settings(&data, &config(""), &rauc).unwrap();
+        assert_eq!(usb_only.fleet, None);
+        assert_eq!(usb_only.imports, PathBuf::from(IMPORTS_DIR_DEFAULT));
+
+        enrolled(dir.path());
+        let fleet = update_settings(&data, &config(""), &rauc)
+            .unwrap()
+            .fleet
+            .unwrap();
+        assert_eq!(fleet.url, "http://10.0.2.2:8080");
+        assert_eq!(fleet.tenant, "tenant-1");
+        assert_eq!(fleet.controller_id, "term-7");
+        assert_eq!(fleet.token, FleetToken::Enrolled("secret".to_owned()));
+        // The window of [update] stays; its own fleet wins over the enrolment's.
+        let own = config(
+            "[update]\nwindow = \"02:00-05:00\"\nfleet = \"https://other.example\"\ntenant = \"t\"\ncontroller_id = \"c\"\ntoken_file = \"/data/pos/fleet-token\"\n",
+        );
+        let settings = update_settings(&data, &own, &rauc).unwrap();
+        assert!(settings.window.is_some());
+        assert_eq!(settings.fleet.unwrap().url, "https://other.example");
+    }
 }

@@ -90,7 +90,39 @@ pub struct FleetLink {
     pub url: String,
     pub tenant: String,
     pub controller_id: String,
-    pub token_file: PathBuf,
+    pub token: FleetToken,
+}
+
+/// Where the terminal's `TargetToken` comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum FleetToken {
+    /// A file holding it (`token_file` of `[update]`), read when the agent starts.
+    File(PathBuf),
+    /// The credential the terminal got when it enrolled for sync: the same one.
+    Enrolled(String),
+}
+
+impl std::fmt::Debug for FleetToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FleetToken::File(path) => f.debug_tuple("File").field(path).finish(),
+            // A credential never goes into a log.
+            FleetToken::Enrolled(_) => f.write_str("Enrolled(…)"),
+        }
+    }
+}
+
+impl Default for UpdateSettings {
+    /// No fleet, no window: USB sticks, the system bus, the image's paths.
+    fn default() -> UpdateSettings {
+        UpdateSettings {
+            fleet: None,
+            window: None,
+            imports: PathBuf::from(IMPORTS_DIR_DEFAULT),
+            os_release: PathBuf::from(OS_RELEASE_DEFAULT),
+            bus_address: None,
+        }
+    }
 }
 
 impl UpdateSettings {
@@ -116,7 +148,7 @@ impl UpdateSettings {
                         "controller_id (the terminal's id from enrolment)",
                         "controller_id = \"term-5c1e…\"",
                     )?,
-                    token_file: raw.token_file.ok_or_else(|| {
+                    token: raw.token_file.map(FleetToken::File).ok_or_else(|| {
                         format!(
                             "update fleet = \"{url}\" needs token_file (the credential from enrolment), like token_file = \"/data/pos/fleet-token\""
                         )
@@ -692,20 +724,28 @@ async fn run(
             }
         }
     };
+    let token = |fleet: &FleetLink| match &fleet.token {
+        FleetToken::Enrolled(token) => Ok(token.clone()),
+        FleetToken::File(path) => std::fs::read_to_string(path)
+            .map(|token| token.trim().to_owned())
+            .map_err(|error| {
+                format!(
+                    "the fleet credential {} cannot be read ({error}); updates come only from USB sticks",
+                    path.display()
+                )
+            }),
+    };
     let (server, tenant, controller_id, token) = match &settings.fleet {
         None => Default::default(),
-        Some(fleet) => match std::fs::read_to_string(&fleet.token_file) {
+        Some(fleet) => match token(fleet) {
             Ok(token) => (
                 fleet.url.clone(),
                 fleet.tenant.clone(),
                 fleet.controller_id.clone(),
-                token.trim().to_owned(),
+                token,
             ),
             Err(error) => {
-                report_error(format!(
-                    "the fleet credential {} cannot be read ({error}); updates come only from USB sticks",
-                    fleet.token_file.display()
-                ));
+                report_error(error);
                 Default::default()
             }
         },
@@ -883,8 +923,8 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            fleet.fleet.unwrap().token_file,
-            PathBuf::from("/data/pos/fleet-token")
+            fleet.fleet.unwrap().token,
+            FleetToken::File(PathBuf::from("/data/pos/fleet-token"))
         );
         let cases = [
             ("fleet = \"fleet.example.com\"", "https://fleet.example.com"),
