@@ -338,6 +338,10 @@ pub struct ImageSpec<'a> {
     pub terminal: &'a Path,
     /// The certificate terminals trust for update bundles.
     pub keyring: &'a Path,
+    /// The software's version (`VERSION_ID` of the image's os-release, which the terminal
+    /// shows and reports to the fleet) and the build it comes from.
+    pub version: &'a str,
+    pub build: &'a str,
     pub mirror: &'a str,
     /// Extra Debian packages: the libraries the terminal program links to.
     pub extra_packages: &'a [String],
@@ -443,6 +447,12 @@ fn customise(spec: &ImageSpec<'_>, image_dir: &Path, rootfs: &Path) -> Result<()
     )?;
     std::fs::copy(spec.keyring, rootfs.join("etc/rauc/keyring.pem"))
         .with_context(|| format!("copying the keyring {}", spec.keyring.display()))?;
+    // Debian's /etc/os-release points here; the system is Open POS, of this version.
+    let os_release_path = rootfs.join("usr/lib/os-release");
+    if os_release_path.symlink_metadata().is_ok() {
+        std::fs::remove_file(&os_release_path)?;
+    }
+    std::fs::write(&os_release_path, os_release(spec.version, spec.build)?)?;
     let terminal = rootfs.join("usr/bin/pos-terminal");
     std::fs::copy(spec.terminal, &terminal)
         .with_context(|| format!("copying {}", spec.terminal.display()))?;
@@ -669,6 +679,22 @@ pub fn allocated_bytes(file: &Path) -> Result<u64> {
     Ok(std::fs::metadata(file)?.blocks() * 512)
 }
 
+/// The image's os-release: Open POS at `version` (also what its update bundles are called),
+/// built from `build`, on Debian. `version` must be a valid `VERSION_ID`.
+pub fn os_release(version: &str, build: &str) -> Result<String> {
+    let allowed = |c: char| c.is_ascii_digit() || c.is_ascii_lowercase() || "._-".contains(c);
+    if version.is_empty() || !version.chars().all(allowed) {
+        bail!("the version {version:?} may hold only 0-9, a-z, '.', '_' and '-'");
+    }
+    if !build.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        bail!("the build {build:?} may hold only letters, digits, '.', '_' and '-'");
+    }
+    Ok(format!(
+        "PRETTY_NAME=\"Open POS {version}\"\nNAME=\"Open POS\"\nID=open-pos\nID_LIKE=debian\n\
+         VERSION=\"{version} ({build})\"\nVERSION_ID={version}\nBUILD_ID={build}\n"
+    ))
+}
+
 /// The terminal program as it goes onto the disk: a release build, with only the full-screen
 /// UI (`--no-default-features --features kms`, no desktop window) when the terminal has that
 /// feature.
@@ -807,6 +833,16 @@ pub fn write_grubenv(disk: &Path, vars: &BTreeMap<String, String>, work: &Path) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_os_release_names_the_version_the_terminal_reports() {
+        let text = os_release("1.4.0", "e06b782").unwrap();
+        assert!(text.lines().any(|line| line == "VERSION_ID=1.4.0"));
+        assert!(text.lines().any(|line| line == "ID=open-pos"));
+        for wrong in ["", "1.4 beta", "1.4.0+git", "V1"] {
+            assert!(os_release(wrong, "x").is_err(), "{wrong:?}");
+        }
+    }
 
     #[test]
     fn partitions_follow_each_other_and_the_slots_are_the_same_size() {

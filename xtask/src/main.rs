@@ -76,10 +76,11 @@ tasks:
   bundle --rootfs IMAGE --version VERSION [--pki DIR] [--out FILE]
                 pack a root filesystem image into a signed verity bundle and check it as a
                 terminal would (default PKI target/pki, default output target/bundle/)
-  image [--test] [--out FILE] [--pki DIR] [--mirror URL]
+  image [--test] [--out FILE] [--pki DIR] [--mirror URL] [--version VERSION]
                 build the terminal's bootable disk image (GPT: ESP with GRUB, root slots A
                 and B, data) from Debian packages and image/; --test adds the serial-port
-                status report qemu-test reads. Needs root (mmdebstrap). Default output
+                status report qemu-test reads; VERSION (default the workspace's) goes into
+                its os-release. Needs root (mmdebstrap). Default output
                 target/image/open-pos-{product,test}.img, with a .bmap beside it
   installer [--test] [--image FILE] [--out FILE]
                 make the USB installer stick that writes the disk image (default
@@ -241,10 +242,14 @@ fn make_image(variant: image::Variant) -> Result<PathBuf> {
     let started = std::time::Instant::now();
     let terminal = image::build_terminal()?;
     let libraries = image::library_packages(&terminal.binary)?;
+    let version = option("--version").unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+    let build = git_revision().unwrap_or_else(|| "unknown".to_owned());
     let spec = image::ImageSpec {
         variant,
         terminal: &terminal.binary,
         keyring: &pki.keyring(),
+        version: &version,
+        build: &build,
         mirror: &mirror,
         extra_packages: &libraries,
         work: &root.join(format!("target/image/work-{}", variant.name())),
