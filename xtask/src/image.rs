@@ -686,7 +686,10 @@ pub fn os_release(version: &str, build: &str) -> Result<String> {
     if version.is_empty() || !version.chars().all(allowed) {
         bail!("the version {version:?} may hold only 0-9, a-z, '.', '_' and '-'");
     }
-    if !build.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+    if !build
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
         bail!("the build {build:?} may hold only letters, digits, '.', '_' and '-'");
     }
     Ok(format!(

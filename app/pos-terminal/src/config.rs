@@ -37,7 +37,7 @@
 //! enabled = true
 //! input_dir = "/dev/input"
 //!
-//! [update]                   # see update_agent; the appliance runs it without the section
+//! [update]                   # see update_agent; an enrolled appliance runs it without one
 //! fleet = "https://fleet.example.com"
 //! tenant = "tenant-3f9a…"
 //! controller_id = "term-5c1e…"

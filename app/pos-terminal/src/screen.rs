@@ -270,11 +270,8 @@ pub fn start_till(
     SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.
-    let update_settings = crate::service::update_settings(
-        data,
-        config,
-        Path::new(crate::service::RAUC_SYSTEM_CONF),
-    );
+    let update_settings =
+        crate::service::update_settings(data, config, Path::new(crate::service::RAUC_SYSTEM_CONF));
     let updates = match update_settings {
         Some(settings) => Some(crate::update_agent::spawn(
             settings,

@@ -162,39 +162,42 @@ pub fn sync_settings(
     ))
 }
 
-/// RAUC's configuration: present on the appliance, where the update agent always runs.
+/// RAUC's configuration: present on the appliance, and only there can the agent install.
 pub const RAUC_SYSTEM_CONF: &str = "/etc/rauc/system.conf";
 
-/// What the update agent does: `[update]` of the configuration, or on the appliance (where
-/// RAUC is configured) the defaults. Without a fleet of its own it polls the fleet the
-/// terminal enrolled with, with the credential it got there, so a terminal set up on the
-/// screen gets the fleet's updates with nothing written by hand. `None`: no agent (a
-/// desktop without `[update]`).
+/// What the update agent does: `[update]` of the configuration, which without a fleet of its
+/// own polls the fleet the terminal enrolled with; or, on an enrolled appliance (where RAUC is
+/// configured) without the section, the defaults with that fleet. The agent uses the
+/// credential the terminal got when it enrolled, so a terminal set up on its screen gets the
+/// fleet's updates with nothing written by hand. `None`: no agent.
 pub fn update_settings(
     data: &DataDir,
     config: &TerminalConfig,
     rauc_system_conf: &Path,
 ) -> Option<crate::update_agent::UpdateSettings> {
-    let mut settings = match &config.update {
-        Some(settings) => settings.clone(),
-        None if rauc_system_conf.exists() => crate::update_agent::UpdateSettings::default(),
-        None => return None,
-    };
-    if settings.fleet.is_none() {
-        match crate::sync_agent::Credential::load(&data.root) {
-            Ok(Some(credential)) => {
-                settings.fleet = Some(crate::update_agent::FleetLink {
-                    url: credential.url,
-                    tenant: credential.tenant.as_str().to_owned(),
-                    controller_id: credential.device.as_str().to_owned(),
-                    token: crate::update_agent::FleetToken::Enrolled(credential.token),
-                });
-            }
-            Ok(None) => {}
-            Err(error) => {
-                eprintln!("pos-terminal: updates come only from USB sticks: {error}");
-            }
+    let enrolled = match crate::sync_agent::Credential::load(&data.root) {
+        Ok(credential) => credential,
+        Err(error) => {
+            eprintln!("pos-terminal: updates do not come from the fleet: {error}");
+            None
         }
+    };
+    let mut settings = match (&config.update, &enrolled) {
+        (Some(settings), _) => settings.clone(),
+        (None, Some(_)) if rauc_system_conf.exists() => {
+            crate::update_agent::UpdateSettings::default()
+        }
+        (None, _) => return None,
+    };
+    if settings.fleet.is_none()
+        && let Some(credential) = enrolled
+    {
+        settings.fleet = Some(crate::update_agent::FleetLink {
+            url: credential.url,
+            tenant: credential.tenant.as_str().to_owned(),
+            controller_id: credential.device.as_str().to_owned(),
+            token: crate::update_agent::FleetToken::Enrolled(credential.token),
+        });
     }
     Some(settings)
 }
@@ -304,14 +307,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = DataDir::new(dir.path());
         let rauc = dir.path().join("system.conf");
-        // A desktop without RAUC and without [update] runs no agent.
-        assert_eq!(update_settings(&data, &config(""), &rauc), None);
         std::fs::write(&rauc, "[system]\n").unwrap();
-        let usb_only = update_settings(&data, &config(""), &rauc).unwrap();
+        // Not enrolled and no [update]: no agent, on the appliance or elsewhere.
+        assert_eq!(update_settings(&data, &config(""), &rauc), None);
+        let usb_only = update_settings(&data, &config("[update]\n"), &rauc).unwrap();
         assert_eq!(usb_only.fleet, None);
         assert_eq!(usb_only.imports, PathBuf::from(IMPORTS_DIR_DEFAULT));
 
         enrolled(dir.path());
+        // A desktop without RAUC runs no agent without [update], enrolled or not.
+        assert_eq!(
+            update_settings(&data, &config(""), &dir.path().join("no-rauc.conf")),
+            None
+        );
         let fleet = update_settings(&data, &config(""), &rauc)
             .unwrap()
             .fleet
@@ -320,12 +328,20 @@ mod tests {
         assert_eq!(fleet.tenant, "tenant-1");
         assert_eq!(fleet.controller_id, "term-7");
         assert_eq!(fleet.token, FleetToken::Enrolled("secret".to_owned()));
-        // The window of [update] stays; its own fleet wins over the enrolment's.
+        // [update] keeps its window and takes the enrolment's fleet...
+        let windowed = update_settings(
+            &data,
+            &config("[update]\nwindow = \"02:00-05:00\"\n"),
+            &rauc,
+        )
+        .unwrap();
+        assert!(windowed.window.is_some());
+        assert_eq!(windowed.fleet.unwrap().controller_id, "term-7");
+        // ...unless it names a fleet of its own.
         let own = config(
-            "[update]\nwindow = \"02:00-05:00\"\nfleet = \"https://other.example\"\ntenant = \"t\"\ncontroller_id = \"c\"\ntoken_file = \"/data/pos/fleet-token\"\n",
+            "[update]\nfleet = \"https://other.example\"\ntenant = \"t\"\ncontroller_id = \"c\"\ntoken_file = \"/data/pos/fleet-token\"\n",
         );
         let settings = update_settings(&data, &own, &rauc).unwrap();
-        assert!(settings.window.is_some());
         assert_eq!(settings.fleet.unwrap().url, "https://other.example");
     }
 }

@@ -724,7 +724,8 @@ async fn run(
             }
         }
     };
-    let token = |fleet: &FleetLink| match &fleet.token {
+    let token = |fleet: &FleetLink| {
+        match &fleet.token {
         FleetToken::Enrolled(token) => Ok(token.clone()),
         FleetToken::File(path) => std::fs::read_to_string(path)
             .map(|token| token.trim().to_owned())
@@ -734,6 +735,7 @@ async fn run(
                     path.display()
                 )
             }),
+    }
     };
     let (server, tenant, controller_id, token) = match &settings.fleet {
         None => Default::default(),
