@@ -5,6 +5,9 @@
 //!                                             the till (window, or full screen with `kms`);
 //!                                             `--setup`: first-boot setup when none was done
 //! pos-terminal demo-day [--width COLUMNS]     print the scripted demo day
+//! pos-terminal check [--data DIR] [--config FILE]
+//!                                             open the store, verify its journal, read every
+//!                                             sale back; `key=value` lines, exit 1 on a break
 //! ```
 
 use std::path::PathBuf;
@@ -13,17 +16,18 @@ use anyhow::{Context, bail};
 use pos_terminal::config::TerminalConfig;
 use pos_terminal::terminal::DataDir;
 
-const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]";
+const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]\n       pos-terminal check [--data DIR] [--config FILE]";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("demo-day") {
         return demo_day(&args[1..]);
     }
+    let check = args.first().map(String::as_str) == Some("check");
     let mut data = None;
     let mut config = None;
     let mut setup = false;
-    let mut rest = args.iter();
+    let mut rest = args.iter().skip(usize::from(check));
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "--data" => data = Some(PathBuf::from(value(rest.next(), "--data")?)),
@@ -41,6 +45,17 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or_else(DataDir::desktop_default);
     let config_file = config.unwrap_or_else(|| data.config_file());
     let config = TerminalConfig::load(&config_file)?;
+    if check {
+        let found = pos_terminal::terminal::check_store(
+            &data,
+            pos_core::id::DeviceId::new(&config.device),
+        )?;
+        print!("{}", found.report());
+        if found.journal_break.is_some() {
+            bail!("the journal in {} is broken", data.root.display());
+        }
+        return Ok(());
+    }
     eprintln!(
         "pos-terminal: data in {}, receipts filed in {}",
         data.root.display(),

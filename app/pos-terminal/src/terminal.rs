@@ -31,6 +31,59 @@ pub enum StartError {
     Seed(#[from] SeedError),
 }
 
+/// What `pos-terminal check` found in a terminal's store: it opened (and migrated), its
+/// journal's hash chain, and its sales, each read whole (a sale whose figures do not add up
+/// fails to read).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoreCheck {
+    pub journal_entries: u64,
+    pub journal_last_seq: u64,
+    /// Where the chain breaks, in words; `None` when it is intact.
+    pub journal_break: Option<String>,
+    pub sales: usize,
+    /// The sales' totals added up (one store, one currency).
+    pub sales_total: rust_decimal::Decimal,
+}
+
+impl StoreCheck {
+    /// `key=value` lines, for the technician and for scripts.
+    pub fn report(&self) -> String {
+        format!(
+            "journal_entries={}\njournal_last_seq={}\njournal_intact={}\nsales={}\nsales_total={}\n",
+            self.journal_entries,
+            self.journal_last_seq,
+            match &self.journal_break {
+                None => "yes".to_owned(),
+                Some(at) => format!("no: {at}"),
+            },
+            self.sales,
+            self.sales_total,
+        )
+    }
+}
+
+/// Opens the store in `data` as the terminal would (migrating it), walks the journal and reads
+/// every sale back.
+pub fn check_store(data: &DataDir, device: DeviceId) -> Result<StoreCheck, StartError> {
+    let failed = |source: StoreError| StartError::Store {
+        dir: data.root.clone(),
+        source,
+    };
+    let store = Store::open(&data.root, device).map_err(failed)?;
+    let chain = store.verify_journal().map_err(failed)?;
+    let sales = store
+        .sale_records_between(Timestamp::from_unix_ms(0), Timestamp::from_unix_ms(i64::MAX))
+        .map_err(failed)?;
+    let sales_total = sales.iter().map(|sale| sale.total.amount()).sum();
+    Ok(StoreCheck {
+        journal_entries: chain.entries_checked,
+        journal_last_seq: chain.last_seq,
+        journal_break: chain.first_break.map(|at| at.to_string()),
+        sales: sales.len(),
+        sales_total,
+    })
+}
+
 /// The files and folders of a terminal's data directory.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DataDir {

@@ -188,6 +188,23 @@ fn a_cash_sale_is_stored_moves_stock_verifies_and_prints_its_receipt() {
     assert!(text.contains(&receipt), "{text}");
     assert!(text.contains("3.68"), "{text}");
     assert!(text.contains("Corner Market Mitte"), "{text}");
+
+    // What a technician (and the appliance's boot report) reads: the store opens, the chain
+    // holds, and the one sale reads back whole.
+    drop(store);
+    let checked = std::process::Command::new(env!("CARGO_BIN_EXE_pos-terminal"))
+        .arg("check")
+        .arg("--data")
+        .arg(dir.path())
+        .arg("--config")
+        .arg(dir.path().join("no-such.toml"))
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{report}");
+    for line in ["journal_intact=yes", "sales=1", "sales_total=3.68"] {
+        assert!(report.lines().any(|l| l == line), "{line} in {report}");
+    }
 }
 
 #[test]
