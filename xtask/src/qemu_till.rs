@@ -162,6 +162,34 @@ pub fn compare_screen(actual: &Path, expected: &Path, ignore: &[Rect]) -> Result
     Ok(())
 }
 
+/// The till's header: clock, sync backlog and printer state change by themselves.
+pub const HEADER: Rect = Rect::new(0, 0, 1280, 52);
+/// Pixels that must change for a tap to count as seen: one more PIN dot is a few hundred, a
+/// text cursor's blink (left out by this) a few dozen.
+pub const TAP_CHANGED_PIXELS_MIN: u64 = 80;
+
+/// Whether the screenshots `before` and `after` differ by at least `changed_min` pixels
+/// outside `ignore`.
+pub fn screens_differ(
+    before: &Path,
+    after: &Path,
+    ignore: &[Rect],
+    changed_min: u64,
+) -> Result<bool> {
+    let read = |path: &Path| {
+        image::open(path)
+            .with_context(|| format!("reading the screenshot {}", path.display()))
+            .map(|picture| picture.to_rgba8())
+    };
+    let (before, after) = (read(before)?, read(after)?);
+    if before.dimensions() != after.dimensions() {
+        return Ok(true);
+    }
+    let (width, height) = after.dimensions();
+    let diff = diff_pixels(before.as_raw(), after.as_raw(), width, height, ignore);
+    Ok(diff.changed >= changed_min)
+}
+
 /// Whether the kept pictures are to be taken anew instead of compared (`UPDATE_SCREENSHOTS`).
 pub fn updating_pictures() -> bool {
     std::env::var_os("UPDATE_SCREENSHOTS").is_some()
@@ -401,6 +429,32 @@ mod tests {
         assert!(error.contains("x 10..20, y 5..6"), "{error}");
         assert!(error.contains(&actual.display().to_string()), "{error}");
         compare_screen(&actual, &expected, &[Rect::new(0, 0, 40, 10)]).unwrap();
+    }
+
+    #[test]
+    fn a_tap_counts_as_seen_only_when_enough_changed_outside_the_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let (before, after) = (dir.path().join("before.png"), dir.path().join("after.png"));
+        let mut picture = image::RgbaImage::from_pixel(100, 100, image::Rgba([240, 240, 240, 255]));
+        picture.save(&before).unwrap();
+        // The clock in the header moved: not the tap's doing.
+        for x in 0..50 {
+            for y in 0..10 {
+                picture.put_pixel(x, y, image::Rgba([0, 0, 0, 255]));
+            }
+        }
+        picture.save(&after).unwrap();
+        let header = [Rect::new(0, 0, 100, 10)];
+        assert!(!screens_differ(&before, &after, &header, 80).unwrap());
+        // A PIN dot appeared.
+        for x in 40..50 {
+            for y in 40..50 {
+                picture.put_pixel(x, y, image::Rgba([0, 0, 0, 255]));
+            }
+        }
+        picture.save(&after).unwrap();
+        assert!(screens_differ(&before, &after, &header, 80).unwrap());
+        assert!(!screens_differ(&before, &after, &header, 101).unwrap());
     }
 
     #[test]

@@ -72,7 +72,10 @@ pub fn check_store(data: &DataDir, device: DeviceId) -> Result<StoreCheck, Start
     let store = Store::open(&data.root, device).map_err(failed)?;
     let chain = store.verify_journal().map_err(failed)?;
     let sales = store
-        .sale_records_between(Timestamp::from_unix_ms(0), Timestamp::from_unix_ms(i64::MAX))
+        .sale_records_between(
+            Timestamp::from_unix_ms(0),
+            Timestamp::from_unix_ms(i64::MAX),
+        )
         .map_err(failed)?;
     let sales_total = sales.iter().map(|sale| sale.total.amount()).sum();
     Ok(StoreCheck {
