@@ -110,12 +110,20 @@ pub fn boot_problems(report: &Report, slot: &str, expect_ui: bool) -> Vec<String
         ),
     );
     if expect_ui {
+        // Active only once the program said READY=1 (Type=notify).
         expect(
             report.get("terminal_state") == "active",
             format!(
                 "the terminal service is {} ({})",
                 report.get("terminal_state"),
                 report.get("terminal_result")
+            ),
+        );
+        expect(
+            report.get("terminal_watchdog") == "1min",
+            format!(
+                "systemd does not watch the terminal program (WatchdogSec {:?})",
+                report.get("terminal_watchdog")
             ),
         );
     } else {
@@ -1420,7 +1428,7 @@ mod tests {
              root_options=ro,noatime\nroot_writable=no\n\
              data_source=/dev/vda4\ndata_options=rw,nosuid,nodev,noatime\ndata_writable=yes\n\
              terminal_state=active\nterminal_result=success\nterminal_exit_status=0\n\
-             terminal_started_us=35708884\nterminal_restarts=0\n\
+             terminal_started_us=35708884\nterminal_restarts=0\nterminal_watchdog=1min\n\
              health=active\nmark_good=active\nrauc=active\nrauc_booted={slot}\n\
              rauc_io_class=idle\ndisk_scheduler=mq-deadline kyber [bfq] none\n\
              getty_units=\ngetty_processes=0\nsysrq=0\nconsole_keys=active\nvt_switch_keys=0\n\

@@ -7,7 +7,7 @@
 //! drawer service ([`peripherals`]), the customer's pole display ([`pole`]), the scanner
 //! thread ([`scanner`]), the UI thread's wiring ([`screen`]), the sync agent ([`sync_agent`]),
 //! which sends the journal to the fleet and applies what it pulls, the update agent's thread
-//! ([`update_agent`]), and the first-boot setup and service screen over all of these
+//! ([`update_agent`]), systemd's readiness and watchdog pings ([`watchdog`]), and the first-boot setup and service screen over all of these
 //! ([`service`]). Every retail rule is `pos-core`'s and every screen decision the
 //! till's; nothing here computes a price or a total.
 //!
@@ -34,3 +34,4 @@ pub mod service;
 pub mod sync_agent;
 pub mod terminal;
 pub mod update_agent;
+pub mod watchdog;

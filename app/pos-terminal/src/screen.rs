@@ -85,6 +85,7 @@ pub fn run(
     // English is the screen's own language; only others come from a translation.
     select_language(&config.language);
     let window = AppWindow::new()?;
+    let _watchdog = crate::watchdog::start();
     let running: Rc<RefCell<Option<Running>>> = Rc::new(RefCell::new(None));
     let setup = if first_boot_setup && !pos_service::complete::is_set_up(&data.root) {
         let setup = SetupScreen::show(
