@@ -409,8 +409,7 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
             ApiError::not_found("no such path on this fleet server; see docs/sync.md for the API")
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
-        .with_state(state.clone())
-        .merge(crate::dashboard::router(state))
+        .with_state(state)
 }
 
 #[derive(Deserialize)]

@@ -24,7 +24,8 @@
 //! PDF attached or by text message, with bounded retries whose outcome the API lists.
 //!
 //! Over-the-air updates ([`updates`]: bundles, rollouts and the hawkBit-shaped device API)
-//! keep their own storage trait beside `FleetStorage`, on SQLite for now.
+//! keep their own storage trait beside `FleetStorage`, on SQLite and PostgreSQL; the
+//! dashboard's Updates page drives them through the operator API's functions.
 
 pub mod api;
 pub mod auth;

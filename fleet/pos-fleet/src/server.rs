@@ -12,6 +12,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::api::{AppState, router};
 use crate::auth;
+use crate::dashboard;
 use crate::postgres::PostgresStorage;
 use crate::sqlite::{self, SqliteStorage};
 use crate::storage::{AccountRole, FleetStorage, NewAccount, StorageError};
@@ -260,14 +261,16 @@ pub async fn start_with_updates(
 ) -> Result<RunningFleet, FleetError> {
     spawn_receipts(config, &storage);
     let api = AppState::new(storage, matches!(transport, Transport::Tls(_)));
-    let update_routes = crate::updates::router(UpdatesState::new(
+    let updates = UpdatesState::new(
         api.clone(),
         updates,
         config.updates.clone(),
         config.data_dir.join(BUNDLES_DIR),
         matches!(transport, Transport::Tls(_)),
-    ));
-    let app = update_routes.merge(router(api, config.body_bytes_max));
+    );
+    let app = crate::updates::router(updates.clone())
+        .merge(dashboard::router(api.clone(), Some(updates)))
+        .merge(router(api, config.body_bytes_max));
     serve(config, transport, app).await
 }
 
@@ -278,7 +281,8 @@ pub async fn start_with(
 ) -> Result<RunningFleet, FleetError> {
     spawn_receipts(config, &storage);
     let api = AppState::new(storage, matches!(transport, Transport::Tls(_)));
-    serve(config, transport, router(api, config.body_bytes_max)).await
+    let app = dashboard::router(api.clone(), None).merge(router(api, config.body_bytes_max));
+    serve(config, transport, app).await
 }
 
 /// The receipt sender runs beside the server when configured.

@@ -65,17 +65,46 @@ pub enum Tab {
     Terminals,
     Catalogue,
     Receipts,
+    Updates,
     Tenants,
 }
 
-const TABS: [(Tab, &str, &str); 6] = [
-    (Tab::Overview, "", "Branches"),
-    (Tab::Sales, "/sales", "Sales"),
-    (Tab::Stock, "/stock", "Stock"),
-    (Tab::Terminals, "/terminals", "Terminals"),
-    (Tab::Catalogue, "/catalogue", "Catalogue"),
-    (Tab::Receipts, "/receipts", "Receipts"),
+/// A tenant's pages, in the navigation's order.
+pub const TABS: &[Tab] = &[
+    Tab::Overview,
+    Tab::Sales,
+    Tab::Stock,
+    Tab::Terminals,
+    Tab::Catalogue,
+    Tab::Receipts,
 ];
+
+/// A tenant's pages where the fleet also serves updates.
+pub const TABS_WITH_UPDATES: &[Tab] = &[
+    Tab::Overview,
+    Tab::Sales,
+    Tab::Stock,
+    Tab::Terminals,
+    Tab::Catalogue,
+    Tab::Receipts,
+    Tab::Updates,
+];
+
+impl Tab {
+    /// The page's path under the tenant's, and its name in the navigation.
+    fn link(self) -> (&'static str, &'static str) {
+        match self {
+            Tab::Overview => ("", "Branches"),
+            Tab::Sales => ("/sales", "Sales"),
+            Tab::Stock => ("/stock", "Stock"),
+            Tab::Terminals => ("/terminals", "Terminals"),
+            Tab::Catalogue => ("/catalogue", "Catalogue"),
+            Tab::Receipts => ("/receipts", "Receipts"),
+            Tab::Updates => ("/updates", "Updates"),
+            Tab::Tenants => ("", "Tenants"),
+        }
+    }
+}
 
 fn role_name(role: AccountRole) -> &'static str {
     match role {
@@ -85,12 +114,12 @@ fn role_name(role: AccountRole) -> &'static str {
     }
 }
 
-/// A whole page: the frame with navigation for `tenant` (none on the operator's tenant list),
-/// and `body`.
+/// A whole page: the frame with navigation to `tenant`'s pages `tabs` (none on the
+/// operator's tenant list), and `body`.
 pub fn page(
     title: &str,
     account: &Account,
-    tenant: Option<&TenantRecord>,
+    tenant: Option<(&TenantRecord, &[Tab])>,
     here: Tab,
     body: &str,
 ) -> String {
@@ -105,8 +134,9 @@ pub fn page(
             }
         ));
     }
-    if let Some(tenant) = tenant {
-        for (tab, path, name) in TABS {
+    if let Some((tenant, tabs)) = tenant {
+        for &tab in tabs {
+            let (path, name) = tab.link();
             nav.push_str(&format!(
                 r#"<a href="/ui/t/{}{path}"{}>{name}</a>"#,
                 url_part(tenant.id.as_str()),
@@ -115,7 +145,7 @@ pub fn page(
         }
     }
     let heading = match tenant {
-        Some(tenant) => format!("{} · {}", escape(&tenant.name), escape(title)),
+        Some((tenant, _)) => format!("{} · {}", escape(&tenant.name), escape(title)),
         None => escape(title),
     };
     format!(
@@ -187,6 +217,21 @@ pub fn period_form(action: &str, period: &Period, currencies: &[String], currenc
     )
 }
 
+/// A message as a sentence: capital first letter, full stop at the end.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let end = if text.ends_with(['.', '!', '?']) {
+        ""
+    } else {
+        "."
+    };
+    format!("{}{}{end}", first.to_uppercase(), chars.as_str())
+}
+
 /// A notice at the top of a page.
 pub fn notice(ok: bool, message: &str) -> String {
     format!(
@@ -207,6 +252,13 @@ mod tests {
             "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
         );
         assert_eq!(url_part("tnt 1/2"), "tnt%201%2F2");
+    }
+
+    #[test]
+    fn a_message_becomes_a_sentence() {
+        assert_eq!(sentence("the bundle is for 'x'"), "The bundle is for 'x'.");
+        assert_eq!(sentence("Done."), "Done.");
+        assert_eq!(sentence(""), "");
     }
 
     #[test]

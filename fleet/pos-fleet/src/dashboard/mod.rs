@@ -4,7 +4,9 @@
 //! products, stock across stores with low-stock flags and transfer suggestions, the terminals
 //! (last seen, what they still have to pull, software version), failed digital receipts;
 //! catalogue and price management that publishes to the terminals through the same storage
-//! calls as the API; and consolidated exports as CSV, Excel and PDF.
+//! calls as the API; consolidated exports as CSV, Excel and PDF; and, where the fleet serves
+//! updates, the Updates page (`updates`: bundles, rollouts, store windows, each terminal's
+//! version, slots and last feedback) over the operator API's own functions.
 //!
 //! Owns: the dashboard's summary tables and their upkeep as sales and stock movements arrive
 //! (`sqlite`, `postgres`, from the pure `data::SaleFacts`), the figures (`figures`, pure), the
@@ -20,6 +22,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use crate::api::AppState;
+use crate::updates::UpdatesState;
 
 mod charts;
 pub mod data;
@@ -28,6 +31,7 @@ pub mod figures;
 mod html;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+mod updates;
 pub mod web;
 
 /// The stylesheet, embedded in the binary.
@@ -37,11 +41,25 @@ pub const STYLE: &str = include_str!("../../dashboard/style.css");
 #[derive(Clone)]
 pub struct Dashboard {
     pub app: AppState,
+    /// A tenant's pages: with the Updates page where the fleet serves updates.
+    tabs: &'static [html::Tab],
 }
 
-/// The dashboard's routes. Days and hours are each store's own, on its clock.
-pub fn router(app: AppState) -> Router {
-    let dashboard = Dashboard { app };
+/// The dashboard's routes, with the Updates page when the fleet serves updates. Days and hours
+/// are each store's own, on its clock.
+pub fn router(app: AppState, updates: Option<UpdatesState>) -> Router {
+    let dashboard = Dashboard {
+        app,
+        tabs: if updates.is_some() {
+            html::TABS_WITH_UPDATES
+        } else {
+            html::TABS
+        },
+    };
+    let pages = match updates {
+        Some(updates) => updates::router(dashboard.clone(), updates),
+        None => Router::new(),
+    };
     Router::new()
         .route("/ui", get(web::home))
         .route("/ui/", get(web::home))
@@ -61,4 +79,5 @@ pub fn router(app: AppState) -> Router {
         .route("/ui/t/{tenant}/catalogue/prices", post(web::schedule_price))
         .route("/ui/t/{tenant}/export/{file}", get(web::export_file))
         .with_state(dashboard)
+        .merge(pages)
 }

@@ -123,15 +123,28 @@ pub struct Visible {
     pub account: Account,
     pub tenant: TenantRecord,
     pub stores: Vec<StoreRecord>,
+    /// The tenant's pages, for the navigation.
+    tabs: &'static [Tab],
 }
 
 impl Visible {
-    fn store_ids(&self) -> Vec<StoreId> {
+    pub(super) fn store_ids(&self) -> Vec<StoreId> {
         self.stores.iter().map(|s| s.id.clone()).collect()
     }
 
-    fn may_edit_tenant(&self) -> bool {
+    pub(super) fn may_edit_tenant(&self) -> bool {
         self.account.role != AccountRole::StoreManager
+    }
+
+    /// One of the tenant's pages, `here` in the navigation.
+    pub(super) fn page(&self, title: &str, here: Tab, body: &str) -> String {
+        html::page(
+            title,
+            &self.account,
+            Some((&self.tenant, self.tabs)),
+            here,
+            body,
+        )
     }
 }
 
@@ -169,10 +182,11 @@ async fn visible(dash: &Dashboard, account: Account, tenant: &str) -> Result<Vis
         account,
         tenant: record,
         stores,
+        tabs: dash.tabs,
     })
 }
 
-async fn visible_for(
+pub(super) async fn visible_for(
     dash: &Dashboard,
     headers: &HeaderMap,
     tenant: &str,
@@ -428,7 +442,7 @@ async fn overview_figures(
     })
 }
 
-fn tenant_path(visible: &Visible) -> String {
+pub(super) fn tenant_path(visible: &Visible) -> String {
     format!("/ui/t/{}", url_part(visible.tenant.id.as_str()))
 }
 
@@ -516,13 +530,7 @@ pub async fn overview(
         r#"<section class="card exports"><h2>Exports</h2>{}</section>"#,
         export::links(&base, &query)
     ));
-    Ok(Html(html::page(
-        "Branches",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Overview,
-        &body,
-    )))
+    Ok(Html(visible.page("Branches", Tab::Overview, &body)))
 }
 
 pub async fn overview_json(
@@ -606,13 +614,7 @@ pub async fn sales(
     body.push_str(
         r#"<p class="muted">Payments and products are counted by each store's own days.</p>"#,
     );
-    Ok(Html(html::page(
-        "Sales",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Sales,
-        &body,
-    )))
+    Ok(Html(visible.page("Sales", Tab::Sales, &body)))
 }
 
 pub async fn stock(
@@ -676,17 +678,11 @@ pub async fn stock(
         r#"<section class="card"><h2>Transfer suggestions</h2><table id="transfers"><thead><tr><th>Product</th><th class="num">Quantity</th><th>From</th><th>To</th></tr></thead><tbody>{suggestions}</tbody></table></section>
 <section class="card"><h2>Stock across stores</h2><p class="muted">Each level is the sum of every movement the store's terminals recorded; red is at or below the product's low-stock threshold.</p><table id="stock"><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table></section>"#
     );
-    Ok(Html(html::page(
-        "Stock",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Stock,
-        &body,
-    )))
+    Ok(Html(visible.page("Stock", Tab::Stock, &body)))
 }
 
 /// A time on a store's clock, with the clock named: `2026-04-01 01:30 (UTC+02:00)`.
-fn when(at: Option<Timestamp>, clock: UtcOffset) -> String {
+pub(super) fn when(at: Option<Timestamp>, clock: UtcOffset) -> String {
     at.map_or_else(
         || "never".to_owned(),
         |t| {
@@ -703,7 +699,7 @@ fn when(at: Option<Timestamp>, clock: UtcOffset) -> String {
 }
 
 /// The clock of a store among those visible; UTC for one the account cannot see.
-fn clock_of(visible: &Visible, store: &StoreId) -> UtcOffset {
+pub(super) fn clock_of(visible: &Visible, store: &StoreId) -> UtcOffset {
     visible
         .stores
         .iter()
@@ -791,13 +787,7 @@ pub async fn terminals(
 <button type="submit" id="set-clock">Set clock</button></form></section>"#,
         tenant_path(&visible)
     );
-    Ok(Html(html::page(
-        "Terminals",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Terminals,
-        &body,
-    )))
+    Ok(Html(visible.page("Terminals", Tab::Terminals, &body)))
 }
 
 pub async fn receipts(
@@ -827,13 +817,7 @@ pub async fn receipts(
     let body = format!(
         r#"<section class="card"><h2>Digital receipts that could not be sent</h2><table id="failed-receipts"><thead><tr><th>Receipt</th><th>Channel</th><th>Reason</th><th class="num">Attempts</th><th>Last attempt</th></tr></thead><tbody>{rows}</tbody></table></section>"#
     );
-    Ok(Html(html::page(
-        "Receipts",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Receipts,
-        &body,
-    )))
+    Ok(Html(visible.page("Receipts", Tab::Receipts, &body)))
 }
 
 #[derive(Deserialize)]
@@ -1045,26 +1029,20 @@ async fn catalogue_page(
 <section class="card">{tables}</section>"#,
         clock = escape(&clock_name(tenant_clock(visible))),
     ));
-    let page = html::page(
-        "Catalogue",
-        &visible.account,
-        Some(&visible.tenant),
-        Tab::Catalogue,
-        &body,
-    );
+    let page = visible.page("Catalogue", Tab::Catalogue, &body);
     Ok((status, Html(page)).into_response())
 }
 
 /// `UTC`, `UTC+02:00`.
 /// A store's clock in words: its time zone with the offset it has now, or its fixed offset.
-fn store_clock_name(store: &StoreRecord) -> String {
+pub(super) fn store_clock_name(store: &StoreRecord) -> String {
     match &store.time_zone {
         Some(zone) => format!("{zone}, {}", clock_name(store.offset_at(now()))),
         None => clock_name(store.utc_offset),
     }
 }
 
-fn clock_name(offset: UtcOffset) -> String {
+pub(super) fn clock_name(offset: UtcOffset) -> String {
     if offset.is_utc() {
         "UTC".to_owned()
     } else {
@@ -1074,7 +1052,7 @@ fn clock_name(offset: UtcOffset) -> String {
 
 /// The clock a tenant-wide time is read on: the stores' clock when they all share one, else
 /// UTC.
-fn tenant_clock(visible: &Visible) -> UtcOffset {
+pub(super) fn tenant_clock(visible: &Visible) -> UtcOffset {
     let at = now();
     let mut clocks = visible.stores.iter().map(|s| s.offset_at(at));
     match clocks.next() {

@@ -7,7 +7,8 @@
 //!   compatible string, verity payload);
 //! - [`rollout`]: the pure rules (stages, halting, windows, feedback), no IO;
 //! - [`artifact`]: Range, ETag and Last-Modified over a file streamed from disk;
-//! - [`ddi`]: the device API; `operator` the operator API under `/api/v1`;
+//! - [`ddi`]: the device API; `operator` the operator API under `/api/v1`, whose steps
+//!   (upload, start, cancel, window) the dashboard's Updates page calls too;
 //! - [`storage`]: the [`storage::UpdateStorage`] trait, [`sqlite`] its implementation on
 //!   the fleet's SQLite file and [`postgres`] on PostgreSQL, in tables of their own.
 //!
@@ -17,7 +18,7 @@
 pub mod artifact;
 pub mod bundle;
 pub mod ddi;
-mod operator;
+pub(crate) mod operator;
 pub mod postgres;
 pub mod rollout;
 pub mod sqlite;
@@ -84,6 +85,13 @@ impl UpdatesState {
             bundles_dir,
             scheme: if tls { "https" } else { "http" },
         }
+    }
+
+    /// The largest bundle taken; past it an upload is refused.
+    pub(crate) fn bundle_bytes_max(&self) -> u64 {
+        self.config
+            .as_ref()
+            .map_or(BUNDLE_BYTES_MAX_DEFAULT, |c| c.bundle_bytes_max)
     }
 
     fn polling_sleep_secs(&self) -> u64 {

@@ -1,12 +1,14 @@
 //! The operator side of updates under `/api/v1`: bundle upload (super-admin only), rollouts
-//! (create, status, cancel) and store maintenance windows.
+//! (create, status, cancel) and store maintenance windows. Each change is a function of its
+//! own (`accept_bundle`, `start_rollout`, `stop_rollout`, `set_store_window`) that checks the
+//! account's role and tenant itself, so the dashboard's forms take the same path.
 
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use md5::Md5;
 use pos_core::id::{DeviceId, StoreId, TenantId};
 use pos_sync::wire::ErrorCode;
@@ -46,7 +48,27 @@ struct Received {
     sha256: String,
 }
 
-async fn receive(state: &UpdatesState, body: Body, max: u64) -> Result<Received, ApiError> {
+/// A size in words: `2 GiB`, `300 KiB`, `512 bytes`.
+pub(crate) fn size_text(bytes: u64) -> String {
+    const UNITS: [(&str, u64); 3] = [("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+    for (unit, size) in UNITS {
+        if bytes >= size {
+            let tenths = bytes * 10 / size;
+            return if tenths.is_multiple_of(10) {
+                format!("{} {unit}", tenths / 10)
+            } else {
+                format!("{}.{} {unit}", tenths / 10, tenths % 10)
+            };
+        }
+    }
+    format!("{bytes} bytes")
+}
+
+async fn receive<E: std::fmt::Display>(
+    state: &UpdatesState,
+    mut chunks: impl Stream<Item = Result<Bytes, E>> + Unpin,
+    max: u64,
+) -> Result<Received, ApiError> {
     let failed = |e: std::io::Error| {
         eprintln!("pos-fleet: cannot store an uploaded bundle: {e}");
         ApiError::internal("the fleet could not store the upload; nothing was kept, try again")
@@ -59,9 +81,8 @@ async fn receive(state: &UpdatesState, body: Body, max: u64) -> Result<Received,
     let mut file = tokio::fs::File::create(&path).await.map_err(failed)?;
     let (mut sha1, mut md5, mut sha256) = (Sha1::new(), Md5::new(), Sha256::new());
     let mut size = 0u64;
-    let mut stream = body.into_data_stream();
     let outcome: Result<(), ApiError> = async {
-        while let Some(chunk) = stream.next().await {
+        while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|e| {
                 ApiError::bad_request(format!("the upload was interrupted: {e}; send it again"))
             })?;
@@ -70,7 +91,10 @@ async fn receive(state: &UpdatesState, body: Body, max: u64) -> Result<Received,
                 return Err(ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     ErrorCode::BodyTooLarge,
-                    format!("the bundle is larger than the fleet accepts ({max} bytes)"),
+                    format!(
+                        "the file is larger than the fleet accepts for a bundle ({})",
+                        size_text(max)
+                    ),
                 ));
             }
             sha1.update(&chunk);
@@ -106,6 +130,18 @@ pub(crate) async fn upload_bundle(
     body: Body,
 ) -> Result<(StatusCode, Json<BundleRecord>), ApiError> {
     let account = api::operator(&state.api, &headers).await?;
+    let record = accept_bundle(&state, &account, body.into_data_stream()).await?;
+    Ok((StatusCode::CREATED, Json(record)))
+}
+
+/// Takes a bundle upload for `account`: streams it to disk with its hashes, checks it and
+/// records it; a refused one leaves nothing behind. The API and the dashboard's form both
+/// come through here.
+pub(crate) async fn accept_bundle<E: std::fmt::Display>(
+    state: &UpdatesState,
+    account: &Account,
+    chunks: impl Stream<Item = Result<Bytes, E>> + Unpin,
+) -> Result<BundleRecord, ApiError> {
     if account.role != AccountRole::SuperAdmin {
         return Err(ApiError::forbidden(
             "only the fleet operator (super-admin) uploads update bundles",
@@ -118,7 +154,7 @@ pub(crate) async fn upload_bundle(
             "this fleet has no update keyring configured; start it with --update-keyring",
         )
     })?;
-    let received = receive(&state, body, config.bundle_bytes_max).await?;
+    let received = receive(state, chunks, config.bundle_bytes_max).await?;
     let path = received.path.clone();
     let work = state.bundles_dir.join(format!(
         "{}.check",
@@ -164,7 +200,7 @@ pub(crate) async fn upload_bundle(
         md5: received.md5,
         sha256: received.sha256.clone(),
         uploaded_at: now(),
-        uploaded_by: account.id,
+        uploaded_by: account.id.clone(),
     };
     // Named by content: a second upload of the same bytes lands on the same, identical file.
     let final_path = state.bundles_dir.join(format!("{}.raucb", received.sha256));
@@ -176,8 +212,8 @@ pub(crate) async fn upload_bundle(
         ));
     }
     let saved = record.clone();
-    blocking(&state, move |s| s.save_bundle(&saved)).await?;
-    Ok((StatusCode::CREATED, Json(record)))
+    blocking(state, move |s| s.save_bundle(&saved)).await?;
+    Ok(record)
 }
 
 pub(crate) async fn list_bundles(
@@ -188,12 +224,13 @@ pub(crate) async fn list_bundles(
     Ok(Json(blocking(&state, |s| s.bundles()).await?))
 }
 
-#[derive(Deserialize)]
+/// What a rollout is asked to be: the API's JSON body, or the dashboard's form.
+#[derive(Debug, Deserialize)]
 pub(crate) struct NewRollout {
-    bundle: String,
-    target: Target,
+    pub(crate) bundle: String,
+    pub(crate) target: Target,
     #[serde(flatten)]
-    plan: Plan,
+    pub(crate) plan: Plan,
 }
 
 /// A terminal's line in a rollout's status.
@@ -214,8 +251,8 @@ struct TerminalLine {
 #[derive(Serialize)]
 pub(crate) struct RolloutStatus {
     #[serde(flatten)]
-    rollout: RolloutRecord,
-    stages: Vec<StageTally>,
+    pub(crate) rollout: RolloutRecord,
+    pub(crate) stages: Vec<StageTally>,
     terminals: Vec<TerminalLine>,
 }
 
@@ -283,20 +320,14 @@ async fn status(state: &UpdatesState, rollout_id: &str) -> Result<RolloutStatus,
         let mut terminals = Vec::with_capacity(actions.len());
         for action in &actions {
             let report = s.terminal_report(&action.terminal)?;
-            let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
             terminals.push(TerminalLine {
                 terminal: action.terminal.clone(),
                 store: action.store.clone(),
                 stage: action.stage,
                 action: action.id,
                 status: action.status.as_str().to_owned(),
-                installed_version: report.attributes.get("version").and_then(text),
-                slots: report
-                    .attributes
-                    .iter()
-                    .filter(|(k, _)| k.starts_with("slot."))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                installed_version: installed_version(&report.attributes),
+                slots: slots(&report.attributes),
                 last_feedback: action.last_feedback.clone(),
             });
         }
@@ -392,13 +423,27 @@ pub(crate) async fn create_rollout(
 ) -> Result<(StatusCode, Json<RolloutStatus>), ApiError> {
     let account = api::operator(&state.api, &headers).await?;
     let tenant = TenantId::new(tenant);
+    // Who may is said before what was sent is judged, as on every other call.
     api::owned_tenant(&state.api, &account, &tenant).await?;
     let request: NewRollout = api::parse(&api::body(raw)?)?;
+    let started = start_rollout(&state, &account, tenant, request).await?;
+    Ok((StatusCode::CREATED, Json(started)))
+}
+
+/// Starts a rollout in `tenant` for `account`, which must manage the tenant (the operator or
+/// its owner). The API and the dashboard's form both come through here.
+pub(crate) async fn start_rollout(
+    state: &UpdatesState,
+    account: &Account,
+    tenant: TenantId,
+    request: NewRollout,
+) -> Result<RolloutStatus, ApiError> {
+    api::owned_tenant(&state.api, account, &tenant).await?;
     let bundle_id = request.bundle.clone();
-    blocking(&state, move |s| s.bundle(&bundle_id))
+    blocking(state, move |s| s.bundle(&bundle_id))
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no bundle {}", request.bundle)))?;
-    let terminals = target_terminals(&state, &tenant, &request.target).await?;
+    let terminals = target_terminals(state, &tenant, &request.target).await?;
     if let Some(canary) = &request.plan.canary_store
         && !terminals.iter().any(|(_, store)| store == canary)
     {
@@ -420,11 +465,11 @@ pub(crate) async fn create_rollout(
         current_stage: 0,
         halt_reason: None,
         created_at: at,
-        created_by: account.id,
+        created_by: account.id.clone(),
     };
-    blocking(&state, move |s| s.create_rollout(&record, &actions, at)).await?;
-    progress(&state, &id).await?;
-    Ok((StatusCode::CREATED, Json(status(&state, &id).await?)))
+    blocking(state, move |s| s.create_rollout(&record, &actions, at)).await?;
+    progress(state, &id).await?;
+    status(state, &id).await
 }
 
 pub(crate) async fn list_rollouts(
@@ -455,11 +500,21 @@ pub(crate) async fn cancel_rollout(
     Path(rollout_id): Path<String>,
 ) -> Result<Json<RolloutStatus>, ApiError> {
     let account = api::operator(&state.api, &headers).await?;
-    own_rollout(&state, &account, &rollout_id).await?;
-    let id = rollout_id.clone();
+    Ok(Json(stop_rollout(&state, &account, &rollout_id).await?))
+}
+
+/// Cancels a rollout of a tenant `account` manages. The API and the dashboard's button both
+/// come through here.
+pub(crate) async fn stop_rollout(
+    state: &UpdatesState,
+    account: &Account,
+    rollout_id: &str,
+) -> Result<RolloutStatus, ApiError> {
+    own_rollout(state, account, rollout_id).await?;
+    let id = rollout_id.to_owned();
     let at = now();
-    blocking(&state, move |s| s.cancel_rollout(&id, at)).await?;
-    Ok(Json(status(&state, &rollout_id).await?))
+    blocking(state, move |s| s.cancel_rollout(&id, at)).await?;
+    status(state, rollout_id).await
 }
 
 pub(crate) async fn set_window(
@@ -469,18 +524,29 @@ pub(crate) async fn set_window(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     let account = api::operator(&state.api, &headers).await?;
-    let store = api::managed_store(&state.api, &account, &StoreId::new(store)).await?;
     let window: Option<Window> = api::parse(&api::body(raw)?)?;
+    set_store_window(&state, &account, &StoreId::new(store), window).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets (or with `None` removes) the maintenance window of a store `account` manages. The API
+/// and the dashboard's form both come through here.
+pub(crate) async fn set_store_window(
+    state: &UpdatesState,
+    account: &Account,
+    store: &StoreId,
+    window: Option<Window>,
+) -> Result<(), ApiError> {
+    let store = api::managed_store(&state.api, account, store).await?;
     if let Some(window) = &window {
         window
             .validate()
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
-    blocking(&state, move |s| {
+    blocking(state, move |s| {
         s.set_store_window(&store.id, window.as_ref())
     })
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
+    .await
 }
 
 /// A terminal as the update service sees it, with or without a rollout.
@@ -512,38 +578,60 @@ pub(crate) async fn store_updates(
     let terminals = tokio::task::spawn_blocking(move || fleet.terminals(&store.id))
         .await
         .map_err(|e| ApiError::internal(format!("the request was interrupted: {e}")))??;
-    blocking(&state, move |s| {
-        let mut out = Vec::with_capacity(terminals.len());
-        for terminal in terminals {
-            let report = s.terminal_report(&terminal.id)?;
-            // The unfinished update, or else how the last one ended.
-            let open = match s.open_actions(&terminal.id)?.into_iter().next_back() {
-                Some((action, _)) => Some(action),
-                None => s.last_action(&terminal.id)?,
-            };
-            out.push(TerminalUpdates {
-                installed_version: report
-                    .attributes
-                    .get("version")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned),
-                slots: report
-                    .attributes
-                    .iter()
-                    .filter(|(k, _)| k.starts_with("slot."))
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
-                attributes: report.attributes,
-                reported_at: report.updated_at,
-                rollout: open.as_ref().map(|a| a.rollout.clone()),
-                status: open.as_ref().map(|a| a.status.as_str().to_owned()),
-                last_feedback: open.and_then(|a| a.last_feedback),
-                terminal: terminal.id,
-                name: terminal.name,
-            });
-        }
-        Ok(out)
-    })
-    .await
-    .map(Json)
+    let ids: Vec<DeviceId> = terminals.iter().map(|t| t.id.clone()).collect();
+    let updates = blocking(&state, move |s| s.terminal_updates(&ids)).await?;
+    Ok(Json(
+        terminals
+            .into_iter()
+            .zip(updates)
+            .map(|(terminal, update)| {
+                let action = update.action;
+                TerminalUpdates {
+                    installed_version: installed_version(&update.report.attributes),
+                    slots: slots(&update.report.attributes),
+                    attributes: update.report.attributes,
+                    reported_at: update.report.updated_at,
+                    rollout: action.as_ref().map(|a| a.rollout.clone()),
+                    status: action.as_ref().map(|a| a.status.as_str().to_owned()),
+                    last_feedback: action.and_then(|a| a.last_feedback),
+                    terminal: terminal.id,
+                    name: terminal.name,
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// What the terminal last reported running (config data `version`).
+pub(crate) fn installed_version(
+    attributes: &serde_json::Map<String, serde_json::Value>,
+) -> Option<String> {
+    attributes
+        .get("version")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned)
+}
+
+/// The slots as the terminal last reported them (config data `slot.<name>`).
+fn slots(
+    attributes: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    attributes
+        .iter()
+        .filter(|(k, _)| k.starts_with("slot."))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_written_in_the_largest_unit_they_fill() {
+        assert_eq!(size_text(512), "512 bytes");
+        assert_eq!(size_text(1 << 20), "1 MiB");
+        assert_eq!(size_text(300 * 1024 + 512), "300.5 KiB");
+        assert_eq!(size_text(2 << 30), "2 GiB");
+    }
 }

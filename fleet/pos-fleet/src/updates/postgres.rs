@@ -11,6 +11,8 @@
 //! It must not touch the fleet's own tables: terminals, stores and accounts stay
 //! [`crate::storage::FleetStorage`]'s.
 
+use std::collections::HashMap;
+
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, StoreId, TenantId};
 use postgres::Row;
@@ -18,7 +20,7 @@ use postgres::Row;
 use super::rollout::{FeedbackOn, Window, apply_feedback};
 use super::storage::{
     ActionRecord, BundleRecord, ConfigMode, FeedbackNote, RolloutRecord, RolloutState,
-    TerminalReport, UpdateStorage,
+    TerminalReport, TerminalUpdate, UpdateStorage,
 };
 use crate::postgres::{PostgresStorage, Step, Tx, UniqueRace};
 use crate::storage::StorageError;
@@ -97,6 +99,25 @@ fn action_from_row(r: &Row) -> Step<ActionRecord> {
             .ok_or_else(|| StorageError::Database(format!("unknown action status {status}")))?,
         last_feedback: feedback.as_deref().map(from_json).transpose()?,
         updated_at: Timestamp::from_unix_ms(r.try_get(7)?),
+    })
+}
+
+/// The report of a terminal that never reported: it is asked to.
+fn unreported() -> TerminalReport {
+    TerminalReport {
+        requested: true,
+        ..TerminalReport::default()
+    }
+}
+
+/// A report from `attributes, requested, updated_at` starting at column `first`.
+fn report_from_row(r: &Row, first: usize) -> Step<TerminalReport> {
+    Ok(TerminalReport {
+        attributes: from_json(&r.try_get::<_, String>(first)?)?,
+        requested: r.try_get(first + 1)?,
+        updated_at: r
+            .try_get::<_, Option<i64>>(first + 2)?
+            .map(Timestamp::from_unix_ms),
     })
 }
 
@@ -352,16 +373,42 @@ impl UpdateStorage for PostgresStorage {
         self.transaction(UniqueRace::Refuse, |tx| load_action(tx, id, false))
     }
 
-    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError> {
+    fn terminal_updates(
+        &self,
+        terminals: &[DeviceId],
+    ) -> Result<Vec<TerminalUpdate>, StorageError> {
+        let ids: Vec<&str> = terminals.iter().map(DeviceId::as_str).collect();
         self.transaction(UniqueRace::Refuse, |tx| {
-            tx.query_opt(
-                "SELECT id, rollout, terminal, store, stage, status, last_feedback, updated_at \
-                 FROM update_actions WHERE terminal = $1 ORDER BY id DESC LIMIT 1",
-                &[&terminal.as_str()],
-            )?
-            .as_ref()
-            .map(action_from_row)
-            .transpose()
+            let mut reports = HashMap::new();
+            for row in tx.query(
+                "SELECT terminal, attributes, requested, updated_at FROM update_terminal_reports \
+                 WHERE terminal = ANY($1)",
+                &[&ids],
+            )? {
+                let terminal: String = row.try_get(0)?;
+                reports.insert(terminal, report_from_row(&row, 1)?);
+            }
+            let mut actions = HashMap::new();
+            for row in tx.query(
+                "SELECT DISTINCT ON (terminal) id, rollout, terminal, store, stage, status, \
+                 last_feedback, updated_at FROM update_actions WHERE terminal = ANY($1) \
+                 ORDER BY terminal, id DESC",
+                &[&ids],
+            )? {
+                let action = action_from_row(&row)?;
+                actions.insert(action.terminal.clone(), action);
+            }
+            Ok(terminals
+                .iter()
+                .map(|terminal| TerminalUpdate {
+                    terminal: terminal.clone(),
+                    report: reports
+                        .get(terminal.as_str())
+                        .cloned()
+                        .unwrap_or_else(unreported),
+                    action: actions.get(terminal).cloned(),
+                })
+                .collect())
         })
     }
 
@@ -413,18 +460,8 @@ impl UpdateStorage for PostgresStorage {
                 &[&terminal.as_str()],
             )?;
             Ok(match row {
-                // A terminal that never reported is asked to.
-                None => TerminalReport {
-                    requested: true,
-                    ..TerminalReport::default()
-                },
-                Some(row) => TerminalReport {
-                    attributes: from_json(&row.try_get::<_, String>(0)?)?,
-                    requested: row.try_get(1)?,
-                    updated_at: row
-                        .try_get::<_, Option<i64>>(2)?
-                        .map(Timestamp::from_unix_ms),
-                },
+                None => unreported(),
+                Some(row) => report_from_row(&row, 0)?,
             })
         })
     }

@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::rollout::{ActionStatus, FeedbackOn, Window, apply_feedback};
 use super::storage::{
     ActionRecord, BundleRecord, ConfigMode, FeedbackNote, RolloutRecord, RolloutState,
-    TerminalReport, UpdateStorage,
+    TerminalReport, TerminalUpdate, UpdateStorage,
 };
 use crate::sqlite::SqliteStorage;
 use crate::storage::StorageError;
@@ -221,6 +221,33 @@ fn load_rollout(conn: &Connection, id: &str) -> Result<Option<RolloutRecord>, St
     .map_err(db)?
     .map(rollout_from_raw)
     .transpose()
+}
+
+fn load_report(conn: &Connection, terminal: &DeviceId) -> Result<TerminalReport, StorageError> {
+    let row: Option<(String, bool, Option<i64>)> = conn
+        .prepare_cached(
+            "SELECT attributes, requested, updated_at FROM update_terminal_reports \
+             WHERE terminal = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([terminal.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(db)?;
+    match row {
+        // A terminal that never reported is asked to.
+        None => Ok(TerminalReport {
+            requested: true,
+            ..TerminalReport::default()
+        }),
+        Some((attributes, requested, at)) => Ok(TerminalReport {
+            attributes: from_json(&attributes)?,
+            requested,
+            updated_at: at.map(Timestamp::from_unix_ms),
+        }),
+    }
 }
 
 const UNFINISHED: &str = "status NOT IN ('succeeded', 'failed', 'canceled')";
@@ -489,22 +516,33 @@ impl UpdateStorage for SqliteStorage {
         load_action(&inner.conn, id)
     }
 
-    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError> {
+    fn terminal_updates(
+        &self,
+        terminals: &[DeviceId],
+    ) -> Result<Vec<TerminalUpdate>, StorageError> {
         let inner = self.lock()?;
-        inner
+        let mut latest = inner
             .conn
-            .query_row(
-                &format!(
-                    "SELECT {ACTION_COLUMNS} FROM update_actions WHERE terminal = ?1 \
-                     ORDER BY id DESC LIMIT 1"
-                ),
-                [terminal.as_str()],
-                raw_action,
-            )
-            .optional()
-            .map_err(db)?
-            .map(action_from_raw)
-            .transpose()
+            .prepare_cached(&format!(
+                "SELECT {ACTION_COLUMNS} FROM update_actions WHERE terminal = ?1 \
+                 ORDER BY id DESC LIMIT 1"
+            ))
+            .map_err(db)?;
+        let mut out = Vec::with_capacity(terminals.len());
+        for terminal in terminals {
+            let action = latest
+                .query_row([terminal.as_str()], raw_action)
+                .optional()
+                .map_err(db)?
+                .map(action_from_raw)
+                .transpose()?;
+            out.push(TerminalUpdate {
+                terminal: terminal.clone(),
+                report: load_report(&inner.conn, terminal)?,
+                action,
+            });
+        }
+        Ok(out)
     }
 
     fn record_feedback(
@@ -552,28 +590,7 @@ impl UpdateStorage for SqliteStorage {
 
     fn terminal_report(&self, terminal: &DeviceId) -> Result<TerminalReport, StorageError> {
         let inner = self.lock()?;
-        let row: Option<(String, bool, Option<i64>)> = inner
-            .conn
-            .query_row(
-                "SELECT attributes, requested, updated_at FROM update_terminal_reports \
-                 WHERE terminal = ?1",
-                [terminal.as_str()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        match row {
-            // A terminal that never reported is asked to.
-            None => Ok(TerminalReport {
-                requested: true,
-                ..TerminalReport::default()
-            }),
-            Some((attributes, requested, at)) => Ok(TerminalReport {
-                attributes: from_json(&attributes)?,
-                requested,
-                updated_at: at.map(Timestamp::from_unix_ms),
-            }),
-        }
+        load_report(&inner.conn, terminal)
     }
 
     fn save_config_data(

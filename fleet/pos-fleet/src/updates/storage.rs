@@ -129,6 +129,16 @@ pub struct TerminalReport {
     pub updated_at: Option<Timestamp>,
 }
 
+/// A terminal as the update service sees it, with or without a rollout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalUpdate {
+    pub terminal: DeviceId,
+    pub report: TerminalReport,
+    /// Its latest action: the unfinished one when there is one (a terminal is in one
+    /// unfinished rollout at a time, so no action is newer), else how its last update ended.
+    pub action: Option<ActionRecord>,
+}
+
 /// How config data changes the attributes (DDI's `mode`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -176,9 +186,10 @@ pub trait UpdateStorage: Send + Sync + 'static {
         terminal: &DeviceId,
     ) -> Result<Vec<(ActionRecord, RolloutRecord)>, StorageError>;
     fn action(&self, id: u64) -> Result<Option<ActionRecord>, StorageError>;
-    /// The terminal's latest action, finished or not: what the store's update view shows
-    /// once a rollout is over.
-    fn last_action(&self, terminal: &DeviceId) -> Result<Option<ActionRecord>, StorageError>;
+    /// What the update service knows of each of `terminals`, in the same order: its report
+    /// and its latest action. One read for them all, for the store and dashboard views.
+    fn terminal_updates(&self, terminals: &[DeviceId])
+    -> Result<Vec<TerminalUpdate>, StorageError>;
     /// Stores the feedback and moves the action as [`super::rollout::apply_feedback`] says, in
     /// one transaction; returns the action as it now is.
     fn record_feedback(

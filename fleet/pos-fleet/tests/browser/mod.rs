@@ -189,6 +189,21 @@ impl Browser {
         self.wait_for("!window.__left && document.readyState === 'complete'");
     }
 
+    /// Puts a file in a file input, as choosing it in the file dialog would.
+    pub fn choose_file(&mut self, selector: &str, path: &std::path::Path) {
+        let document = self.call("DOM.getDocument", json!({}));
+        let found = self.call(
+            "DOM.querySelector",
+            json!({"nodeId": document["root"]["nodeId"], "selector": selector}),
+        );
+        let node = found["nodeId"].as_u64().unwrap_or(0);
+        assert_ne!(node, 0, "no file input {selector}");
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": [path.display().to_string()], "nodeId": node}),
+        );
+    }
+
     pub fn text(&mut self, selector: &str) -> String {
         let value = self.eval(&format!(
             "(() => {{ const e = document.querySelector({}); return e ? e.innerText : null; }})()",

@@ -45,6 +45,17 @@ pub fn stranger() -> &'static Pki {
 
 /// A fleet on `backend` whose update service trusts [`trusted`]'s root.
 pub async fn start(backend: &Backend, plain_allowed: bool) -> Fleet {
+    start_configured(backend, |updates| {
+        updates.policy.plain_allowed = plain_allowed
+    })
+    .await
+}
+
+/// A fleet as [`start`] makes it, its update service configured further by `configure`.
+pub async fn start_configured(
+    backend: &Backend,
+    configure: impl FnOnce(&mut UpdatesConfig),
+) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
     let (backend, path) = (backend.clone(), dir.path().to_path_buf());
     let (storage, updates_storage, schema) = tokio::task::spawn_blocking(move || {
@@ -63,9 +74,10 @@ pub async fn start(backend: &Backend, plain_allowed: bool) -> Fleet {
     let mut updates = UpdatesConfig::new(BundlePolicy {
         keyring: trusted().keyring(),
         compatible: COMPATIBLE.into(),
-        plain_allowed,
+        plain_allowed: false,
     });
     updates.polling_sleep_secs = 300;
+    configure(&mut updates);
     let config = FleetConfig {
         updates: Some(updates),
         ..FleetConfig::new(dir.path().to_path_buf(), "127.0.0.1:0".parse().unwrap())
