@@ -10,6 +10,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -261,6 +262,15 @@ pub fn barcode_commands(text: &str) -> Result<Vec<String>> {
 /// query (`DLE EOT n`) as a ready printer with its drawer shut, and keeps every byte.
 pub struct PrinterEmulator {
     received: Arc<Mutex<Vec<u8>>>,
+    /// Set when the machine is gone: an emulator still waiting for its QEMU's socket must not
+    /// take the next QEMU's (a QEMU serves one client; the next emulator would hear nothing).
+    stopped: Arc<AtomicBool>,
+}
+
+impl Drop for PrinterEmulator {
+    fn drop(&mut self) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
 }
 
 impl PrinterEmulator {
@@ -269,16 +279,17 @@ impl PrinterEmulator {
     /// `capture`.
     pub fn start(socket: PathBuf, capture: PathBuf) -> PrinterEmulator {
         let received = Arc::new(Mutex::new(Vec::new()));
-        let kept = received.clone();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (kept, stop) = (received.clone(), stopped.clone());
         std::thread::spawn(move || {
-            if let Err(error) = serve(&socket, &capture, &kept) {
+            if let Err(error) = serve(&socket, &capture, &kept, &stop) {
                 eprintln!(
                     "the emulated printer on {} stopped: {error:#}",
                     socket.display()
                 );
             }
         });
-        PrinterEmulator { received }
+        PrinterEmulator { received, stopped }
     }
 
     /// Every byte the terminal sent so far.
@@ -290,9 +301,17 @@ impl PrinterEmulator {
     }
 }
 
-fn serve(socket: &Path, capture: &Path, received: &Mutex<Vec<u8>>) -> Result<()> {
+fn serve(
+    socket: &Path,
+    capture: &Path,
+    received: &Mutex<Vec<u8>>,
+    stopped: &AtomicBool,
+) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut stream = loop {
+        if stopped.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         match UnixStream::connect(socket) {
             Ok(stream) => break stream,
             Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),

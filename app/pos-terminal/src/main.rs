@@ -3,7 +3,9 @@
 //! ```text
 //! pos-terminal [--data DIR] [--config FILE] [--setup]
 //!                                             the till (window, or full screen with `kms`);
-//!                                             `--setup`: first-boot setup when none was done
+//!                                             `--setup`: first-boot setup when none was done;
+//!                                             DIR defaults to $POS_DATA_DIR, else the user's
+//!                                             data directory
 //! pos-terminal demo-day [--width COLUMNS]     print the scripted demo day
 //! pos-terminal check [--data DIR] [--config FILE]
 //!                                             open the store, verify its journal, read every
@@ -17,6 +19,9 @@ use pos_terminal::config::TerminalConfig;
 use pos_terminal::terminal::DataDir;
 
 const USAGE: &str = "usage: pos-terminal [--data DIR] [--config FILE] [--setup]\n       pos-terminal demo-day [--width COLUMNS]\n       pos-terminal check [--data DIR] [--config FILE]";
+
+/// Where the data lives when `--data` does not say (`/data/pos` on the appliance).
+const DATA_DIR_VARIABLE: &str = "POS_DATA_DIR";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -40,7 +45,14 @@ fn main() -> anyhow::Result<()> {
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
+    // The appliance's unit names its data partition in POS_DATA_DIR; a desktop uses the
+    // user's data directory.
     let data = data
+        .or_else(|| {
+            std::env::var_os(DATA_DIR_VARIABLE)
+                .filter(|dir| !dir.is_empty())
+                .map(PathBuf::from)
+        })
         .map(DataDir::new)
         .unwrap_or_else(DataDir::desktop_default);
     let config_file = config.unwrap_or_else(|| data.config_file());
