@@ -32,7 +32,7 @@ use slint::{ComponentHandle, Model};
 /// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
 const MONDAY_10AM: i64 = 1_772_445_600_000;
 const MILK: &str = "4006381333931";
-const BUTTER: &str = "4008452011231";
+const BUTTER: &str = "4008452011236";
 const GENERATED: u64 = 20;
 
 fn monday() -> Timestamp {

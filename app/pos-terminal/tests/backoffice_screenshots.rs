@@ -101,7 +101,7 @@ fn trade(till: &mut Till) {
     let baskets: [(i64, &[&str], TenderChoice, &str); 4] = [
         (
             3,
-            &["4006381333931", "4008452011231"],
+            &["4006381333931", "4008452011236"],
             TenderChoice::Cash,
             "10.00",
         ),
@@ -113,7 +113,7 @@ fn trade(till: &mut Till) {
         ),
         (
             1,
-            &["4008452011231", "4006581020013"],
+            &["4008452011236", "4006581020013"],
             TenderChoice::Cash,
             "20.00",
         ),
@@ -282,7 +282,7 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.tap("Show");
     shots.shoot("stock-levels");
     shots.tap("Count");
-    for (code, counted) in [("4006381333931", "60"), ("4008452011231", "37")] {
+    for (code, counted) in [("4006381333931", "60"), ("4008452011236", "37")] {
         shots.type_into("Barcode or SKU", code);
         shots.type_into("Counted", counted);
         shots.tap("Add to count");
