@@ -30,10 +30,11 @@ const MONDAY_10AM: i64 = 1_772_445_600_000;
 const HOUR_MS: i64 = 3_600_000;
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
-/// A 58 × 40 mm shelf edge at 203 dpi with every kind of element the editor adds.
+/// A 58 × 40 mm shelf edge at 203 dpi with most kinds of element the editor adds.
 const SHELF_EDGE: &str = r#"{"name":"Shelf edge","width_mm":"58","height_mm":"40","gap_mm":"2","dpi":203,"elements":[
     {"type":"free_text","x_mm":"3","y_mm":"2","font":{"height_mm":"3"},"text":"Corner Market"},
     {"type":"product_name","x_mm":"3","y_mm":"6","font":{"height_mm":"4"}},
+    {"type":"line","x_mm":"3","y_mm":"10.5","length_mm":"52","line_mm":"0.5"},
     {"type":"price","x_mm":"3","y_mm":"11.5","font":{"height_mm":"7"}},
     {"type":"unit_price","x_mm":"3","y_mm":"19.5","font":{"height_mm":"2.5"}},
     {"type":"barcode","x_mm":"3","y_mm":"24","kind":"ean13","height_mm":"10","module_dots":2,"text":"below"},
@@ -267,6 +268,9 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.type_into("Barcode or SKU", "4006381333931");
     shots.tap("Add");
     shots.shoot("labels");
+    // The barcode chosen on the label: its size and its type.
+    shots.tap("Barcode");
+    shots.shoot("labels-barcode");
 
     shots.tap("Stock");
     shots.tap("Receive");
