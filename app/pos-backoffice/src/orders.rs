@@ -341,31 +341,64 @@ impl<B: Books> BackOffice<B> {
         Ok(self.books().transfers(&self.shop().id, LIST_ROWS)?)
     }
 
-    fn transfer(&self, id: &TransferId) -> Result<Transfer> {
+    pub fn transfer(&self, id: &TransferId) -> Result<Transfer> {
+        self.allow(permission::STOCK_VIEW)?;
         self.books()
             .transfer(id)?
             .ok_or_else(|| BackOfficeError::Input(format!("there is no transfer {id}")))
     }
 
-    /// This store asks the store `from` (its id, as the fleet knows it) for goods: each
-    /// `(code, quantity)` as typed. The fleet passes the request on.
-    pub fn request_transfer(&mut self, from: &str, wanted: &[(&str, &str)]) -> Result<Transfer> {
-        let by = self.allow(permission::TRANSFER)?;
-        let mut lines = Vec::with_capacity(wanted.len());
-        for (code, quantity) in wanted {
-            let product = self.product_for_code(code)?;
-            let quantity = self.typed_quantity(quantity, &product)?;
-            lines.push((product, quantity));
+    /// A line for a transfer request, as typed: the product with `code` and a quantity of
+    /// it above zero. Nothing is recorded until the request is made.
+    pub fn transfer_line(&self, code: &str, quantity: &str) -> Result<(Product, Quantity)> {
+        self.allow(permission::TRANSFER)?;
+        let product = self.product_for_code(code)?;
+        let quantity = self.typed_quantity(quantity, &product)?;
+        if quantity.is_zero() {
+            return Err(pos_core::transfer::TransferError::QuantityNotPositive {
+                name: product.display_name(),
+                quantity,
+            }
+            .into());
         }
+        Ok((product, quantity))
+    }
+
+    /// This store asks the store `from` (its id, as the fleet knows it, checked for typing
+    /// mistakes) for the `wanted` goods, one line per product. The fleet passes the request on.
+    pub fn request_transfer(
+        &mut self,
+        from: &str,
+        wanted: &[(Product, Quantity)],
+    ) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
         let transfer = Transfer::request(
             TransferId::new(self.new_id("tr")),
-            StoreId::new(from.trim()),
+            StoreId::new(from),
             self.shop().id.clone(),
-            &lines,
+            wanted,
             self.now(),
             by.clone(),
         )?;
         self.record(&by, &[DomainEvent::TransferRequested(transfer.clone())])?;
+        Ok(transfer)
+    }
+
+    /// This store withdraws a request it made, before the other store sent anything.
+    pub fn cancel_transfer(&mut self, id: &TransferId) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
+        let mut transfer = self.transfer(id)?;
+        transfer.cancel(&self.shop().id, self.now())?;
+        self.record(&by, &[DomainEvent::TransferCancelled(transfer.clone())])?;
+        Ok(transfer)
+    }
+
+    /// This store turns down another's request, saying why; nothing leaves its stock.
+    pub fn refuse_transfer(&mut self, id: &TransferId, reason: &str) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
+        let mut transfer = self.transfer(id)?;
+        transfer.refuse(&self.shop().id, reason, self.now())?;
+        self.record(&by, &[DomainEvent::TransferRefused(transfer.clone())])?;
         Ok(transfer)
     }
 

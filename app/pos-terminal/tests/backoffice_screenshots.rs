@@ -302,6 +302,45 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("orders");
     shots.tap("Transfers");
     shots.shoot("transfers");
+    // A request put together line by line, not made yet.
+    shots.type_into("Ask store", "str-4f2a9c01d3e5b677");
+    for (code, quantity) in [("4006381333931", "12"), ("4008452011236", "6")] {
+        shots.type_into("Product to transfer", code);
+        shots.type_into("Quantity to transfer", quantity);
+        shots.tap("Add line");
+    }
+    shots.shoot("transfer-request");
+    // Another store's request for milk, as the fleet passes it on, opened here to send or
+    // refuse.
+    let milk = opened
+        .store
+        .borrow()
+        .product_by_code("4006381333931")
+        .unwrap()
+        .unwrap();
+    let asked = pos_core::transfer::Transfer::request(
+        pos_core::id::TransferId::new("tr-altona-1"),
+        pos_core::id::StoreId::new("berlin-mitte"),
+        pos_core::id::StoreId::new("str-4f2a9c01d3e5b677"),
+        &[(milk, pos_core::quantity::Quantity::pieces(12))],
+        monday(),
+        UserId::new("ole"),
+    )
+    .unwrap();
+    opened
+        .store
+        .borrow_mut()
+        .record(
+            &UserId::new("ole"),
+            monday(),
+            &[pos_core::event::DomainEvent::TransferRequested(asked)],
+        )
+        .unwrap();
+    shots.tap("Stock");
+    shots.tap("Orders");
+    shots.tap("Open transfer tr-altona-1");
+    shots.shoot("transfer-incoming");
+    shots.tap("Close transfer");
     shots.tap("Purchase orders");
 
     shots.tap("Reports");
