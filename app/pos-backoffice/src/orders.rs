@@ -341,8 +341,14 @@ impl<B: Books> BackOffice<B> {
         Ok(self.books().transfers(&self.shop().id, LIST_ROWS)?)
     }
 
+    /// One transfer, as the list opens it.
     pub fn transfer(&self, id: &TransferId) -> Result<Transfer> {
         self.allow(permission::STOCK_VIEW)?;
+        self.stored_transfer(id)
+    }
+
+    /// A transfer an action of this module works on, its own permission already checked.
+    fn stored_transfer(&self, id: &TransferId) -> Result<Transfer> {
         self.books()
             .transfer(id)?
             .ok_or_else(|| BackOfficeError::Input(format!("there is no transfer {id}")))
@@ -387,7 +393,7 @@ impl<B: Books> BackOffice<B> {
     /// This store withdraws a request it made, before the other store sent anything.
     pub fn cancel_transfer(&mut self, id: &TransferId) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         transfer.cancel(&self.shop().id, self.now())?;
         self.record(&by, &[DomainEvent::TransferCancelled(transfer.clone())])?;
         Ok(transfer)
@@ -396,7 +402,7 @@ impl<B: Books> BackOffice<B> {
     /// This store turns down another's request, saying why; nothing leaves its stock.
     pub fn refuse_transfer(&mut self, id: &TransferId, reason: &str) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         transfer.refuse(&self.shop().id, reason, self.now())?;
         self.record(&by, &[DomainEvent::TransferRefused(transfer.clone())])?;
         Ok(transfer)
@@ -406,7 +412,7 @@ impl<B: Books> BackOffice<B> {
     /// first expiry first. The stock goes out now.
     pub fn send_transfer(&mut self, id: &TransferId) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         let mut sent = Vec::with_capacity(transfer.lines.len());
         for line in &transfer.lines {
             let in_stock: Vec<(Batch, Quantity)> = self
@@ -446,7 +452,7 @@ impl<B: Books> BackOffice<B> {
         counted: &[(ProductId, String)],
     ) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         let mut quantities = Vec::new();
         for (product_id, text) in counted {
             if text.trim().is_empty() {
