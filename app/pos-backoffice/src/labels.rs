@@ -1,6 +1,7 @@
 //! Shelf and product labels: the layout being edited ([`Draft`]: elements added, moved,
-//! resized and removed on a label of a chosen size), its checks before it is saved, the
-//! saved layouts, and printing labels for chosen products through a [`LabelPrinter`].
+//! resized and removed on a label of a chosen size; each barcode's type, each box's and line's
+//! stroke), its checks before it is saved, the saved layouts, and printing labels for chosen
+//! products through a [`LabelPrinter`].
 //!
 //! The layout itself, its placement in printer dots and the printer languages are
 //! `pos-label`'s; this module only edits one and decides what a product's label says
@@ -11,8 +12,10 @@ use pos_core::catalog::Product;
 use pos_core::event::DomainEvent;
 use pos_core::id::LabelLayoutId;
 use pos_core::quantity::Unit;
+use pos_label::layout::{LINE_MM_MAX, LINE_MM_MIN};
 use pos_label::{
-    BarcodeKind, BarcodeText, Element, Font, Label, LabelData, LabelError, LabelLayout, Language,
+    BarcodeKind, BarcodeText, Direction, Element, Font, Label, LabelData, LabelError, LabelLayout,
+    Language,
 };
 use rust_decimal::Decimal;
 
@@ -26,9 +29,14 @@ pub const SIZES_MM: [(i64, i64); 3] = [(58, 40), (50, 30), (100, 50)];
 pub const DPIS: [u32; 2] = [203, 300];
 /// Positions snap to half millimetres, so a layout dragged by a finger stays tidy.
 pub const GRID_MM: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
-/// One step of "Larger" or "Smaller": half a millimetre of text, a millimetre of bars.
+/// One step of "Larger" or "Smaller": half a millimetre of text, a millimetre of bars, of a
+/// box each way or of a line's length.
 const TEXT_STEP_MM: Decimal = Decimal::from_parts(5, 0, 0, false, 1);
-const BAR_STEP_MM: Decimal = Decimal::ONE;
+const SHAPE_STEP_MM: Decimal = Decimal::ONE;
+/// One step of "Thicker" or "Thinner": two dots at 203 dpi.
+const STROKE_STEP_MM: Decimal = Decimal::from_parts(25, 0, 0, false, 2);
+/// The barcode types the editor offers, in the order of its buttons.
+pub const BARCODE_KINDS: [BarcodeKind; 2] = [BarcodeKind::Ean13, BarcodeKind::Code128];
 /// Most labels of one product in one job, and most products in one job.
 pub const LABELS_PER_PRODUCT_MAX: u32 = 999;
 pub const PRODUCTS_PER_JOB_MAX: usize = 200;
@@ -44,16 +52,20 @@ pub enum ElementKind {
     Barcode,
     FreeText,
     Sku,
+    Box,
+    Line,
 }
 
 impl ElementKind {
-    pub const ALL: [ElementKind; 6] = [
+    pub const ALL: [ElementKind; 8] = [
         ElementKind::ProductName,
         ElementKind::Price,
         ElementKind::UnitPrice,
         ElementKind::Barcode,
         ElementKind::FreeText,
         ElementKind::Sku,
+        ElementKind::Box,
+        ElementKind::Line,
     ];
 
     /// The button that adds one; also how the element is named on the label.
@@ -65,18 +77,21 @@ impl ElementKind {
             ElementKind::Barcode => "Barcode",
             ElementKind::FreeText => "Text",
             ElementKind::Sku => "SKU",
+            ElementKind::Box => "Box",
+            ElementKind::Line => "Line",
         }
     }
 
-    pub fn of(element: &Element) -> Option<ElementKind> {
+    pub fn of(element: &Element) -> ElementKind {
         match element {
-            Element::ProductName { .. } => Some(ElementKind::ProductName),
-            Element::Price { .. } => Some(ElementKind::Price),
-            Element::UnitPrice { .. } => Some(ElementKind::UnitPrice),
-            Element::Barcode { .. } => Some(ElementKind::Barcode),
-            Element::FreeText { .. } => Some(ElementKind::FreeText),
-            Element::Sku { .. } => Some(ElementKind::Sku),
-            Element::Box { .. } => None,
+            Element::ProductName { .. } => ElementKind::ProductName,
+            Element::Price { .. } => ElementKind::Price,
+            Element::UnitPrice { .. } => ElementKind::UnitPrice,
+            Element::Barcode { .. } => ElementKind::Barcode,
+            Element::FreeText { .. } => ElementKind::FreeText,
+            Element::Sku { .. } => ElementKind::Sku,
+            Element::Box { .. } => ElementKind::Box,
+            Element::Line { .. } => ElementKind::Line,
         }
     }
 
@@ -121,6 +136,20 @@ impl ElementKind {
                 // The narrowest bar that still scans: 2 dots at 203 dpi, 3 at 300.
                 module_dots: if dpi >= 300 { 3 } else { 2 },
                 text: BarcodeText::Below,
+            },
+            ElementKind::Box => Element::Box {
+                x_mm,
+                y_mm,
+                width_mm: Decimal::from(20),
+                height_mm: Decimal::TEN,
+                line_mm: Decimal::new(5, 1),
+            },
+            ElementKind::Line => Element::Line {
+                x_mm,
+                y_mm,
+                length_mm: Decimal::from(30),
+                line_mm: Decimal::new(5, 1),
+                direction: Direction::Across,
             },
         }
     }
@@ -199,8 +228,18 @@ impl Draft {
         self.selected = Some(self.layout.elements.len() - 1);
     }
 
-    pub fn select(&mut self, index: usize) {
-        self.selected = (index < self.layout.elements.len()).then_some(index);
+    /// Chooses element `index`; `None` (or an index past the end) chooses none.
+    pub fn select(&mut self, index: Option<usize>) {
+        self.selected = index.filter(|i| *i < self.layout.elements.len());
+    }
+
+    /// The chosen element.
+    pub fn chosen(&self) -> Option<&Element> {
+        self.selected.and_then(|i| self.layout.elements.get(i))
+    }
+
+    fn chosen_mut(&mut self) -> Option<&mut Element> {
+        self.selected.and_then(|i| self.layout.elements.get_mut(i))
     }
 
     /// Moves element `index` to (`x_mm`, `y_mm`), snapped to the grid and kept off negative
@@ -217,17 +256,73 @@ impl Draft {
         }
     }
 
-    /// Makes the selected element's text or bars one step larger (`steps` > 0) or smaller.
+    /// Makes the chosen element one step larger (`steps` > 0) or smaller: a text's height, a
+    /// barcode's bars, a box each way, a line's length. Never below what still prints.
     pub fn resize(&mut self, steps: i32) {
-        let Some(element) = self.selected.and_then(|i| self.layout.elements.get_mut(i)) else {
+        let Some(element) = self.chosen_mut() else {
             return;
         };
-        let (step, least) = match element {
-            Element::Barcode { .. } => (BAR_STEP_MM, Decimal::from(3)),
-            _ => (TEXT_STEP_MM, Decimal::new(15, 1)),
-        };
-        let size = (element.size_mm() + step * Decimal::from(steps)).max(least);
-        element.set_size_mm(size);
+        let change = Decimal::from(steps);
+        match element {
+            Element::Box {
+                width_mm,
+                height_mm,
+                line_mm,
+                ..
+            } => {
+                let least = (*line_mm * Decimal::TWO).max(Decimal::ONE);
+                *width_mm = (*width_mm + SHAPE_STEP_MM * change).max(least);
+                *height_mm = (*height_mm + SHAPE_STEP_MM * change).max(least);
+            }
+            _ => {
+                let (step, least) = match element {
+                    Element::Barcode { .. } => (SHAPE_STEP_MM, Decimal::from(3)),
+                    Element::Line { .. } => (SHAPE_STEP_MM, Decimal::ONE),
+                    _ => (TEXT_STEP_MM, Decimal::new(15, 1)),
+                };
+                let size = (element.size_mm() + step * change).max(least);
+                element.set_size_mm(size);
+            }
+        }
+    }
+
+    /// Makes the chosen box's or line's stroke one step thicker (`steps` > 0) or thinner, kept
+    /// between the thinnest line a printer makes and what the shape leaves room for.
+    pub fn thicken(&mut self, steps: i32) {
+        let change = STROKE_STEP_MM * Decimal::from(steps);
+        match self.chosen_mut() {
+            Some(Element::Box {
+                width_mm,
+                height_mm,
+                line_mm,
+                ..
+            }) => {
+                let most = (*width_mm).min(*height_mm) / Decimal::TWO;
+                *line_mm = (*line_mm + change).clamp(LINE_MM_MIN, most.max(LINE_MM_MIN));
+            }
+            Some(Element::Line {
+                length_mm, line_mm, ..
+            }) => {
+                let most = LINE_MM_MAX.min(*length_mm);
+                *line_mm = (*line_mm + change).clamp(LINE_MM_MIN, most.max(LINE_MM_MIN));
+            }
+            _ => {}
+        }
+    }
+
+    /// Turns the chosen line across or down the label.
+    pub fn set_direction(&mut self, way: Direction) {
+        if let Some(Element::Line { direction, .. }) = self.chosen_mut() {
+            *direction = way;
+        }
+    }
+
+    /// The chosen barcode's type. Whether each product's code can print as that type is
+    /// checked when labels are printed (and for the preview's product at once).
+    pub fn set_barcode_kind(&mut self, chosen: BarcodeKind) {
+        if let Some(Element::Barcode { kind, .. }) = self.chosen_mut() {
+            *kind = chosen;
+        }
     }
 
     /// Removes the selected element.
@@ -241,9 +336,7 @@ impl Draft {
 
     /// Sets the selected free text element's words.
     pub fn set_text(&mut self, words: &str) {
-        if let Some(Element::FreeText { text, .. }) =
-            self.selected.and_then(|i| self.layout.elements.get_mut(i))
-        {
+        if let Some(Element::FreeText { text, .. }) = self.chosen_mut() {
             *text = words.trim().to_owned();
         }
     }
@@ -291,7 +384,7 @@ impl Default for Draft {
 }
 
 /// What `product`'s label says. The barcode is the product's first barcode, or its SKU for
-/// goods without one (a Code 128 layout prints it; an EAN-13 layout refuses it by name).
+/// goods without one (a Code 128 barcode prints it; an EAN-13 one refuses it by name).
 pub fn label_data(product: &Product) -> LabelData {
     let per = match product.unit {
         Unit::Piece => "piece",
@@ -511,5 +604,73 @@ mod tests {
         draft.resize(5);
         draft.move_to(1, Decimal::TWO, Decimal::TEN);
         draft.check().unwrap();
+    }
+
+    #[test]
+    fn boxes_and_lines_grow_and_thicken_within_what_prints() {
+        let mut draft = Draft::new();
+        draft.layout.name = "Shapes".into();
+        draft.add(ElementKind::Box);
+        draft.resize(2);
+        draft.thicken(-10);
+        assert_eq!(
+            draft.chosen(),
+            Some(&Element::Box {
+                x_mm: Decimal::TWO,
+                y_mm: Decimal::TWO,
+                width_mm: Decimal::from(22),
+                height_mm: Decimal::from(12),
+                line_mm: LINE_MM_MIN,
+            })
+        );
+        // A stroke never grows past half the box's narrow side: the box stays a box.
+        draft.thicken(100);
+        let Some(Element::Box { line_mm, .. }) = draft.chosen() else {
+            panic!("a box");
+        };
+        assert_eq!(*line_mm, Decimal::from(6));
+
+        draft.add(ElementKind::Line);
+        draft.resize(-40);
+        draft.thicken(1);
+        draft.set_direction(Direction::Down);
+        assert_eq!(
+            draft.chosen(),
+            Some(&Element::Line {
+                x_mm: Decimal::TWO,
+                y_mm: Decimal::TWO,
+                length_mm: Decimal::ONE,
+                line_mm: Decimal::new(75, 2),
+                direction: Direction::Down,
+            })
+        );
+        draft.check().unwrap();
+    }
+
+    #[test]
+    fn each_barcode_keeps_its_own_type() {
+        let mut draft = Draft::new();
+        draft.add(ElementKind::Barcode);
+        draft.add(ElementKind::Barcode);
+        draft.set_barcode_kind(BarcodeKind::Code128);
+        let kinds: Vec<BarcodeKind> = draft
+            .layout
+            .elements
+            .iter()
+            .filter_map(|e| match e {
+                Element::Barcode { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, [BarcodeKind::Ean13, BarcodeKind::Code128]);
+        draft.select(None);
+        draft.set_barcode_kind(BarcodeKind::Ean13);
+        assert!(matches!(
+            draft.layout.elements[1],
+            Element::Barcode {
+                kind: BarcodeKind::Code128,
+                ..
+            }
+        ));
     }
 }

@@ -2,11 +2,13 @@
 //! size × colour matrix, in-store barcodes, CSV and Excel imports with a preview), stock
 //! (levels per batch, goods receipts with lot and expiry, adjustments with reason codes,
 //! counts with their variance, expiring batches and write-offs, reorder quantities, purchase
-//! orders to vendors received against with lot and expiry, transfers between stores), reports
+//! orders to vendors received against with lot and expiry, transfers between stores requested
+//! line by line, sent, received, cancelled or refused), reports
 //! on screen and exported, today's dashboard, customers and loyalty (the customer's card with
 //! tier, purchases and points ledger; the loyalty settings), people (staff, roles with
-//! their permission tree, PIN resets, the override log), shelf labels (layouts dragged
-//! into place on a preview of the printed label, saved by name, printed for chosen products),
+//! their permission tree, PIN resets, the override log), shelf labels (layouts of texts,
+//! barcodes of either type, boxes and lines dragged into place on a preview of the printed
+//! label, saved by name, printed for chosen products),
 //! and the shop's settings (store details and currency, taxes and rounding, receipt text and
 //! logo, discount limits per role, feature switches, and this terminal's hardware through
 //! `settings::TerminalHardware`).

@@ -341,27 +341,48 @@ impl<B: Books> BackOffice<B> {
         Ok(self.books().transfers(&self.shop().id, LIST_ROWS)?)
     }
 
-    fn transfer(&self, id: &TransferId) -> Result<Transfer> {
+    /// One transfer, as the list opens it.
+    pub fn transfer(&self, id: &TransferId) -> Result<Transfer> {
+        self.allow(permission::STOCK_VIEW)?;
+        self.stored_transfer(id)
+    }
+
+    /// A transfer an action of this module works on, its own permission already checked.
+    fn stored_transfer(&self, id: &TransferId) -> Result<Transfer> {
         self.books()
             .transfer(id)?
             .ok_or_else(|| BackOfficeError::Input(format!("there is no transfer {id}")))
     }
 
-    /// This store asks the store `from` (its id, as the fleet knows it) for goods: each
-    /// `(code, quantity)` as typed. The fleet passes the request on.
-    pub fn request_transfer(&mut self, from: &str, wanted: &[(&str, &str)]) -> Result<Transfer> {
-        let by = self.allow(permission::TRANSFER)?;
-        let mut lines = Vec::with_capacity(wanted.len());
-        for (code, quantity) in wanted {
-            let product = self.product_for_code(code)?;
-            let quantity = self.typed_quantity(quantity, &product)?;
-            lines.push((product, quantity));
+    /// A line for a transfer request, as typed: the product with `code` and a quantity of
+    /// it above zero. Nothing is recorded until the request is made.
+    pub fn transfer_line(&self, code: &str, quantity: &str) -> Result<(Product, Quantity)> {
+        self.allow(permission::TRANSFER)?;
+        let product = self.product_for_code(code)?;
+        let quantity = self.typed_quantity(quantity, &product)?;
+        if quantity.is_zero() {
+            return Err(pos_core::transfer::TransferError::QuantityNotPositive {
+                name: product.display_name(),
+                quantity,
+            }
+            .into());
         }
+        Ok((product, quantity))
+    }
+
+    /// This store asks the store `from` (its id, as the fleet knows it, checked for typing
+    /// mistakes) for the `wanted` goods, one line per product. The fleet passes the request on.
+    pub fn request_transfer(
+        &mut self,
+        from: &str,
+        wanted: &[(Product, Quantity)],
+    ) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
         let transfer = Transfer::request(
             TransferId::new(self.new_id("tr")),
-            StoreId::new(from.trim()),
+            StoreId::new(from),
             self.shop().id.clone(),
-            &lines,
+            wanted,
             self.now(),
             by.clone(),
         )?;
@@ -369,11 +390,29 @@ impl<B: Books> BackOffice<B> {
         Ok(transfer)
     }
 
+    /// This store withdraws a request it made, before the other store sent anything.
+    pub fn cancel_transfer(&mut self, id: &TransferId) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
+        let mut transfer = self.stored_transfer(id)?;
+        transfer.cancel(&self.shop().id, self.now())?;
+        self.record(&by, &[DomainEvent::TransferCancelled(transfer.clone())])?;
+        Ok(transfer)
+    }
+
+    /// This store turns down another's request, saying why; nothing leaves its stock.
+    pub fn refuse_transfer(&mut self, id: &TransferId, reason: &str) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
+        let mut transfer = self.stored_transfer(id)?;
+        transfer.refuse(&self.shop().id, reason, self.now())?;
+        self.record(&by, &[DomainEvent::TransferRefused(transfer.clone())])?;
+        Ok(transfer)
+    }
+
     /// This store sends what another asked for: each line as requested, taken from its lots
     /// first expiry first. The stock goes out now.
     pub fn send_transfer(&mut self, id: &TransferId) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         let mut sent = Vec::with_capacity(transfer.lines.len());
         for line in &transfer.lines {
             let in_stock: Vec<(Batch, Quantity)> = self
@@ -413,7 +452,7 @@ impl<B: Books> BackOffice<B> {
         counted: &[(ProductId, String)],
     ) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
-        let mut transfer = self.transfer(id)?;
+        let mut transfer = self.stored_transfer(id)?;
         let mut quantities = Vec::new();
         for (product_id, text) in counted {
             if text.trim().is_empty() {

@@ -23,6 +23,19 @@ fn money(minor: i64) -> Money {
     Money::from_minor(minor, Currency::EUR)
 }
 
+/// The EAN-13 of a 12-digit `body`: the body and its GS1 mod-10 check digit, so that every
+/// demo code scans and prints as a real one.
+fn ean13(body: u64) -> String {
+    let digits = format!("{body:012}");
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(index, b)| u32::from(b - b'0') * if index % 2 == 0 { 3 } else { 1 })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
 pub fn tenant() -> Tenant {
     Tenant {
         id: TenantId::new("demo"),
@@ -110,7 +123,7 @@ const GROCERIES: &[Item<'static>] = &[
     Item {
         id: "butter",
         name: "Butter 250 g",
-        barcode: "4008452011231",
+        barcode: "4008452011236",
         price_minor: 249,
         cost_minor: 160,
         unit: Unit::Piece,
@@ -121,7 +134,7 @@ const GROCERIES: &[Item<'static>] = &[
     Item {
         id: "yoghurt",
         name: "Greek yoghurt 500 g",
-        barcode: "4014400901231",
+        barcode: "4014400901238",
         price_minor: 199,
         cost_minor: 110,
         unit: Unit::Piece,
@@ -143,7 +156,7 @@ const GROCERIES: &[Item<'static>] = &[
     Item {
         id: "apples",
         name: "Apples Elstar",
-        barcode: "2100000000018",
+        barcode: "2100000000012",
         price_minor: 299,
         cost_minor: 140,
         unit: Unit::Kilogram,
@@ -154,7 +167,7 @@ const GROCERIES: &[Item<'static>] = &[
     Item {
         id: "bananas",
         name: "Bananas",
-        barcode: "2100000000025",
+        barcode: "2100000000029",
         price_minor: 199,
         cost_minor: 90,
         unit: Unit::Kilogram,
@@ -261,10 +274,10 @@ pub fn catalog() -> Result<Catalog, CatalogError> {
         low_stock_threshold: Some(Quantity::pieces(2)),
     };
     catalog.upsert(tee.clone())?;
-    let mut code = 4260000000000_i64;
+    let mut code = 426_000_000_000_u64;
     for size in ["S", "M", "L"] {
         for colour in ["navy", "sand"] {
-            code += 10;
+            code += 1;
             let mut variant = tee.clone();
             variant.id = ProductId::new(format!("tee-{}-{colour}", size.to_lowercase()));
             variant.sku = Sku::new(format!("TEE-{size}-{}", colour.to_uppercase()));
@@ -273,7 +286,7 @@ pub fn catalog() -> Result<Catalog, CatalogError> {
                 VariantAttribute::new("size", size),
                 VariantAttribute::new("colour", colour),
             ];
-            variant.barcodes = vec![Barcode::new(code.to_string())];
+            variant.barcodes = vec![Barcode::new(ean13(code))];
             if size == "L" {
                 // Large sizes cost a little more.
                 variant.price = money(2690);
@@ -370,5 +383,27 @@ pub fn loyalty() -> LoyaltyProgram {
         ],
         window_days: 365,
         point_value: money(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_demo_barcode_is_an_ean13_with_its_check_digit() {
+        let catalog = catalog().unwrap();
+        let codes: Vec<String> = catalog
+            .products()
+            .flat_map(|p| p.barcodes.iter().map(ToString::to_string))
+            .collect();
+        assert!(codes.len() > 10, "{codes:?}");
+        for code in codes {
+            let body: u64 = code[..12].parse().unwrap();
+            assert_eq!(ean13(body), code, "{code} has a wrong check digit");
+        }
+        // Published codes keep their published check digits.
+        assert_eq!(ean13(400_638_133_393), "4006381333931");
+        assert_eq!(ean13(544_900_000_099), "5449000000996");
     }
 }

@@ -170,6 +170,10 @@ pub enum DomainEvent {
     TransferSent(Transfer),
     /// The receiving store took them in, with any difference to what was sent.
     TransferReceived(Transfer),
+    /// The store that asked withdrew its request before anything was sent.
+    TransferCancelled(Transfer),
+    /// The store asked turned the request down, with its reason; nothing was sent.
+    TransferRefused(Transfer),
     /// The store's settings as they now are: details, currency, taxes, rounding, receipt
     /// text, discount limits and feature switches.
     StoreSettingsSaved(Store),
@@ -181,7 +185,9 @@ impl DomainEvent {
         match self {
             DomainEvent::TransferRequested(t)
             | DomainEvent::TransferSent(t)
-            | DomainEvent::TransferReceived(t) => Some(t),
+            | DomainEvent::TransferReceived(t)
+            | DomainEvent::TransferCancelled(t)
+            | DomainEvent::TransferRefused(t) => Some(t),
             _ => None,
         }
     }
@@ -216,6 +222,8 @@ impl DomainEvent {
             DomainEvent::TransferRequested(_) => "transfer_requested",
             DomainEvent::TransferSent(_) => "transfer_sent",
             DomainEvent::TransferReceived(_) => "transfer_received",
+            DomainEvent::TransferCancelled(_) => "transfer_cancelled",
+            DomainEvent::TransferRefused(_) => "transfer_refused",
             DomainEvent::StoreSettingsSaved(_) => "store_settings_saved",
         }
     }

@@ -3,9 +3,13 @@
 //! store receives them (its stock comes in, with the same lots) and any difference between
 //! what was sent and what arrived is kept on the transfer.
 //!
-//! A transfer is one record that only moves forward (requested → sent → received); each step
-//! is journalled with the whole record, so whichever store's terminal sees the steps in
-//! whatever order keeps the furthest one ([`Transfer::newer_than`]).
+//! Until it is sent, a request can be withdrawn by the store that made it ([`Transfer::cancel`])
+//! or turned down, with a reason, by the store it asks ([`Transfer::refuse`]); nothing moves.
+//!
+//! A transfer is one record that only moves forward (requested → sent → received, or
+//! requested → cancelled or refused); each step is journalled with the whole record, so
+//! whichever store's terminal sees the steps in whatever order keeps the furthest one
+//! ([`Transfer::newer_than`]).
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -18,13 +22,21 @@ use crate::stock::{Batch, MovementReason, StockMovement};
 
 /// Lines on one transfer at most.
 pub const TRANSFER_LINES_MAX: usize = 500;
+/// The longest store id the fleet hands out or a person types.
+pub const STORE_ID_LENGTH_MAX: usize = 64;
+/// The longest reason a refusal carries.
+pub const REASON_LENGTH_MAX: usize = 200;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferState {
     Requested,
     Sent,
     Received,
+    /// Withdrawn by the store that asked, before anything was sent.
+    Cancelled,
+    /// Turned down by the store that was asked, before anything was sent.
+    Refused,
 }
 
 impl TransferState {
@@ -33,6 +45,30 @@ impl TransferState {
             TransferState::Requested => "requested",
             TransferState::Sent => "sent",
             TransferState::Received => "received",
+            TransferState::Cancelled => "cancelled",
+            TransferState::Refused => "refused",
+        }
+    }
+
+    /// Whether nothing more can happen to the transfer.
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            TransferState::Received | TransferState::Cancelled | TransferState::Refused
+        )
+    }
+
+    /// How far along a step is, for two records of one transfer met in any order. A step
+    /// that moved stock is further than one that ended the request, because the goods are on
+    /// their way whatever the other store decided meanwhile; a refusal and a cancellation
+    /// that cross end as refused, so both stores keep the same record.
+    fn progress(self) -> u8 {
+        match self {
+            TransferState::Requested => 0,
+            TransferState::Cancelled => 1,
+            TransferState::Refused => 2,
+            TransferState::Sent => 3,
+            TransferState::Received => 4,
         }
     }
 }
@@ -79,6 +115,12 @@ pub struct Transfer {
     pub requested_by: UserId,
     pub sent_at: Option<Timestamp>,
     pub received_at: Option<Timestamp>,
+    /// When the request was cancelled or refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+    /// Why the store asked refused, in its words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +129,10 @@ pub enum TransferError {
     SameStore(StoreId),
     #[error("name the other store (its store id, as the fleet knows it)")]
     NoStore,
+    #[error(
+        "“{0}” is not a store id: type the other store's id as the fleet shows it, letters, digits and dashes only (for example str-4f2a9c01d3e5b677)"
+    )]
+    BadStoreId(String),
     #[error("a transfer needs at least one product")]
     NoLines,
     #[error("a transfer has at most {TRANSFER_LINES_MAX} lines; split it in two")]
@@ -109,6 +155,29 @@ pub enum TransferError {
     NotSender { transfer: TransferId, from: StoreId },
     #[error("nothing would be sent: type a quantity for at least one line")]
     NothingSent,
+    #[error("transfer {transfer} was asked for by {to}; only that store can cancel it")]
+    NotRequester { transfer: TransferId, to: StoreId },
+    #[error(
+        "say why the transfer is refused, so the other store knows (for example: not in stock)"
+    )]
+    NoReason,
+    #[error("the reason is too long; use at most {REASON_LENGTH_MAX} characters")]
+    LongReason,
+}
+
+/// Checks a store id as a person typed it: what the fleet hands out is letters, digits and
+/// dashes (`str-4f2a9c01d3e5b677`); anything else is a typing mistake that would send the
+/// request nowhere.
+pub fn check_store_id(typed: &str) -> Result<StoreId, TransferError> {
+    let id = typed.trim();
+    if id.is_empty() {
+        return Err(TransferError::NoStore);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    if id.chars().count() > STORE_ID_LENGTH_MAX || !id.chars().all(allowed) {
+        return Err(TransferError::BadStoreId(id.to_owned()));
+    }
+    Ok(StoreId::new(id))
 }
 
 impl Transfer {
@@ -121,9 +190,7 @@ impl Transfer {
         at: Timestamp,
         by: UserId,
     ) -> Result<Transfer, TransferError> {
-        if from.as_str().trim().is_empty() {
-            return Err(TransferError::NoStore);
-        }
+        let from = check_store_id(from.as_str())?;
         if from == to {
             return Err(TransferError::SameStore(to));
         }
@@ -163,7 +230,54 @@ impl Transfer {
             requested_by: by,
             sent_at: None,
             received_at: None,
+            ended_at: None,
+            reason: None,
         })
+    }
+
+    /// The store that asked withdraws its request before anything was sent.
+    pub fn cancel(&mut self, ours: &StoreId, at: Timestamp) -> Result<(), TransferError> {
+        if ours != &self.to {
+            return Err(TransferError::NotRequester {
+                transfer: self.id.clone(),
+                to: self.to.clone(),
+            });
+        }
+        if self.state != TransferState::Requested {
+            return Err(self.wrong_state("cancelled"));
+        }
+        self.state = TransferState::Cancelled;
+        self.ended_at = Some(at);
+        Ok(())
+    }
+
+    /// The store asked turns the request down, saying why; nothing is sent.
+    pub fn refuse(
+        &mut self,
+        ours: &StoreId,
+        reason: &str,
+        at: Timestamp,
+    ) -> Result<(), TransferError> {
+        if ours != &self.from {
+            return Err(TransferError::NotSender {
+                transfer: self.id.clone(),
+                from: self.from.clone(),
+            });
+        }
+        if self.state != TransferState::Requested {
+            return Err(self.wrong_state("refused"));
+        }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(TransferError::NoReason);
+        }
+        if reason.chars().count() > REASON_LENGTH_MAX {
+            return Err(TransferError::LongReason);
+        }
+        self.state = TransferState::Refused;
+        self.ended_at = Some(at);
+        self.reason = Some(reason.to_owned());
+        Ok(())
     }
 
     /// The sending store sends: per product, the lots it takes the goods from (see
@@ -325,7 +439,15 @@ impl Transfer {
     /// Whether this record is further along than `other` of the same transfer: steps only
     /// go forward, so the furthest wins whatever order they arrive in.
     pub fn newer_than(&self, other: &Transfer) -> bool {
-        self.state > other.state
+        self.state.progress() > other.state.progress()
+    }
+
+    /// When the record last changed: its latest step.
+    pub fn updated_at(&self) -> Timestamp {
+        self.ended_at
+            .or(self.received_at)
+            .or(self.sent_at)
+            .unwrap_or(self.requested_at)
     }
 
     fn wrong_state(&self, action: &'static str) -> TransferError {
@@ -335,6 +457,8 @@ impl Transfer {
                 TransferState::Requested => "only requested",
                 TransferState::Sent => "already sent",
                 TransferState::Received => "already received",
+                TransferState::Cancelled => "cancelled",
+                TransferState::Refused => "refused",
             },
             action,
         }
@@ -494,6 +618,98 @@ mod tests {
             transfer
                 .receive(&hamburg, &[], Timestamp::from_unix_ms(4))
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn a_request_is_cancelled_by_the_store_that_asked_and_refused_by_the_other_with_a_reason() {
+        let (berlin, hamburg) = (StoreId::new("berlin"), StoreId::new("hamburg"));
+        let at = Timestamp::from_unix_ms(5);
+
+        let mut cancelled = requested(3);
+        assert!(matches!(
+            cancelled.cancel(&berlin, at),
+            Err(TransferError::NotRequester { .. })
+        ));
+        cancelled.cancel(&hamburg, at).unwrap();
+        assert_eq!(cancelled.state, TransferState::Cancelled);
+        assert_eq!(cancelled.ended_at, Some(at));
+        assert_eq!(
+            cancelled
+                .send(
+                    &berlin,
+                    vec![(ProductId::new("milk"), vec![lot("a", 3)])],
+                    at
+                )
+                .unwrap_err()
+                .to_string(),
+            "transfer t1 is cancelled: it cannot be sent now"
+        );
+
+        let mut refused = requested(3);
+        assert!(matches!(
+            refused.refuse(&hamburg, "no", at),
+            Err(TransferError::NotSender { .. })
+        ));
+        assert_eq!(
+            refused.refuse(&berlin, "  ", at),
+            Err(TransferError::NoReason)
+        );
+        refused.refuse(&berlin, " not in stock ", at).unwrap();
+        assert_eq!(refused.state, TransferState::Refused);
+        assert_eq!(refused.reason.as_deref(), Some("not in stock"));
+        assert!(matches!(
+            refused.cancel(&hamburg, at),
+            Err(TransferError::WrongState { .. })
+        ));
+        assert!(
+            refused
+                .out_movements(&UserId::new("mia"), || unreachable!())
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn both_stores_keep_the_same_record_whatever_order_crossing_steps_arrive_in() {
+        let (berlin, hamburg) = (StoreId::new("berlin"), StoreId::new("hamburg"));
+        let at = Timestamp::from_unix_ms(5);
+        let mut cancelled = requested(3);
+        cancelled.cancel(&hamburg, at).unwrap();
+        let mut refused = requested(3);
+        refused.refuse(&berlin, "not in stock", at).unwrap();
+        let mut sent = requested(3);
+        sent.send(
+            &berlin,
+            vec![(ProductId::new("milk"), vec![lot("a", 3)])],
+            at,
+        )
+        .unwrap();
+        // Crossing each other, a refusal wins over a cancellation, and goods already sent win
+        // over either: they are on the way.
+        assert!(refused.newer_than(&cancelled) && !cancelled.newer_than(&refused));
+        assert!(sent.newer_than(&cancelled) && sent.newer_than(&refused));
+        assert!(!cancelled.newer_than(&sent) && !refused.newer_than(&sent));
+        assert!(cancelled.newer_than(&requested(3)));
+    }
+
+    #[test]
+    fn a_typed_store_id_must_look_like_one() {
+        assert_eq!(
+            check_store_id(" str-4f2a9c01 ").unwrap(),
+            StoreId::new("str-4f2a9c01")
+        );
+        assert_eq!(check_store_id(""), Err(TransferError::NoStore));
+        for typo in ["ham burg", "hamburg/2", "Altona;", &"x".repeat(65)] {
+            assert_eq!(
+                check_store_id(typo),
+                Err(TransferError::BadStoreId(typo.to_owned())),
+                "{typo}"
+            );
+        }
+        let message = check_store_id("ham burg").unwrap_err().to_string();
+        assert!(
+            message.starts_with("“ham burg” is not a store id"),
+            "{message}"
         );
     }
 

@@ -46,7 +46,7 @@ impl Store {
     pub fn transfers(&self, store: &StoreId, limit: u32) -> Result<Vec<Transfer>> {
         self.records(
             "SELECT record FROM stock_transfer WHERE from_store = ?1 OR to_store = ?1 \
-             ORDER BY state = 'received', updated_ms DESC, id LIMIT ?2",
+             ORDER BY state IN ('received', 'cancelled', 'refused'), updated_ms DESC, id LIMIT ?2",
             params![store.as_str(), limit.min(LIST_ROWS_MAX)],
         )
     }
@@ -150,10 +150,7 @@ pub(crate) fn save_transfer(transaction: &Transaction<'_>, transfer: &Transfer) 
             return Ok(false);
         }
     }
-    let updated = transfer
-        .received_at
-        .or(transfer.sent_at)
-        .unwrap_or(transfer.requested_at);
+    let updated = transfer.updated_at();
     transaction
         .prepare_cached(
             "INSERT INTO stock_transfer (id, from_store, to_store, state, updated_ms, record) \

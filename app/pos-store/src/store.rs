@@ -589,7 +589,9 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         }
         DomainEvent::TransferRequested(transfer)
         | DomainEvent::TransferSent(transfer)
-        | DomainEvent::TransferReceived(transfer) => {
+        | DomainEvent::TransferReceived(transfer)
+        | DomainEvent::TransferCancelled(transfer)
+        | DomainEvent::TransferRefused(transfer) => {
             crate::orders::save_transfer(transaction, transfer).map(|_| ())
         }
         DomainEvent::StoreSettingsSaved(shop) => {

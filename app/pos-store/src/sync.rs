@@ -272,7 +272,7 @@ fn apply_change(
                 applied.stock_movements += 1;
             }
         }
-        ChangeBody::Transfer { transfer, .. } => {
+        ChangeBody::Transfer { transfer, .. } | ChangeBody::TransferEnded { transfer, .. } => {
             if crate::orders::save_transfer(transaction, transfer)? {
                 applied.transfers += 1;
             }

@@ -166,3 +166,96 @@ fn a_transfer_keeps_its_furthest_step_and_a_pulled_receipt_brings_its_lot_once()
         "{refused}"
     );
 }
+
+#[test]
+fn a_cancelled_or_refused_request_is_listed_after_open_ones_and_a_late_copy_does_not_reopen_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    let coffee = product(1);
+    let (here, there) = (StoreId::new("S1"), StoreId::new("S2"));
+    let request = |id: &str, minutes: i64| {
+        Transfer::request(
+            TransferId::new(id),
+            there.clone(),
+            here.clone(),
+            &[(coffee.clone(), Quantity::pieces(2))],
+            at(minutes),
+            UserId::new("mia"),
+        )
+        .unwrap()
+    };
+    let (open_one, cancelled_one, refused_one) =
+        (request("t1", 1), request("t2", 2), request("t3", 3));
+    store
+        .record(
+            &UserId::new("mia"),
+            at(3),
+            &[
+                DomainEvent::TransferRequested(open_one.clone()),
+                DomainEvent::TransferRequested(cancelled_one.clone()),
+                DomainEvent::TransferRequested(refused_one.clone()),
+            ],
+        )
+        .unwrap();
+
+    // This store withdraws one; the other store turns one down, and its refusal comes in.
+    let mut cancelled = cancelled_one.clone();
+    cancelled.cancel(&here, at(4)).unwrap();
+    store
+        .record(
+            &UserId::new("mia"),
+            at(4),
+            &[DomainEvent::TransferCancelled(cancelled)],
+        )
+        .unwrap();
+    let mut refused = refused_one.clone();
+    refused.refuse(&there, "not in stock", at(5)).unwrap();
+    let ended = |n: u64, transfer: &Transfer| {
+        change(
+            n,
+            ChangeBody::TransferEnded {
+                event_id: EventId::new(format!("e-end{n}")),
+                transfer: transfer.clone(),
+            },
+        )
+    };
+    let stale = change(
+        2,
+        ChangeBody::Transfer {
+            event_id: EventId::new("e-stale"),
+            transfer: refused_one,
+        },
+    );
+    let applied = store
+        .apply_pulled(&[ended(1, &refused), stale], 2, at(6))
+        .unwrap();
+    assert_eq!(
+        applied.transfers, 1,
+        "the late copy of the request changes nothing"
+    );
+
+    let listed: Vec<(String, TransferState)> = store
+        .transfers(&here, 10)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id.to_string(), t.state))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("t1".to_owned(), TransferState::Requested),
+            ("t3".to_owned(), TransferState::Refused),
+            ("t2".to_owned(), TransferState::Cancelled),
+        ]
+    );
+    let kept = store.transfer(&TransferId::new("t3")).unwrap().unwrap();
+    assert_eq!(kept.reason.as_deref(), Some("not in stock"));
+    assert_eq!(
+        store
+            .journal_events_since("transfer_cancelled", at(0))
+            .unwrap()
+            .len(),
+        1,
+        "the cancellation is journalled for the other store"
+    );
+}

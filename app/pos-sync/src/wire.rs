@@ -134,6 +134,8 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "transfer_requested",
     "transfer_sent",
     "transfer_received",
+    "transfer_cancelled",
+    "transfer_refused",
     "role_saved",
     "user_saved",
     "pin_reset",
@@ -295,6 +297,7 @@ const KNOWN_CHANGE_KINDS: &[&str] = &[
     "points_moved",
     "stock_moved",
     "transfer",
+    "transfer_ended",
     "goods_received",
     "pin_reset",
     "loyalty_program",
@@ -374,6 +377,14 @@ pub enum ChangeBody {
     /// A step of a transfer between two stores, taken by the other store: the fleet routes
     /// it to the store on the other end.
     Transfer {
+        event_id: EventId,
+        transfer: pos_core::transfer::Transfer,
+    },
+    /// A request cancelled or refused by the other store, routed like [`ChangeBody::Transfer`].
+    /// A kind of its own because the record's state (`cancelled`, `refused`) is new: a
+    /// terminal that does not know it skips the change and keeps the request open, rather
+    /// than failing on a state it cannot read.
+    TransferEnded {
         event_id: EventId,
         transfer: pos_core::transfer::Transfer,
     },

@@ -177,7 +177,7 @@ pub fn documents() -> Result<Vec<Document>, DemoError> {
         "4006381333931",
         "4006381333931",
         "4006381333931",
-        "4008452011231",
+        "4008452011236",
     ] {
         cart.add_by_code(&day.catalog, code, Quantity::ONE)
             .step("scan groceries")?;

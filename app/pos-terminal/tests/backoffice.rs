@@ -5,154 +5,23 @@
 //! missing permission change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-use std::rc::Rc;
+mod support;
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
-use pos_backoffice::{BackOfficeScreen, SharedStore};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use pos_core::access::Role;
 use pos_core::clock::Timestamp;
-use pos_core::id::{DeviceId, ProductId, RoleId, StoreId, UserId};
+use pos_core::id::{RoleId, UserId};
 use pos_core::quantity::Quantity;
 use pos_core::stock::MovementReason;
 use pos_store::Store;
-use pos_terminal::backoffice::show_back_office;
-use pos_terminal::config::TerminalConfig;
-use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
 use pos_terminal::ports::hash_pin;
-use pos_terminal::ports::pin_gate;
-use pos_terminal::terminal::{DataDir, OpenTerminal, open_terminal};
 use pos_till::view::Screen;
 use pos_till::{Intent, ShiftIntent, TenderChoice};
-use pos_ui::{AppWindow, Customers, Office, People, Products, Section, Stock};
+use pos_ui::{Customers, Office, People, Products, Section, Stock};
 use slint::{ComponentHandle, Model};
-
-/// Monday 2026-03-02 10:00 UTC, 11:00 in Berlin.
-const MONDAY_10AM: i64 = 1_772_445_600_000;
-const MILK: &str = "4006381333931";
-const BUTTER: &str = "4008452011231";
-const GENERATED: u64 = 20;
-
-fn monday() -> Timestamp {
-    Timestamp::from_unix_ms(MONDAY_10AM)
-}
-
-fn shop_id() -> StoreId {
-    StoreId::new("berlin-mitte")
-}
-
-struct Desk {
-    window: AppWindow,
-    _screen: BackOfficeScreen<SharedStore>,
-    till: OpenTerminal,
-}
-
-/// The demo shop in `dir`, its till, and the back office over the same store.
-fn start(dir: &Path) -> Desk {
-    start_with(dir, |_| {})
-}
-
-/// As [`start`], with `setup` done to the store before the back office opens.
-fn start_with(dir: &Path, setup: impl FnOnce(&mut Store)) -> Desk {
-    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })))
-    .unwrap();
-    let peripherals = PeripheralService::start(
-        PeripheralSettings::of(&DataDir::new(dir), &TerminalConfig::default()),
-        |_| {},
-    )
-    .unwrap();
-    let till = open_terminal(
-        dir,
-        DeviceId::new("T1"),
-        GENERATED,
-        Rc::new(peripherals),
-        monday,
-    )
-    .unwrap();
-    setup(&mut till.store.borrow_mut());
-    let window = AppWindow::new().unwrap();
-    let screen = show_back_office(
-        &window,
-        till.store.clone(),
-        &DeviceId::new("T1"),
-        monday,
-        pin_gate(till.store.clone()),
-    )
-    .unwrap();
-    window.show().unwrap();
-    let desk = Desk {
-        window,
-        _screen: screen,
-        till,
-    };
-    // A manager enters from the till's login page.
-    desk.window
-        .global::<pos_ui::SessionAdapter>()
-        .set_page(pos_ui::Page::Login);
-    desk.tap("Back office");
-    desk
-}
-
-/// Taps the first button labelled `label` in `window`.
-fn tap(window: &AppWindow, label: &str) {
-    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(window, label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .collect();
-    assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-    found[0].invoke_accessible_default_action();
-}
+use support::{BUTTER, Desk, MILK, OnScreen, monday, tap};
 
 impl Desk {
-    fn tap(&self, label: &str) {
-        tap(&self.window, label);
-    }
-
-    fn type_into(&self, label: &str, text: &str) {
-        let field = ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"));
-        field.set_accessible_value(text);
-    }
-
-    fn field(&self, label: &str) -> String {
-        ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .and_then(|e| e.accessible_value())
-            .map(String::from)
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"))
-    }
-
-    fn message(&self) -> String {
-        self.window.global::<Office>().get_message().into()
-    }
-
-    fn sign_in(&self, person: &str, pin: &str) {
-        self.tap(person);
-        self.type_into("PIN", pin);
-        self.tap("Sign in");
-    }
-
-    fn store(&self) -> std::cell::Ref<'_, Store> {
-        self.till.store.borrow()
-    }
-
-    /// The newest journal entry's number: every recorded change moves it.
-    fn journal_head(&self) -> u64 {
-        self.store().journal_tail(1).unwrap()[0].seq
-    }
-
-    fn level(&self, product: &str) -> Quantity {
-        self.store()
-            .stock_level(&shop_id(), &ProductId::new(product))
-            .unwrap()
-    }
-
     fn sell(&mut self, codes: &[&str], cash: &str) {
         self.sell_for(None, codes, cash);
     }
@@ -221,7 +90,7 @@ impl Desk {
 #[test]
 fn a_product_with_six_variants_is_made_and_one_sells_at_the_till() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start(dir.path());
+    let mut office = Desk::open(dir.path(), |_| {});
     office.sign_in("Marc", "9999");
     assert_eq!(office.message(), "");
     office.tap("Products");
@@ -303,7 +172,7 @@ fn a_product_with_six_variants_is_made_and_one_sells_at_the_till() {
 #[test]
 fn goods_received_with_a_lot_and_expiry_show_as_expiring_and_can_be_written_off() {
     let dir = tempfile::tempdir().unwrap();
-    let office = start(dir.path());
+    let office = Desk::open(dir.path(), |_| {});
     office.sign_in("Marc", "9999");
     let before = office.level("milk");
     office.tap("Stock");
@@ -373,7 +242,7 @@ fn goods_received_with_a_lot_and_expiry_show_as_expiring_and_can_be_written_off(
 #[test]
 fn a_count_shows_its_difference_before_it_is_posted() {
     let dir = tempfile::tempdir().unwrap();
-    let office = start(dir.path());
+    let office = Desk::open(dir.path(), |_| {});
     office.sign_in("Marc", "9999");
     let milk = office.level("milk");
     let butter = office.level("butter");
@@ -422,7 +291,7 @@ fn a_count_shows_its_difference_before_it_is_posted() {
 fn a_report_exported_to_a_stick_reads_back_with_the_figures_sold() {
     let dir = tempfile::tempdir().unwrap();
     let stick = tempfile::tempdir().unwrap();
-    let mut office = start(dir.path());
+    let mut office = Desk::open(dir.path(), |_| {});
     office.sell(&[MILK, MILK, BUTTER], "10.00");
     office.sell(&[BUTTER], "5.00");
     let sold: Vec<_> = office
@@ -490,7 +359,7 @@ fn a_report_exported_to_a_stick_reads_back_with_the_figures_sold() {
 fn bad_imports_duplicate_barcodes_negative_prices_and_missing_permissions_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // A stock clerk may count and receive, but not touch the catalogue.
-    let office = start_with(dir.path(), |store| {
+    let office = Desk::open(dir.path(), |store| {
         store
             .save_role(&Role::new("clerk", "Stock clerk", &["inventory.*"]))
             .unwrap();
@@ -694,14 +563,6 @@ fn with_admin(store: &mut Store) {
 }
 
 impl Desk {
-    /// A window tall enough for a role's whole permission tree: the testing backend finds only
-    /// what is on screen, and a finger would scroll.
-    fn tall(&self) {
-        self.window
-            .window()
-            .set_size(slint::PhysicalSize::new(1280, 2400));
-    }
-
     /// Ticks or unticks a permission on the role's tree.
     fn tick(&self, pattern: &str) {
         ElementHandle::find_by_accessible_label(&self.window, pattern)
@@ -726,22 +587,12 @@ impl Desk {
     fn section(&self) -> Section {
         self.window.global::<Office>().get_section()
     }
-
-    fn kinds_since(&self, seq: u64) -> Vec<String> {
-        let head = self.journal_head();
-        self.store()
-            .journal_tail(u32::try_from(head - seq).unwrap())
-            .unwrap()
-            .into_iter()
-            .map(|entry| entry.kind)
-            .collect()
-    }
 }
 
 #[test]
 fn a_customer_made_in_the_back_office_earns_points_at_the_till_and_shows_their_tier() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start(dir.path());
+    let mut office = Desk::open(dir.path(), |_| {});
     office.sign_in("Marc", "9999");
     office.tap("Customers");
     let listed: Vec<String> = office
@@ -805,7 +656,7 @@ fn a_customer_made_in_the_back_office_earns_points_at_the_till_and_shows_their_t
 #[test]
 fn loyalty_settings_are_checked_and_saved_for_the_next_sale() {
     let dir = tempfile::tempdir().unwrap();
-    let office = start_with(dir.path(), with_admin);
+    let office = Desk::open(dir.path(), with_admin);
     let journal = office.journal_head();
 
     // A manager sees the program but may not change it.
@@ -868,7 +719,7 @@ fn loyalty_settings_are_checked_and_saved_for_the_next_sale() {
 #[test]
 fn a_role_changed_in_the_back_office_changes_what_a_cashier_may_do() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start_with(dir.path(), with_admin);
+    let mut office = Desk::open(dir.path(), with_admin);
     let now = monday();
     let discount = |percent: &str| Intent::CartDiscount {
         kind: pos_till::CartDiscountKind::Percent,
@@ -882,7 +733,8 @@ fn a_role_changed_in_the_back_office_changes_what_a_cashier_may_do() {
     till.handle(Intent::Lock, now).unwrap();
 
     office.sign_in("Olga", "2580");
-    office.tall();
+    // Tall enough for a role's whole permission tree.
+    office.tall(2400);
     office.tap("People");
     office.tap("Roles");
     office.tap("Cashier");
@@ -943,7 +795,7 @@ fn a_role_changed_in_the_back_office_changes_what_a_cashier_may_do() {
 #[test]
 fn a_new_pin_signs_in_and_the_old_one_no_longer_does() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start_with(dir.path(), with_admin);
+    let mut office = Desk::open(dir.path(), with_admin);
     office.sign_in("Olga", "2580");
     office.tap("People");
     office.tap("Staff");
@@ -1018,7 +870,7 @@ fn a_new_pin_signs_in_and_the_old_one_no_longer_does() {
 fn bad_people_and_customer_input_is_refused_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // Hana runs the office: she may add and change people, but not what roles may do.
-    let office = start_with(dir.path(), |store| {
+    let office = Desk::open(dir.path(), |store| {
         with_admin(store);
         store
             .save_role(&Role::new(
@@ -1096,7 +948,8 @@ fn bad_people_and_customer_input_is_refused_and_changes_nothing() {
     office.tap("Add person");
     assert_eq!(office.message(), "the name cannot be empty");
 
-    office.tall();
+    // Tall enough for a role's whole permission tree.
+    office.tall(2400);
     office.tap("Roles");
     office.tap("Administrator");
     office.tick("users.roles");
@@ -1134,7 +987,7 @@ fn bad_people_and_customer_input_is_refused_and_changes_nothing() {
 #[test]
 fn manager_overrides_at_the_till_show_in_the_override_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start_with(dir.path(), with_admin);
+    let mut office = Desk::open(dir.path(), with_admin);
     let now = monday();
     office.open_till();
     let till = &mut office.till.till;
@@ -1188,12 +1041,12 @@ fn manager_overrides_at_the_till_show_in_the_override_log() {
 #[test]
 fn a_manager_makes_a_product_of_an_unknown_barcode_from_the_till() {
     let dir = tempfile::tempdir().unwrap();
-    let desk = start(dir.path());
+    let desk = Desk::open(dir.path(), |_| {});
     desk.tap("Back to the till");
     assert!(!desk.window.global::<Office>().get_open());
     let Desk {
         window,
-        _screen: _back_office,
+        screen: _back_office,
         till: opened,
     } = desk;
     let mut till = opened.till;
@@ -1240,7 +1093,7 @@ fn a_manager_makes_a_product_of_an_unknown_barcode_from_the_till() {
 #[test]
 fn the_dashboard_on_screen_shows_a_sale_rung_up_meanwhile() {
     let dir = tempfile::tempdir().unwrap();
-    let mut office = start(dir.path());
+    let mut office = Desk::open(dir.path(), |_| {});
     office.sign_in("Marc", "9999");
     assert_eq!(
         office.window.global::<Office>().get_section(),

@@ -30,10 +30,11 @@ const MONDAY_10AM: i64 = 1_772_445_600_000;
 const HOUR_MS: i64 = 3_600_000;
 const SIZES: [(u32, u32); 2] = [(1280, 800), (800, 480)];
 
-/// A 58 × 40 mm shelf edge at 203 dpi with every kind of element the editor adds.
+/// A 58 × 40 mm shelf edge at 203 dpi with most kinds of element the editor adds.
 const SHELF_EDGE: &str = r#"{"name":"Shelf edge","width_mm":"58","height_mm":"40","gap_mm":"2","dpi":203,"elements":[
     {"type":"free_text","x_mm":"3","y_mm":"2","font":{"height_mm":"3"},"text":"Corner Market"},
     {"type":"product_name","x_mm":"3","y_mm":"6","font":{"height_mm":"4"}},
+    {"type":"line","x_mm":"3","y_mm":"10.5","length_mm":"52","line_mm":"0.5"},
     {"type":"price","x_mm":"3","y_mm":"11.5","font":{"height_mm":"7"}},
     {"type":"unit_price","x_mm":"3","y_mm":"19.5","font":{"height_mm":"2.5"}},
     {"type":"barcode","x_mm":"3","y_mm":"24","kind":"ean13","height_mm":"10","module_dots":2,"text":"below"},
@@ -101,7 +102,7 @@ fn trade(till: &mut Till) {
     let baskets: [(i64, &[&str], TenderChoice, &str); 4] = [
         (
             3,
-            &["4006381333931", "4008452011231"],
+            &["4006381333931", "4008452011236"],
             TenderChoice::Cash,
             "10.00",
         ),
@@ -113,7 +114,7 @@ fn trade(till: &mut Till) {
         ),
         (
             1,
-            &["4008452011231", "4006581020013"],
+            &["4008452011236", "4006581020013"],
             TenderChoice::Cash,
             "20.00",
         ),
@@ -267,6 +268,9 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.type_into("Barcode or SKU", "4006381333931");
     shots.tap("Add");
     shots.shoot("labels");
+    // The barcode chosen on the label: its size and its type.
+    shots.tap("Barcode");
+    shots.shoot("labels-barcode");
 
     shots.tap("Stock");
     shots.tap("Receive");
@@ -282,7 +286,7 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.tap("Show");
     shots.shoot("stock-levels");
     shots.tap("Count");
-    for (code, counted) in [("4006381333931", "60"), ("4008452011231", "37")] {
+    for (code, counted) in [("4006381333931", "60"), ("4008452011236", "37")] {
         shots.type_into("Barcode or SKU", code);
         shots.type_into("Counted", counted);
         shots.tap("Add to count");
@@ -298,6 +302,45 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("orders");
     shots.tap("Transfers");
     shots.shoot("transfers");
+    // A request put together line by line, not made yet.
+    shots.type_into("Ask store", "str-4f2a9c01d3e5b677");
+    for (code, quantity) in [("4006381333931", "12"), ("4008452011236", "6")] {
+        shots.type_into("Product to transfer", code);
+        shots.type_into("Quantity to transfer", quantity);
+        shots.tap("Add line");
+    }
+    shots.shoot("transfer-request");
+    // Another store's request for milk, as the fleet passes it on, opened here to send or
+    // refuse.
+    let milk = opened
+        .store
+        .borrow()
+        .product_by_code("4006381333931")
+        .unwrap()
+        .unwrap();
+    let asked = pos_core::transfer::Transfer::request(
+        pos_core::id::TransferId::new("tr-altona-1"),
+        pos_core::id::StoreId::new("berlin-mitte"),
+        pos_core::id::StoreId::new("str-4f2a9c01d3e5b677"),
+        &[(milk, pos_core::quantity::Quantity::pieces(12))],
+        monday(),
+        UserId::new("ole"),
+    )
+    .unwrap();
+    opened
+        .store
+        .borrow_mut()
+        .record(
+            &UserId::new("ole"),
+            monday(),
+            &[pos_core::event::DomainEvent::TransferRequested(asked)],
+        )
+        .unwrap();
+    shots.tap("Stock");
+    shots.tap("Orders");
+    shots.tap("Open transfer tr-altona-1");
+    shots.shoot("transfer-incoming");
+    shots.tap("Close transfer");
     shots.tap("Purchase orders");
 
     shots.tap("Reports");

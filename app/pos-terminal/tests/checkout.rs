@@ -20,7 +20,7 @@ use pos_till::view::Screen;
 use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice, TillError};
 
 const MILK: &str = "4006381333931";
-const BUTTER: &str = "4008452011231";
+const BUTTER: &str = "4008452011236";
 /// Generated products for the tests' store: the demo shop's own plus a few.
 const GENERATED: u64 = 20;
 

@@ -5,119 +5,39 @@
 //! names, prices and barcodes; mistakes are refused with a message and save nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
-use std::rc::Rc;
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
-use pos_backoffice::{BackOfficeScreen, SharedStore};
-use pos_core::clock::Timestamp;
-use pos_core::id::DeviceId;
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use pos_label::{Element, LabelLayout};
-use pos_terminal::backoffice::show_back_office;
-use pos_terminal::config::TerminalConfig;
 use pos_terminal::label_printer::{LabelLine, LabelPrinterSettings, label_printer};
-use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::ports::pin_gate;
-use pos_terminal::terminal::{DataDir, OpenTerminal, open_terminal};
-use pos_ui::{AppWindow, Labels, Office};
+use pos_terminal::terminal::DataDir;
+use pos_ui::Labels;
 use rust_decimal::Decimal;
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, LogicalPosition, Model};
-
-/// Monday 2026-03-02 10:00 UTC.
-const MONDAY_10AM: i64 = 1_772_445_600_000;
-const MILK: &str = "4006381333931";
-const COLA: &str = "5449000000996";
-/// The demo's butter carries a barcode with a wrong check digit: the till finds it by the
-/// code, but no EAN-13 label can print it.
-const BUTTER: &str = "4008452011231";
-
-fn monday() -> Timestamp {
-    Timestamp::from_unix_ms(MONDAY_10AM)
-}
-
-struct Desk {
-    window: AppWindow,
-    _screen: BackOfficeScreen<SharedStore>,
-    till: OpenTerminal,
-}
-
-fn platform() {
-    // Once per test thread; a second call on the same thread is refused and harmless.
-    let _ = slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })));
-}
+use support::{COLA, Desk, MILK, OnScreen};
 
 /// The demo shop in `dir` with the back office open on the labels page, signed in as the
 /// manager; labels go to `printer`.
 fn start(dir: &Path, printer: &LabelPrinterSettings) -> Desk {
-    platform();
-    let data = DataDir::new(dir);
-    let peripherals = PeripheralService::start(
-        PeripheralSettings::of(&data, &TerminalConfig::default()),
-        |_| {},
-    )
-    .unwrap();
-    let till = open_terminal(dir, DeviceId::new("T1"), 20, Rc::new(peripherals), monday).unwrap();
-    let window = AppWindow::new().unwrap();
-    window
+    let desk = Desk::open(dir, |_| {});
+    desk.window
         .window()
         .set_size(slint::PhysicalSize::new(1280, 800));
-    let screen = show_back_office(
-        &window,
-        till.store.clone(),
-        &DeviceId::new("T1"),
-        monday,
-        pin_gate(till.store.clone()),
-    )
-    .unwrap();
-    if let Some(printer) = label_printer(printer, &data) {
-        screen.set_label_printer(printer);
+    if let Some(printer) = label_printer(printer, &DataDir::new(dir)) {
+        desk.screen.set_label_printer(printer);
     }
-    window.show().unwrap();
-    let desk = Desk {
-        window,
-        _screen: screen,
-        till,
-    };
-    desk.window
-        .global::<pos_ui::SessionAdapter>()
-        .set_page(pos_ui::Page::Login);
-    desk.tap("Back office");
-    desk.tap("Marc");
-    desk.type_into("PIN", "9999");
-    desk.tap("Sign in");
+    desk.sign_in("Marc", "9999");
     desk.tap("Products");
     desk.tap("Labels");
     desk
 }
 
 impl Desk {
-    fn tap(&self, label: &str) {
-        ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
-            .unwrap_or_else(|| panic!("no button labelled {label:?} on screen"))
-            .invoke_accessible_default_action();
-    }
-
-    fn type_into(&self, label: &str, text: &str) {
-        ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"))
-            .set_accessible_value(text);
-    }
-
-    fn message(&self) -> String {
-        self.window.global::<Office>().get_message().into()
-    }
-
     /// The frame of the element named `name` on the label: (centre x, centre y, width) in
     /// logical pixels.
     fn frame(&self, name: &str) -> (f32, f32, f32) {
@@ -249,11 +169,15 @@ fn an_element_dragged_on_the_label_is_saved_where_it_was_let_go_and_kept() {
     assert_eq!(desk.saved()[0], *layout);
 }
 
-/// One ZPL format as printed: its text fields, its barcode's digits, its copies.
+/// One ZPL format as printed: its text fields, its barcodes (type and data), its boxes and
+/// lines, its copies.
 #[derive(Debug, PartialEq)]
 struct Printed {
     texts: Vec<String>,
-    barcode: String,
+    barcodes: Vec<String>,
+    /// `^GB` graphics as (width, height, border) in dots: a border as thick as the narrow side
+    /// is a solid line.
+    graphics: Vec<(u32, u32, u32)>,
     copies: u32,
 }
 
@@ -264,10 +188,20 @@ fn read_zpl(zpl: &str) -> Vec<Printed> {
         .map(|format| {
             let mut printed = Printed {
                 texts: Vec::new(),
-                barcode: String::new(),
+                barcodes: Vec::new(),
+                graphics: Vec::new(),
                 copies: 0,
             };
             for field in format.split("^FO").skip(1) {
+                if let Some(graphic) = field.split("^GB").nth(1) {
+                    let n: Vec<u32> = graphic
+                        .trim_end_matches(|c: char| !c.is_ascii_digit())
+                        .split(',')
+                        .map(|n| n.parse().unwrap())
+                        .collect();
+                    printed.graphics.push((n[0], n[1], n[2]));
+                    continue;
+                }
                 let data = field
                     .split("^FD")
                     .nth(1)
@@ -275,7 +209,9 @@ fn read_zpl(zpl: &str) -> Vec<Printed> {
                     .unwrap_or_default()
                     .to_owned();
                 if field.contains("^BE") {
-                    printed.barcode = data;
+                    printed.barcodes.push(format!("EAN-13 {data}"));
+                } else if field.contains("^BC") {
+                    printed.barcodes.push(format!("Code 128 {data}"));
                 } else {
                     printed.texts.push(data);
                 }
@@ -291,8 +227,8 @@ fn read_zpl(zpl: &str) -> Vec<Printed> {
         .collect()
 }
 
-#[test]
-fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
+/// A ZPL printer on loopback: its address, and the bytes of the one job it takes.
+fn zpl_printer() -> (LabelPrinterSettings, std::thread::JoinHandle<String>) {
     let printer = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = printer.local_addr().unwrap().to_string();
     let received = std::thread::spawn(move || {
@@ -301,16 +237,21 @@ fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
         line.read_to_end(&mut bytes).unwrap();
         String::from_utf8(bytes).unwrap()
     });
+    let settings = LabelPrinterSettings {
+        language: pos_label::Language::Zpl,
+        line: LabelLine::Tcp { address },
+    };
+    (settings, received)
+}
+
+#[test]
+fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
+    let (printer, received) = zpl_printer();
+    let LabelLine::Tcp { address } = printer.line.clone() else {
+        unreachable!()
+    };
     let dir = tempfile::tempdir().unwrap();
-    let desk = start(
-        dir.path(),
-        &LabelPrinterSettings {
-            language: pos_label::Language::Zpl,
-            line: LabelLine::Tcp {
-                address: address.clone(),
-            },
-        },
-    );
+    let desk = start(dir.path(), &printer);
     assert_eq!(
         desk.window.global::<Labels>().get_printer(),
         format!("Label printer at {address} (ZPL)")
@@ -331,6 +272,7 @@ fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
             .unwrap()
     };
     let (milk, cola) = (product(MILK), product(COLA));
+    desk.tap("Print");
     desk.type_into("Barcode or SKU", MILK);
     desk.tap("Add");
     desk.type_into("Barcode or SKU", COLA);
@@ -350,12 +292,14 @@ fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
         [
             Printed {
                 texts: vec![milk.display_name(), milk.price.to_string()],
-                barcode: MILK[..12].to_owned(),
+                barcodes: vec![format!("EAN-13 {}", &MILK[..12])],
+                graphics: Vec::new(),
                 copies: 2,
             },
             Printed {
                 texts: vec![cola.display_name(), cola.price.to_string()],
-                barcode: COLA[..12].to_owned(),
+                barcodes: vec![format!("EAN-13 {}", &COLA[..12])],
+                graphics: Vec::new(),
                 copies: 1,
             },
         ]
@@ -366,6 +310,90 @@ fn labels_for_two_products_print_on_a_zpl_printer_and_read_back() {
         desk.window.global::<Labels>().get_print_rows().row_count(),
         0
     );
+}
+
+#[test]
+fn a_barcode_switched_to_code_128_prints_a_code_ean_13_cannot_inside_a_box_under_a_line() {
+    let (printer, received) = zpl_printer();
+    let dir = tempfile::tempdir().unwrap();
+    let desk = start(dir.path(), &printer);
+    desk.type_into("Layout name", "Crate");
+    desk.tap("+ Product name");
+    // A line under the name, made longer and thicker.
+    desk.tap("+ Line");
+    let scale = desk.scale("Line");
+    desk.drag("Line", 0.0, 4.5 * scale);
+    desk.tap("Larger");
+    desk.tap("Thicker");
+    assert_eq!(
+        desk.window.global::<Labels>().get_part_size(),
+        "31 mm across, 0.75 mm thick"
+    );
+    // A box around the label's edge, made larger.
+    desk.tap("+ Box");
+    desk.drag("Box", -1.5 * scale, -1.5 * scale);
+    for _ in 0..28 {
+        desk.tap("Larger");
+    }
+    desk.tap("+ Barcode");
+    desk.drag("Barcode", 1.0 * scale, 12.0 * scale);
+    assert_eq!(
+        desk.window.global::<Labels>().get_part_size(),
+        "EAN-13, bars 10 mm high"
+    );
+
+    // The tee has no barcode of its own: its label carries its SKU, which EAN-13 cannot print.
+    desk.tap("Print");
+    desk.type_into("Barcode or SKU", "TEE");
+    desk.tap("Add");
+    assert_eq!(
+        desk.message(),
+        "barcode \"TEE\" cannot be printed as EAN-13: EAN-13 is digits only; choose Code 128 for this barcode"
+    );
+    desk.tap("Print labels");
+    assert_eq!(
+        desk.message(),
+        "Organic tee: barcode \"TEE\" cannot be printed as EAN-13: EAN-13 is digits only; choose Code 128 for this barcode"
+    );
+    desk.tap("Barcode");
+    desk.tap("Code 128");
+    assert_eq!(desk.message(), "", "the preview places the SKU as Code 128");
+    assert_eq!(
+        desk.window.global::<Labels>().get_part_size(),
+        "Code 128, bars 10 mm high"
+    );
+    desk.tap("Save layout");
+    assert_eq!(desk.message(), "Layout “Crate” saved");
+    desk.tap("Print");
+    desk.type_into("Barcode or SKU", MILK);
+    desk.tap("Add");
+    desk.tap("Print labels");
+    assert!(
+        desk.message().starts_with("2 label(s) sent"),
+        "{}",
+        desk.message()
+    );
+
+    let printed = read_zpl(&received.join().unwrap());
+    let barcodes: Vec<&str> = printed
+        .iter()
+        .flat_map(|p| p.barcodes.iter().map(String::as_str))
+        .collect();
+    assert_eq!(barcodes, ["Code 128 TEE", &format!("Code 128 {MILK}")]);
+    // At 203 dpi (8 dots a millimetre): the line 31 mm long and 0.75 mm (6 dots) thick, solid;
+    // the box 48 × 38 mm with a border of 0.5 mm (4 dots).
+    assert_eq!(printed[0].graphics, [(248, 6, 6), (384, 304, 4)]);
+
+    let saved = &desk.saved()[0];
+    let kinds: Vec<&str> = saved.elements.iter().map(Element::name).collect();
+    assert_eq!(kinds, ["product name", "line", "box", "barcode"]);
+    assert!(matches!(
+        saved.elements[3],
+        Element::Barcode {
+            kind: pos_label::BarcodeKind::Code128,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -418,6 +446,7 @@ fn mistakes_are_refused_with_a_message_and_save_or_print_nothing() {
     );
     assert!(desk.saved().is_empty(), "nothing was saved");
 
+    desk.tap("Print");
     desk.type_into("Barcode or SKU", "NO-SUCH-THING");
     desk.tap("Add");
     assert_eq!(
@@ -425,19 +454,21 @@ fn mistakes_are_refused_with_a_message_and_save_or_print_nothing() {
         "no product has the barcode or SKU “NO-SUCH-THING”"
     );
 
+    desk.tap("Barcode");
     for _ in 0..4 {
         desk.tap("Larger");
     }
+    desk.tap("Print");
     desk.type_into("Barcode or SKU", MILK);
     desk.tap("Add");
-    desk.type_into("Barcode or SKU", BUTTER);
+    desk.type_into("Barcode or SKU", "TEE");
     desk.tap("Add");
     desk.tap("Print labels");
     assert_eq!(
         desk.message(),
-        "Butter 250 g: barcode \"4008452011231\" cannot be printed as EAN-13: the check digit should be 6"
+        "Organic tee: barcode \"TEE\" cannot be printed as EAN-13: EAN-13 is digits only; choose Code 128 for this barcode"
     );
-    desk.tap("Fewer of Butter 250 g");
+    desk.tap("Fewer of Organic tee");
     desk.tap("Print labels");
     assert!(
         desk.message()
@@ -454,6 +485,7 @@ fn mistakes_are_refused_with_a_message_and_save_or_print_nothing() {
 
     desk.tap("Save layout");
     assert_eq!(desk.message(), "Layout “Too far” saved");
+    desk.tap("Layouts");
     desk.tap("New layout");
     desk.type_into("Layout name", "too FAR");
     desk.tap("+ Price");
@@ -467,4 +499,89 @@ fn mistakes_are_refused_with_a_message_and_save_or_print_nothing() {
         desk.saved()[0].elements[1],
         Element::Barcode { .. }
     ));
+}
+
+/// Every button on screen that is not an element's frame on the label.
+fn controls(desk: &Desk) -> Vec<ElementHandle> {
+    let frames: Vec<String> = desk
+        .window
+        .global::<Labels>()
+        .get_elements()
+        .iter()
+        .map(|e| e.name.to_string())
+        .collect();
+    let page = ElementHandle::find_by_element_type_name(&desk.window, "LabelsPage")
+        .next()
+        .expect("the labels page is open");
+    page.query_descendants()
+        .match_accessible_role(AccessibleRole::Button)
+        .find_all()
+        .into_iter()
+        .filter(|e| {
+            e.accessible_label()
+                .is_some_and(|label| !frames.contains(&label.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn at_800_by_480_every_control_of_the_editor_is_on_screen_a_finger_high_and_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let desk = start(dir.path(), &LabelPrinterSettings::default());
+    desk.window
+        .window()
+        .set_size(slint::PhysicalSize::new(800, 480));
+    desk.type_into("Layout name", "Small screen");
+    for kind in ["+ Text", "+ Box", "+ Line", "+ Barcode"] {
+        desk.tap(kind);
+    }
+    // A message over the page takes room too: the worst case.
+    desk.tap("Save layout");
+    assert_eq!(desk.message(), "Layout “Small screen” saved");
+    let scale = desk.scale("Barcode");
+    assert!(
+        scale > 4.0,
+        "the label is drawn large enough to place by finger: {scale}"
+    );
+    let panels: [(&str, Option<&str>); 7] = [
+        ("the label's own size and resolution", None),
+        ("a text", Some("Text")),
+        ("a box", Some("Box")),
+        ("a line", Some("Line")),
+        ("a barcode", Some("Barcode")),
+        ("the products to print", Some("Print")),
+        ("the saved layouts", Some("Layouts")),
+    ];
+    for (what, tap) in panels {
+        match tap {
+            None => desk.window.global::<Labels>().invoke_select(-1),
+            Some(label) => desk.tap(label),
+        }
+        let controls = controls(&desk);
+        assert!(controls.len() > 12, "{what}: {} controls", controls.len());
+        let boxes: Vec<(String, f32, f32, f32, f32)> = controls
+            .iter()
+            .map(|e| {
+                let (at, size) = (e.absolute_position(), e.size());
+                let label = e.accessible_label().unwrap().to_string();
+                (label, at.x, at.y, size.width, size.height)
+            })
+            .collect();
+        for (label, x, y, width, height) in &boxes {
+            assert!(
+                *x >= 0.0 && *y >= 0.0 && x + width <= 800.5 && y + height <= 480.5,
+                "{what}: “{label}” at ({x}, {y}) {width} × {height} runs off the screen"
+            );
+            assert!(*height >= 44.0, "{what}: “{label}” is {height} px high");
+        }
+        for (n, (a, ax, ay, aw, ah)) in boxes.iter().enumerate() {
+            for (b, bx, by, bw, bh) in &boxes[n + 1..] {
+                let apart = ax + aw <= bx + 0.5
+                    || bx + bw <= ax + 0.5
+                    || ay + ah <= by + 0.5
+                    || by + bh <= ay + 0.5;
+                assert!(apart, "{what}: “{a}” and “{b}” overlap");
+            }
+        }
+    }
 }

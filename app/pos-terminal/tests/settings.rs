@@ -7,12 +7,12 @@
 //! loyalty programme counts from the next sale; a retired person is brought back.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use pos_core::id::{DeviceId, UserId};
 use pos_store::Store;
 use pos_terminal::config::TerminalConfig;
@@ -21,10 +21,9 @@ use pos_terminal::seed::shop_setup;
 use pos_terminal::terminal::DataDir;
 use pos_till::view::Screen;
 use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice};
-use pos_ui::{AppWindow, CartAdapter, Office, Settings};
+use pos_ui::{AppWindow, CartAdapter, Settings};
 use slint::ComponentHandle;
-
-const MILK: &str = "4006381333931";
+use support::{MILK, OnScreen, testing_backend};
 
 /// The terminal in a window, as `pos-terminal` starts it on a desktop.
 struct Terminal {
@@ -34,12 +33,7 @@ struct Terminal {
 }
 
 fn start(dir: &Path) -> Terminal {
-    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })))
-    .ok();
+    testing_backend();
     let data = DataDir::new(dir);
     let window = AppWindow::new().unwrap();
     let running = start_till(
@@ -62,44 +56,17 @@ fn start(dir: &Path) -> Terminal {
     }
 }
 
+impl OnScreen for Terminal {
+    fn window(&self) -> &AppWindow {
+        &self.window
+    }
+}
+
 impl Terminal {
-    fn tap(&self, label: &str) {
-        let found: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(&self.window, label)
-                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                .collect();
-        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-        found[0].invoke_accessible_default_action();
-    }
-
-    fn type_into(&self, label: &str, text: &str) {
-        let field = ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"));
-        field.set_accessible_value(text);
-    }
-
-    fn field(&self, label: &str) -> String {
-        ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .and_then(|e| e.accessible_value())
-            .map(String::from)
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"))
-    }
-
-    fn message(&self) -> String {
-        self.window.global::<Office>().get_message().into()
-    }
-
     /// From the till's login page into the back office, signed in as `person`.
     fn back_office(&self, person: &str, pin: &str) {
-        self.window
-            .global::<pos_ui::SessionAdapter>()
-            .set_page(pos_ui::Page::Login);
-        self.tap("Back office");
-        self.tap(person);
-        self.type_into("PIN", pin);
-        self.tap("Sign in");
+        self.enter_back_office();
+        self.sign_in(person, pin);
         assert_eq!(self.message(), "", "{person} is in");
     }
 

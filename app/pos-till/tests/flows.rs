@@ -11,7 +11,7 @@ use pos_till::{Intent, Screen, ShiftIntent, TenderChoice, Till, TillError, TillE
 const MONDAY_10AM: i64 = 1_772_445_600_000;
 const MILK: &str = "4006381333931";
 const COFFEE: &str = "4006581020013";
-const BUTTER: &str = "4008452011231";
+const BUTTER: &str = "4008452011236";
 
 struct Day {
     till: Till,

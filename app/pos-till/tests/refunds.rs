@@ -24,10 +24,10 @@ use pos_till::{
 const MONDAY_10AM: i64 = 1_772_445_600_000;
 const MILK: &str = "4006381333931";
 const COFFEE: &str = "4006581020013";
-const BUTTER: &str = "4008452011231";
+const BUTTER: &str = "4008452011236";
 const BATTERIES: &str = "5000394023031";
-const TEE_M_NAVY: &str = "4260000000030";
-const TEE_L_NAVY: &str = "4260000000050";
+const TEE_M_NAVY: &str = "4260000000035";
+const TEE_L_NAVY: &str = "4260000000059";
 const LENA_CARD: &str = "9900000000017";
 
 struct Day {

@@ -295,8 +295,8 @@ fn the_newest_line_stays_in_full_view_when_the_list_gets_shorter() {
     // More lines than the small screen's list holds: it scrolls to each new one.
     for code in [
         "4006381333931",
-        "4008452011231",
-        "4014400901231",
+        "4008452011236",
+        "4014400901238",
         "2000000000015",
         "4006581020013",
     ] {

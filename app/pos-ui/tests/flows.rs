@@ -185,7 +185,7 @@ fn scan_to_pay_with_cash_and_change() {
     );
 
     // The next scan starts the next sale.
-    ui.scan("4008452011231");
+    ui.scan("4008452011236");
     assert_eq!(ui.page(), Page::Checkout);
     assert_eq!(cart.get_total(), "2.49");
     assert!(ui.screen.take_last_error().is_none());
@@ -238,7 +238,7 @@ fn hold_and_resume() {
 fn a_big_discount_waits_for_the_manager() {
     let ui = start();
     ui.start_the_day();
-    ui.scan("4008452011231");
+    ui.scan("4008452011236");
     ui.type_text("20");
     ui.press(Key::F6);
     let session = ui.window.global::<SessionAdapter>();
@@ -250,7 +250,7 @@ fn a_big_discount_waits_for_the_manager() {
     assert_eq!(ui.window.global::<CartAdapter>().get_total(), "1.99");
     assert_eq!(ui.message(), "Approved by Marc");
     // The scan field has the keyboard again; the second butter is a new line at full price.
-    ui.scan("4008452011231");
+    ui.scan("4008452011236");
     assert_eq!(ui.window.global::<CartAdapter>().get_total(), "4.48");
 }
 
@@ -423,7 +423,7 @@ fn email_receipt_typed_on_the_screen_keyboard() {
 fn a_discounted_line_is_refunded_by_scanning_the_receipt() {
     let ui = start();
     ui.start_the_day();
-    ui.scan("4008452011231");
+    ui.scan("4008452011236");
     ui.type_text("20");
     ui.press(Key::F6);
     ui.tap("Marc");
@@ -487,8 +487,8 @@ fn a_discounted_line_is_refunded_by_scanning_the_receipt() {
 fn the_refund_button_lists_todays_sales_and_a_wrong_quantity_is_explained() {
     let ui = start();
     ui.start_the_day();
-    ui.scan("4008452011231");
-    ui.scan("4008452011231");
+    ui.scan("4008452011236");
+    ui.scan("4008452011236");
     ui.press(Key::F12);
     ui.press(Key::Return);
     ui.press(Key::Return);
@@ -524,7 +524,7 @@ fn an_exchange_credits_the_returned_item_on_the_next_payment() {
     ui.type_text("5555");
     ui.press(Key::Return);
     ui.open_shift_with_150();
-    ui.scan("4260000000030");
+    ui.scan("4260000000035");
     ui.tap("Pay 24.90");
     ui.tap("Card");
     ui.type_text("AUTH-2");
@@ -543,7 +543,7 @@ fn an_exchange_credits_the_returned_item_on_the_next_payment() {
     let refund = ui.window.global::<RefundAdapter>();
     assert_eq!(refund.get_exchange_credit(), "24.90");
     // The large tee costs 2.00 more: the credit pays the rest of it.
-    ui.scan("4260000000050");
+    ui.scan("4260000000059");
     ui.press(Key::F12);
     let payment = ui.window.global::<PaymentAdapter>();
     assert_eq!(payment.get_due(), "2.00");

@@ -113,9 +113,9 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         "4006381333931",
         "4006381333931",
         "4006581020013",
-        "4008452011231",
-        "4008452011231",
-        "4008452011231",
+        "4008452011236",
+        "4008452011236",
+        "4008452011236",
         "5449000000996",
     ] {
         shots.send(Intent::Scan(code.to_owned()));
@@ -248,7 +248,7 @@ fn walk(window: AppWindow, width: u32, height: u32, failures: &mut Vec<String>) 
         manager: user("marc"),
         pin: "9999".to_owned(),
     });
-    shots.send(Intent::Scan("4260000000050".to_owned()));
+    shots.send(Intent::Scan("4260000000059".to_owned()));
     shots.shoot("exchange");
 
     failures.append(&mut shots.failures);
@@ -349,7 +349,7 @@ fn every_screen_looks_as_kept() {
         shots.send(Intent::Shift(ShiftIntent::Open {
             total: "150".to_owned(),
         }));
-        for code in ["4008452011231", "4008452011231", "4008452011231"] {
+        for code in ["4008452011236", "4008452011236", "4008452011236"] {
             shots.send(Intent::Scan(code.to_owned()));
         }
         shots.send(Intent::StartPayment);

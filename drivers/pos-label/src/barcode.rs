@@ -25,8 +25,10 @@ impl BarcodeKind {
 /// Longest Code 128 content printed on a label; longer codes do not fit any shelf label.
 pub const CODE128_LENGTH_MAX: usize = 48;
 
-/// Checks `data` for `kind` and returns what to encode: 13 digits for EAN-13 (the check
-/// digit added to 12 digits, or verified on 13), the text itself for Code 128.
+/// Checks `data` for `kind` and returns what to encode: for EAN-13 exactly 13 digits whose
+/// last is the right check digit (a code of another length or with letters is not an EAN-13,
+/// and guessing a check digit for it would print another product's code); for Code 128 the
+/// text itself.
 pub fn validate(kind: BarcodeKind, data: &str) -> Result<String, LabelError> {
     let refuse = |reason: String| LabelError::BarcodeData {
         kind: kind.label(),
@@ -36,19 +38,23 @@ pub fn validate(kind: BarcodeKind, data: &str) -> Result<String, LabelError> {
     match kind {
         BarcodeKind::Ean13 => {
             if !data.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(refuse("only digits are allowed".to_string()));
+                return Err(refuse(
+                    "EAN-13 is digits only; choose Code 128 for this barcode".to_string(),
+                ));
             }
-            match data.len() {
-                12 => Ok(format!("{data}{}", ean_check_digit(data))),
-                13 => {
-                    let expected = ean_check_digit(&data[..12]);
-                    if data.as_bytes()[12] - b'0' != expected {
-                        return Err(refuse(format!("the check digit should be {expected}")));
-                    }
-                    Ok(data.to_string())
-                }
-                length => Err(refuse(format!("12 or 13 digits are needed, not {length}"))),
+            if data.len() != 13 {
+                return Err(refuse(format!(
+                    "EAN-13 has 13 digits, this has {}; choose Code 128 for this barcode",
+                    data.len()
+                )));
             }
+            let expected = ean_check_digit(&data[..12]);
+            if data.as_bytes()[12] - b'0' != expected {
+                return Err(refuse(format!(
+                    "its check digit should be {expected}; correct the product's barcode"
+                )));
+            }
+            Ok(data.to_string())
         }
         BarcodeKind::Code128 => {
             if data.is_empty() || data.len() > CODE128_LENGTH_MAX {

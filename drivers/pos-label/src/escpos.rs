@@ -2,7 +2,7 @@
 //! printer): each element is placed at its absolute position in a page the size of the
 //! label, then the page is printed and cut.
 //!
-//! Page mode has no drawing command, so boxes are left out here; layouts meant for receipt
+//! Page mode has no drawing command, so boxes and lines are left out here; layouts meant for receipt
 //! printers should not rely on them. Text is sent as ASCII (others become `?`): choosing a
 //! code page is the receipt printer driver's business.
 
@@ -90,7 +90,7 @@ pub fn write_escpos(
                     }
                 }
             }
-            Placed::Box { .. } => {}
+            Placed::Box { .. } | Placed::Bar { .. } => {}
         }
     }
     page.push(0x0c);

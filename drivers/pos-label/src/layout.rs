@@ -35,6 +35,21 @@ pub enum BarcodeText {
     Hidden,
 }
 
+/// Which way a line runs from its top-left corner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Left to right, a rule under a name or over a price.
+    #[default]
+    Across,
+    /// Top to bottom, a divider between two columns.
+    Down,
+}
+
+/// The thinnest and thickest line a label prints: 0.1 mm is a single dot at 203 dpi.
+pub const LINE_MM_MIN: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
+pub const LINE_MM_MAX: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+
 /// One thing printed on the label, its top-left corner at (`x_mm`, `y_mm`) from the label's
 /// top-left corner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,6 +106,15 @@ pub enum Element {
         height_mm: Decimal,
         line_mm: Decimal,
     },
+    /// A straight rule `line_mm` thick and `length_mm` long, across or down the label.
+    Line {
+        x_mm: Decimal,
+        y_mm: Decimal,
+        length_mm: Decimal,
+        line_mm: Decimal,
+        #[serde(default)]
+        direction: Direction,
+    },
 }
 
 impl Element {
@@ -103,7 +127,8 @@ impl Element {
             | Element::Sku { x_mm, y_mm, .. }
             | Element::FreeText { x_mm, y_mm, .. }
             | Element::Barcode { x_mm, y_mm, .. }
-            | Element::Box { x_mm, y_mm, .. } => (*x_mm, *y_mm),
+            | Element::Box { x_mm, y_mm, .. }
+            | Element::Line { x_mm, y_mm, .. } => (*x_mm, *y_mm),
         }
     }
 
@@ -116,7 +141,8 @@ impl Element {
             | Element::Sku { x_mm, y_mm, .. }
             | Element::FreeText { x_mm, y_mm, .. }
             | Element::Barcode { x_mm, y_mm, .. }
-            | Element::Box { x_mm, y_mm, .. } => {
+            | Element::Box { x_mm, y_mm, .. }
+            | Element::Line { x_mm, y_mm, .. } => {
                 *x_mm = x;
                 *y_mm = y;
             }
@@ -124,7 +150,7 @@ impl Element {
     }
 
     /// The size an editor changes: a text's font height, a barcode's bar height, a box's
-    /// height, in millimetres.
+    /// height, a line's length, in millimetres.
     pub fn size_mm(&self) -> Decimal {
         match self {
             Element::ProductName { font, .. }
@@ -133,6 +159,7 @@ impl Element {
             | Element::Sku { font, .. }
             | Element::FreeText { font, .. } => font.height_mm,
             Element::Barcode { height_mm, .. } | Element::Box { height_mm, .. } => *height_mm,
+            Element::Line { length_mm, .. } => *length_mm,
         }
     }
 
@@ -146,6 +173,7 @@ impl Element {
             Element::Barcode { height_mm, .. } | Element::Box { height_mm, .. } => {
                 *height_mm = size;
             }
+            Element::Line { length_mm, .. } => *length_mm = size,
         }
     }
 
@@ -158,6 +186,7 @@ impl Element {
             Element::FreeText { .. } => "free text",
             Element::Barcode { .. } => "barcode",
             Element::Box { .. } => "box",
+            Element::Line { .. } => "line",
         }
     }
 }
@@ -184,7 +213,7 @@ fn default_gap_mm() -> Decimal {
 pub struct LabelData {
     pub product_name: String,
     pub price: Money,
-    /// The digits or text the barcode encodes: 12 or 13 digits for EAN-13.
+    /// The digits or text the barcode encodes: 13 digits with their check digit for EAN-13.
     pub barcode: String,
     pub sku: String,
     /// The price per unit of measure as it should read, `1.19 EUR / piece`.
@@ -223,6 +252,13 @@ pub enum Placed {
         width: u32,
         height: u32,
         line: u32,
+    },
+    /// A filled rectangle: a line.
+    Bar {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
     },
 }
 
@@ -314,6 +350,28 @@ impl Label {
                         )));
                     }
                     (*x_mm, *y_mm, *width_mm, *height_mm)
+                }
+                Element::Line {
+                    x_mm,
+                    y_mm,
+                    length_mm,
+                    line_mm,
+                    direction,
+                } => {
+                    if !(LINE_MM_MIN..=LINE_MM_MAX).contains(line_mm) {
+                        return Err(bad(format!(
+                            "line {line_mm} mm must be {LINE_MM_MIN} to {LINE_MM_MAX} mm thick"
+                        )));
+                    }
+                    if *length_mm < Decimal::ONE || length_mm < line_mm {
+                        return Err(bad(format!(
+                            "a line {length_mm} mm long is too short; make it at least 1 mm and longer than it is thick"
+                        )));
+                    }
+                    match direction {
+                        Direction::Across => (*x_mm, *y_mm, *length_mm, *line_mm),
+                        Direction::Down => (*x_mm, *y_mm, *line_mm, *length_mm),
+                    }
                 }
             };
             if let Element::FreeText { text, .. } = element
@@ -489,6 +547,25 @@ impl Label {
                     height: dots(*height_mm),
                     line: dots(*line_mm).max(1),
                 },
+                Element::Line {
+                    x_mm,
+                    y_mm,
+                    length_mm,
+                    line_mm,
+                    direction,
+                } => {
+                    let (length, line) = (dots(*length_mm).max(1), dots(*line_mm).max(1));
+                    let (width, height) = match direction {
+                        Direction::Across => (length, line),
+                        Direction::Down => (line, length),
+                    };
+                    Placed::Bar {
+                        x: dots(*x_mm),
+                        y: dots(*y_mm),
+                        width,
+                        height,
+                    }
+                }
             });
         }
         Ok(placed)
@@ -523,6 +600,12 @@ impl Placed {
                 width,
                 height,
                 ..
+            }
+            | Placed::Bar {
+                x,
+                y,
+                width,
+                height,
             } => (*x, *y, *width, *height),
         }
     }

@@ -1,5 +1,6 @@
 //! Shelf and product labels: a layout the back office edits (label size, resolution, and
-//! elements at positions: product name, price, free text, barcode, boxes), checked once,
+//! elements at positions: product name, price, free text, barcode, boxes and lines), checked
+//! once,
 //! then printed for any product as ZPL, TSPL or ESC/POS into any `std::io::Write`.
 //!
 //! Owns: the layout type and its validation ([`layout`]), barcode data rules ([`barcode`]),
@@ -24,7 +25,7 @@ pub mod zpl;
 
 pub use barcode::BarcodeKind;
 pub use error::{LabelError, LabelErrorKind};
-pub use layout::{BarcodeText, Element, Font, Label, LabelData, LabelLayout, Placed};
+pub use layout::{BarcodeText, Direction, Element, Font, Label, LabelData, LabelLayout, Placed};
 
 /// The language a label printer speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,6 +73,12 @@ pub fn render(label: &Label, placed: &[Placed]) -> GrayImage {
                     *height,
                 );
             }
+            Placed::Bar {
+                x,
+                y,
+                width,
+                height,
+            } => fill(&mut image, *x, *y, *width, *height),
         }
     }
     image

@@ -71,6 +71,12 @@ pub fn write_tspl(
                     y + height
                 ));
             }
+            Placed::Bar {
+                x,
+                y,
+                width,
+                height,
+            } => tspl.push_str(&format!("BAR {x},{y},{width},{height}\r\n")),
         }
     }
     tspl.push_str(&format!("PRINT {copies},1\r\n"));

@@ -69,6 +69,16 @@ pub fn write_zpl(
             } => {
                 zpl.push_str(&format!("^FO{x},{y}^GB{width},{height},{line}^FS\n"));
             }
+            // A box whose border is as thick as its narrow side is solid.
+            Placed::Bar {
+                x,
+                y,
+                width,
+                height,
+            } => {
+                let line = (*width).min(*height);
+                zpl.push_str(&format!("^FO{x},{y}^GB{width},{height},{line}^FS\n"));
+            }
         }
     }
     zpl.push_str(&format!("^PQ{copies}\n^XZ\n"));

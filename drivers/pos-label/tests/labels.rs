@@ -22,7 +22,7 @@ fn olive_oil() -> LabelData {
     LabelData {
         product_name: "Olive Oil 500 ml".to_string(),
         price: Money::new(dec!(7.49), Currency::EUR),
-        barcode: "400638133393".to_string(),
+        barcode: "4006381333931".to_string(),
         sku: "OIL-500".to_string(),
         unit_price: "15.98 EUR / l".to_string(),
     }
@@ -112,6 +112,12 @@ fn shelf_expected() -> Vec<Printed> {
             height: 32,
             text: "Olive Oil 500 ml".into(),
         },
+        Printed::Bar {
+            x: 24,
+            y: 92,
+            width: 416,
+            height: 4,
+        },
         Printed::Text {
             x: 24,
             y: 104,
@@ -124,6 +130,7 @@ fn shelf_expected() -> Vec<Printed> {
             height: 80,
             module: 2,
             kind: "EAN-13".into(),
+            // The printers are sent the 12 data digits and add the check digit themselves.
             data: "400638133393".into(),
             readable: true,
         },
@@ -180,7 +187,7 @@ fn tspl_reads_back_to_the_layout() {
 }
 
 #[test]
-fn escpos_reads_back_to_the_layout_without_boxes() {
+fn escpos_reads_back_to_the_layout_without_boxes_or_lines() {
     let bytes = render(write_escpos, &layout("shelf_58x40_203dpi"), &olive_oil());
     let pages = parse_escpos(&bytes);
     assert_eq!(pages.len(), 2, "two copies, two pages");
@@ -190,7 +197,7 @@ fn escpos_reads_back_to_the_layout_without_boxes() {
     let expected: Vec<Printed> = shelf_expected()
         .into_iter()
         .filter_map(|element| match element {
-            Printed::Box { .. } => None,
+            Printed::Box { .. } | Printed::Bar { .. } => None,
             Printed::Text { x, y, height, text } => {
                 let scale = ((height + 12) / 24).clamp(1, 8);
                 Some(Printed::Text {

@@ -8,7 +8,9 @@ mod support;
 use pos_core::money::{Currency, Money};
 use pos_label::tspl::{font_scale, write_tspl};
 use pos_label::zpl::write_zpl;
-use pos_label::{BarcodeKind, BarcodeText, Element, Font, Label, LabelData, LabelLayout, Placed};
+use pos_label::{
+    BarcodeKind, BarcodeText, Direction, Element, Font, Label, LabelData, LabelLayout, Placed,
+};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 use support::{Printed, parse_tspl, parse_zpl};
@@ -62,12 +64,27 @@ fn element() -> impl Strategy<Value = Element> {
                     },
                 }
             }),
-        (at, 20u32..150, 20u32..150, 1u32..5).prop_map(|((x, y), w, h, line)| Element::Box {
-            x_mm: mm(x),
-            y_mm: mm(y),
-            width_mm: mm(w),
-            height_mm: mm(h),
-            line_mm: mm(line),
+        (at.clone(), 20u32..150, 20u32..150, 1u32..5).prop_map(|((x, y), w, h, line)| {
+            Element::Box {
+                x_mm: mm(x),
+                y_mm: mm(y),
+                width_mm: mm(w),
+                height_mm: mm(h),
+                line_mm: mm(line),
+            }
+        }),
+        (at, 10u32..150, 1u32..10, any::<bool>()).prop_map(|((x, y), length, line, down)| {
+            Element::Line {
+                x_mm: mm(x),
+                y_mm: mm(y),
+                length_mm: mm(length),
+                line_mm: mm(line),
+                direction: if down {
+                    Direction::Down
+                } else {
+                    Direction::Across
+                },
+            }
         }),
     ]
 }
@@ -116,6 +133,17 @@ fn expected(placed: &[Placed], text_height: impl Fn(u32) -> u32) -> Vec<Printed>
                 height: *height,
                 line: *line,
             },
+            Placed::Bar {
+                x,
+                y,
+                width,
+                height,
+            } => Printed::Bar {
+                x: *x,
+                y: *y,
+                width: *width,
+                height: *height,
+            },
         })
         .collect()
 }
@@ -127,7 +155,7 @@ proptest! {
         size in (600u32..1000, 300u32..800),
         dpi in proptest::sample::select(vec![203u32, 300]),
         name in "[A-Za-z0-9 ^_~\"ß]{1,30}",
-        barcode_digits in "[0-9]{12}",
+        barcode_body in "[0-9]{12}",
         code_text in "[ -~]{1,8}",
         cents in 1i64..100_000,
     ) {
@@ -137,7 +165,11 @@ proptest! {
         let data = LabelData {
             product_name: name,
             price: Money::from_minor(cents, Currency::EUR),
-            barcode: if has_ean { barcode_digits } else { code_text },
+            barcode: if has_ean {
+                format!("{barcode_body}{}", pos_label::barcode::ean_check_digit(&barcode_body))
+            } else {
+                code_text
+            },
             sku: "P-1".into(),
             unit_price: String::new(),
         };

@@ -5,8 +5,8 @@
 use pos_core::money::{Currency, Money};
 use pos_label::zpl::write_zpl;
 use pos_label::{
-    BarcodeKind, BarcodeText, Element, Font, Label, LabelData, LabelError, LabelErrorKind,
-    LabelLayout,
+    BarcodeKind, BarcodeText, Direction, Element, Font, Label, LabelData, LabelError,
+    LabelErrorKind, LabelLayout,
 };
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -115,6 +115,18 @@ fn elements_must_lie_inside_the_label() {
         refused(layout_with(vec![wide_box])),
         "element 0 (box) does not fit on the label: it reaches x = 60 mm, the label is 58 mm wide"
     );
+    // A line down the label reaches as far down as it is long.
+    let long_line = Element::Line {
+        x_mm: dec!(30),
+        y_mm: dec!(5),
+        length_mm: dec!(36),
+        line_mm: dec!(0.5),
+        direction: Direction::Down,
+    };
+    assert_eq!(
+        refused(layout_with(vec![long_line])),
+        "element 0 (line) does not fit on the label: it reaches y = 41 mm, the label is 40 mm high"
+    );
 }
 
 #[test]
@@ -149,6 +161,25 @@ fn sizes_must_be_printable() {
     assert_eq!(
         refused(layout_with(vec![thick])),
         "element 0 (box): line 3 mm must be positive and fit inside the box"
+    );
+    let line = |length_mm, line_mm| Element::Line {
+        x_mm: dec!(1),
+        y_mm: dec!(1),
+        length_mm,
+        line_mm,
+        direction: Direction::Across,
+    };
+    assert_eq!(
+        refused(layout_with(vec![line(dec!(20), dec!(0))])),
+        "element 0 (line): line 0 mm must be 0.1 to 5 mm thick"
+    );
+    assert_eq!(
+        refused(layout_with(vec![line(dec!(20), dec!(6))])),
+        "element 0 (line): line 6 mm must be 0.1 to 5 mm thick"
+    );
+    assert_eq!(
+        refused(layout_with(vec![line(dec!(0.5), dec!(0.2))])),
+        "element 0 (line): a line 0.5 mm long is too short; make it at least 1 mm and longer than it is thick"
     );
     let empty = Element::FreeText {
         x_mm: dec!(1),
@@ -185,15 +216,25 @@ fn barcode_data_must_suit_its_kind() {
     let cases = [
         (
             "40063813339",
-            "barcode \"40063813339\" cannot be printed as EAN-13: 12 or 13 digits are needed, not 11",
+            "barcode \"40063813339\" cannot be printed as EAN-13: EAN-13 has 13 digits, this has 11; choose Code 128 for this barcode",
+        ),
+        // Twelve digits are not completed with a guessed check digit: a UPC-A's twelfth
+        // digit is its own check digit, and the guess would print another product's code.
+        (
+            "036000291452",
+            "barcode \"036000291452\" cannot be printed as EAN-13: EAN-13 has 13 digits, this has 12; choose Code 128 for this barcode",
         ),
         (
             "4006381333932",
-            "barcode \"4006381333932\" cannot be printed as EAN-13: the check digit should be 1",
+            "barcode \"4006381333932\" cannot be printed as EAN-13: its check digit should be 1; correct the product's barcode",
         ),
         (
             "40063813339A",
-            "barcode \"40063813339A\" cannot be printed as EAN-13: only digits are allowed",
+            "barcode \"40063813339A\" cannot be printed as EAN-13: EAN-13 is digits only; choose Code 128 for this barcode",
+        ),
+        (
+            "SKU-milk",
+            "barcode \"SKU-milk\" cannot be printed as EAN-13: EAN-13 is digits only; choose Code 128 for this barcode",
         ),
     ];
     for (barcode, message) in cases {
@@ -228,7 +269,7 @@ fn barcodes_and_prices_that_run_off_the_label_are_refused() {
     // 95 modules of 3 dots from x = 30 mm (240 dots) on a 464-dot label.
     let label = Label::new(layout_with(vec![ean13_at(dec!(30), 3)])).unwrap();
     assert_eq!(
-        print_error(&label, &data("400638133393", dec!(1))).to_string(),
+        print_error(&label, &data("4006381333931", dec!(1))).to_string(),
         "element 0 (barcode): \"4006381333931\" is too wide for the label (285 dots from x=240, label is 464 dots wide)"
     );
     let price = Element::Price {
@@ -239,7 +280,7 @@ fn barcodes_and_prices_that_run_off_the_label_are_refused() {
         },
     };
     let label = Label::new(layout_with(vec![price])).unwrap();
-    let error = print_error(&label, &data("400638133393", dec!(1234.5)));
+    let error = print_error(&label, &data("4006381333931", dec!(1234.5)));
     assert_eq!(
         error.to_string(),
         "element 0 (price): \"1234.50 EUR\" is too wide for the label (587 dots from x=160, label is 464 dots wide)"
@@ -251,7 +292,7 @@ fn copies_are_bounded() {
     let label = Label::new(layout_with(vec![text_at(dec!(1), dec!(1), dec!(3))])).unwrap();
     let mut out = Vec::new();
     assert_eq!(
-        write_zpl(&label, &data("400638133393", dec!(1)), 0, &mut out)
+        write_zpl(&label, &data("4006381333931", dec!(1)), 0, &mut out)
             .unwrap_err()
             .to_string(),
         "0 copies requested; print 1 to 999 at a time"
@@ -264,7 +305,7 @@ fn copies_are_bounded() {
     assert_eq!(
         pos_label::escpos::write_escpos(
             &escpos_at_300,
-            &data("400638133393", dec!(1)),
+            &data("4006381333931", dec!(1)),
             1,
             &mut out
         )
@@ -281,7 +322,7 @@ fn a_printer_that_goes_away_is_reported_as_an_output_error() {
     let (reader, mut writer) = std::io::pipe().unwrap();
     drop(reader);
     let label = Label::new(layout_with(vec![text_at(dec!(1), dec!(1), dec!(3))])).unwrap();
-    let error = write_zpl(&label, &data("400638133393", dec!(1)), 1, &mut writer).unwrap_err();
+    let error = write_zpl(&label, &data("4006381333931", dec!(1)), 1, &mut writer).unwrap_err();
     assert_eq!(error.kind(), LabelErrorKind::Output);
     assert!(
         error

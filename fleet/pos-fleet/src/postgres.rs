@@ -952,7 +952,9 @@ fn take_in(
         )?,
         DomainEvent::TransferRequested(transfer)
         | DomainEvent::TransferSent(transfer)
-        | DomainEvent::TransferReceived(transfer) => {
+        | DomainEvent::TransferReceived(transfer)
+        | DomainEvent::TransferCancelled(transfer)
+        | DomainEvent::TransferRefused(transfer) => {
             // A step taken at one end is passed down to the store at the other end.
             let other = crate::storage::transfer_destination(transfer, &terminal.store);
             let known = match other {
@@ -971,10 +973,7 @@ fn take_in(
                     Some(store),
                     origin,
                     entry.hlc,
-                    &ChangeBody::Transfer {
-                        event_id: entry.event_id.clone(),
-                        transfer: transfer.clone(),
-                    },
+                    &crate::storage::transfer_change(transfer, entry.event_id.clone()),
                 )?,
                 _ => record_anomaly(
                     tx,

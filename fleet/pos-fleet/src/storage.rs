@@ -16,7 +16,9 @@ use pos_core::money::{Currency, Money};
 use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
 use pos_sync::ingest::BatchError;
-use pos_sync::wire::{JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope};
+use pos_sync::wire::{
+    ChangeBody, JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
+};
 use serde::{Deserialize, Serialize};
 use time::UtcOffset;
 
@@ -609,6 +611,22 @@ impl RecordKind {
             RecordKind::TaxRate => "tax_rate",
             RecordKind::Staff => "staff",
             RecordKind::Role => "role",
+        }
+    }
+}
+
+/// What the store at the other end is sent of a transfer step: the record as the step left
+/// it; a cancelled or refused request as a change kind of its own (`transfer_ended`), which a
+/// terminal that does not know those states skips instead of failing on them.
+pub fn transfer_change(transfer: &pos_core::transfer::Transfer, event_id: EventId) -> ChangeBody {
+    use pos_core::transfer::TransferState;
+    let transfer = transfer.clone();
+    match transfer.state {
+        TransferState::Cancelled | TransferState::Refused => {
+            ChangeBody::TransferEnded { event_id, transfer }
+        }
+        TransferState::Requested | TransferState::Sent | TransferState::Received => {
+            ChangeBody::Transfer { event_id, transfer }
         }
     }
 }

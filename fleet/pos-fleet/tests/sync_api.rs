@@ -27,6 +27,7 @@ backend_tests!(
     entries_from_a_clock_far_ahead_are_kept_and_reported,
     tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_changes_nothing,
     people_pins_and_roles_saved_on_a_till_reach_the_other_tills_of_its_store,
+    a_cancelled_or_refused_transfer_reaches_the_store_at_the_other_end_only,
 );
 
 struct Setup {
@@ -836,4 +837,129 @@ async fn people_pins_and_roles_saved_on_a_till_reach_the_other_tills_of_its_stor
         grants,
         [&json!(["sales.*"]), &json!(["sales.*", "discounts.*"])]
     );
+}
+
+async fn a_cancelled_or_refused_transfer_reaches_the_store_at_the_other_end_only(backend: Backend) {
+    use pos_core::clock::Timestamp;
+    use pos_core::event::DomainEvent;
+    use pos_core::id::{TransferId, UserId};
+    use pos_core::quantity::Quantity;
+    use pos_core::transfer::Transfer;
+
+    let mut s = setup(&backend).await;
+    let tenant = s.acme.id.clone();
+    let owner = s.acme.owner.clone();
+    let (status, nord) = s
+        .fleet
+        .call(
+            "POST",
+            &format!("/api/v1/tenants/{tenant}/stores"),
+            Some(&owner),
+            Some(json!({"name": "Acme Nord", "currency": "EUR"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{nord}");
+    let nord_id = StoreId::new(nord["id"].as_str().unwrap());
+    let nord_till = s.fleet.enrol(&owner, nord_id.as_str(), "Nord 1").await;
+    let mut nord_sample = SampleTill::new(nord_till.device.as_str(), &nord_id);
+    let second = s.fleet.enrol(&owner, &s.acme.store, "Till 2").await;
+    let here = StoreId::new(s.acme.store.clone());
+    let coffee = common::demo_product("coffee");
+    let request = |id: &str| {
+        Transfer::request(
+            TransferId::new(id),
+            nord_id.clone(),
+            here.clone(),
+            &[(coffee.clone(), Quantity::pieces(4))],
+            Timestamp::from_unix_ms(10_000),
+            UserId::new("mia"),
+        )
+        .unwrap()
+    };
+
+    // Till 1 asks Nord twice, then withdraws the second request.
+    let mut withdrawn = request("tr-2");
+    withdrawn
+        .cancel(&here, Timestamp::from_unix_ms(11_000))
+        .unwrap();
+    let entries: Vec<_> = [
+        DomainEvent::TransferRequested(request("tr-1")),
+        DomainEvent::TransferRequested(request("tr-2")),
+        DomainEvent::TransferCancelled(withdrawn),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, event)| s.till.record("mia", event, 10_000 + n as i64).unwrap())
+    .collect();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&s.token),
+            Some(common::push_body(&s.device, &entries)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+
+    // Nord refuses the first, saying why.
+    let mut refused = request("tr-1");
+    refused
+        .refuse(&nord_id, "not in stock", Timestamp::from_unix_ms(12_000))
+        .unwrap();
+    let entry = nord_sample
+        .record("ole", DomainEvent::TransferRefused(refused), 12_000)
+        .unwrap();
+    let (status, ack) = s
+        .fleet
+        .call(
+            "POST",
+            "/sync/v1/push",
+            Some(&nord_till.token),
+            Some(common::push_body(nord_till.device.as_str(), &[entry])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ack}");
+
+    let steps = |bodies: Vec<Value>| -> Vec<(String, String, String)> {
+        bodies
+            .iter()
+            .filter(|b| b["type"] == "transfer" || b["type"] == "transfer_ended")
+            .map(|b| {
+                let transfer = &b["data"]["transfer"];
+                (
+                    b["type"].as_str().unwrap().to_owned(),
+                    transfer["id"].as_str().unwrap().to_owned(),
+                    transfer["state"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let step =
+        |kind: &str, id: &str, state: &str| (kind.to_owned(), id.to_owned(), state.to_owned());
+    // Nord, at the other end, gets both requests and the cancellation, not its own refusal.
+    assert_eq!(
+        steps(pulled(&s.fleet, nord_till.device.as_str(), &nord_till.token).await),
+        [
+            step("transfer", "tr-1", "requested"),
+            step("transfer", "tr-2", "requested"),
+            step("transfer_ended", "tr-2", "cancelled"),
+        ]
+    );
+    // The asking store's tills get the refusal with its reason, and nothing of their own steps.
+    for (device, token) in [
+        (s.device.as_str(), s.token.as_str()),
+        (second.device.as_str(), second.token.as_str()),
+    ] {
+        let bodies = pulled(&s.fleet, device, token).await;
+        assert_eq!(
+            steps(bodies.clone()),
+            [step("transfer_ended", "tr-1", "refused")]
+        );
+        let ended = bodies
+            .iter()
+            .find(|b| b["type"] == "transfer_ended")
+            .unwrap();
+        assert_eq!(ended["data"]["transfer"]["reason"], "not in stock");
+    }
 }

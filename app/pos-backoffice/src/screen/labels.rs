@@ -1,8 +1,9 @@
 //! The labels page: the layout on the editor drawn as it prints (the picture is
 //! `pos-label`'s raster of the real placement, for the first product to print or a sample),
-//! frames over its elements to drag and size, the saved layouts, and the products to print
-//! with how many of each; copied into the `Labels` global, its callbacks turned into
-//! [`Draft`] edits and [`BackOffice`](crate::BackOffice) actions.
+//! frames over its elements to drag, the chosen element's controls (size, barcode type, stroke
+//! and direction), the saved layouts, and the products to print with how many of each; copied
+//! into the `Labels` global, its callbacks turned into [`Draft`] edits and
+//! [`BackOffice`](crate::BackOffice) actions.
 //!
 //! The draft lives here until "Save layout": moving an element changes nothing in the store.
 
@@ -10,15 +11,20 @@ use pos_core::catalog::Product;
 use pos_core::id::LabelLayoutId;
 use pos_core::money::Money;
 use pos_label::layout::{mm_to_dots, text_width_dots};
-use pos_label::{Element, Label, LabelData, LabelLayout, barcode, raster};
+use pos_label::{Direction, Element, Label, LabelData, LabelLayout, barcode, raster};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use slint::{ComponentHandle, Image, Rgb8Pixel, SharedPixelBuffer};
 
 use super::{BackOfficeScreen, model, text};
 use crate::books::Books;
-use crate::labels::{DPIS, Draft, ElementKind, LABELS_PER_PRODUCT_MAX, SIZES_MM, label_data};
-use pos_ui::{AppWindow as Window, LabelBox, LabelPrintRow, Labels, Tone};
+use crate::labels::{
+    BARCODE_KINDS, DPIS, Draft, ElementKind, LABELS_PER_PRODUCT_MAX, SIZES_MM, label_data,
+};
+use pos_ui::{AppWindow as Window, LabelBox, LabelPanel, LabelPart, LabelPrintRow, Labels, Tone};
+
+/// The add buttons' first row holds this many; the rest go on the second.
+const KINDS_FIRST_ROW: usize = 4;
 
 /// What the page remembers between callbacks.
 #[derive(Default)]
@@ -71,8 +77,116 @@ fn estimated_box(element: &Element, data: &LabelData, dpi: u32) -> (f32, f32, f3
             dots_to_mm(barcode::width_modules(*kind, &encoded) * module_dots, dpi)
         }
         Element::Box { width_mm, .. } => float(*width_mm),
+        Element::Line {
+            length_mm,
+            line_mm,
+            direction: Direction::Across,
+            ..
+        } => return (float(x), float(y), float(*length_mm), float(*line_mm)),
+        Element::Line {
+            line_mm,
+            direction: Direction::Down,
+            ..
+        } => float(*line_mm),
     };
     (float(x), float(y), width, float(size))
+}
+
+/// The chosen element as the side panel shows it.
+struct Selection {
+    index: i32,
+    part: LabelPart,
+    name: String,
+    /// Its size in words: "6 mm high", "20 × 10 mm, line 0.5 mm".
+    size: String,
+    words: String,
+    line_down: bool,
+    barcode_kind: i32,
+}
+
+fn selection(draft: &Draft) -> Selection {
+    let index = draft
+        .selected
+        .and_then(|i| i32::try_from(i).ok())
+        .unwrap_or(-1);
+    let Some(element) = draft.chosen() else {
+        return Selection {
+            index: -1,
+            part: LabelPart::Label,
+            name: String::new(),
+            size: String::new(),
+            words: String::new(),
+            line_down: false,
+            barcode_kind: 0,
+        };
+    };
+    let mm = |value: &Decimal| value.normalize().to_string();
+    let mut shown = Selection {
+        index,
+        part: LabelPart::Text,
+        name: ElementKind::of(element).title().to_owned(),
+        size: format!("{} mm high", mm(&element.size_mm())),
+        words: String::new(),
+        line_down: false,
+        barcode_kind: 0,
+    };
+    match element {
+        Element::FreeText { text, .. } => {
+            shown.part = LabelPart::FreeText;
+            shown.words = text.clone();
+        }
+        Element::Barcode {
+            kind, height_mm, ..
+        } => {
+            shown.part = LabelPart::Barcode;
+            shown.size = format!("{}, bars {} mm high", kind.label(), mm(height_mm));
+            shown.barcode_kind = BARCODE_KINDS
+                .iter()
+                .position(|k| k == kind)
+                .and_then(|i| i32::try_from(i).ok())
+                .unwrap_or(0);
+        }
+        Element::Box {
+            width_mm,
+            height_mm,
+            line_mm,
+            ..
+        } => {
+            shown.part = LabelPart::Box;
+            shown.size = format!(
+                "{} × {} mm, line {} mm",
+                mm(width_mm),
+                mm(height_mm),
+                mm(line_mm)
+            );
+        }
+        Element::Line {
+            length_mm,
+            line_mm,
+            direction,
+            ..
+        } => {
+            shown.part = LabelPart::Line;
+            shown.line_down = *direction == Direction::Down;
+            let way = if shown.line_down { "down" } else { "across" };
+            shown.size = format!("{} mm {way}, {} mm thick", mm(length_mm), mm(line_mm));
+        }
+        Element::ProductName { .. }
+        | Element::Price { .. }
+        | Element::UnitPrice { .. }
+        | Element::Sku { .. } => {}
+    }
+    shown
+}
+
+fn show_selection(l: &Labels<'_>, shown: &Selection) {
+    l.set_selected(shown.index);
+    l.set_part(shown.part);
+    l.set_part_name(text(shown.name.as_str()));
+    l.set_part_size(text(shown.size.as_str()));
+    l.set_text(text(shown.words.as_str()));
+    l.set_line_down(shown.line_down);
+    l.set_barcode_kind(shown.barcode_kind);
 }
 
 fn picture(image: &image::GrayImage) -> Image {
@@ -87,13 +201,16 @@ fn picture(image: &image::GrayImage) -> Image {
 impl<B: Books + 'static> BackOfficeScreen<B> {
     pub(super) fn wire_labels(&self, window: &Window) {
         let l = window.global::<Labels>();
-        l.set_kinds(model(
-            ElementKind::ALL.iter().map(|k| text(k.title())).collect(),
+        let (first, more) = ElementKind::ALL.split_at(KINDS_FIRST_ROW);
+        l.set_kinds(model(first.iter().map(|k| text(k.title())).collect()));
+        l.set_more_kinds(model(more.iter().map(|k| text(k.title())).collect()));
+        l.set_barcode_kinds(model(
+            BARCODE_KINDS.iter().map(|k| text(k.label())).collect(),
         ));
         l.set_sizes(model(
             SIZES_MM
                 .iter()
-                .map(|(w, h)| text(format!("{w} × {h} mm")))
+                .map(|(w, h)| text(format!("{w}×{h}")))
                 .collect(),
         ));
         l.set_dpis(model(
@@ -123,6 +240,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 .and_then(|i| ElementKind::ALL.get(i))
             {
                 screen.edit_draft(|d| d.add(*kind));
+                screen.with_window(|w| w.global::<Labels>().set_panel(LabelPanel::Edit));
             }
         });
         let screen = self.clone();
@@ -140,6 +258,23 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         });
         let screen = self.clone();
         l.on_resize(move |steps| screen.edit_draft(|d| d.resize(steps)));
+        let screen = self.clone();
+        l.on_thicken(move |steps| screen.edit_draft(|d| d.thicken(steps)));
+        let screen = self.clone();
+        l.on_set_line_down(move |down| {
+            let way = if down {
+                Direction::Down
+            } else {
+                Direction::Across
+            };
+            screen.edit_draft(|d| d.set_direction(way));
+        });
+        let screen = self.clone();
+        l.on_choose_barcode_kind(move |row| {
+            if let Some(kind) = usize::try_from(row).ok().and_then(|i| BARCODE_KINDS.get(i)) {
+                screen.edit_draft(|d| d.set_barcode_kind(*kind));
+            }
+        });
         l.on_remove(self.on(|s| s.edit_draft(Draft::remove)));
         l.on_set_text(self.on(Self::set_element_text));
         l.on_save(self.on(Self::save_layout));
@@ -151,8 +286,8 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         l.on_print(self.on(Self::print_labels));
     }
 
-    /// Opens the page: the saved layouts afresh, the first of them on the editor when nothing
-    /// is being edited.
+    /// Opens the page: the saved layouts afresh, the first of them on the editor, ready to
+    /// print, when nothing is being edited.
     pub(super) fn show_labels(&self) {
         if let Err(error) = self.reload_layouts() {
             self.problem(&error);
@@ -165,6 +300,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         };
         if fresh && !self.inner.borrow().shown.labels.layouts.is_empty() {
             self.open_layout(0);
+            self.with_window(|w| w.global::<Labels>().set_panel(LabelPanel::Print));
         } else {
             self.render_labels();
         }
@@ -208,27 +344,20 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         self.render_labels();
     }
 
-    /// Chooses an element without drawing the label again: the frames stay as they are, so a
-    /// finger that pressed one keeps dragging it.
+    /// Chooses an element (a negative `row`: none, the label itself) and shows its controls,
+    /// without drawing the label again: the frames stay as they are, so a finger that pressed
+    /// one keeps dragging it.
     fn select_element(&self, row: i32) {
-        let Ok(index) = usize::try_from(row) else {
-            return;
-        };
-        let (selected, words) = {
+        let shown = {
             let mut inner = self.inner.borrow_mut();
             let draft = &mut inner.shown.labels.draft;
-            draft.select(index);
-            let words = match draft.selected.and_then(|i| draft.layout.elements.get(i)) {
-                Some(Element::FreeText { text, .. }) => Some(text.clone()),
-                _ => None,
-            };
-            (draft.selected, words)
+            draft.select(usize::try_from(row).ok());
+            selection(draft)
         };
         self.with_window(|w| {
             let l = w.global::<Labels>();
-            l.set_selected(selected.and_then(|i| i32::try_from(i).ok()).unwrap_or(-1));
-            l.set_selected_is_text(words.is_some());
-            l.set_text(text(words.unwrap_or_default()));
+            show_selection(&l, &shown);
+            l.set_panel(LabelPanel::Edit);
         });
     }
 
@@ -273,7 +402,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     .map(|(p, element)| {
                         let (x, y, w, h) = p.bounds();
                         LabelBox {
-                            name: text(ElementKind::of(element).map_or("Box", ElementKind::title)),
+                            name: text(ElementKind::of(element).title()),
                             x: dots_to_mm(x, layout.dpi),
                             y: dots_to_mm(y, layout.dpi),
                             width: dots_to_mm(w, layout.dpi),
@@ -290,7 +419,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     .map(|element| {
                         let (x, y, width, height) = estimated_box(element, &data, layout.dpi);
                         LabelBox {
-                            name: text(ElementKind::of(element).map_or("Box", ElementKind::title)),
+                            name: text(ElementKind::of(element).title()),
                             x,
                             y,
                             width,
@@ -308,10 +437,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let size = SIZES_MM.iter().position(|(w, h)| {
             layout.width_mm == Decimal::from(*w) && layout.height_mm == Decimal::from(*h)
         });
-        let words = match draft.selected.and_then(|i| layout.elements.get(i)) {
-            Some(Element::FreeText { text, .. }) => Some(text.clone()),
-            _ => None,
-        };
+        let shown_selection = selection(draft);
         let index = |i: Option<usize>| i.and_then(|i| i32::try_from(i).ok()).unwrap_or(-1);
         self.with_window(|w| {
             let l = w.global::<Labels>();
@@ -331,9 +457,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             l.set_preview(preview);
             l.set_sample(text(data.product_name.as_str()));
             l.set_elements(model(boxes));
-            l.set_selected(index(draft.selected));
-            l.set_selected_is_text(words.is_some());
-            l.set_text(text(words.unwrap_or_default()));
+            show_selection(&l, &shown_selection);
             l.set_printer(text(printer));
             l.set_print_rows(model(
                 shown

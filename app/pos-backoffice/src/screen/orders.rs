@@ -1,8 +1,11 @@
 //! The purchase orders and transfers page: orders and transfers copied into the `Orders`
-//! global, its callbacks turned into [`BackOffice`](crate::BackOffice) actions.
+//! global, its callbacks turned into [`BackOffice`](crate::BackOffice) actions. A transfer
+//! request is put together here line by line and recorded whole when it is made.
 
+use pos_core::catalog::Product;
 use pos_core::id::{PurchaseOrderId, TransferId};
 use pos_core::purchase::{OrderState, OverDelivery, PurchaseOrder};
+use pos_core::quantity::Quantity;
 use pos_core::transfer::{Transfer, TransferState};
 use slint::{ComponentHandle, Model};
 
@@ -10,7 +13,10 @@ use super::{BackOfficeScreen, model, quantity_text, text};
 use crate::books::Books;
 use crate::export::{Directory, ExportFormat};
 use crate::orders::DeliveryLine;
-use pos_ui::{AppWindow as Window, OrderLineRow, OrderRow, Orders, TransferLineRow, TransferRow};
+use pos_ui::{
+    AppWindow as Window, OrderLineRow, OrderRow, Orders, TransferDraftRow, TransferLineRow,
+    TransferRow,
+};
 
 /// What the page remembers between callbacks.
 #[derive(Default)]
@@ -19,6 +25,8 @@ pub(super) struct Shown {
     open: Option<PurchaseOrder>,
     transfers: Vec<TransferId>,
     open_transfer: Option<Transfer>,
+    /// The request being put together: each product once, with how many are asked for.
+    transfer_draft: Vec<(Product, Quantity)>,
 }
 
 fn order_row(order: &PurchaseOrder) -> OrderRow {
@@ -45,9 +53,15 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         o.on_cancel(self.on(Self::cancel_order));
         o.on_receive(self.on(Self::receive_order));
         o.on_close(self.on(Self::close_order));
+        o.on_add_transfer_line(self.on(Self::add_transfer_line));
+        let screen = self.clone();
+        o.on_remove_transfer_line(move |row| screen.remove_transfer_line(row));
         o.on_request(self.on(Self::request_transfer));
         o.on_send_transfer(self.on(Self::send_transfer));
         o.on_receive_transfer(self.on(Self::receive_transfer));
+        o.on_cancel_transfer(self.on(Self::cancel_transfer));
+        o.on_refuse_transfer(self.on(Self::refuse_transfer));
+        o.on_close_transfer(self.on(|s| s.show_open_transfer(None)));
         let screen = self.clone();
         o.on_open(move |row| screen.open_order_row(row));
         let screen = self.clone();
@@ -60,6 +74,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     pub(super) fn show_orders(&self) {
         self.refresh_orders();
         self.refresh_transfers();
+        self.show_transfer_draft();
     }
 
     fn refresh_orders(&self) {
@@ -339,19 +354,23 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 o.set_transfer_lines(model(Vec::new()));
                 return;
             };
-            o.set_transfer_title(text(format!(
-                "{} · {} → {} · {}",
-                transfer.id,
-                transfer.from,
-                transfer.to,
-                transfer.state.code()
-            )));
-            o.set_can_send_transfer(
-                transfer.state == TransferState::Requested && transfer.from == ours,
-            );
+            o.set_transfer_title(text(format!("{} · {}", transfer.id, transfer.state.code())));
+            o.set_transfer_route(text(format!("{} → {}", transfer.from, transfer.to)));
+            o.set_transfer_note(text(match (&transfer.state, &transfer.reason) {
+                (TransferState::Refused, Some(reason)) => format!("Refused: {reason}"),
+                (TransferState::Cancelled, _) => "Cancelled by the store that asked".to_owned(),
+                _ => String::new(),
+            }));
+            // What this store may do depends on which end it is; whether this person may is
+            // checked when they try, and the refusal says why.
+            let open = transfer.state == TransferState::Requested;
+            o.set_can_send_transfer(open && transfer.from == ours);
+            o.set_can_refuse_transfer(open && transfer.from == ours);
+            o.set_can_cancel_transfer(open && transfer.to == ours);
             o.set_can_receive_transfer(
                 transfer.state == TransferState::Sent && transfer.to == ours,
             );
+            o.set_refusal(text(""));
             o.set_transfer_lines(model(
                 transfer
                     .lines
@@ -378,14 +397,9 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         let Some(id) = id else {
             return;
         };
-        let found = self
-            .inner
-            .borrow()
-            .office
-            .transfers()
-            .map(|all| all.into_iter().find(|t| t.id == id));
+        let found = self.inner.borrow().office.transfer(&id);
         match found {
-            Ok(transfer) => self.show_open_transfer(transfer.as_ref()),
+            Ok(transfer) => self.show_open_transfer(Some(&transfer)),
             Err(error) => self.problem(&error),
         }
     }
@@ -401,36 +415,119 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         }
     }
 
+    fn show_transfer_draft(&self) {
+        let rows = self
+            .inner
+            .borrow()
+            .shown
+            .orders
+            .transfer_draft
+            .iter()
+            .map(|(product, quantity)| TransferDraftRow {
+                name: text(product.display_name()),
+                quantity: text(quantity_text(*quantity)),
+            })
+            .collect();
+        self.with_window(|w| w.global::<Orders>().set_transfer_draft(model(rows)));
+    }
+
+    /// The product and quantity typed, as a line of the request; a product already on it is
+    /// asked for once, with the quantities added.
+    fn add_transfer_line(&self) {
+        let Some(window) = self.window.upgrade() else {
+            return;
+        };
+        let o = window.global::<Orders>();
+        let line = self
+            .inner
+            .borrow()
+            .office
+            .transfer_line(&o.get_transfer_code(), &o.get_transfer_quantity());
+        match line {
+            Ok((product, quantity)) => {
+                let name = product.display_name();
+                {
+                    let mut inner = self.inner.borrow_mut();
+                    let draft = &mut inner.shown.orders.transfer_draft;
+                    match draft.iter_mut().find(|(p, _)| p.id == product.id) {
+                        Some((_, asked)) => *asked += quantity,
+                        None => draft.push((product, quantity)),
+                    }
+                }
+                o.set_transfer_code(text(""));
+                o.set_transfer_quantity(text(""));
+                self.show_transfer_draft();
+                self.done(&format!(
+                    "{} × {name} added to the request",
+                    quantity_text(quantity)
+                ));
+            }
+            Err(error) => self.problem(&error),
+        }
+    }
+
+    fn remove_transfer_line(&self, row: i32) {
+        if let Ok(index) = usize::try_from(row) {
+            let mut inner = self.inner.borrow_mut();
+            let draft = &mut inner.shown.orders.transfer_draft;
+            if index < draft.len() {
+                draft.remove(index);
+            }
+        }
+        self.show_transfer_draft();
+    }
+
     fn request_transfer(&self) {
         let Some(window) = self.window.upgrade() else {
             return;
         };
         let o = window.global::<Orders>();
         let from = o.get_from_store().to_string();
-        let code = o.get_transfer_code().to_string();
-        let quantity = o.get_transfer_quantity().to_string();
-        let requested = self
-            .inner
-            .borrow_mut()
-            .office
-            .request_transfer(&from, &[(code.as_str(), quantity.as_str())]);
+        let requested = {
+            let mut inner = self.inner.borrow_mut();
+            let draft = inner.shown.orders.transfer_draft.clone();
+            inner.office.request_transfer(&from, &draft)
+        };
         if requested.is_ok() {
-            o.set_transfer_code(text(""));
-            o.set_transfer_quantity(text(""));
+            self.inner.borrow_mut().shown.orders.transfer_draft.clear();
+            self.show_transfer_draft();
         }
         self.transfer_done(requested, "requested");
     }
 
-    fn send_transfer(&self) {
-        let Some(id) = self
-            .inner
+    fn open_transfer_id(&self) -> Option<TransferId> {
+        self.inner
             .borrow()
             .shown
             .orders
             .open_transfer
             .as_ref()
             .map(|t| t.id.clone())
-        else {
+    }
+
+    fn cancel_transfer(&self) {
+        let Some(id) = self.open_transfer_id() else {
+            return;
+        };
+        let cancelled = self.inner.borrow_mut().office.cancel_transfer(&id);
+        self.transfer_done(cancelled, "cancelled");
+    }
+
+    fn refuse_transfer(&self) {
+        let Some(id) = self.open_transfer_id() else {
+            return;
+        };
+        let reason = self
+            .window
+            .upgrade()
+            .map(|w| w.global::<Orders>().get_refusal().to_string())
+            .unwrap_or_default();
+        let refused = self.inner.borrow_mut().office.refuse_transfer(&id, &reason);
+        self.transfer_done(refused, "refused");
+    }
+
+    fn send_transfer(&self) {
+        let Some(id) = self.open_transfer_id() else {
             return;
         };
         let sent = self.inner.borrow_mut().office.send_transfer(&id);

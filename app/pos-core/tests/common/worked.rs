@@ -25,7 +25,7 @@ pub fn supermarket_basket(till: &mut Till) -> (Cart, Sale) {
         "4006381333931",
         "4006381333931",
         "4006381333931",
-        "4008452011231",
+        "4008452011236",
     ] {
         cart.add_by_code(&till.catalog, code, Quantity::ONE)
             .unwrap();

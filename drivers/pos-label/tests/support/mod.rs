@@ -27,6 +27,13 @@ pub enum Printed {
         height: u32,
         line: u32,
     },
+    /// A solid rectangle: a line.
+    Bar {
+        x: u32,
+        y: u32,
+        width: u32,
+        height: u32,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -129,12 +136,22 @@ pub fn parse_zpl(zpl: &str) -> ZplLabel {
                         readable,
                     });
                 } else if let Some(n) = graphic_box.take() {
-                    label.elements.push(Printed::Box {
-                        x,
-                        y,
-                        width: n[0],
-                        height: n[1],
-                        line: n[2],
+                    // A border as thick as the narrow side fills the box: a line.
+                    label.elements.push(if n[2] >= n[0].min(n[1]) {
+                        Printed::Bar {
+                            x,
+                            y,
+                            width: n[0],
+                            height: n[1],
+                        }
+                    } else {
+                        Printed::Box {
+                            x,
+                            y,
+                            width: n[0],
+                            height: n[1],
+                            line: n[2],
+                        }
                     });
                 } else {
                     panic!("field without content at {origin:?}");
@@ -229,6 +246,12 @@ pub fn parse_tspl(tspl: &str) -> TsplLabel {
                 width: n(2) - n(0),
                 height: n(3) - n(1),
                 line: n(4),
+            }),
+            "BAR" => label.elements.push(Printed::Bar {
+                x: n(0),
+                y: n(1),
+                width: n(2),
+                height: n(3),
             }),
             "PRINT" => label.copies = n(0),
             other => panic!("unexpected TSPL command {other}"),
