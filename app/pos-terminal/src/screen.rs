@@ -278,7 +278,12 @@ pub fn start_till(
             settings,
             &data.root,
             utc_offset,
-            Box::new(Vec::new),
+            crate::update_agent::health_check(
+                data.clone(),
+                DeviceId::new(&config.device),
+                sync_news.clone(),
+                crate::update_agent::FLEET_GRACE,
+            ),
         )?),
         None => None,
     };

@@ -650,6 +650,46 @@ fn remove_import(bundle: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// How long the health check after an update waits for the fleet to answer before it lets
+/// the new version go on without it (the shop's network may be down; that is no reason to
+/// roll back).
+pub const FLEET_GRACE: Duration = Duration::from_secs(120);
+
+/// The health check after a restart into a new version, run on the agent's thread once the
+/// screen is up: the store opens (and migrates) in a connection of its own, its journal
+/// verifies and its sales read back; and, when the terminal syncs, the fleet answers or
+/// `fleet_grace` passes. Returns the problems, in words for the fleet's operator.
+pub fn health_check(
+    data: crate::terminal::DataDir,
+    device: pos_core::id::DeviceId,
+    sync: Option<crate::sync_agent::SyncStatusHandle>,
+    fleet_grace: Duration,
+) -> Box<dyn FnMut() -> Vec<String> + Send> {
+    Box::new(move || {
+        let mut problems = Vec::new();
+        match crate::terminal::check_store(&data, device.clone()) {
+            Ok(found) => {
+                if let Some(at) = found.journal_break {
+                    problems.push(format!("the store's journal does not verify: {at}"));
+                }
+            }
+            Err(error) => problems.push(error.to_string()),
+        }
+        if let Some(sync) = &sync {
+            let waited = std::time::Instant::now();
+            while waited.elapsed() < fleet_grace {
+                let status = sync.snapshot();
+                // A fleet that answers, even to refuse, is reachable.
+                if status.online || status.halted.is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        problems
+    })
+}
+
 /// Starts the agent on its own thread. `health` is the check run after a restart into a new
 /// version (the screen and the store are up by the time the agent starts); `data_dir` holds
 /// the download, the agent's state and the restart request.
@@ -945,6 +985,32 @@ mod tests {
             let error = UpdateSettings::from_raw(raw(text)).unwrap_err();
             assert!(error.contains(hint), "{text:?} gave {error}");
         }
+    }
+
+    #[test]
+    fn the_health_check_opens_the_store_and_names_one_that_does_not_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = crate::terminal::DataDir::new(dir.path());
+        let device = pos_core::id::DeviceId::new("T1");
+        drop(pos_store::Store::open(dir.path(), device.clone()).unwrap());
+        let offline = crate::sync_agent::SyncStatusHandle::default();
+        let mut check = health_check(data, device.clone(), Some(offline), Duration::ZERO);
+        assert_eq!(check(), Vec::<String>::new());
+
+        let broken = tempfile::tempdir().unwrap();
+        std::fs::write(
+            broken.path().join(pos_store::DATABASE_FILE),
+            b"not a database, garbage garbage garbage garbage garbage garbage garbage",
+        )
+        .unwrap();
+        let problems = health_check(
+            crate::terminal::DataDir::new(broken.path()),
+            device,
+            None,
+            Duration::ZERO,
+        )();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("cannot be opened"), "{problems:?}");
     }
 
     #[test]
