@@ -8,7 +8,8 @@
 //! `store_settings_saved` event so it is journalled, synced and read by every till of the
 //! store; what belongs to one box (where its printer hangs, its paper, its drawer pin, how
 //! fast its scanner types) is that terminal's `terminal.toml`, written through
-//! [`TerminalHardware`], never synced. Every save checks its own permission under
+//! [`TerminalHardware`], never synced, and put to use by the terminal as soon as it is
+//! written. Every save checks its own permission under
 //! `settings.*` and `pos_core::tenant::Store::check` before anything is recorded.
 
 use pos_core::access::{Features, permission as core};
@@ -85,7 +86,8 @@ pub struct CheckedLogo {
 pub struct HardwareSettings {
     /// simulated, tcp, serial, usb, device-file or none.
     pub printer_transport: String,
-    /// host:port for tcp, the device path for serial and device-file; empty otherwise.
+    /// host:port for tcp, the device path for serial and device-file, vendor:product for
+    /// usb, the folder receipts are filed in for simulated (empty: the terminal's own).
     pub printer_address: String,
     /// 58mm, 80mm or 80mm-48.
     pub paper: String,
@@ -103,12 +105,16 @@ pub struct HardwareSettings {
 pub struct HardwareError(pub String);
 
 /// Where this terminal's hardware settings live: `terminal.toml`, implemented by the
-/// terminal, which alone knows the file and its checks.
+/// terminal, which alone knows the file, its checks and its devices.
 pub trait TerminalHardware {
     fn read(&self) -> std::result::Result<HardwareSettings, HardwareError>;
     /// Checks and writes `settings`; a setting the terminal cannot use is refused with what
     /// is wrong, and the file stays as it was.
     fn write(&self, settings: &HardwareSettings) -> std::result::Result<(), HardwareError>;
+    /// Puts the settings just written to use without a restart: the printer's line opened
+    /// anew, scanners looked for again. Returns once that is under way; whether the printer
+    /// answers, the terminal tells the screen later.
+    fn apply(&self) -> std::result::Result<(), HardwareError>;
 }
 
 /// Checks that `bytes` are a PNG image small enough for the receipt, from its header.
@@ -345,13 +351,18 @@ impl<B: Books> BackOffice<B> {
             .map_err(|e| BackOfficeError::Input(e.to_string()))
     }
 
-    /// Saves this terminal's hardware settings; they are used from the terminal's next start.
+    /// Saves this terminal's hardware settings and puts them to use at once.
     pub fn save_hardware(&mut self, settings: &HardwareSettings) -> Result<()> {
         self.allow(core::SETTINGS_HARDWARE)?;
         let hardware = self.hardware_place()?;
         hardware
             .write(settings)
-            .map_err(|e| BackOfficeError::Input(e.to_string()))
+            .map_err(|e| BackOfficeError::Input(e.to_string()))?;
+        hardware.apply().map_err(|e| {
+            BackOfficeError::Input(format!(
+                "the hardware settings are saved, but the terminal uses them only after a restart: {e}"
+            ))
+        })
     }
 }
 

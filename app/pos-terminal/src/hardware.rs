@@ -1,19 +1,32 @@
 //! This terminal's hardware as the back office's settings edit it: the printer, drawer and
 //! scanner part of `terminal.toml`, read through [`TerminalConfig`] and written back key by
-//! key, so every other setting and section of the file stays as the technician wrote it.
+//! key, so every other setting and section of the file stays as the technician wrote it;
+//! then put to use on the running terminal ([`LiveHardware`]).
 //!
 //! A change is checked by parsing the whole new file with [`TerminalConfig::parse`] before
 //! anything is written, and the file is replaced whole (written beside it, synced, renamed),
 //! so a refused or interrupted save leaves the old file working.
+//!
+//! Key decision: saved settings are used at once, even with a sale open at the till. That is
+//! safe because nothing of a sale lives in the hardware: the printer worker takes the new
+//! line between two jobs (a receipt is never split between printers), receipts waiting in
+//! the persistent queue print on the new printer, and the sale's drawer kick goes to the
+//! drawer now configured. Scanners are let go and looked for again; the manager saving is at
+//! the till's screen, so no scan is under way.
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use pos_backoffice::settings::{HardwareError, HardwareSettings, TerminalHardware};
 use pos_printer::drawer::DrawerPin;
 use pos_printer::encode::Paper;
 
 use crate::config::{PrinterLine, TerminalConfig};
+use crate::peripherals::{PeripheralService, PeripheralSettings};
+use crate::scanner::Scanners;
+use crate::terminal::DataDir;
 
 /// `terminal.toml` at `path` (it need not exist yet: the desktop demo has none).
 pub struct ConfigFile {
@@ -79,12 +92,24 @@ fn section<'a>(
         .ok_or_else(|| HardwareError(format!("[{name}] in the configuration is not a section")))
 }
 
-impl TerminalHardware for ConfigFile {
-    fn read(&self) -> Result<HardwareSettings, HardwareError> {
-        let config = TerminalConfig::parse(&self.text()?, &self.path)
-            .map_err(|error| HardwareError(error.to_string()))?;
+impl ConfigFile {
+    /// The configuration as it is in the file now.
+    pub fn config(&self) -> Result<TerminalConfig, HardwareError> {
+        TerminalConfig::parse(&self.text()?, &self.path)
+            .map_err(|error| HardwareError(error.to_string()))
+    }
+
+    /// The hardware part of the file, as the settings page shows it.
+    pub fn read(&self) -> Result<HardwareSettings, HardwareError> {
+        let config = self.config()?;
         let (transport, address) = match &config.printer.line {
-            PrinterLine::Simulated { .. } => ("simulated", String::new()),
+            PrinterLine::Simulated { folder } => (
+                "simulated",
+                folder
+                    .as_ref()
+                    .map(|folder| folder.display().to_string())
+                    .unwrap_or_default(),
+            ),
             PrinterLine::Tcp { address } => ("tcp", address.clone()),
             PrinterLine::Serial { path, .. } => ("serial", path.clone()),
             PrinterLine::DeviceFile { path } => ("device-file", path.clone()),
@@ -114,7 +139,8 @@ impl TerminalHardware for ConfigFile {
         })
     }
 
-    fn write(&self, settings: &HardwareSettings) -> Result<(), HardwareError> {
+    /// Writes the hardware part of `settings` into the file, checked first.
+    pub fn write(&self, settings: &HardwareSettings) -> Result<(), HardwareError> {
         let old = self.text()?;
         let mut file: toml::Table = toml::from_str(&old).map_err(|error| {
             HardwareError(format!(
@@ -125,11 +151,15 @@ impl TerminalHardware for ConfigFile {
         let transport = settings.printer_transport.trim().to_lowercase();
         let address = settings.printer_address.trim().to_owned();
         let printer = section(&mut file, "printer")?;
-        for stale in ["address", "path", "vendor_id", "product_id"] {
+        for stale in ["address", "path", "vendor_id", "product_id", "folder"] {
             printer.remove(stale);
         }
         printer.insert("transport".into(), transport.clone().into());
         match transport.as_str() {
+            // Where the simulated printer files receipts; none: the data directory's own.
+            "simulated" if !address.is_empty() => {
+                printer.insert("folder".into(), address.into());
+            }
             "tcp" => {
                 printer.insert("address".into(), address.into());
             }
@@ -196,6 +226,37 @@ impl TerminalHardware for ConfigFile {
                 self.path.display()
             ))
         })
+    }
+}
+
+/// The hardware settings of the running terminal: `terminal.toml`, and the printer service
+/// and scanners that use it, told of every save.
+pub struct LiveHardware {
+    pub file: ConfigFile,
+    pub data: DataDir,
+    pub peripherals: Rc<PeripheralService>,
+    pub scanners: Rc<RefCell<Scanners>>,
+}
+
+impl TerminalHardware for LiveHardware {
+    fn read(&self) -> Result<HardwareSettings, HardwareError> {
+        self.file.read()
+    }
+
+    fn write(&self, settings: &HardwareSettings) -> Result<(), HardwareError> {
+        self.file.write(settings)
+    }
+
+    /// Hands the file's printer, drawer and scanner settings to the printer worker and the
+    /// scanner thread; neither blocks the screen. The printer's answer comes in its report.
+    fn apply(&self) -> Result<(), HardwareError> {
+        let config = self.file.config()?;
+        self.peripherals
+            .apply(PeripheralSettings::of(&self.data, &config));
+        self.scanners
+            .borrow_mut()
+            .apply(config.scanner)
+            .map_err(|error| HardwareError(error.to_string()))
     }
 }
 

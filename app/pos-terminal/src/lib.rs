@@ -2,7 +2,8 @@
 //! drawer and scanners the configuration names (simulated on a desktop).
 //!
 //! It owns the runtime around the till: the data directory ([`terminal`]), the clock and ids
-//! ([`ids`]), the configuration ([`config`]), the demo shop a new store starts with
+//! ([`ids`]), the configuration ([`config`]) and the back office's hardware settings written
+//! into it and put to use at once ([`hardware`]), the demo shop a new store starts with
 //! ([`seed`]), the store-backed ports the till works through ([`ports`]), the printer and
 //! drawer service ([`peripherals`]), the customer's pole display ([`pole`]), the scanner
 //! thread ([`scanner`]), the UI thread's wiring ([`screen`]), the sync agent ([`sync_agent`]),

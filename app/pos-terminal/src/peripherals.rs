@@ -10,7 +10,11 @@
 //!
 //! Key decision: all printer IO happens on one worker thread, so a slow or absent printer
 //! never holds the cashier's screen; the worker reports back through a callback (the screen
-//! forwards it to the UI thread).
+//! forwards it to the UI thread). New hardware settings ([`PeripheralService::apply`]) and
+//! the shop's logo ([`PeripheralService::set_logo`]) reach the worker as commands between
+//! two pieces of work: a receipt is never split between two printers, and what waits in the
+//! queue prints on the printer set last. The logo is dithered there once for the paper's
+//! width, not for every receipt.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -27,6 +31,7 @@ use pos_printer::drawer::{DrawerAlert, DrawerConnection, DrawerKick, DrawerWatch
 use pos_printer::encode::{Paper, PrinterProfile};
 use pos_printer::error::{Error as PrinterError, ErrorKind as PrinterErrorKind};
 use pos_printer::queue::{Enqueued, PrintJob, PrintQueue, PumpReport, PumpSettings};
+use pos_printer::raster::Raster;
 use pos_printer::simulated::{HardwareEvent, SimulatedPrinter};
 use pos_printer::status::DrawerSense;
 use pos_printer::transport::{
@@ -181,6 +186,17 @@ pub struct PrinterReport {
     pub filed: Vec<PathBuf>,
     /// Set while the drawer has been open longer than allowed, in the cashier's words.
     pub drawer_alert: Option<String>,
+    /// What the worker found on the printer's line just after new hardware settings.
+    pub check: Option<PrinterCheck>,
+}
+
+/// Whether the printer just set up answers, in a manager's words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterCheck {
+    /// "The printer at 192.168.1.50:9100 answers; receipts print there from now on."
+    Ready(String),
+    /// "The printer at /dev/ttyUSB0 does not answer. …": receipts wait in the queue.
+    NotReady(String),
 }
 
 impl PrinterReport {
@@ -240,7 +256,14 @@ pub enum PeripheralError {
 enum Command {
     Print(PrintJob),
     OpenDrawer,
-    Raw { job_id: String, bytes: Vec<u8> },
+    Raw {
+        job_id: String,
+        bytes: Vec<u8>,
+    },
+    /// The shop's logo (a PNG) for every receipt from now on; `None`: no logo.
+    Logo(Option<Vec<u8>>),
+    /// New printer and drawer settings; the queue stays where it is.
+    Apply(Box<PeripheralSettings>),
 }
 
 /// The printer and drawer on their worker thread. Dropping it lets the worker finish what
@@ -257,16 +280,44 @@ impl PeripheralService {
         settings: PeripheralSettings,
         report: impl Fn(PrinterReport) + Send + 'static,
     ) -> Result<PeripheralService, PeripheralError> {
+        PeripheralService::start_with_logo(settings, None, report)
+    }
+
+    /// [`PeripheralService::start`] with the shop's logo (a PNG) on every receipt from the
+    /// first, those left in the queue from the last run included.
+    pub fn start_with_logo(
+        settings: PeripheralSettings,
+        logo_png: Option<Vec<u8>>,
+        report: impl Fn(PrinterReport) + Send + 'static,
+    ) -> Result<PeripheralService, PeripheralError> {
         let queue = PrintQueue::open(&settings.queue_dir)?;
         let (sender, receiver) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("printer".to_owned())
-            .spawn(move || Worker::new(settings, queue).run(&receiver, &report))
+            .spawn(move || {
+                let mut worker = Worker::new(settings, queue);
+                worker.set_logo(logo_png);
+                worker.run(&receiver, &report)
+            })
             .map_err(PeripheralError::Thread)?;
         Ok(PeripheralService {
             sender: Some(sender),
             worker: Some(worker),
         })
+    }
+
+    /// Prints `png` (the shop's logo, checked by the back office) at the top of every
+    /// receipt from now on, receipts already waiting included; `None` prints none.
+    pub fn set_logo(&self, png: Option<Vec<u8>>) {
+        self.send(Command::Logo(png));
+    }
+
+    /// Prints and kicks the drawer as `settings` say from the next piece of work on: the
+    /// printer's line is opened anew and asked whether it answers (the next report carries
+    /// the [`PrinterCheck`]), and receipts waiting in the queue print there. The queue's
+    /// folder stays the one the service started with.
+    pub fn apply(&self, settings: PeripheralSettings) {
+        self.send(Command::Apply(Box::new(settings)));
     }
 
     /// Sends finished ESC/POS bytes (the service screen's test page) to the printer as they
@@ -414,6 +465,10 @@ struct Worker {
     /// The drawer watch's clock: milliseconds since the worker started.
     started: Instant,
     drawer_alert: Option<String>,
+    /// The shop's logo as given; `pump.profile.logo` is it dithered for the paper.
+    logo_png: Option<Vec<u8>>,
+    /// What the last change of settings found, for the next report.
+    check: Option<PrinterCheck>,
 }
 
 impl Worker {
@@ -436,6 +491,8 @@ impl Worker {
             watch_settings: settings.drawer_watch,
             started: Instant::now(),
             drawer_alert: None,
+            logo_png: None,
+            check: None,
         }
     }
 
@@ -469,6 +526,11 @@ impl Worker {
                 Ok(Command::Print(job)) => self.print(&job),
                 Ok(Command::OpenDrawer) => self.kick(),
                 Ok(Command::Raw { job_id, bytes }) => self.raw(&job_id, &bytes),
+                Ok(Command::Logo(png)) => {
+                    self.set_logo(png);
+                    Work::default()
+                }
+                Ok(Command::Apply(settings)) => self.apply(*settings),
                 Err(mpsc::RecvTimeoutError::Timeout) => self.idle(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
@@ -485,8 +547,12 @@ impl Worker {
             waiting: self.queue.pending().map(|p| p.len()).unwrap_or(0),
             filed: work.filed,
             drawer_alert: self.drawer_alert.clone(),
+            check: self.check.take(),
         };
-        let quiet = next.printed.is_empty() && next.uncertain.is_empty() && next.filed.is_empty();
+        let quiet = next.printed.is_empty()
+            && next.uncertain.is_empty()
+            && next.filed.is_empty()
+            && next.check.is_none();
         if quiet && self.last_report.as_ref() == Some(&next) {
             return;
         }
@@ -590,6 +656,106 @@ impl Worker {
         self.collect(Work::default())
     }
 
+    /// Takes the shop's logo; a logo it already has is not dithered again.
+    fn set_logo(&mut self, png: Option<Vec<u8>>) {
+        if png != self.logo_png {
+            self.logo_png = png;
+            self.pump.profile.logo = self.dithered_logo();
+        }
+    }
+
+    /// The logo dithered for the paper: scaled down to its width when wider.
+    fn dithered_logo(&self) -> Option<Raster> {
+        let png = self.logo_png.as_deref()?;
+        Raster::from_png(png, self.pump.profile.paper.width_dots)
+            .map_err(|error| eprintln!("pos-terminal: the receipt logo is not printed: {error}"))
+            .ok()
+    }
+
+    /// Opens the line `settings` name instead of the current one, takes their paper and
+    /// drawer, checks the line and prints what waits.
+    fn apply(&mut self, settings: PeripheralSettings) -> Work {
+        // The old connection is closed before the new one opens: the same USB printer or
+        // serial port may be named again.
+        self.line = Line::Absent;
+        self.line = Line::open(&settings);
+        if settings.paper != self.pump.profile.paper {
+            self.pump.profile = PrinterProfile::new(settings.paper);
+            self.pump.profile.logo = self.dithered_logo();
+        }
+        self.kick = settings.drawer;
+        if settings.drawer_watch.open_alert != self.watch_settings.open_alert {
+            self.watch = DrawerWatch::new(
+                i64::try_from(settings.drawer_watch.open_alert.as_millis()).unwrap_or(i64::MAX),
+            );
+            self.drawer_alert = None;
+        }
+        self.watch_settings = settings.drawer_watch;
+        self.check = Some(self.check_line(&settings));
+        let waiting = self.queue.pending().map(|p| !p.is_empty()).unwrap_or(false);
+        if waiting {
+            self.pump_now()
+        } else {
+            self.collect(Work::default())
+        }
+    }
+
+    /// Asks the printer on the line whether it is there and ready, and notes its state.
+    fn check_line(&mut self, settings: &PeripheralSettings) -> PrinterCheck {
+        let printer = printer_name(settings);
+        let Some(transport) = self.line.transport() else {
+            self.state = PrinterState::NoPrinter;
+            return match settings.line {
+                PrinterLine::None => PrinterCheck::Ready(
+                    "No receipt printer is set: receipts wait in the print queue.".to_owned(),
+                ),
+                _ => PrinterCheck::NotReady(format!(
+                    "{printer} cannot start; receipts wait in the print queue."
+                )),
+            };
+        };
+        let answer = match query_status(transport, self.pump.drawer_sense, PRINTER_TIMEOUT) {
+            // A write-only line cannot answer; opening it is all there is to check.
+            Ok(None) => transport.write_all(&[]).map(|()| None),
+            other => other,
+        };
+        match answer {
+            Ok(Some(status)) => {
+                self.observe_drawer(status.drawer_open);
+                match status.problem() {
+                    Some(problem) => {
+                        let problem = short_problem(&PrinterError::Printer(problem));
+                        let check = PrinterCheck::NotReady(format!(
+                            "{printer} answers but is not ready ({}); receipts wait in the print queue until it is.",
+                            problem.to_lowercase()
+                        ));
+                        self.state = PrinterState::Problem(problem);
+                        check
+                    }
+                    None => {
+                        self.state = PrinterState::Ready;
+                        PrinterCheck::Ready(format!(
+                            "{printer} answers; receipts print there from now on."
+                        ))
+                    }
+                }
+            }
+            Ok(None) => {
+                self.state = PrinterState::Ready;
+                PrinterCheck::Ready(format!(
+                    "{printer} is connected; receipts print there from now on."
+                ))
+            }
+            Err(error) => {
+                eprintln!("pos-terminal: {printer} does not answer: {error}");
+                self.state = state_of(&error);
+                PrinterCheck::NotReady(format!(
+                    "{printer} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
+                ))
+            }
+        }
+    }
+
     fn pump_now(&mut self) -> Work {
         let Some(transport) = self.line.transport() else {
             self.state = PrinterState::NoPrinter;
@@ -629,6 +795,25 @@ impl Worker {
             }
         }
         work
+    }
+}
+
+/// "The printer at 192.168.1.50:9100", as a manager recognises it.
+fn printer_name(settings: &PeripheralSettings) -> String {
+    match &settings.line {
+        PrinterLine::Simulated { folder } => format!(
+            "The simulated printer filing receipts in {}",
+            folder.as_ref().unwrap_or(&settings.receipts_dir).display()
+        ),
+        PrinterLine::Tcp { address } => format!("The printer at {address}"),
+        PrinterLine::Serial { path, .. } | PrinterLine::DeviceFile { path } => {
+            format!("The printer at {path}")
+        }
+        PrinterLine::Usb {
+            vendor_id,
+            product_id,
+        } => format!("The USB printer {vendor_id:04x}:{product_id:04x}"),
+        PrinterLine::None => "No printer".to_owned(),
     }
 }
 
@@ -698,6 +883,7 @@ mod tests {
             waiting: 0,
             filed: Vec::new(),
             drawer_alert: None,
+            check: None,
         };
         assert_eq!(report.status_text(), "Cash drawer open · Printer ready");
         report.drawer_open = false;

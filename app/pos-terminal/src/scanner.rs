@@ -9,14 +9,17 @@
 //! Key decision: only devices classified as scanners (grabbed, so their keys never type into
 //! the UI) are forwarded. A watched keyboard's fast burst already reached the focused scan
 //! field as typing; forwarding it too would scan the item twice.
+//!
+//! New settings (from the back office) reach the running thread through [`Scanners::apply`]:
+//! it lets go of every device first, so the next watcher can grab them again.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
 use pos_scanner::transport::{ScannerEvent, watch_devices};
 use pos_scanner::{Decoder, DeviceRole, ScanError};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::config::ScannerSettings;
 
@@ -96,56 +99,156 @@ impl ScanForwarder {
     }
 }
 
-/// Watches `settings.input_dir` for scanners on a background thread and calls `deliver`
-/// with each code scanned. The thread ends when `deliver`'s side is gone from the process.
-pub fn spawn(
-    settings: ScannerSettings,
-    deliver: impl Fn(Delivery) + Send + 'static,
-) -> Result<JoinHandle<()>, ScannerStartError> {
-    let decoder = Decoder::new(settings.rules.decode.clone())
-        .map_err(|error| ScannerStartError::Rules(error.to_string()))?;
-    std::thread::Builder::new()
-        .name("scanners".to_owned())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_time()
-                .enable_io()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    eprintln!("pos-terminal: scanners are not read: {error}");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let (sender, mut receiver) = mpsc::channel(EVENTS_QUEUED_MAX);
-                let watcher = tokio::spawn(async move {
-                    watch_devices(
-                        &settings.input_dir,
-                        settings.poll_interval,
-                        settings.rules,
-                        decoder,
-                        sender,
-                    )
-                    .await
+/// Where each scan goes: the screen hands it to the UI thread.
+pub type Deliver = Arc<dyn Fn(Delivery) + Send + Sync>;
+
+/// The scanners read from `/dev/input` on a background thread, started the first time they
+/// are switched on. Dropping it stops the thread, which lets go of the devices.
+pub struct Scanners {
+    deliver: Deliver,
+    /// The settings the thread reads with (`None`: it reads none); `None` before it started.
+    thread: Option<watch::Sender<Option<ScannerSettings>>>,
+}
+
+impl Scanners {
+    /// No scanners read yet; `deliver` gets every scan once they are.
+    pub fn new(deliver: impl Fn(Delivery) + Send + Sync + 'static) -> Scanners {
+        Scanners {
+            deliver: Arc::new(deliver),
+            thread: None,
+        }
+    }
+
+    /// Reads scanners with `settings` from now on, or none with `None`. Settings the thread
+    /// already reads with change nothing; others make it let go of the devices and look for
+    /// them again.
+    pub fn apply(&mut self, settings: Option<ScannerSettings>) -> Result<(), ScannerStartError> {
+        if let Some(settings) = &settings {
+            Decoder::new(settings.rules.decode.clone())
+                .map_err(|error| ScannerStartError::Rules(error.to_string()))?;
+        }
+        match &self.thread {
+            Some(thread) => {
+                thread.send_if_modified(|current| {
+                    let changed = *current != settings;
+                    *current = settings;
+                    changed
                 });
-                let mut forwarder = ScanForwarder::default();
-                while let Some(event) = receiver.recv().await {
+            }
+            None if settings.is_none() => {}
+            None => {
+                let (sender, receiver) = watch::channel(settings);
+                let deliver = self.deliver.clone();
+                std::thread::Builder::new()
+                    .name("scanners".to_owned())
+                    .spawn(move || read_scanners(receiver, &deliver))
+                    .map_err(ScannerStartError::Thread)?;
+                self.thread = Some(sender);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why one watcher stopped.
+enum Stopped {
+    /// The settings changed: watch again with the new ones.
+    Changed,
+    /// Nobody gives settings any more: the thread ends.
+    Closed,
+    /// Nothing is watched (scanners switched off, or the watcher gave up when its directory
+    /// went away) until the settings change.
+    Waiting,
+}
+
+/// The scanner thread: a watcher with the current settings, again with each new set, none
+/// while scanners are switched off.
+fn read_scanners(mut settings: watch::Receiver<Option<ScannerSettings>>, deliver: &Deliver) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .enable_io()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("pos-terminal: scanners are not read: {error}");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        loop {
+            let current = settings.borrow_and_update().clone();
+            let stopped = match current {
+                Some(current) => watch_once(current, &mut settings, deliver).await,
+                None => Stopped::Waiting,
+            };
+            match stopped {
+                Stopped::Changed => {}
+                Stopped::Closed => return,
+                Stopped::Waiting => {
+                    if settings.changed().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Watches `settings.input_dir` for scanners and forwards what they scan until the settings
+/// change; returns once the watcher has let go of every device.
+async fn watch_once(
+    settings: ScannerSettings,
+    changes: &mut watch::Receiver<Option<ScannerSettings>>,
+    deliver: &Deliver,
+) -> Stopped {
+    let decoder = match Decoder::new(settings.rules.decode.clone()) {
+        Ok(decoder) => decoder,
+        Err(error) => {
+            eprintln!("pos-terminal: scanners are not read: {error}");
+            return Stopped::Waiting;
+        }
+    };
+    let (sender, mut events) = mpsc::channel(EVENTS_QUEUED_MAX);
+    let watcher = tokio::spawn(async move {
+        watch_devices(
+            &settings.input_dir,
+            settings.poll_interval,
+            settings.rules,
+            decoder,
+            sender,
+        )
+        .await
+    });
+    let mut forwarder = ScanForwarder::default();
+    let stopped = loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
                     if let Some(delivery) = forwarder.handle(event) {
                         deliver(delivery);
                     }
                 }
-                match watcher.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(error)) => {
-                        eprintln!("pos-terminal: scanners are no longer read: {error}")
-                    }
-                    Err(error) => eprintln!("pos-terminal: the scanner watcher stopped: {error}"),
-                }
-            });
-        })
-        .map_err(ScannerStartError::Thread)
+                None => break Stopped::Waiting,
+            },
+            changed = changes.changed() => break match changed {
+                Ok(()) => Stopped::Changed,
+                Err(_) => Stopped::Closed,
+            },
+        }
+    };
+    // With nobody listening the watcher stops at its next look at the devices, and lets go
+    // of them.
+    drop(events);
+    match watcher.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => eprintln!("pos-terminal: scanners are no longer read: {error}"),
+        Err(error) => eprintln!("pos-terminal: the scanner watcher stopped: {error}"),
+    }
+    // The watcher aborted its devices' tasks as it stopped; they close their devices (and
+    // release their grab) when the runtime drops them, before this task runs again.
+    tokio::task::yield_now().await;
+    stopped
 }
 
 #[cfg(test)]

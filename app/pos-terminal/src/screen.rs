@@ -15,20 +15,29 @@ use pos_backoffice::{BackOfficeScreen, SharedStore};
 use pos_core::id::DeviceId;
 use pos_service::{ServiceScreen, SetupScreen};
 use pos_till::Intent;
-use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, system_now};
+use pos_ui::{AppWindow, CartAdapter, DeviceStatus, TillScreen, Tone, system_now};
 use slint::ComponentHandle;
 
 use crate::config::TerminalConfig;
-use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterReport};
+use crate::hardware::{ConfigFile, LiveHardware};
+use crate::peripherals::{PeripheralService, PeripheralSettings, PrinterCheck, PrinterReport};
 use crate::pole::{CustomerDisplay, customer_screen};
-use crate::scanner::Delivery;
+use crate::scanner::{Delivery, Scanners};
 use crate::seed::GENERATED_PRODUCTS;
-use crate::terminal::{DataDir, open_terminal};
+use crate::terminal::{DataDir, open_terminal, stored_logo};
+
+/// What news from other threads reaches on the UI thread.
+struct OnScreen {
+    till: TillScreen,
+    /// The status bar's printer text, which the service screen shows too.
+    printer: Rc<RefCell<String>>,
+    /// Where a manager who saved hardware settings reads whether the printer answers.
+    back_office: BackOfficeScreen<SharedStore>,
+}
 
 thread_local! {
-    /// The screen and the printer's status text, for news arriving from other threads; set
-    /// while the window runs.
-    static SCREEN: RefCell<Option<(TillScreen, Rc<RefCell<String>>)>> = const { RefCell::new(None) };
+    /// Set while the window runs.
+    static SCREEN: RefCell<Option<OnScreen>> = const { RefCell::new(None) };
 }
 
 /// How often the status bar's sync backlog is read from the store.
@@ -147,6 +156,7 @@ pub struct Running {
     _back_office: BackOfficeScreen<SharedStore>,
     _ticker: slint::Timer,
     _peripherals: Rc<PeripheralService>,
+    _scanners: Rc<RefCell<Scanners>>,
 }
 
 impl Running {
@@ -171,8 +181,9 @@ pub fn start_till(
     // Whether the fleet answered the sync agent's last request; the status bar's online dot.
     let online = Arc::new(AtomicBool::new(false));
     let online_for_printer = online.clone();
-    let peripherals = Rc::new(PeripheralService::start(
+    let peripherals = Rc::new(PeripheralService::start_with_logo(
         PeripheralSettings::of(data, config),
+        stored_logo(&data.root, DeviceId::new(&config.device)),
         move |report: PrinterReport| {
             for file in report
                 .filed
@@ -184,12 +195,22 @@ pub fn start_till(
             let mut status = device_status(&report);
             status.online = online_for_printer.load(Ordering::Relaxed);
             let alert = report.drawer_alert.clone();
+            let check = report.check.clone();
             let shown = for_printer.upgrade_in_event_loop(move |_| {
                 SCREEN.with(|screen| {
-                    if let Some((screen, printer)) = screen.borrow().as_ref() {
-                        *printer.borrow_mut() = status.printer.clone();
-                        screen.set_status(status);
-                        screen.set_drawer_alert(alert);
+                    if let Some(shown) = screen.borrow().as_ref() {
+                        *shown.printer.borrow_mut() = status.printer.clone();
+                        shown.till.set_status(status);
+                        shown.till.set_drawer_alert(alert);
+                        match check {
+                            Some(PrinterCheck::Ready(message)) => {
+                                shown.back_office.hardware_checked(&message, Tone::Success)
+                            }
+                            Some(PrinterCheck::NotReady(message)) => {
+                                shown.back_office.hardware_checked(&message, Tone::Problem)
+                            }
+                            None => {}
+                        }
                     }
                 });
             });
@@ -258,17 +279,38 @@ pub fn start_till(
     if let Some(printer) = crate::label_printer::label_printer(&config.label_printer, data) {
         back_office.set_label_printer(printer);
     }
-    back_office.attach_hardware(crate::hardware::ConfigFile::new(config_file));
-    // Settings and loyalty saved in the back office count from the till's next sale.
+    let for_scanner = window.as_weak();
+    let scanners = Rc::new(RefCell::new(Scanners::new(move |delivery| {
+        deliver_scan(&for_scanner, delivery)
+    })));
+    scanners.borrow_mut().apply(config.scanner.clone())?;
+    back_office.attach_hardware(LiveHardware {
+        file: ConfigFile::new(config_file),
+        data: data.clone(),
+        peripherals: peripherals.clone(),
+        scanners: scanners.clone(),
+    });
+    // Settings and loyalty saved in the back office count from the till's next sale; the
+    // receipt's logo from the next receipt printed.
     let (for_till, store) = (screen.clone(), opened.store.clone());
+    let for_printer = peripherals.clone();
     let device = DeviceId::new(&config.device);
     back_office.on_shop_saved(move || {
         match crate::seed::shop_setup(&store.borrow(), device.clone()) {
-            Ok(setup) => for_till.update_shop(setup),
+            Ok(setup) => {
+                for_printer.set_logo(setup.store.receipt.logo_png.clone());
+                for_till.update_shop(setup);
+            }
             Err(error) => eprintln!("pos-terminal: the till keeps its settings: {error}"),
         }
     });
-    SCREEN.with(|slot| *slot.borrow_mut() = Some((screen.clone(), printer_status)));
+    SCREEN.with(|slot| {
+        *slot.borrow_mut() = Some(OnScreen {
+            till: screen.clone(),
+            printer: printer_status,
+            back_office: back_office.clone(),
+        })
+    });
     // The agent starts once the screen and the store are up: that is its health check after
     // a restart into a new version.
     let update_settings =
@@ -319,12 +361,6 @@ pub fn start_till(
             }
         },
     );
-    if let Some(settings) = config.scanner.clone() {
-        let for_scanner = window.as_weak();
-        crate::scanner::spawn(settings, move |delivery| {
-            deliver_scan(&for_scanner, delivery)
-        })?;
-    }
     Ok(Running {
         _sync: sync,
         screen,
@@ -332,6 +368,7 @@ pub fn start_till(
         _back_office: back_office,
         _ticker: ticker,
         _peripherals: peripherals,
+        _scanners: scanners,
     })
 }
 
@@ -350,8 +387,8 @@ pub fn deliver_scan(window: &slint::Weak<AppWindow>, delivery: Delivery) {
             .invoke_scanned(code.into()),
         Delivery::Code(code) => window.global::<CartAdapter>().invoke_scan(code.into()),
         Delivery::Refused(refusal) => SCREEN.with(|screen| {
-            if let Some((screen, _)) = screen.borrow().as_ref()
-                && let Err(shown) = screen.send(Intent::ScanRefused(refusal))
+            if let Some(screen) = screen.borrow().as_ref()
+                && let Err(shown) = screen.till.send(Intent::ScanRefused(refusal))
             {
                 // The refusal is on screen as the message; the log keeps it too.
                 eprintln!("pos-terminal: {shown}");

@@ -146,6 +146,25 @@ impl OpenTerminal {
     }
 }
 
+/// The shop's receipt logo in the store in `data`, read before the till opens so that the
+/// printer has it for the receipts left in its queue from the last run; `None` for a store
+/// not made yet or a shop without a logo.
+pub fn stored_logo(data: &Path, device: DeviceId) -> Option<Vec<u8>> {
+    if !data.join(pos_store::DATABASE_FILE).exists() {
+        return None;
+    }
+    let read = Store::open(data, device.clone())
+        .map_err(|error| error.to_string())
+        .and_then(|store| shop_setup(&store, device).map_err(|error| error.to_string()));
+    match read {
+        Ok(setup) => setup.store.receipt.logo_png,
+        Err(error) => {
+            eprintln!("pos-terminal: the receipt logo is not read yet: {error}");
+            None
+        }
+    }
+}
+
 /// Opens (or creates and seeds with `generated` generated products) the store in `data`,
 /// and builds the till over it for terminal `device`. `clock` is the shop's time.
 pub fn open_terminal(

@@ -7,7 +7,7 @@ use pos_till::view::TillView;
 use pos_till::{CartDiscountKind, Intent};
 use slint::{ComponentHandle, SharedString};
 
-use crate::controller::{TillScreen, model};
+use crate::controller::{TillScreen, rows};
 use crate::{AppWindow, CheckoutAdapter, CustomerRow};
 
 pub(crate) fn connect(screen: &TillScreen, window: &AppWindow) {
@@ -54,7 +54,8 @@ pub(crate) fn render(window: &AppWindow, view: &TillView, drawer_alert: &str) {
     checkout.set_customer_points(text(|c| &c.points));
     checkout.set_customer_progress(text(|c| &c.progress));
     checkout.set_customer_progress_percent(customer.map_or(0, |c| i32::from(c.progress_percent)));
-    checkout.set_customers(model(
+    checkout.set_customers(rows(
+        checkout.get_customers(),
         view.customer_results
             .iter()
             .map(|c| CustomerRow {

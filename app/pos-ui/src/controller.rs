@@ -10,7 +10,7 @@ use pos_core::refund::RefundDestination;
 use pos_till::refunding::RefundStep as TillRefundStep;
 use pos_till::view::{Screen, TillView, Tone as TillTone};
 use pos_till::{Effect, Intent, TenderChoice, Till, TillError};
-use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::{
     AppWindow, CartAdapter, CartLine, HeldAdapter, HeldTile, Page, PaymentAdapter, PersonTile,
@@ -304,8 +304,30 @@ fn line_no(line: i32) -> LineNo {
     LineNo(u32::try_from(line).unwrap_or(0))
 }
 
-pub(crate) fn model<T: Clone + 'static>(items: Vec<T>) -> ModelRc<T> {
-    ModelRc::from(Rc::new(VecModel::from(items)))
+/// `items` as the rows of the model `current`, when it is one this screen made: a row that
+/// did not change stays as it is, so Slint neither builds its elements again nor redraws
+/// it, and after a scan only the new line and what depends on it are drawn (a new model
+/// would have every row of every list built, laid out and painted anew). The first time,
+/// over the `.slint` file's sample rows, a new model.
+pub(crate) fn rows<T: Clone + PartialEq + 'static>(
+    current: ModelRc<T>,
+    items: Vec<T>,
+) -> ModelRc<T> {
+    let Some(kept) = current.as_any().downcast_ref::<VecModel<T>>() else {
+        return ModelRc::from(Rc::new(VecModel::from(items)));
+    };
+    let count = items.len();
+    for (row, item) in items.into_iter().enumerate() {
+        if row >= kept.row_count() {
+            kept.push(item);
+        } else if kept.row_data(row).as_ref() != Some(&item) {
+            kept.set_row_data(row, item);
+        }
+    }
+    while kept.row_count() > count {
+        kept.remove(kept.row_count() - 1);
+    }
+    current
 }
 
 fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
@@ -329,7 +351,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         Screen::Shift => Page::Shift,
         Screen::ShiftClose => Page::ShiftClose,
     });
-    session.set_people(model(
+    session.set_people(rows(
+        session.get_people(),
         view.login
             .people
             .iter()
@@ -371,7 +394,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
     );
 
     let cart = window.global::<CartAdapter>();
-    cart.set_lines(model(
+    cart.set_lines(rows(
+        cart.get_lines(),
         view.cart
             .lines
             .iter()
@@ -396,7 +420,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
     cart.set_item_count(i32::try_from(view.cart.item_count).unwrap_or(i32::MAX));
     cart.set_subtotal(view.cart.subtotal.as_str().into());
     cart.set_discount_total(view.cart.discount_total.as_str().into());
-    cart.set_taxes(model(
+    cart.set_taxes(rows(
+        cart.get_taxes(),
         view.cart
             .taxes
             .iter()
@@ -410,20 +435,18 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
     cart.set_currency(view.cart.currency.as_str().into());
     cart.set_customer(view.cart.customer.clone().unwrap_or_default().into());
     let tiles = |tiles: &[pos_till::view::ProductTile]| {
-        model(
-            tiles
-                .iter()
-                .map(|t| ProductTile {
-                    id: t.id.as_str().into(),
-                    name: t.name.as_str().into(),
-                    price: t.price.as_str().into(),
-                    per_unit: t.per_unit.as_str().into(),
-                })
-                .collect(),
-        )
+        tiles
+            .iter()
+            .map(|t| ProductTile {
+                id: t.id.as_str().into(),
+                name: t.name.as_str().into(),
+                price: t.price.as_str().into(),
+                per_unit: t.per_unit.as_str().into(),
+            })
+            .collect()
     };
-    cart.set_favourites(tiles(&view.favourites));
-    cart.set_search_results(tiles(&view.search_results));
+    cart.set_favourites(rows(cart.get_favourites(), tiles(&view.favourites)));
+    cart.set_search_results(rows(cart.get_search_results(), tiles(&view.search_results)));
     cart.set_search_text(view.search_text.as_str().into());
     cart.set_held_count(i32::try_from(view.held.len()).unwrap_or(i32::MAX));
 
@@ -433,7 +456,8 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
         payment.set_paid(p.paid.as_str().into());
         payment.set_due(p.due.as_str().into());
         payment.set_change(p.change.as_str().into());
-        payment.set_tenders(model(
+        payment.set_tenders(rows(
+            payment.get_tenders(),
             p.tenders
                 .iter()
                 .map(|t| TenderLine {
@@ -443,18 +467,21 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
                 })
                 .collect(),
         ));
-        payment.set_quick_cash(model(
+        payment.set_quick_cash(rows(
+            payment.get_quick_cash(),
             p.quick_cash.iter().map(|a| a.as_str().into()).collect(),
         ));
         payment.set_receipt_number(p.receipt_number.clone().unwrap_or_default().into());
     } else {
         payment.set_receipt_number(SharedString::new());
-        payment.set_tenders(model(Vec::new()));
+        payment.set_tenders(rows(payment.get_tenders(), Vec::new()));
     }
 
     crate::shift_bridge::render(window, view);
 
-    window.global::<HeldAdapter>().set_carts(model(
+    let held = window.global::<HeldAdapter>();
+    held.set_carts(rows(
+        held.get_carts(),
         view.held
             .iter()
             .map(|h| HeldTile {
@@ -471,17 +498,15 @@ fn render(window: &AppWindow, view: &TillView, status: &DeviceStatus) {
     render_refund(window, view);
 }
 
-fn tender_lines(tenders: &[pos_till::view::TenderView]) -> ModelRc<TenderLine> {
-    model(
-        tenders
-            .iter()
-            .map(|t| TenderLine {
-                kind: t.kind.as_str().into(),
-                amount: t.amount.as_str().into(),
-                reference: t.reference.as_str().into(),
-            })
-            .collect(),
-    )
+fn tender_lines(tenders: &[pos_till::view::TenderView]) -> Vec<TenderLine> {
+    tenders
+        .iter()
+        .map(|t| TenderLine {
+            kind: t.kind.as_str().into(),
+            amount: t.amount.as_str().into(),
+            reference: t.reference.as_str().into(),
+        })
+        .collect()
 }
 
 fn render_refund(window: &AppWindow, view: &TillView) {
@@ -503,7 +528,8 @@ fn render_refund(window: &AppWindow, view: &TillView) {
         TillRefundStep::Done => RefundStep::Done,
     });
     adapter.set_query(refund.query.as_str().into());
-    adapter.set_found(model(
+    adapter.set_found(rows(
+        adapter.get_found(),
         refund
             .found
             .iter()
@@ -542,7 +568,8 @@ fn render_refund(window: &AppWindow, view: &TillView) {
             .unwrap_or_default()
             .into(),
     );
-    adapter.set_lines(model(
+    adapter.set_lines(rows(
+        adapter.get_lines(),
         refund
             .lines
             .iter()
@@ -560,7 +587,8 @@ fn render_refund(window: &AppWindow, view: &TillView) {
             })
             .collect(),
     ));
-    adapter.set_reasons(model(
+    adapter.set_reasons(rows(
+        adapter.get_reasons(),
         refund
             .reasons
             .iter()
@@ -577,10 +605,13 @@ fn render_refund(window: &AppWindow, view: &TillView) {
         RefundDestination::Cash => RefundTo::Cash,
         RefundDestination::StoreCredit => RefundTo::StoreCredit,
     };
-    adapter.set_destinations(model(refund.destinations.iter().map(place).collect()));
+    adapter.set_destinations(rows(
+        adapter.get_destinations(),
+        refund.destinations.iter().map(place).collect(),
+    ));
     adapter.set_destination(place(&refund.destination));
     adapter.set_total(refund.total.as_str().into());
-    adapter.set_tenders(tender_lines(&refund.tenders));
+    adapter.set_tenders(rows(adapter.get_tenders(), tender_lines(&refund.tenders)));
     adapter.set_refund_receipt(refund.receipt_number.clone().unwrap_or_default().into());
     adapter.set_ready(refund.ready);
 }

@@ -12,6 +12,8 @@
 //! the customer, the cart discount and the drawer alert) that carry sample data
 //! as defaults, so each page renders in the previewer and in tests; [`TillScreen`] is the one
 //! place that copies a `TillView` into those globals and turns their callbacks into intents.
+//! Lists are copied row by row into the models already shown: the software renderer redraws
+//! only what changed, and a scan must not rebuild every row of the cart and the quick picks.
 //! Only the UI thread touches the UI: a scanner thread hands a code over with
 //! `window.as_weak().upgrade_in_event_loop(move |w| w.global::<CartAdapter>().invoke_scan(code))`,
 //! which arrives exactly like a scan typed into the scan field.

@@ -6,7 +6,7 @@ use pos_till::view::{Balance as TillBalance, TillView};
 use pos_till::{Intent, ReceiptIntent, ShiftIntent};
 use slint::{ComponentHandle, SharedString};
 
-use crate::controller::{TillScreen, model};
+use crate::controller::{TillScreen, rows};
 use crate::{AppWindow, Balance, CountRow, ReceiptAdapter, ReportRow, ShiftAdapter};
 
 pub(crate) fn connect(screen: &TillScreen, window: &AppWindow) {
@@ -69,7 +69,8 @@ pub(crate) fn connect(screen: &TillScreen, window: &AppWindow) {
 pub(crate) fn render(window: &AppWindow, view: &TillView) {
     let shift = window.global::<ShiftAdapter>();
     shift.set_summary(view.shift.summary.as_str().into());
-    shift.set_report(model(
+    shift.set_report(rows(
+        shift.get_report(),
         view.shift
             .report
             .iter()
@@ -80,7 +81,8 @@ pub(crate) fn render(window: &AppWindow, view: &TillView) {
             })
             .collect(),
     ));
-    shift.set_count(model(
+    shift.set_count(rows(
+        shift.get_count(),
         view.shift
             .count
             .iter()

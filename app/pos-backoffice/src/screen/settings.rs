@@ -387,11 +387,18 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         };
         let saved = self.inner.borrow_mut().office.save_hardware(&settings);
         match saved {
-            Ok(()) => self.done(
-                "this terminal's hardware settings are saved; restart the terminal to use them",
+            Ok(()) => self.say(
+                "this terminal's hardware settings are saved and in use; asking the printer whether it answers…",
+                Tone::Info,
             ),
             Err(error) => self.problem(&error),
         }
+    }
+
+    /// Shows what the terminal found when it put saved hardware settings to use (whether the
+    /// printer answers), in the words of `message`.
+    pub fn hardware_checked(&self, message: &str, tone: Tone) {
+        self.say(message, tone);
     }
 }
 
