@@ -1,12 +1,22 @@
 //! `terminal-bench`: the terminal as a cashier sees it, measured. The real window (`AppWindow`)
-//! is rendered offscreen at 1280×800 by Slint's software renderer (the testing backend, as in
-//! the screenshot tests), over the terminal's own start (`screen::start_till`: the encrypted
-//! store, the till, the status bar, the simulated printer) and a catalogue of generated
-//! products.
+//! is rendered offscreen at 1280×800 by Slint's software renderer, over the terminal's own
+//! start (`screen::start_till`: the encrypted store, the till, the status bar, the simulated
+//! printer) and a catalogue of generated products.
 //!
 //! ```text
-//! cargo run --release -p pos-terminal --bin terminal-bench -- [--products N] [--scans N] [--sales N] [--data DIR]
+//! cargo run --release -p pos-terminal --bin terminal-bench -- [--products N] [--scans N] [--sales N] [--data DIR] [--frames LIST]
 //! ```
+//!
+//! Frames are drawn in one or more of these ways (`--frames`, comma-separated; all by default),
+//! each in its own run:
+//! - `snapshot`: the testing backend's `take_snapshot`, as the screenshot tests take them:
+//!   every pixel into a new buffer, then converted from premultiplied alpha;
+//! - `new`, `swapped`, `reused`: the window's own software renderer (a `MinimalSoftwareWindow`)
+//!   into XRGB8888 buffers kept from frame to frame, as Slint's LinuxKMS backend hands them
+//!   to it on the appliance, with the `RepaintBufferType` it picks from the buffer's age:
+//!   `new` redraws every pixel (DRM dumb buffers: LinuxKMS rotates three, so each comes back
+//!   three frames old), `swapped` what changed in this and the frame before (two buffers),
+//!   `reused` only what changed (the legacy framebuffer: one buffer, copied out).
 //!
 //! A new store is seeded first (the demo shop, then `--products` generated products with
 //! opening stock through the CSV import, 100,000 per transaction); everything else runs in a
@@ -16,17 +26,20 @@
 //!    scanner thread hands a scan to the UI thread, then the event loop's turn and a rendered
 //!    frame; a scan counts as shown when the cart's model has the new line, its row lies
 //!    inside the cart list's visible area and the frame has the row's text in that place;
-//! 3. the time to render each frame of the checkout after a change;
+//! 3. the time to render each frame of the checkout after a change (and, for kept buffers,
+//!    the share of the window redrawn);
 //! 4. an hour-like session of `--sales` sales (scans, searches typed letter by letter, holds
 //!    and resumes, card and cash, printed receipts, a refund every 100 sales), a frame rendered
 //!    after every step, then VmRSS and VmHWM from `/proc/self/status`.
 //!
 //! Figures only; nothing is asserted beyond the script working. CI builds it, never runs it.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -47,7 +60,11 @@ use pos_terminal::terminal::DataDir;
 use pos_till::view::Screen;
 use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice};
 use pos_ui::{AppWindow, CartAdapter, Page, SessionAdapter, system_now};
-use slint::{ComponentHandle, Model, Rgba8Pixel, SharedPixelBuffer};
+use slint::platform::software_renderer::{
+    MinimalSoftwareWindow, PremultipliedRgbaColor, RepaintBufferType, TargetPixel,
+};
+use slint::platform::{EventLoopProxy, Platform, WindowAdapter};
+use slint::{ComponentHandle, EventLoopError, Model, PlatformError, Rgba8Pixel, SharedPixelBuffer};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 800;
@@ -56,11 +73,68 @@ const LINES_PER_TIMED_SALE: u64 = 20;
 /// What the child prints the moment the login screen's first frame is rendered.
 const FIRST_FRAME: &str = "first frame rendered";
 
+/// How the window's frames are drawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frames {
+    /// The testing backend's `take_snapshot`: every pixel into a new buffer, then converted
+    /// from premultiplied alpha.
+    Snapshot,
+    /// The window's own software renderer into buffers kept from frame to frame, as the
+    /// LinuxKMS backend drives it.
+    Kept(RepaintBufferType),
+}
+
+impl Frames {
+    const ALL: [Frames; 4] = [
+        Frames::Snapshot,
+        Frames::Kept(RepaintBufferType::NewBuffer),
+        Frames::Kept(RepaintBufferType::SwappedBuffers),
+        Frames::Kept(RepaintBufferType::ReusedBuffer),
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Frames::Snapshot => "snapshot",
+            Frames::Kept(RepaintBufferType::NewBuffer) => "new",
+            Frames::Kept(RepaintBufferType::SwappedBuffers) => "swapped",
+            Frames::Kept(RepaintBufferType::ReusedBuffer) => "reused",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Frames::Snapshot => {
+                "whole frames by take_snapshot (a new buffer each time, converted from premultiplied alpha), as the screenshot tests take them"
+            }
+            Frames::Kept(RepaintBufferType::NewBuffer) => {
+                "whole frames into a kept XRGB8888 buffer (RepaintBufferType::NewBuffer), as LinuxKMS draws on DRM dumb buffers (three, each three frames old when it comes back)"
+            }
+            Frames::Kept(RepaintBufferType::SwappedBuffers) => {
+                "partial redraws into two kept XRGB8888 buffers in turn (RepaintBufferType::SwappedBuffers: what changed in this frame and the one before)"
+            }
+            Frames::Kept(RepaintBufferType::ReusedBuffer) => {
+                "partial redraws into one kept XRGB8888 buffer (RepaintBufferType::ReusedBuffer: only what changed), as LinuxKMS draws on the legacy framebuffer"
+            }
+        }
+    }
+
+    fn parse(name: &str) -> anyhow::Result<Frames> {
+        Frames::ALL
+            .into_iter()
+            .find(|frames| frames.name() == name)
+            .with_context(|| {
+                format!("--frames takes snapshot, new, swapped or reused, not `{name}`")
+            })
+    }
+}
+
 struct Options {
     products: u64,
     scans: u64,
     sales: u64,
     data: Option<PathBuf>,
+    /// One run for each, in this order.
+    frames: Vec<Frames>,
     /// Set in the child process that measures on the seeded store.
     measure: bool,
 }
@@ -71,6 +145,7 @@ fn options() -> anyhow::Result<Options> {
         scans: 1_000,
         sales: 300,
         data: None,
+        frames: Frames::ALL.to_vec(),
         measure: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -93,8 +168,16 @@ fn options() -> anyhow::Result<Options> {
             "--scans" => options.scans = count()?,
             "--sales" => options.sales = count()?,
             "--data" => options.data = Some(PathBuf::from(value)),
+            "--frames" => {
+                options.frames = value
+                    .split(',')
+                    .map(|name| Frames::parse(name.trim()))
+                    .collect::<anyhow::Result<_>>()?;
+            }
             other => {
-                bail!("unknown argument `{other}`; use --products N --scans N --sales N --data DIR")
+                bail!(
+                    "unknown argument `{other}`; use --products N --scans N --sales N --data DIR --frames snapshot,new,swapped,reused"
+                )
             }
         }
     }
@@ -132,12 +215,17 @@ fn mib(kb: u64) -> String {
 #[derive(Default)]
 struct Samples(Vec<Duration>);
 
+/// The value that a share `p` (0..=1) of `values` is at or below: `p = 0.5` the median.
+fn percentile<T: Copy + Ord + Default>(values: &[T], p: f64) -> T {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or_default()
+}
+
 impl Samples {
     fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.0.clone();
-        sorted.sort();
-        let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len().max(1));
-        sorted.get(rank - 1).copied().unwrap_or_default()
+        percentile(&self.0, p)
     }
 
     fn row(&self, what: &str) -> String {
@@ -191,6 +279,29 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
         seeding.elapsed().as_secs_f64(),
         size as f64 / 1e6
     );
+    let mut measured = Ok(());
+    for frames in &options.frames {
+        measured = measure_in_child(options, &data, *frames);
+        if measured.is_err() {
+            break;
+        }
+    }
+    if options.data.is_none() {
+        std::fs::remove_dir_all(&data)
+            .with_context(|| format!("cleaning up {}", data.display()))?;
+    }
+    measured
+}
+
+/// One measuring run on the seeded store in `data`, in a fresh process, its frames drawn as
+/// `frames` says. Each run sells on from where the last one stopped.
+fn measure_in_child(
+    options: &Options,
+    data: &std::path::Path,
+    frames: Frames,
+) -> anyhow::Result<()> {
+    println!();
+    println!("### frames: {}", frames.what());
     println!();
     let spawned = Instant::now();
     let mut child = Command::new(std::env::current_exe()?)
@@ -198,8 +309,9 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
         .args(["--products", &options.products.to_string()])
         .args(["--scans", &options.scans.to_string()])
         .args(["--sales", &options.sales.to_string()])
+        .args(["--frames", frames.name()])
         .arg("--data")
-        .arg(&data)
+        .arg(data)
         .stdout(Stdio::piped())
         .spawn()?;
     let output = child
@@ -218,12 +330,8 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
         }
     }
     let status = child.wait()?;
-    if options.data.is_none() {
-        std::fs::remove_dir_all(&data)
-            .with_context(|| format!("cleaning up {}", data.display()))?;
-    }
     if !status.success() {
-        bail!("the measuring run failed: {status}");
+        bail!("the measuring run ({}) failed: {status}", frames.name());
     }
     Ok(())
 }
@@ -232,11 +340,185 @@ fn seed_then_measure(options: &Options) -> anyhow::Result<()> {
 struct Bench {
     window: AppWindow,
     running: Running,
-    /// Rendering one whole frame, by screen.
+    canvas: Canvas,
+    /// Rendering one frame, by screen.
     checkout_frames: Samples,
     other_frames: Samples,
+    /// The share of the window's pixels each checkout frame redrew, in per mille.
+    checkout_redrawn_permille: Vec<u32>,
+    /// Steps after which nothing on screen had changed, so no frame was drawn.
+    unchanged: u64,
     /// Sales made; refunds are made of these.
     receipts: Vec<String>,
+}
+
+/// Where frames are drawn, and the last one drawn.
+enum Canvas {
+    Snapshot {
+        last: SharedPixelBuffer<Rgba8Pixel>,
+    },
+    Kept {
+        window: Rc<MinimalSoftwareWindow>,
+        /// One buffer, or two drawn in turn (`SwappedBuffers`).
+        buffers: Vec<Vec<Xrgb8888>>,
+        /// The buffer on screen: the one drawn last.
+        shown: usize,
+    },
+}
+
+impl Canvas {
+    fn new(frames: Frames, window: Option<Rc<MinimalSoftwareWindow>>) -> anyhow::Result<Canvas> {
+        let pixels = (WIDTH * HEIGHT) as usize;
+        Ok(match (frames, window) {
+            (Frames::Snapshot, _) => Canvas::Snapshot {
+                last: SharedPixelBuffer::new(WIDTH, HEIGHT),
+            },
+            (Frames::Kept(kind), Some(window)) => Canvas::Kept {
+                window,
+                buffers: vec![
+                    vec![Xrgb8888(0); pixels];
+                    if kind == RepaintBufferType::SwappedBuffers {
+                        2
+                    } else {
+                        1
+                    }
+                ],
+                shown: 0,
+            },
+            (Frames::Kept(_), None) => bail!("kept buffers need the window they are drawn from"),
+        })
+    }
+
+    /// The colour of the pixel at `x`, `y` of the frame on screen.
+    fn rgb(&self, x: u32, y: u32) -> Option<[u8; 3]> {
+        if x >= WIDTH || y >= HEIGHT {
+            return None;
+        }
+        let at = (y * WIDTH + x) as usize;
+        match self {
+            Canvas::Snapshot { last } => last.as_slice().get(at).map(|p| [p.r, p.g, p.b]),
+            Canvas::Kept { buffers, shown, .. } => buffers
+                .get(*shown)
+                .and_then(|buffer| buffer.get(at))
+                .map(|p| {
+                    let [_, r, g, b] = p.0.to_be_bytes();
+                    [r, g, b]
+                }),
+        }
+    }
+}
+
+/// A pixel of the appliance's DRM dumb buffer (`Xrgb8888`, as LinuxKMS's software renderer
+/// writes it: blended through premultiplied RGBA).
+#[derive(Clone, Copy)]
+struct Xrgb8888(u32);
+
+impl From<Xrgb8888> for PremultipliedRgbaColor {
+    fn from(pixel: Xrgb8888) -> PremultipliedRgbaColor {
+        let [alpha, red, green, blue] = pixel.0.to_be_bytes();
+        PremultipliedRgbaColor {
+            red,
+            green,
+            blue,
+            alpha,
+        }
+    }
+}
+
+impl TargetPixel for Xrgb8888 {
+    fn blend(&mut self, color: PremultipliedRgbaColor) {
+        let mut mixed = PremultipliedRgbaColor::from(*self);
+        mixed.blend(color);
+        *self = Xrgb8888(u32::from_be_bytes([
+            mixed.alpha,
+            mixed.red,
+            mixed.green,
+            mixed.blue,
+        ]));
+    }
+
+    fn from_rgb(red: u8, green: u8, blue: u8) -> Xrgb8888 {
+        Xrgb8888(u32::from_be_bytes([0xff, red, green, blue]))
+    }
+
+    fn background() -> Xrgb8888 {
+        Xrgb8888(0)
+    }
+}
+
+/// A platform with one window drawn by its own software renderer into buffers the benchmark
+/// keeps (the LinuxKMS backend's way, without the display), and an event loop that runs what
+/// other threads hand to it as the testing backend's does.
+struct KeptBuffers {
+    window: Rc<MinimalSoftwareWindow>,
+    queue: LoopQueue,
+}
+
+enum LoopEvent {
+    Quit,
+    Run(Box<dyn FnOnce() + Send>),
+}
+
+#[derive(Clone)]
+struct LoopQueue {
+    events: Arc<Mutex<VecDeque<LoopEvent>>>,
+    ui_thread: std::thread::Thread,
+}
+
+impl LoopQueue {
+    fn push(&self, event: LoopEvent) {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(event);
+        self.ui_thread.unpark();
+    }
+
+    fn pop(&self) -> Option<LoopEvent> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
+impl EventLoopProxy for LoopQueue {
+    fn quit_event_loop(&self) -> Result<(), EventLoopError> {
+        self.push(LoopEvent::Quit);
+        Ok(())
+    }
+
+    fn invoke_from_event_loop(
+        &self,
+        event: Box<dyn FnOnce() + Send>,
+    ) -> Result<(), EventLoopError> {
+        self.push(LoopEvent::Run(event));
+        Ok(())
+    }
+}
+
+impl Platform for KeptBuffers {
+    fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, PlatformError> {
+        Ok(self.window.clone())
+    }
+
+    fn run_event_loop(&self) -> Result<(), PlatformError> {
+        loop {
+            slint::platform::update_timers_and_animations();
+            match self.queue.pop() {
+                Some(LoopEvent::Quit) => return Ok(()),
+                Some(LoopEvent::Run(event)) => event(),
+                None => match slint::platform::duration_until_next_timer_update() {
+                    Some(wait) => std::thread::park_timeout(wait),
+                    None => std::thread::park(),
+                },
+            }
+        }
+    }
+
+    fn new_event_loop_proxy(&self) -> Option<Box<dyn EventLoopProxy>> {
+        Some(Box::new(self.queue.clone()))
+    }
 }
 
 /// Lets the event loop run what is waiting (a scan from the scanner thread, the printer's
@@ -248,20 +530,58 @@ fn event_loop_turn() -> anyhow::Result<()> {
 }
 
 impl Bench {
-    /// One whole frame of the window as it is now, after the event loop's turn.
-    fn frame(&mut self) -> anyhow::Result<SharedPixelBuffer<Rgba8Pixel>> {
+    /// One frame of the window as it is now, after the event loop's turn: the whole window,
+    /// or with kept buffers what changed (nothing at all when nothing did).
+    fn frame(&mut self) -> anyhow::Result<()> {
         event_loop_turn()?;
         let started = Instant::now();
-        let frame = self.window.window().take_snapshot()?;
+        let redrawn_pixels = match &mut self.canvas {
+            Canvas::Snapshot { last } => {
+                *last = self.window.window().take_snapshot()?;
+                if (last.width(), last.height()) != (WIDTH, HEIGHT) {
+                    bail!("the frame is {}×{}", last.width(), last.height());
+                }
+                Some(u64::from(WIDTH * HEIGHT))
+            }
+            Canvas::Kept {
+                window,
+                buffers,
+                shown,
+            } => {
+                let next = (*shown + 1) % buffers.len();
+                let mut redrawn = None;
+                if let Some(buffer) = buffers.get_mut(next) {
+                    window.draw_if_needed(|renderer| {
+                        let region = renderer.render(buffer, WIDTH as usize);
+                        redrawn = Some(
+                            region
+                                .iter()
+                                .map(|(_, size)| u64::from(size.width) * u64::from(size.height))
+                                .sum(),
+                        );
+                    });
+                }
+                if redrawn.is_some() {
+                    *shown = next;
+                }
+                redrawn
+            }
+        };
         let took = started.elapsed();
-        if (frame.width(), frame.height()) != (WIDTH, HEIGHT) {
-            bail!("the frame is {}×{}", frame.width(), frame.height());
-        }
+        let Some(redrawn_pixels) = redrawn_pixels else {
+            self.unchanged += 1;
+            return Ok(());
+        };
         match self.window.global::<SessionAdapter>().get_page() {
-            Page::Checkout => self.checkout_frames.0.push(took),
+            Page::Checkout => {
+                self.checkout_frames.0.push(took);
+                let permille = redrawn_pixels * 1_000 / u64::from(WIDTH * HEIGHT);
+                self.checkout_redrawn_permille
+                    .push(u32::try_from(permille).unwrap_or(u32::MAX));
+            }
             _ => self.other_frames.0.push(took),
         }
-        Ok(frame)
+        Ok(())
     }
 
     /// A tap or a key: the intent the screen's callback sends, then a frame.
@@ -283,14 +603,14 @@ impl Bench {
         deliver_scan(&self.window.as_weak(), Delivery::Code(code.to_owned()));
         let mut frames = 0;
         loop {
-            let frame = self.frame()?;
+            self.frame()?;
             let took = started.elapsed();
             frames += 1;
-            match self.shown(&frame, lines_before) {
+            match self.shown(lines_before) {
                 None => return Ok((took, frames)),
                 Some(problem) if frames == 3 => {
                     let kept = std::env::temp_dir().join("terminal-bench-frame.ppm");
-                    std::fs::write(&kept, ppm(&frame))?;
+                    std::fs::write(&kept, ppm(&self.canvas))?;
                     bail!(
                         "scan {code}, 3 frames later: {problem}; the frame is in {}",
                         kept.display()
@@ -305,8 +625,8 @@ impl Bench {
         self.window.global::<CartAdapter>().get_lines().row_count()
     }
 
-    /// Why the last scan's line is not in `frame`, if it is not.
-    fn shown(&self, frame: &SharedPixelBuffer<Rgba8Pixel>, lines_before: usize) -> Option<String> {
+    /// Why the last scan's line is not in the frame on screen, if it is not.
+    fn shown(&self, lines_before: usize) -> Option<String> {
         let lines = self.window.global::<CartAdapter>().get_lines();
         if lines.row_count() != lines_before + 1 {
             let message = self.window.global::<SessionAdapter>().get_message();
@@ -346,7 +666,7 @@ impl Bench {
         }
         let x = row.absolute_position().x;
         let inked = ink(
-            frame,
+            &self.canvas,
             x as u32,
             y as u32,
             row.size().width as u32,
@@ -356,35 +676,31 @@ impl Bench {
     }
 }
 
-/// `frame` as a binary PPM picture, to look at when a line is not shown.
-fn ppm(frame: &SharedPixelBuffer<Rgba8Pixel>) -> Vec<u8> {
-    let mut picture = format!("P6 {} {} 255\n", frame.width(), frame.height()).into_bytes();
-    for p in frame.as_slice() {
-        picture.extend([p.r, p.g, p.b]);
+/// The frame on screen as a binary PPM picture, to look at when a line is not shown.
+fn ppm(canvas: &Canvas) -> Vec<u8> {
+    let mut picture = format!("P6 {WIDTH} {HEIGHT} 255\n").into_bytes();
+    for y in 0..HEIGHT {
+        for x in 0..WIDTH {
+            picture.extend(canvas.rgb(x, y).unwrap_or_default());
+        }
     }
     picture
 }
 
 /// Pixels in the rectangle that differ clearly from its background (taken just inside its
 /// left edge, past the selection bar): the text drawn there.
-fn ink(frame: &SharedPixelBuffer<Rgba8Pixel>, x: u32, y: u32, width: u32, height: u32) -> usize {
-    let stride = frame.width() as usize;
-    let pixels = frame.as_slice();
-    let at = |px: u32, py: u32| pixels.get(py as usize * stride + px as usize);
-    let Some(background) = at(x + 10, y + 2).copied() else {
+fn ink(canvas: &Canvas, x: u32, y: u32, width: u32, height: u32) -> usize {
+    let Some(background) = canvas.rgb(x + 10, y + 2) else {
         return 0;
     };
     let mut count = 0;
-    for py in y..(y + height).min(frame.height()) {
-        for px in x..(x + width).min(frame.width()) {
-            if let Some(p) = at(px, py) {
-                let differs = [
-                    p.r.abs_diff(background.r),
-                    p.g.abs_diff(background.g),
-                    p.b.abs_diff(background.b),
-                ]
-                .iter()
-                .any(|d| *d > 64);
+    for py in y..(y + height).min(HEIGHT) {
+        for px in x..(x + width).min(WIDTH) {
+            if let Some(p) = canvas.rgb(px, py) {
+                let differs = p
+                    .iter()
+                    .zip(background)
+                    .any(|(channel, behind)| channel.abs_diff(behind) > 64);
                 count += usize::from(differs);
             }
         }
@@ -441,12 +757,33 @@ impl Products {
 
 /// Starts the terminal on the seeded store in `data` in this fresh process, and measures.
 fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Result<()> {
-    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: false,
-        threading: true,
-        renderer_name: Some("software".into()),
-    })))
-    .map_err(|error| anyhow::anyhow!("the offscreen platform: {error}"))?;
+    let frames = match options.frames.as_slice() {
+        [frames] => *frames,
+        _ => bail!("a measuring run draws its frames one way: give --frames one name"),
+    };
+    let kept_window = match frames {
+        Frames::Snapshot => {
+            slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+                mock_time: false,
+                threading: true,
+                renderer_name: Some("software".into()),
+            })))
+            .map_err(|error| anyhow::anyhow!("the offscreen platform: {error}"))?;
+            None
+        }
+        Frames::Kept(kind) => {
+            let window = MinimalSoftwareWindow::new(kind);
+            slint::platform::set_platform(Box::new(KeptBuffers {
+                window: window.clone(),
+                queue: LoopQueue {
+                    events: Arc::default(),
+                    ui_thread: std::thread::current(),
+                },
+            }))
+            .map_err(|error| anyhow::anyhow!("the offscreen platform: {error}"))?;
+            Some(window)
+        }
+    };
     let rss_at_main = proc_status_kb("VmRSS")?;
     let window = AppWindow::new()?;
     window
@@ -461,11 +798,16 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
     )?;
     let opened = opening.elapsed();
     window.show()?;
+    // A window that was never drawn has everything to draw.
+    window.window().request_redraw();
     let mut bench = Bench {
         window,
         running,
+        canvas: Canvas::new(frames, kept_window)?,
         checkout_frames: Samples::default(),
         other_frames: Samples::default(),
+        checkout_redrawn_permille: Vec::new(),
+        unchanged: 0,
         receipts: Vec::new(),
     };
     bench.frame()?;
@@ -498,6 +840,7 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
     let mut products = Products::new(options.products);
     let scans = timed_scans(&mut bench, &mut products, options)?;
     let checkout_frames = std::mem::take(&mut bench.checkout_frames);
+    let scan_redrawn = redrawn(&std::mem::take(&mut bench.checkout_redrawn_permille));
     let session = Instant::now();
     let counts = hour_session(&mut bench, &mut products, options)?;
     let session = session.elapsed();
@@ -516,13 +859,17 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
     );
     println!(
         "{}",
-        checkout_frames.row("rendering the checkout during the timed scans (whole frame)")
+        checkout_frames.row(&format!(
+            "rendering the checkout during the timed scans ({})",
+            frames.name()
+        ))
     );
     println!(
         "{}",
-        bench
-            .checkout_frames
-            .row("rendering the checkout, every step of the session")
+        bench.checkout_frames.row(&format!(
+            "rendering the checkout, every step of the session ({})",
+            frames.name()
+        ))
     );
     println!(
         "{}",
@@ -531,6 +878,16 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
             .row("rendering the other screens (login, payment, held, refund)")
     );
     println!();
+    if let Frames::Kept(_) = frames {
+        println!(
+            "share of the window redrawn per checkout frame (p50 / p99 / max): during the timed scans {scan_redrawn}; in the session {}",
+            redrawn(&bench.checkout_redrawn_permille)
+        );
+        println!(
+            "steps after which nothing had changed on screen, so no frame was drawn: {}",
+            bench.unchanged
+        );
+    }
     println!(
         "session: {} sales ({} lines, {} searches of {} letters, {} holds and resumes, {} refunds) in {:.1} s",
         counts.sales,
@@ -551,6 +908,12 @@ fn measure(options: &Options, data: &DataDir, started: Instant) -> anyhow::Resul
     println!("| VmRSS after the session | {} |", mib(rss_after_session));
     println!("| VmHWM (peak) | {} |", mib(peak));
     Ok(())
+}
+
+/// p50, p99 and max of shares in per mille, as percentages.
+fn redrawn(permille: &[u32]) -> String {
+    let percent = |p: f64| format!("{:.1} %", f64::from(percentile(permille, p)) / 10.0);
+    format!("{} / {} / {}", percent(0.5), percent(0.99), percent(1.0))
 }
 
 /// `--scans` scans in sales of [`LINES_PER_TIMED_SALE`] lines, each paid in cash; returns
