@@ -175,6 +175,25 @@ enum Phase {
 /// step. Bounded by construction; the bound is asserted.
 const PENDING_MAX: usize = 4;
 
+/// How many bytes `entry` takes in a push, counted without keeping them.
+fn serialized_size(entry: &JournalEntry) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, entry) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SyncMachine {
     config: SyncConfig,
@@ -318,7 +337,7 @@ impl SyncMachine {
             if entry.seq != expected || batch.len() >= self.entries_max_now {
                 break;
             }
-            let size = serde_json::to_vec(&entry).map_or(usize::MAX, |bytes| bytes.len());
+            let size = serialized_size(&entry);
             if !batch.is_empty() && bytes.saturating_add(size) > self.config.batch_bytes_max {
                 break;
             }

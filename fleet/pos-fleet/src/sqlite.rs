@@ -1452,7 +1452,7 @@ impl FleetStorage for SqliteStorage {
                     entry.hlc.counter,
                     entry.actor.as_str(),
                     entry.kind,
-                    entry.payload.to_string(),
+                    entry.payload.as_str(),
                     now.unix_ms(),
                     entry.recorded_by.as_ref().map(|by| by.device.as_str()),
                     entry.recorded_by.as_ref().map(|by| by.name.as_str())
