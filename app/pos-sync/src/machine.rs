@@ -51,8 +51,10 @@ impl SyncConfig {
     pub fn new(device: DeviceId, jitter_seed: u64) -> SyncConfig {
         SyncConfig {
             device,
-            batch_entries_max: 500,
-            batch_bytes_max: 1024 * 1024,
+            // As many as the fleet takes at once: a terminal back from a week offline catches
+            // up in a few dozen round trips and durable commits, not hundreds.
+            batch_entries_max: crate::ingest::BATCH_ENTRIES_MAX,
+            batch_bytes_max: 4 * 1024 * 1024,
             pull_limit: 500,
             pull_interval_ms: 30_000,
             backoff_ms_base: 1_000,
