@@ -3,7 +3,7 @@
 //! a fleet on an SQLite file. Prints the figures.
 //!
 //! ```text
-//! cargo run -p tests --example offline_catch_up [SALES]
+//! cargo run --release -p tests --example offline_catch_up -- [SALES]
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -4,8 +4,12 @@
 //! on, and the receiving till takes them in with one missing (its stock comes in, in the same
 //! lot with its expiry, and the difference stays on the transfer). The fleet's stock per
 //! store is the sum of both sides' movements.
+//!
+//! Each test runs on an SQLite fleet and, when `POS_FLEET_POSTGRES_URL` names a database, on a
+//! PostgreSQL one (`NAME::sqlite`, `NAME::postgres`): the routing lives in each backend.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[macro_use]
 mod support;
 
 use std::time::{Duration, Instant};
@@ -18,7 +22,12 @@ use pos_core::stock::{Batch, pick_first_expiry};
 use pos_core::transfer::{SentLot, Transfer, TransferState};
 use pos_store::sample::product;
 use serde_json::json;
-use support::{Fleet, Terminal, now, quick_settings};
+use support::{Backend, Fleet, Terminal, now, quick_settings};
+
+backend_tests!(
+    stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot,
+    a_transfer_naming_a_store_the_tenant_does_not_have_goes_nowhere_and_is_flagged,
+);
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -33,10 +42,9 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-#[test]
-fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot() {
+fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot(backend: Backend) {
     let fleet_dir = tempfile::tempdir().unwrap();
-    let fleet = Fleet::start(fleet_dir.path());
+    let fleet = Fleet::start_on(fleet_dir.path(), &backend);
     let (tenant, mitte) = fleet.tenant("Acme");
     let altona = fleet.ok(
         "POST",
@@ -213,10 +221,11 @@ fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot() {
     receiver.stop_sync();
 }
 
-#[test]
-fn a_transfer_naming_a_store_the_tenant_does_not_have_goes_nowhere_and_is_flagged() {
+fn a_transfer_naming_a_store_the_tenant_does_not_have_goes_nowhere_and_is_flagged(
+    backend: Backend,
+) {
     let fleet_dir = tempfile::tempdir().unwrap();
-    let fleet = Fleet::start(fleet_dir.path());
+    let fleet = Fleet::start_on(fleet_dir.path(), &backend);
     let (tenant, mitte) = fleet.tenant("Acme");
     let (_, elsewhere) = fleet.tenant("Rival");
     let coffee = product(1);

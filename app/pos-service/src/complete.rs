@@ -116,10 +116,28 @@ pub trait Enroller {
     fn enrol(&self, url: &str, code: &str, terminal_name: &str) -> Result<Enrolment, EnrolError>;
 }
 
-/// Enrols over HTTP with the sync protocol's enrolment exchange (`POST /sync/v1/enrol`).
-/// Blocking: call it off the UI thread.
-#[derive(Clone, Debug, Default)]
-pub struct FleetEnroller;
+/// Enrols over HTTP with the sync protocol's enrolment exchange (`POST /sync/v1/enrol`), with
+/// the enrolment key the terminal keeps in its data directory (the one its sync agent sends):
+/// an answer lost on the way after the fleet took the code is asked for again with the same
+/// code and key, and the fleet hands this terminal its credential instead of refusing the
+/// used code. Blocking: call it off the UI thread.
+#[derive(Clone, Debug)]
+pub struct FleetEnroller {
+    data_dir: PathBuf,
+}
+
+/// How many times a lost answer is asked for again before the technician is told (who can
+/// then try again with the same code).
+const LOST_ANSWER_RETRIES: u32 = 1;
+
+impl FleetEnroller {
+    /// Enrols the terminal whose data directory is `data_dir`.
+    pub fn new(data_dir: &Path) -> FleetEnroller {
+        FleetEnroller {
+            data_dir: data_dir.to_path_buf(),
+        }
+    }
+}
 
 impl Enroller for FleetEnroller {
     fn enrol(&self, url: &str, code: &str, terminal_name: &str) -> Result<Enrolment, EnrolError> {
@@ -136,8 +154,28 @@ impl Enroller for FleetEnroller {
             .connect_timeout(ENROL_TIMEOUT)
             .build()
             .map_err(|e| unreachable(e.to_string()))?;
-        let answer = runtime.block_on(pos_sync::http::enrol(&client, url, code, terminal_name));
-        use pos_sync::http::HttpError;
+        use pos_sync::http::{HttpError, enrol_with_key, enrolment_key};
+        let key = enrolment_key(&self.data_dir);
+        let mut retries = 0;
+        let answer = loop {
+            let answer = runtime.block_on(enrol_with_key(
+                &client,
+                url,
+                code,
+                terminal_name,
+                key.as_deref(),
+            ));
+            match answer {
+                // The request left but no answer came back: the fleet may have taken the code.
+                // With the key, asking again is safe; without it, it would only be refused.
+                Err(HttpError::Unreachable(error))
+                    if key.is_some() && !error.is_connect() && retries < LOST_ANSWER_RETRIES =>
+                {
+                    retries += 1;
+                }
+                answer => break answer,
+            }
+        };
         match answer {
             Ok(answer) => Ok(Enrolment {
                 device: answer.device.to_string(),

@@ -34,13 +34,18 @@ impl JournalPayload {
     }
 
     pub fn into_event(self) -> Result<DomainEvent> {
-        if self.format != PAYLOAD_FORMAT {
-            return Err(StoreError::Decode(format!(
-                "journal payload format {} is not known to this software",
-                self.format
-            )));
-        }
+        known_format(self.format)?;
         Ok(self.event)
+    }
+}
+
+fn known_format(format: u16) -> Result<()> {
+    if format == PAYLOAD_FORMAT {
+        Ok(())
+    } else {
+        Err(StoreError::Decode(format!(
+            "journal payload format {format} is not known to this software"
+        )))
     }
 }
 
@@ -62,6 +67,20 @@ pub struct JournalEntry {
 impl JournalEntry {
     pub fn event(&self) -> Result<DomainEvent> {
         serde_json::from_slice::<JournalPayload>(&self.payload)?.into_event()
+    }
+
+    /// The event's JSON as it was written, not parsed into a [`DomainEvent`]: what sync sends
+    /// upstream, so a backlog of thousands of entries is not decoded and encoded again.
+    pub fn event_json(&self) -> Result<&serde_json::value::RawValue> {
+        #[derive(Deserialize)]
+        struct Stored<'a> {
+            format: u16,
+            #[serde(borrow)]
+            event: &'a serde_json::value::RawValue,
+        }
+        let stored: Stored<'_> = serde_json::from_slice(&self.payload)?;
+        known_format(stored.format)?;
+        Ok(stored.event)
     }
 
     fn computed_hash(&self) -> Hash {

@@ -125,16 +125,15 @@ impl Store {
     }
 }
 
-/// A stored entry as it travels: the payload is the bare domain event.
+/// A stored entry as it travels: the payload is the bare domain event, as it was written.
 fn wire_entry(entry: &JournalEntry) -> Result<wire::JournalEntry> {
-    let event = entry.event()?;
     Ok(wire::JournalEntry {
         event_id: entry.id.clone(),
         seq: entry.seq,
         hlc: WireHlc::new(entry.hlc.wall_ms, entry.hlc.counter),
         actor: entry.actor.clone(),
         kind: entry.kind.clone(),
-        payload: serde_json::to_value(&event)?,
+        payload: wire::Payload::from(entry.event_json()?.to_owned()),
         recorded_by: None,
     })
 }

@@ -4,7 +4,12 @@
 //!
 //! Paths: `POST /sync/v1/enrol`, `POST /sync/v1/push`, `POST /sync/v1/pull`, JSON bodies, the
 //! terminal's credential as `Authorization: Bearer <token>`.
+//!
+//! It also keeps the terminal's enrolment key in its data directory ([`enrolment_key`]), the
+//! one file this crate writes, so that every way a terminal enrols (the setup screen, the
+//! service screen, the sync agent) sends the same key.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::machine::{Halt, Output, Request, Response, SyncMachine};
@@ -44,6 +49,36 @@ pub struct FleetClient {
     client: reqwest::Client,
     base_url: String,
     token: String,
+}
+
+/// The file in a terminal's data directory that holds its enrolment key (mode 0600).
+pub const ENROLMENT_KEY_FILE: &str = "sync-enrolment-key";
+
+/// This terminal's enrolment key, made and kept in `data_dir` on first use: sent with an
+/// enrolment code, it lets a retry after a lost answer, even after a restart and from another
+/// screen, get this terminal its credential (see [`enrol_with_key`]). `None` when it cannot be
+/// kept: the enrolment then goes without, and a lost answer costs the code.
+pub fn enrolment_key(data_dir: &Path) -> Option<String> {
+    let path = data_dir.join(ENROLMENT_KEY_FILE);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let key = text.trim();
+        if !key.is_empty() {
+            return Some(key.to_owned());
+        }
+    }
+    let mut random = [0u8; 16];
+    getrandom::fill(&mut random).ok()?;
+    let key: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&path).and_then(|mut file| {
+        use std::io::Write;
+        file.write_all(key.as_bytes())?;
+        file.sync_all()
+    });
+    written.ok().map(|()| key)
 }
 
 /// Exchanges a one-time enrolment code for the terminal's own credential.

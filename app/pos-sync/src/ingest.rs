@@ -304,7 +304,10 @@ mod tests {
             hlc: HlcTime::new(1_000 + i64::try_from(seq).unwrap(), 0),
             actor: UserId::new("anna"),
             kind: "drawer_opened".into(),
-            payload: serde_json::json!({"type": "drawer_opened", "data": "no_sale"}),
+            payload: crate::wire::Payload::from_json(
+                r#"{"type": "drawer_opened", "data": "no_sale"}"#.into(),
+            )
+            .unwrap(),
             recorded_by: None,
         }
     }

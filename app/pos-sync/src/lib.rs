@@ -7,8 +7,9 @@
 //! time and responses as inputs and gives requests, changes to apply and wake-up times as
 //! outputs (the sans-IO style of quinn-proto and str0m). It never touches SQLite, sockets or
 //! the terminal's journal; an adapter does (the optional `http` feature holds one over
-//! reqwest). That keeps every sync rule testable in microseconds and deterministic under
-//! property tests, and lets the terminal, a store hub and the fleet share one implementation.
+//! reqwest, with the terminal's enrolment key: a random key kept in its data directory). That
+//! keeps every sync rule testable in microseconds and deterministic under property tests, and
+//! lets the terminal, a store hub and the fleet share one implementation.
 //!
 //! Key decision: the terminal's journal is an ordered, append-only outbox numbered 1, 2, 3…
 //! per terminal; the fleet acknowledges the highest *contiguous* number it holds, and every

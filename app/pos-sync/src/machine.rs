@@ -51,8 +51,10 @@ impl SyncConfig {
     pub fn new(device: DeviceId, jitter_seed: u64) -> SyncConfig {
         SyncConfig {
             device,
-            batch_entries_max: 500,
-            batch_bytes_max: 1024 * 1024,
+            // As many as the fleet takes at once: a terminal back from a week offline catches
+            // up in a few dozen round trips and durable commits, not hundreds.
+            batch_entries_max: crate::ingest::BATCH_ENTRIES_MAX,
+            batch_bytes_max: 4 * 1024 * 1024,
             pull_limit: 500,
             pull_interval_ms: 30_000,
             backoff_ms_base: 1_000,
@@ -174,6 +176,25 @@ enum Phase {
 /// The most outputs queued between polls: an acknowledgement or an apply, then the next
 /// step. Bounded by construction; the bound is asserted.
 const PENDING_MAX: usize = 4;
+
+/// How many bytes `entry` takes in a push, counted without keeping them.
+fn serialized_size(entry: &JournalEntry) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 = self.0.saturating_add(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, entry) {
+        Ok(()) => counter.0,
+        Err(_) => usize::MAX,
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct SyncMachine {
@@ -318,7 +339,7 @@ impl SyncMachine {
             if entry.seq != expected || batch.len() >= self.entries_max_now {
                 break;
             }
-            let size = serde_json::to_vec(&entry).map_or(usize::MAX, |bytes| bytes.len());
+            let size = serialized_size(&entry);
             if !batch.is_empty() && bytes.saturating_add(size) > self.config.batch_bytes_max {
                 break;
             }

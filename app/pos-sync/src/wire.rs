@@ -155,7 +155,7 @@ pub struct JournalEntry {
     /// The event's stable name ([`DomainEvent::kind`]).
     pub kind: String,
     /// The event as JSON: a [`DomainEvent`] for the known kinds.
-    pub payload: serde_json::Value,
+    pub payload: Payload,
     /// Set only by a store hub, on the entries it relays upstream: the terminal behind the
     /// hub that recorded the entry, so the fleet attributes it to that terminal rather than
     /// to the hub. A terminal's own entries leave it out; a fleet that does not know the field
@@ -163,6 +163,54 @@ pub struct JournalEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_by: Option<RecordedBy>,
 }
+
+/// An entry's event as JSON text, carried as it is: the terminal sends the text its journal
+/// holds and the fleet stores the text it received, so a batch is not built into a tree of
+/// values, printed again and freed on each side; the fleet reads it as a [`DomainEvent`] once,
+/// to check it. Two payloads are equal when they hold the same JSON value, however spelled
+/// (a stored entry and the same entry resent are compared that way).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Payload(Box<serde_json::value::RawValue>);
+
+impl Payload {
+    pub fn from_event(event: &DomainEvent) -> Result<Payload, WireError> {
+        serde_json::value::to_raw_value(event)
+            .map(Payload)
+            .map_err(|e| WireError::Malformed(e.to_string()))
+    }
+
+    /// Checks that `text` is one JSON value and keeps it as it is.
+    pub fn from_json(text: String) -> Result<Payload, WireError> {
+        serde_json::value::RawValue::from_string(text)
+            .map(Payload)
+            .map_err(|e| WireError::Malformed(e.to_string()))
+    }
+
+    /// The JSON text.
+    pub fn as_str(&self) -> &str {
+        self.0.get()
+    }
+
+    fn value(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(self.as_str()).ok()
+    }
+}
+
+impl From<Box<serde_json::value::RawValue>> for Payload {
+    fn from(json: Box<serde_json::value::RawValue>) -> Payload {
+        Payload(json)
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.as_str() == other.as_str()
+            || matches!((self.value(), other.value()), (Some(a), Some(b)) if a == b)
+    }
+}
+
+impl Eq for Payload {}
 
 /// A terminal behind a store hub, as the hub knows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,15 +228,13 @@ impl JournalEntry {
         hlc: HlcTime,
         envelope: &EventEnvelope,
     ) -> Result<JournalEntry, WireError> {
-        let payload = serde_json::to_value(&envelope.event)
-            .map_err(|e| WireError::Malformed(e.to_string()))?;
         Ok(JournalEntry {
             event_id: envelope.id.clone(),
             seq,
             hlc,
             actor: envelope.actor.clone(),
             kind: envelope.event.kind().to_owned(),
-            payload,
+            payload: Payload::from_event(&envelope.event)?,
             recorded_by: None,
         })
     }
@@ -204,7 +250,7 @@ impl JournalEntry {
             detail,
         };
         let event: DomainEvent =
-            serde_json::from_value(self.payload.clone()).map_err(|e| bad(e.to_string()))?;
+            serde_json::from_str(self.payload.as_str()).map_err(|e| bad(e.to_string()))?;
         if event.kind() != self.kind {
             return Err(bad(format!("the payload is a {} event", event.kind())));
         }
@@ -512,7 +558,7 @@ mod tests {
             hlc: HlcTime::new(1, 0),
             actor: UserId::new("anna"),
             kind: "gift_card_sold".into(),
-            payload: serde_json::json!({"type":"gift_card_sold","data":{}}),
+            payload: Payload::from_json(r#"{"type":"gift_card_sold","data":{}}"#.into()).unwrap(),
             recorded_by: None,
         };
         assert_eq!(entry.domain_event(), Ok(None));
@@ -526,7 +572,8 @@ mod tests {
             hlc: HlcTime::new(1, 0),
             actor: UserId::new("anna"),
             kind: "stock_moved".into(),
-            payload: serde_json::json!({"type":"drawer_opened","data":"no_sale"}),
+            payload: Payload::from_json(r#"{"type":"drawer_opened","data":"no_sale"}"#.into())
+                .unwrap(),
             recorded_by: None,
         };
         let err = entry.domain_event().unwrap_err();
@@ -535,5 +582,15 @@ mod tests {
             "event e1 says it is \"stock_moved\" but its payload does not match: \
              the payload is a drawer_opened event"
         );
+    }
+
+    #[test]
+    fn a_payload_is_the_same_whatever_its_spelling() {
+        let compact = Payload::from_json(r#"{"type":"drawer_opened","data":"no_sale"}"#.into());
+        let spaced = Payload::from_json(r#"{ "data": "no_sale", "type": "drawer_opened" }"#.into());
+        let other = Payload::from_json(r#"{"type":"drawer_opened","data":"cash_in"}"#.into());
+        assert_eq!(compact, spaced);
+        assert_ne!(compact, other);
+        assert!(Payload::from_json("{not json".into()).is_err());
     }
 }

@@ -71,7 +71,7 @@ pub fn setup_settings(data: &DataDir) -> SetupSettings {
         data_dir: data.root.clone(),
         provisioning_file: provisioning_file(data),
         zoneinfo: PathBuf::from(ZONEINFO_DIR),
-        enroller: Arc::new(FleetEnroller),
+        enroller: Arc::new(FleetEnroller::new(&data.root)),
         background: Background::Thread,
         clock: || pos_ui::system_now().unix_ms(),
     }
@@ -273,7 +273,7 @@ pub fn service_settings(
             sync,
         }),
         slots: Box::new(pos_service::maintenance::RaucSlots { bus_address: None }),
-        enroller: Arc::new(FleetEnroller),
+        enroller: Arc::new(FleetEnroller::new(&data.root)),
         background: Background::Thread,
         log: Box::new(pos_service::logs::JournalLog::default()),
         config_files: exported_config_files(data),

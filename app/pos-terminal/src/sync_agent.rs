@@ -28,15 +28,12 @@ use std::time::{Duration, Instant};
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, StoreId, TenantId};
 use pos_store::Store;
-use pos_sync::http::{FleetClient, HttpError, enrol_with_key};
+use pos_sync::http::{FleetClient, HttpError, enrol_with_key, enrolment_key};
 use pos_sync::machine::{Output, ResumePoint, SyncConfig, SyncMachine};
 use serde::{Deserialize, Serialize};
 
 /// The credential from enrolment, inside the data directory (mode 0600).
 pub const CREDENTIAL_FILE: &str = "sync-credential.json";
-/// The key this terminal sends with its enrolment code, made once (mode 0600): a retry after
-/// a lost answer, even after a restart, is known to the fleet as this terminal.
-pub const ENROLMENT_KEY_FILE: &str = "sync-enrolment-key";
 /// How often the agent looks for new journal entries while it waits.
 const OUTBOX_POLL: Duration = Duration::from_millis(200);
 /// Enrolment retries back off up to this.
@@ -305,29 +302,6 @@ struct Worker {
     store: Store,
     status: SyncStatusHandle,
     stop: Arc<AtomicBool>,
-}
-
-/// This terminal's enrolment key, made and kept on first use; `None` when it cannot be kept
-/// (the enrolment then goes without, and a lost answer costs the code).
-fn enrolment_key(data_dir: &Path) -> Option<String> {
-    let path = data_dir.join(ENROLMENT_KEY_FILE);
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        let key = text.trim();
-        if !key.is_empty() {
-            return Some(key.to_owned());
-        }
-    }
-    let key = pos_store::journal::ulid(now().unix_ms()).ok()?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&path).and_then(|mut file| {
-        use std::io::Write;
-        file.write_all(key.as_bytes())?;
-        file.sync_all()
-    });
-    written.ok().map(|()| key)
 }
 
 fn now() -> Timestamp {

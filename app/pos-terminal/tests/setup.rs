@@ -162,7 +162,7 @@ fn start() -> Ui {
         data_dir: data.root.clone(),
         provisioning_file: pos_terminal::service::provisioning_file(&data),
         zoneinfo: PathBuf::from(pos_service::setup::ZONEINFO_DIR),
-        enroller: Arc::new(FleetEnroller),
+        enroller: Arc::new(FleetEnroller::new(&data.root)),
         background: Background::Inline,
         clock: || 1_772_445_600_000,
     };
@@ -585,7 +585,8 @@ fn offline_setup_finishes_and_enrols_later(fleet: &Fleet) {
     assert!(Path::new(&ui.data.config_file()).exists());
 
     // Once the network is up, the service screen enrols it; a wrong code changes nothing.
-    let refused = enrol_later(&ui.data.root, &FleetEnroller, &fleet.base, "WRONG-CODE");
+    let enroller = FleetEnroller::new(&ui.data.root);
+    let refused = enrol_later(&ui.data.root, &enroller, &fleet.base, "WRONG-CODE");
     assert!(
         refused
             .unwrap_err()
@@ -595,7 +596,7 @@ fn offline_setup_finishes_and_enrols_later(fleet: &Fleet) {
     assert_eq!(SetupState::load(&ui.data.root).unwrap().unwrap(), state);
     let enrolled = enrol_later(
         &ui.data.root,
-        &FleetEnroller,
+        &enroller,
         &fleet.base,
         &fleet.enrolment_code(),
     )

@@ -1550,7 +1550,7 @@ impl FleetStorage for PostgresStorage {
                         &i64::from(entry.hlc.counter),
                         &entry.actor.as_str(),
                         &entry.kind,
-                        &entry.payload.to_string(),
+                        &entry.payload.as_str(),
                         &now.unix_ms(),
                         &entry.recorded_by.as_ref().map(|by| by.device.as_str()),
                         &entry.recorded_by.as_ref().map(|by| by.name.as_str()),

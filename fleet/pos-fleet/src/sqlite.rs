@@ -132,6 +132,9 @@ ALTER TABLE enrolment_codes ADD COLUMN terminal TEXT;
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
 
+/// Prepared statements kept compiled on the connection.
+const STATEMENTS_CACHED: usize = 64;
+
 pub(crate) struct Inner {
     pub(crate) conn: Connection,
     clock: HlcClock,
@@ -195,6 +198,8 @@ impl SqliteStorage {
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(db)?;
+        // A push runs some twenty statements per entry and per batch; each is compiled once.
+        conn.set_prepared_statement_cache_capacity(STATEMENTS_CACHED);
         migrate(&mut conn)?;
         crate::updates::sqlite::migrate(&mut conn)?;
         crate::dashboard::sqlite::migrate(&mut conn)?;
@@ -285,18 +290,21 @@ fn publish(
     hlc: HlcTime,
     body: &ChangeBody,
 ) -> Result<(), StorageError> {
-    tx.execute(
+    let body = to_json(body)?;
+    tx.prepare_cached(
         "INSERT INTO changes (tenant, store, origin_device, hlc_ms, hlc_counter, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
             tenant.as_str(),
             store.map(StoreId::as_str),
             origin_device.map(DeviceId::as_str),
             hlc.wall_ms,
             hlc.counter,
-            to_json(body)?
-        ],
-    )
+            body
+        ])
+    })
     .map_err(db)?;
     Ok(())
 }
@@ -309,12 +317,14 @@ fn load_record(
     key: &str,
 ) -> Result<LwwDocument, StorageError> {
     let text: Option<String> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT document FROM records WHERE tenant = ?1 AND store = ?2 AND kind = ?3 AND key = ?4",
-            params![tenant.as_str(), store, kind, key],
-            |r| r.get(0),
         )
-        .optional()
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![tenant.as_str(), store, kind, key], |r| r.get(0))
+                .optional()
+        })
         .map_err(db)?;
     text.map_or(Ok(LwwDocument::default()), |t| from_json(&t))
 }
@@ -489,26 +499,28 @@ fn stored_entry(
         Option<String>,
     );
     let row: Option<Row> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT device, seq, hlc_ms, hlc_counter, actor, kind, payload, recorded_by,
                     recorded_by_name
              FROM journal WHERE event_id = ?1",
-            params![event_id.as_str()],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                ))
-            },
         )
-        .optional()
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![event_id.as_str()], |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                    ))
+                })
+                .optional()
+        })
         .map_err(db)?;
     let Some((device, seq, hlc_ms, hlc_counter, actor, kind, payload, by, by_name)) = row else {
         return Ok(None);
@@ -544,12 +556,14 @@ fn recorder(
         return Ok(pusher.clone());
     };
     let found = tx
-        .query_row(
-            &format!("SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"),
-            params![by.device.as_str()],
-            terminal_from_row,
-        )
-        .optional()
+        .prepare_cached(&format!(
+            "SELECT {TERMINAL_COLUMNS} FROM terminals WHERE id = ?1"
+        ))
+        .and_then(|mut statement| {
+            statement
+                .query_row(params![by.device.as_str()], terminal_from_row)
+                .optional()
+        })
         .map_err(db)?;
     match found {
         Some(terminal) if terminal.relayed_by.as_ref() == Some(&pusher.id) => Ok(terminal),
@@ -646,20 +660,23 @@ fn take_in(
     match event {
         DomainEvent::SaleCompleted(sale) => {
             // A sale id seen under another event id is the same sale: counted once.
-            tx.execute(
+            let total = to_json(&sale.total)?;
+            tx.prepare_cached(
                 "INSERT OR IGNORE INTO sales (sale_id, event_id, tenant, store, device, receipt_number, total, at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
                     sale.id.as_str(),
                     entry.event_id.as_str(),
                     tenant.as_str(),
                     terminal.store.as_str(),
                     device.as_str(),
                     sale.receipt_number.as_str(),
-                    to_json(&sale.total)?,
+                    total,
                     sale.at.unix_ms()
-                ],
-            )
+                ])
+            })
             .map_err(db)?;
             let mut products = Vec::new();
             for line in &sale.lines {
@@ -689,20 +706,23 @@ fn take_in(
         }
         DomainEvent::StockMoved(movement) => {
             // Movements count in the store of the terminal that recorded them.
+            let quantity = to_json(&movement.quantity)?;
             let inserted = tx
-                .execute(
+                .prepare_cached(
                     "INSERT OR IGNORE INTO stock_movements (movement_id, event_id, store, product, quantity, device, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![
+                )
+                .and_then(|mut statement| {
+                    statement.execute(params![
                         movement.id.as_str(),
                         entry.event_id.as_str(),
                         terminal.store.as_str(),
                         movement.product.as_str(),
-                        to_json(&movement.quantity)?,
+                        quantity,
                         device.as_str(),
                         movement.at.unix_ms()
-                    ],
-                )
+                    ])
+                })
                 .map_err(db)?;
             if inserted == 1 {
                 publish(
@@ -1421,13 +1441,16 @@ impl FleetStorage for SqliteStorage {
         let mut duplicates = 0u32;
         for (entry, event) in batch.entries.iter().zip(&events) {
             let stored = stored_entry(&tx, &entry.event_id)?;
+            let seq = seq_to_sql(entry.seq)?;
             let at_seq: Option<EventId> = tx
-                .query_row(
-                    "SELECT event_id FROM journal WHERE device = ?1 AND seq = ?2",
-                    params![terminal.id.as_str(), seq_to_sql(entry.seq)?],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()
+                .prepare_cached("SELECT event_id FROM journal WHERE device = ?1 AND seq = ?2")
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(params![terminal.id.as_str(), seq], |r| {
+                            r.get::<_, String>(0)
+                        })
+                        .optional()
+                })
                 .map_err(db)?
                 .map(EventId::new);
             match fate(&terminal.id, entry, stored.as_ref(), at_seq.as_ref())? {
@@ -1439,24 +1462,27 @@ impl FleetStorage for SqliteStorage {
         let mut stock_taken = Vec::new();
         for (entry, event) in &fresh {
             let recorder = recorder(&tx, terminal, entry, now)?;
-            tx.execute(
+            let seq = seq_to_sql(entry.seq)?;
+            tx.prepare_cached(
                 "INSERT INTO journal (event_id, device, seq, hlc_ms, hlc_counter, actor, kind, payload,
                                       received_at, recorded_by, recorded_by_name)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                params![
+            )
+            .and_then(|mut statement| {
+                statement.execute(params![
                     entry.event_id.as_str(),
                     terminal.id.as_str(),
-                    seq_to_sql(entry.seq)?,
+                    seq,
                     entry.hlc.wall_ms,
                     entry.hlc.counter,
                     entry.actor.as_str(),
                     entry.kind,
-                    entry.payload.to_string(),
+                    entry.payload.as_str(),
                     now.unix_ms(),
                     entry.recorded_by.as_ref().map(|by| by.device.as_str()),
                     entry.recorded_by.as_ref().map(|by| by.name.as_str())
-                ],
-            )
+                ])
+            })
             .map_err(db)?;
             if let Some(event) = event {
                 take_in(

@@ -159,7 +159,7 @@ impl Chain {
                 .sell_paid(&common::demo_product(product), *quantity, *tender, *at)
                 .unwrap();
             for entry in &made {
-                let event: DomainEvent = serde_json::from_value(entry.payload.clone()).unwrap();
+                let event: DomainEvent = entry.domain_event().unwrap().unwrap();
                 if let DomainEvent::SaleCompleted(sale) = event {
                     *self.sold.entry(till.store.clone()).or_default() +=
                         pos_fleet::dashboard::data::minor_units(sale.total);

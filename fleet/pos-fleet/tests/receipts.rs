@@ -169,7 +169,7 @@ async fn sell_and_ask(rig: &Rig, destinations: &[ReceiptDestination]) -> String 
             hlc: HlcTime::new(last.hlc.wall_ms, last.hlc.counter + 1),
             actor: last.actor.clone(),
             kind: "receipt_requested".into(),
-            payload: serde_json::to_value(&event).unwrap(),
+            payload: pos_sync::wire::Payload::from_event(&event).unwrap(),
             recorded_by: None,
         });
     }

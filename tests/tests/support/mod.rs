@@ -1,7 +1,7 @@
-//! Shared by the sync tests: a real fleet server on loopback over a real SQLite file, that can
-//! be restarted in the middle of anything; a fault-injecting TCP proxy to put between a
-//! terminal and the fleet; and a terminal made of a real encrypted store and the real sync
-//! agent.
+//! Shared by the sync tests: a real fleet server on loopback over a real SQLite file (or, for
+//! the tests that run on both, PostgreSQL in a schema of its own), that can be restarted in the
+//! middle of anything; a fault-injecting TCP proxy to put between a terminal and the fleet; and
+//! a terminal made of a real encrypted store and the real sync agent.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod proxy;
@@ -9,10 +9,12 @@ pub mod proxy;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, StoreId};
+use pos_fleet::postgres::PostgresStorage;
 use pos_fleet::server::{self, FleetConfig, Transport};
 use pos_fleet::sqlite::SqliteStorage;
 use pos_fleet::storage::FleetStorage;
@@ -36,6 +38,138 @@ pub fn now() -> Timestamp {
     )
 }
 
+/// The PostgreSQL database a fleet may run on, as a URL: each fleet makes a schema of its own
+/// in it. `cargo xtask test` and CI start a private cluster and set it.
+pub const POSTGRES_URL_VAR: &str = "POS_FLEET_POSTGRES_URL";
+
+/// Runs each named `fn NAME(backend: Backend)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`, as the fleet's own tests do.
+#[allow(unused_macros)]
+macro_rules! backend_tests {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn sqlite() {
+                    super::$name(super::support::Backend::Sqlite);
+                }
+
+                #[test]
+                fn postgres() {
+                    if let Some(backend) = super::support::Backend::postgres() {
+                        super::$name(backend);
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// The database under a fleet.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A file in the fleet's directory.
+    Sqlite,
+    /// The URL of a database the fleet may make a schema in.
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when [`POSTGRES_URL_VAR`] is set. Without it the PostgreSQL run is left out
+    /// on a developer's machine, and fails in CI.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => Some(Backend::Postgres(url)),
+            _ if std::env::var_os("CI").is_some() => panic!(
+                "CI must run the fleet tests on PostgreSQL too: {POSTGRES_URL_VAR} is not set \
+                 (`cargo xtask ci` starts a cluster and sets it)"
+            ),
+            _ => {
+                eprintln!("{POSTGRES_URL_VAR} is not set: the PostgreSQL run is left out");
+                None
+            }
+        }
+    }
+}
+
+/// Where a fleet keeps its data, opened again at each (re)start.
+enum Database {
+    Sqlite,
+    Postgres {
+        config: Box<postgres::Config>,
+        schema: Schema,
+    },
+}
+
+impl Database {
+    fn new(backend: &Backend) -> Database {
+        match backend {
+            Backend::Sqlite => Database::Sqlite,
+            Backend::Postgres(url) => {
+                let schema = Schema::create(url);
+                let mut config: postgres::Config = url.parse().unwrap();
+                config.options(&format!("-csearch_path={}", schema.name));
+                Database::Postgres {
+                    config: Box::new(config),
+                    schema,
+                }
+            }
+        }
+    }
+
+    fn open(&self, dir: &Path) -> Arc<dyn FleetStorage> {
+        match self {
+            Database::Sqlite => Arc::new(SqliteStorage::open(dir).unwrap()),
+            Database::Postgres { config, .. } => Arc::new(
+                PostgresStorage::open_config(config.as_ref().clone(), 4)
+                    .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR}: {e}")),
+            ),
+        }
+    }
+}
+
+/// A PostgreSQL schema that one fleet owns; dropped with everything in it at the end.
+struct Schema {
+    url: String,
+    name: String,
+}
+
+impl Schema {
+    fn create(url: &str) -> Schema {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "tests_fleet_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = postgres::Client::connect(url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{POSTGRES_URL_VAR} names no reachable database: {e}"));
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {name}"))
+            .unwrap();
+        Schema {
+            url: url.to_owned(),
+            name,
+        }
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let dropped =
+            postgres::Client::connect(&self.url, postgres::NoTls).and_then(|mut admin| {
+                admin.batch_execute(&format!("DROP SCHEMA {} CASCADE", self.name))
+            });
+        if let Err(e) = dropped {
+            eprintln!("the test schema {} was not dropped: {e}", self.name);
+        }
+    }
+}
+
 /// A fleet server on its own runtime, so that a restart really stops every connection.
 pub struct Fleet {
     pub dir: PathBuf,
@@ -46,6 +180,8 @@ pub struct Fleet {
     client_runtime: tokio::runtime::Runtime,
     client: reqwest::Client,
     pub operator: String,
+    /// Last, so a PostgreSQL schema is dropped after the server stopped using it.
+    database: Database,
 }
 
 fn fleet_runtime() -> tokio::runtime::Runtime {
@@ -56,8 +192,10 @@ fn fleet_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn serve(dir: &Path) -> (tokio::runtime::Runtime, SocketAddr, Arc<dyn FleetStorage>) {
-    let storage: Arc<dyn FleetStorage> = Arc::new(SqliteStorage::open(dir).unwrap());
+fn serve(
+    dir: &Path,
+    storage: Arc<dyn FleetStorage>,
+) -> (tokio::runtime::Runtime, SocketAddr, Arc<dyn FleetStorage>) {
     let runtime = fleet_runtime();
     let config = FleetConfig::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap());
     let running = runtime
@@ -71,18 +209,23 @@ fn serve(dir: &Path) -> (tokio::runtime::Runtime, SocketAddr, Arc<dyn FleetStora
 }
 
 impl Fleet {
-    /// A new fleet in `dir` with its operator logged in.
+    /// A new fleet in `dir` on SQLite with its operator logged in.
     pub fn start(dir: &Path) -> Fleet {
-        let storage = SqliteStorage::open(dir).unwrap();
+        Fleet::start_on(dir, &Backend::Sqlite)
+    }
+
+    /// A new fleet in `dir` on `backend` with its operator logged in.
+    pub fn start_on(dir: &Path, backend: &Backend) -> Fleet {
+        let database = Database::new(backend);
+        let storage = database.open(dir);
         server::add_operator(
-            &storage,
+            storage.as_ref(),
             OPERATOR_EMAIL,
             OPERATOR_PASSWORD,
             Timestamp::from_unix_ms(0),
         )
         .unwrap();
-        drop(storage);
-        let (runtime, addr, storage) = serve(dir);
+        let (runtime, addr, storage) = serve(dir, storage);
         let mut fleet = Fleet {
             dir: dir.to_path_buf(),
             runtime: Some(runtime),
@@ -94,6 +237,7 @@ impl Fleet {
                 .unwrap(),
             client: reqwest::Client::new(),
             operator: String::new(),
+            database,
         };
         fleet.operator = fleet.login(OPERATOR_EMAIL, OPERATOR_PASSWORD);
         fleet
@@ -109,7 +253,7 @@ impl Fleet {
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_timeout(Duration::from_millis(50));
         }
-        let (runtime, addr, storage) = serve(&self.dir);
+        let (runtime, addr, storage) = serve(&self.dir, self.database.open(&self.dir));
         self.runtime = Some(runtime);
         self.addr = addr;
         self.storage = storage;
@@ -255,8 +399,11 @@ impl Fleet {
 
 impl Drop for Fleet {
     fn drop(&mut self) {
+        // Waits for the server's tasks to be dropped, so the last handle on the storage is
+        // this one, dropped here: a PostgreSQL connection cannot be closed from inside the
+        // server's runtime.
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+            runtime.shutdown_timeout(Duration::from_secs(5));
         }
     }
 }

@@ -1,11 +1,12 @@
 //! A TCP proxy that breaks the link on purpose, from a seeded random generator: it drops a
 //! request before it reaches the server, holds bytes back for a while, cuts a response half
 //! way through, or refuses every connection while the link is "down". Faults are drawn per
-//! chunk of bytes, so one kept-alive connection can carry good requests and then break.
+//! chunk of bytes, so one kept-alive connection can carry good requests and then break. It can
+//! also lose the next answers whole: the server did the work, the client never hears of it.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct FaultCounts {
     pub dropped: u64,
     pub delayed: u64,
     pub cut: u64,
+    /// Answers thrown away whole ([`FaultProxy::lose_answers`]).
+    pub lost: u64,
 }
 
 struct State {
@@ -50,6 +53,8 @@ struct State {
     random: Mutex<u64>,
     /// Bumped when the link goes down, so open connections notice and close.
     generation: AtomicU64,
+    /// Answers still to be thrown away whole.
+    answers_to_lose: AtomicU32,
     stop: AtomicBool,
     counts: Mutex<FaultCounts>,
 }
@@ -86,6 +91,7 @@ impl FaultProxy {
             faults: Mutex::new(Faults::CLEAN),
             random: Mutex::new(seed),
             generation: AtomicU64::new(0),
+            answers_to_lose: AtomicU32::new(0),
             stop: AtomicBool::new(false),
             counts: Mutex::new(FaultCounts::default()),
         });
@@ -114,6 +120,12 @@ impl FaultProxy {
         if faults.down && !was_down {
             self.state.generation.fetch_add(1, Ordering::SeqCst);
         }
+    }
+
+    /// The next `count` answers reach the proxy (the server handled their requests) and go no
+    /// further: each one's connection is closed instead.
+    pub fn lose_answers(&self, count: u32) {
+        self.state.answers_to_lose.store(count, Ordering::SeqCst);
     }
 
     pub fn counts(&self) -> FaultCounts {
@@ -210,6 +222,18 @@ fn pump(from: &TcpStream, to: &TcpStream, state: &State, generation: u64, direct
         };
         let faults = *state.faults.lock().unwrap();
         if faults.down {
+            close(from, to);
+            return;
+        }
+        if direction == Direction::Response
+            && state
+                .answers_to_lose
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(1)
+                })
+                .is_ok()
+        {
+            state.count(|c| c.lost += 1);
             close(from, to);
             return;
         }
