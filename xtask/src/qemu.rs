@@ -448,16 +448,21 @@ impl Machine {
     }
 
     /// Taps the screen at `(x, y)` of the 1280×800 display with the USB tablet.
-    pub fn tap(&self, (x, y): (u32, u32)) -> Result<()> {
+    pub fn tap(&self, point: (u32, u32)) -> Result<()> {
+        self.press_and_release(point)?;
+        // Under TCG the guest takes its time to read the tablet and redraw.
+        std::thread::sleep(Duration::from_millis(700));
+        Ok(())
+    }
+
+    /// The tablet's press and release at `(x, y)`, without waiting for the guest after it.
+    fn press_and_release(&self, (x, y): (u32, u32)) -> Result<()> {
         let (width, height) = SCREEN;
         self.qmp_paced(
             &qemu_till::tap_commands(x, y, width, height),
             // A press and release the loaded guest reads together is a bounce to libinput.
             Duration::from_millis(300),
-        )?;
-        // Under TCG the guest takes its time to read the tablet and redraw.
-        std::thread::sleep(Duration::from_millis(700));
-        Ok(())
+        )
     }
 
     /// Taps `point` and waits until the screen shows it was taken; taps again when nothing
@@ -1199,12 +1204,7 @@ fn cut_power_during_a_sale(suite: &SuiteSpec<'_>, machine: Machine) -> Result<()
     machine.scan(MILK_BARCODE)?;
     machine.wait_for_screen(suite.work, "qemu-next-sale", &till, SCREEN_TIMEOUT)?;
     machine.tap_and_see(suite.work, CHECKOUT_PAY)?;
-    let (width, height) = SCREEN;
-    let (x, y) = PAYMENT_TAKE_CASH;
-    machine.qmp_paced(
-        &qemu_till::tap_commands(x, y, width, height),
-        Duration::from_millis(300),
-    )?;
+    machine.press_and_release(PAYMENT_TAKE_CASH)?;
     machine.power_cut()
 }
 

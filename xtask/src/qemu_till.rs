@@ -134,9 +134,7 @@ pub fn compare_screen(actual: &Path, expected: &Path, ignore: &[Rect]) -> Result
             )
         })?
         .to_rgba8();
-    let shown = image::open(actual)
-        .with_context(|| format!("reading the screenshot {}", actual.display()))?
-        .to_rgba8();
+    let shown = read_screenshot(actual)?;
     if kept.dimensions() != shown.dimensions() {
         bail!(
             "the screen is {:?} pixels, the kept picture {name} {:?}; the screenshot is {}",
@@ -177,18 +175,19 @@ pub fn screens_differ(
     ignore: &[Rect],
     changed_min: u64,
 ) -> Result<bool> {
-    let read = |path: &Path| {
-        image::open(path)
-            .with_context(|| format!("reading the screenshot {}", path.display()))
-            .map(|picture| picture.to_rgba8())
-    };
-    let (before, after) = (read(before)?, read(after)?);
+    let (before, after) = (read_screenshot(before)?, read_screenshot(after)?);
     if before.dimensions() != after.dimensions() {
         return Ok(true);
     }
     let (width, height) = after.dimensions();
     let diff = diff_pixels(before.as_raw(), after.as_raw(), width, height, ignore);
     Ok(diff.changed >= changed_min)
+}
+
+fn read_screenshot(path: &Path) -> Result<image::RgbaImage> {
+    image::open(path)
+        .with_context(|| format!("reading the screenshot {}", path.display()))
+        .map(|picture| picture.to_rgba8())
 }
 
 /// Whether the kept pictures are to be taken anew instead of compared (`UPDATE_SCREENSHOTS`).
