@@ -496,8 +496,9 @@ impl Machine {
             );
         }
         bail!(
-            "three taps at {point:?} changed nothing on the screen; the last screenshot is {}",
-            after.display()
+            "three taps at {point:?} changed nothing on the screen; the last screenshot is {}; {}",
+            after.display(),
+            self.log_tail()
         )
     }
 
@@ -553,9 +554,45 @@ impl Machine {
             .count()
     }
 
-    /// Types `code` and Enter on the USB keyboard at a scanner's pace.
+    /// The terminal's last log lines in this boot, to say what it did when a screen is not
+    /// the one expected (a refused scan, a failed print).
+    fn log_tail(&self) -> String {
+        const LINES: usize = 20;
+        let text = Self::read(&self.report_port);
+        let after = text.rfind(REPORT_END).map_or(&text[..], |at| &text[at..]);
+        let lines: Vec<&str> = after
+            .lines()
+            .filter(|line| line.starts_with("terminal-log: "))
+            .collect();
+        let tail = &lines[lines.len().saturating_sub(LINES)..];
+        format!("the terminal's last log lines:\n{}", tail.join("\n"))
+    }
+
+    /// Types `code` and Enter on the USB keyboard at a scanner's pace, and waits until the
+    /// terminal has logged the scan as taken. A loaded TCG guest can stretch the gap between
+    /// two keys beyond a scanner's; the terminal then says "scan incomplete" and takes nothing,
+    /// and the code is scanned again, as a cashier would (at most three times).
     pub fn scan(&self, code: &str) -> Result<()> {
-        self.qmp_paced(&qemu_till::barcode_commands(code)?, SCANNER_KEY_GAP)
+        // A burst cut in two can leave a tail long enough to be taken as a code of its own.
+        let taken = format!("pos-terminal: scanned {code} on ");
+        const REFUSED: &str = "refused (";
+        for attempt in 1..=3 {
+            let (taken_before, refused_before) =
+                (self.log_lines(&taken), self.log_lines(REFUSED));
+            self.qmp_paced(&qemu_till::barcode_commands(code)?, SCANNER_KEY_GAP)?;
+            let deadline = Instant::now() + TAP_SEEN_TIMEOUT;
+            loop {
+                if self.log_lines(&taken) > taken_before {
+                    return Ok(());
+                }
+                if self.log_lines(REFUSED) > refused_before || Instant::now() >= deadline {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            eprintln!("the terminal did not take scan {attempt} of {code}; scanning again");
+        }
+        bail!("three scans of {code} were not taken; {}", self.log_tail())
     }
 
     /// Waits until the terminal's log, which the test image follows on the second serial port
@@ -601,8 +638,9 @@ impl Machine {
                 Ok(()) => return Ok(shot),
                 Err(error) if Instant::now() >= deadline => {
                     return Err(error.context(format!(
-                        "the screen did not show {name} within {} s",
-                        timeout.as_secs()
+                        "the screen did not show {name} within {} s; {}",
+                        timeout.as_secs(),
+                        self.log_tail()
                     )));
                 }
                 Err(_) => std::thread::sleep(Duration::from_secs(2)),

@@ -78,7 +78,12 @@ impl ScanForwarder {
             }
             ScannerEvent::Scanned { path, scan, .. } => {
                 let code = scan.text.trim().to_owned();
-                (self.scanners.contains(&path) && !code.is_empty()).then_some(Delivery::Code(code))
+                let taken = self.scanners.contains(&path) && !code.is_empty();
+                if taken {
+                    // One line per scan: what a tech reads when a cashier says a scan did nothing.
+                    eprintln!("pos-terminal: scanned {code} on {}", path.display());
+                }
+                taken.then_some(Delivery::Code(code))
             }
             ScannerEvent::Rejected { path, error, text } => {
                 eprintln!(
