@@ -5,6 +5,7 @@
 //! and never ships on a terminal, so it reports failures with `anyhow` like the binary it serves.
 
 pub mod bundle;
+pub mod host_fleet;
 pub mod image;
 pub mod installer;
 pub mod pki;

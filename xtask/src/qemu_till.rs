@@ -51,9 +51,10 @@ impl Rect {
 
 /// The login page's clock, top right; it shows the guest's time, which moves.
 pub const LOGIN_CLOCK: Rect = Rect::new(1170, 0, 110, 52);
-/// On the till's pages the header's sync state, software version (which names the build) and
-/// clock.
-pub const TILL_CLOCK: Rect = Rect::new(900, 0, 180, 52);
+/// On the till's pages the header's middle: network and printer state, sync backlog, software
+/// version (which names the build) and clock, which all change by themselves. The store's name
+/// and the signed-in cashier stay checked.
+pub const TILL_STATUS: Rect = Rect::new(430, 0, 650, 52);
 
 /// How a screen differs from its kept picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,29 +233,40 @@ pub fn tap_commands(x: u32, y: u32, width: u32, height: u32) -> Vec<String> {
 
 /// The QMP commands that type `text` (digits) and Enter, one key press and release each.
 pub fn barcode_commands(text: &str) -> Result<Vec<String>> {
-    let mut keys = Vec::new();
-    for c in text.chars() {
-        if !c.is_ascii_digit() {
-            bail!("only digits can be typed as a barcode, not {c:?}");
-        }
-        keys.push(c.to_string());
+    if let Some(c) = text.chars().find(|c| !c.is_ascii_digit()) {
+        bail!("only digits can be typed as a barcode, not {c:?}");
     }
-    keys.push("ret".to_owned());
-    Ok(keys
-        .iter()
-        .map(|key| {
-            let event = |down: bool| {
-                format!(
-                    r#"{{"type":"key","data":{{"down":{down},"key":{{"type":"qcode","data":"{key}"}}}}}}"#
-                )
-            };
-            format!(
-                r#"{{"execute":"input-send-event","arguments":{{"events":[{},{}]}}}}"#,
-                event(true),
-                event(false)
-            )
+    let mut commands = typing_commands(text)?;
+    commands.push(key_command(&[], "ret"));
+    Ok(commands)
+}
+
+/// The QMP commands that type `text` (ASCII letters, digits and spaces) on a US keyboard, a
+/// key press and release each; capitals with Shift held.
+pub fn typing_commands(text: &str) -> Result<Vec<String>> {
+    text.chars()
+        .map(|c| match c {
+            'a'..='z' | '0'..='9' => Ok(key_command(&[], &c.to_string())),
+            'A'..='Z' => Ok(key_command(&["shift"], &c.to_ascii_lowercase().to_string())),
+            ' ' => Ok(key_command(&[], "spc")),
+            other => bail!("{other:?} cannot be typed on the test keyboard"),
         })
-        .collect())
+        .collect()
+}
+
+/// One `input-send-event` that presses `held` keys and `key`, then lets them go in reverse.
+fn key_command(held: &[&str], key: &str) -> String {
+    let event = |key: &str, down: bool| {
+        format!(r#"{{"type":"key","data":{{"down":{down},"key":{{"type":"qcode","data":"{key}"}}}}}}"#)
+    };
+    let mut events: Vec<String> = held.iter().map(|k| event(k, true)).collect();
+    events.push(event(key, true));
+    events.push(event(key, false));
+    events.extend(held.iter().rev().map(|k| event(k, false)));
+    format!(
+        r#"{{"execute":"input-send-event","arguments":{{"events":[{}]}}}}"#,
+        events.join(",")
+    )
 }
 
 /// A receipt printer on the host at the far end of a QEMU serial port: answers each status
@@ -495,6 +507,18 @@ mod tests {
         assert!(keys[0].contains(r#""data":"4""#));
         assert!(keys[2].contains(r#""data":"ret""#));
         assert!(barcode_commands("4a").is_err());
+    }
+
+    #[test]
+    fn capitals_are_typed_with_shift_held() {
+        let keys = typing_commands("Jo 2").unwrap();
+        assert_eq!(keys.len(), 4);
+        let shift = keys[0].find(r#""data":"shift""#).unwrap();
+        let j = keys[0].find(r#""data":"j""#).unwrap();
+        assert!(shift < j, "{}", keys[0]);
+        assert!(keys[0].ends_with(r#""down":false,"key":{"type":"qcode","data":"shift"}}}]}}"#));
+        assert!(keys[2].contains(r#""data":"spc""#));
+        assert!(typing_commands("a-b").is_err());
     }
 
     #[test]

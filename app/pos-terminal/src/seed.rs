@@ -29,6 +29,8 @@ use crate::ports::{FAVOURITES_SETTING, PinError, hash_pin};
 
 /// Set once the demo shop is in the store; its value is the time of seeding.
 pub const SEEDED_SETTING: &str = "terminal.seeded_at";
+/// When the demo staff were retired from a store set up after it ran the demo.
+pub const DEMO_STAFF_RETIRED_SETTING: &str = "terminal.demo_staff_retired_at";
 pub use pos_store::read::STORE_SETTING;
 pub const PROMOTIONS_SETTING: &str = "shop.promotions";
 pub use pos_store::read::LOYALTY_SETTING;

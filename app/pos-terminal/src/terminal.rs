@@ -196,7 +196,13 @@ pub fn open_terminal(
     }
     // Stores seeded with the demo before they were set up: the demo staff, whose PINs are in
     // the README, must not open them. Their own administrator stays, whatever their name.
-    if let Some(state) = &set_up {
+    // Once only: the fleet may later send down real staff under the same ids.
+    if let Some(state) = &set_up
+        && store
+            .setting(crate::seed::DEMO_STAFF_RETIRED_SETTING)
+            .map_err(store_error)?
+            .is_none()
+    {
         for (id, ..) in crate::seed::DEMO_STAFF {
             if id != state.admin_user {
                 store
@@ -204,6 +210,12 @@ pub fn open_terminal(
                     .map_err(store_error)?;
             }
         }
+        store
+            .set_setting(
+                crate::seed::DEMO_STAFF_RETIRED_SETTING,
+                &clock().unix_ms().to_string(),
+            )
+            .map_err(store_error)?;
     }
     let setup = shop_setup(&store, device.clone())?;
     let store: SharedStore = Rc::new(RefCell::new(store));

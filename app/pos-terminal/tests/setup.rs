@@ -378,7 +378,39 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
         "no product was journalled"
     );
     drop(store);
+    // The fleet sends down a cashier whose id a demo cashier had: after a restart she can
+    // still sign in (the demo staff were retired once, at the first start after setup).
+    opened
+        .store
+        .borrow_mut()
+        .save_user(
+            &UserId::new("anna"),
+            "Anna",
+            &pos_core::id::RoleId::new("cashier"),
+            Some(&pos_store::pin::hash_pin("1357").unwrap()),
+        )
+        .unwrap();
     drop(opened);
+    let reopened = pos_terminal::terminal::open_terminal(
+        &ui.data.root,
+        DeviceId::new("T2"),
+        10,
+        std::rc::Rc::new(
+            pos_terminal::peripherals::PeripheralService::start(
+                pos_terminal::peripherals::PeripheralSettings::of(
+                    &ui.data,
+                    &TerminalConfig::default(),
+                ),
+                |_| {},
+            )
+            .unwrap(),
+        ),
+        pos_ui::system_now,
+    )
+    .unwrap();
+    let anna = reopened.store.borrow().pin_hash(&UserId::new("anna")).unwrap();
+    assert!(anna.is_some_and(|hash| verify_pin("1357", &hash)));
+    drop(reopened);
 
     // Sync needs no [sync] section: the fleet and the credential come from the enrolment.
     let sync = pos_terminal::service::sync_settings(&ui.data, &config).unwrap();
