@@ -3,13 +3,17 @@
 //! enrolment code for the store. QEMU's user network forwards the guest's fleet address here.
 //!
 //! ```text
-//! cargo run -p tests --example qemu_fleet -- DIR
+//! cargo run -p tests --example qemu_fleet -- DIR KEYRING COMPATIBLE
 //! ```
 //!
-//! Prints one JSON line `{"addr", "code", "tenant", "store"}` once it serves, then answers
-//! commands on standard input, one JSON line each, until standard input closes:
+//! Its update service trusts bundles that chain to `KEYRING` and carry `COMPATIBLE`. Prints one
+//! JSON line `{"addr", "code", "tenant", "store"}` once it serves, then answers commands on
+//! standard input, one JSON line each, until standard input closes:
 //! - `sales`: the store's sales as the fleet holds them;
-//! - `terminals`: the store's terminals as `[id, name]` pairs.
+//! - `terminals`: the store's terminals as `[id, name]` pairs;
+//! - `upload PATH`: uploads the bundle at `PATH`, as an operator would; its record;
+//! - `rollout BUNDLE`: rolls the uploaded bundle out to the whole tenant in one stage;
+//! - `updates`: the store's terminals' update state (version, slot, last feedback).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]
@@ -17,6 +21,8 @@ mod support;
 
 use std::io::{BufRead, Write};
 
+use pos_fleet::updates::UpdatesConfig;
+use pos_fleet::updates::bundle::BundlePolicy;
 use serde_json::json;
 use support::Fleet;
 
@@ -24,9 +30,20 @@ use support::Fleet;
 const CASHIER: (&str, &str, &str) = ("anna", "Anna", "1234");
 
 fn main() {
-    let dir = std::path::PathBuf::from(std::env::args().nth(1).expect("usage: qemu_fleet DIR"));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [dir, keyring, compatible] = args.as_slice() else {
+        panic!("usage: qemu_fleet DIR KEYRING COMPATIBLE");
+    };
+    let dir = std::path::PathBuf::from(dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let fleet = Fleet::start(&dir);
+    let mut updates = UpdatesConfig::new(BundlePolicy {
+        keyring: keyring.into(),
+        compatible: compatible.clone(),
+        plain_allowed: false,
+    });
+    // The box asks often: the suite waits for it.
+    updates.polling_sleep_secs = 10;
+    let fleet = Fleet::start_with_updates(&dir, updates);
     let (tenant, store) = fleet.tenant("Corner Market");
     for product in pos_core::demo::catalog().unwrap().products() {
         fleet.save_product(&tenant, product);
@@ -50,9 +67,29 @@ fn main() {
     writeln!(out, "{ready}").unwrap();
     out.flush().unwrap();
     for line in std::io::stdin().lock().lines() {
-        let answer = match line.unwrap().trim() {
+        let line = line.unwrap();
+        let (command, argument) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
+        let answer = match command {
             "sales" => json!(fleet.sales(&store)),
             "terminals" => json!(fleet.terminals(&store)),
+            "upload" => fleet.upload_bundle(&std::fs::read(argument).unwrap()),
+            "rollout" => fleet.ok(
+                "POST",
+                &format!("/api/v1/tenants/{tenant}/rollouts"),
+                &fleet.operator,
+                Some(json!({
+                    "bundle": argument,
+                    "target": "tenant",
+                    "stages": [100],
+                    "failure_threshold_percent": 100,
+                })),
+            ),
+            "updates" => fleet.ok(
+                "GET",
+                &format!("/api/v1/stores/{store}/updates"),
+                &fleet.operator,
+                None,
+            ),
             other => json!({"error": format!("unknown command {other:?}")}),
         };
         writeln!(out, "{answer}").unwrap();

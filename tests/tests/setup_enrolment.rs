@@ -67,6 +67,10 @@ fn a_setup_whose_enrolment_answer_was_lost_ends_enrolled_as_one_terminal() {
     );
     let enrolment = state.enrolment.clone().unwrap();
     assert_eq!(enrolment.store, store);
+    assert_eq!(
+        state.store_name, "Acme Mitte",
+        "no store name was typed: the fleet's name for the store, not its id"
+    );
     let terminals = fleet.terminals(&store);
     assert_eq!(terminals.len(), 1, "{terminals:?}");
     assert_eq!(terminals[0].0, enrolment.device);

@@ -24,17 +24,18 @@ pub struct HostFleet {
 }
 
 impl HostFleet {
-    /// Builds and starts the fleet with its data in `dir` (emptied first).
-    pub fn start(dir: &Path) -> Result<HostFleet> {
+    /// Builds and starts the fleet with its data in `dir` (emptied first); its update service
+    /// trusts bundles that chain to `keyring` and carry `compatible`.
+    pub fn start(dir: &Path, keyring: &Path, compatible: &str) -> Result<HostFleet> {
         let root = crate::workspace_root();
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        // The workspace's examples, as `cargo test --workspace` builds them: the same features,
+        // so nothing is built twice.
         crate::run_quiet(Command::new(cargo).current_dir(&root).args([
             "build",
             "--locked",
-            "-p",
-            "tests",
-            "--example",
-            "qemu_fleet",
+            "--workspace",
+            "--examples",
         ]))?;
         if dir.exists() {
             std::fs::remove_dir_all(dir)?;
@@ -46,6 +47,8 @@ impl HostFleet {
         let log = std::fs::File::create(dir.join("fleet.log"))?;
         let mut child = Command::new(target.join("debug/examples/qemu_fleet"))
             .arg(dir)
+            .arg(keyring)
+            .arg(compatible)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -111,6 +114,29 @@ impl HostFleet {
                 )
             })
             .collect())
+    }
+
+    /// Uploads the bundle at `path` as the operator; returns the fleet's id for it.
+    pub fn upload(&mut self, path: &Path) -> Result<String> {
+        let record = self.ask(&format!("upload {}", path.display()))?;
+        record["id"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("the fleet did not take the bundle: {record}"))
+    }
+
+    /// Rolls the bundle `id` out to every terminal of the tenant at once.
+    pub fn roll_out(&mut self, id: &str) -> Result<()> {
+        let rollout = self.ask(&format!("rollout {id}"))?;
+        if rollout["id"].is_null() {
+            bail!("the fleet did not start the rollout: {rollout}");
+        }
+        Ok(())
+    }
+
+    /// The store's terminals' update state, as the fleet's API gives it.
+    pub fn updates(&mut self) -> Result<Value> {
+        self.ask("updates")
     }
 
     /// The store's terminals as `(id, name)`.

@@ -49,8 +49,9 @@ impl Rect {
     }
 }
 
-/// The login page's clock, top right; it shows the guest's time, which moves.
-pub const LOGIN_CLOCK: Rect = Rect::new(1170, 0, 110, 52);
+/// The login page's header but for the store's name and the service button: network and
+/// printer state, sync backlog, version and clock, which change by themselves.
+pub const LOGIN_STATUS: Rect = Rect::new(430, 0, 795, 52);
 /// On the till's pages the header's middle: network and printer state, sync backlog, software
 /// version (which names the build) and clock, which all change by themselves. The store's name
 /// and the signed-in cashier stay checked.

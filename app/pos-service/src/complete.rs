@@ -24,6 +24,9 @@ pub struct Enrolment {
     pub device: String,
     pub tenant: String,
     pub store: String,
+    /// The store's name as the fleet lists it, if it said.
+    #[serde(default)]
+    pub store_name: Option<String>,
     /// The terminal's bearer token. Kept only in the setup state (mode 0600).
     pub token: String,
 }
@@ -181,6 +184,7 @@ impl Enroller for FleetEnroller {
                 device: answer.device.to_string(),
                 tenant: answer.tenant.to_string(),
                 store: answer.store.to_string(),
+                store_name: answer.store_name,
                 token: answer.token,
             }),
             Err(HttpError::Unreachable(error)) => Err(unreachable(short_cause(&error))),
@@ -275,7 +279,10 @@ pub fn finish_setup(
     now_ms: i64,
 ) -> Result<SetupState, CompleteError> {
     let store_name = match (&enrolment, plan.store_name.as_str()) {
-        (Some(enrolment), "") => enrolment.store.clone(),
+        (Some(enrolment), "") => enrolment
+            .store_name
+            .clone()
+            .unwrap_or_else(|| enrolment.store.clone()),
         (_, typed) => typed.to_owned(),
     };
     target

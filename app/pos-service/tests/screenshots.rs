@@ -38,7 +38,8 @@ impl Enroller for PictureFleet {
         Ok(Enrolment {
             device: "01KB7ZQ4X8".to_owned(),
             tenant: "corner-market".to_owned(),
-            store: "Corner Market Mitte".to_owned(),
+            store: "str-5f1c".to_owned(),
+            store_name: Some("Corner Market Mitte".to_owned()),
             token: "picture".to_owned(),
         })
     }

@@ -490,6 +490,10 @@ pub struct EnrolResponse {
     pub device: DeviceId,
     pub tenant: pos_core::id::TenantId,
     pub store: StoreId,
+    /// The store's name as the fleet lists it, so a terminal set up without typing one
+    /// shows it in its header and on receipts. Absent from fleets before it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store_name: Option<String>,
     /// The bearer token for every later request. Shown once; the fleet keeps only its hash.
     pub token: String,
 }

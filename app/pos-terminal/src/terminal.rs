@@ -155,9 +155,18 @@ pub fn stored_logo(data: &Path, device: DeviceId) -> Option<Vec<u8>> {
     }
     let read = Store::open(data, device.clone())
         .map_err(|error| error.to_string())
-        .and_then(|store| shop_setup(&store, device).map_err(|error| error.to_string()));
+        .and_then(|store| {
+            // A store the first-boot setup made holds its administrator, not the shop yet.
+            match store.setting(crate::seed::SEEDED_SETTING) {
+                Ok(Some(_)) => shop_setup(&store, device)
+                    .map(Some)
+                    .map_err(|error| error.to_string()),
+                Ok(None) => Ok(None),
+                Err(error) => Err(error.to_string()),
+            }
+        });
     match read {
-        Ok(setup) => setup.store.receipt.logo_png,
+        Ok(setup) => setup.and_then(|setup| setup.store.receipt.logo_png),
         Err(error) => {
             eprintln!("pos-terminal: the receipt logo is not read yet: {error}");
             None

@@ -1138,8 +1138,11 @@ async fn enrol(
         .filter(|key| !key.is_empty())
         .map(auth::hash_token);
     let now = now();
-    let terminal = blocking(&state, move |s| {
-        s.redeem_enrolment_code(&code_hash, &name, &token_hash, key_hash.as_deref(), now)
+    let (terminal, store) = blocking(&state, move |s| {
+        let terminal =
+            s.redeem_enrolment_code(&code_hash, &name, &token_hash, key_hash.as_deref(), now)?;
+        let store = s.store(&terminal.store)?;
+        Ok((terminal, store))
     })
     .await?;
     Ok((
@@ -1149,6 +1152,7 @@ async fn enrol(
             device: terminal.id,
             tenant: terminal.tenant,
             store: terminal.store,
+            store_name: store.map(|store| store.name),
             token,
         }),
     ))

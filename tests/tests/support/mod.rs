@@ -192,6 +192,16 @@ fn fleet_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+fn add_operator(storage: &dyn FleetStorage) {
+    server::add_operator(
+        storage,
+        OPERATOR_EMAIL,
+        OPERATOR_PASSWORD,
+        Timestamp::from_unix_ms(0),
+    )
+    .unwrap();
+}
+
 fn serve(
     dir: &Path,
     storage: Arc<dyn FleetStorage>,
@@ -218,14 +228,38 @@ impl Fleet {
     pub fn start_on(dir: &Path, backend: &Backend) -> Fleet {
         let database = Database::new(backend);
         let storage = database.open(dir);
-        server::add_operator(
-            storage.as_ref(),
-            OPERATOR_EMAIL,
-            OPERATOR_PASSWORD,
-            Timestamp::from_unix_ms(0),
-        )
-        .unwrap();
+        add_operator(storage.as_ref());
         let (runtime, addr, storage) = serve(dir, storage);
+        Fleet::logged_in(dir, runtime, addr, storage, database)
+    }
+
+    /// A new fleet in `dir` on SQLite that also serves updates as `updates` says.
+    pub fn start_with_updates(dir: &Path, updates: pos_fleet::updates::UpdatesConfig) -> Fleet {
+        let sqlite = Arc::new(SqliteStorage::open(dir).unwrap());
+        add_operator(sqlite.as_ref());
+        let runtime = fleet_runtime();
+        let config = FleetConfig {
+            updates: Some(updates),
+            ..FleetConfig::new(dir.to_path_buf(), "127.0.0.1:0".parse().unwrap())
+        };
+        let running = runtime
+            .block_on(server::start_with_updates(
+                &config,
+                Transport::Plain,
+                sqlite.clone(),
+                sqlite.clone(),
+            ))
+            .unwrap();
+        Fleet::logged_in(dir, runtime, running.addr, sqlite, Database::Sqlite)
+    }
+
+    fn logged_in(
+        dir: &Path,
+        runtime: tokio::runtime::Runtime,
+        addr: SocketAddr,
+        storage: Arc<dyn FleetStorage>,
+        database: Database,
+    ) -> Fleet {
         let mut fleet = Fleet {
             dir: dir.to_path_buf(),
             runtime: Some(runtime),
@@ -292,6 +326,23 @@ impl Fleet {
             "{method} {path}: {status} {value}"
         );
         value
+    }
+
+    /// Uploads a bundle as the operator; the fleet's record of it.
+    pub fn upload_bundle(&self, bundle: &[u8]) -> Value {
+        let url = format!("{}/api/v1/bundles", self.base());
+        let request = self
+            .client
+            .post(url)
+            .bearer_auth(&self.operator)
+            .body(bundle.to_vec());
+        self.client_runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert!(status.is_success(), "uploading a bundle: {status} {body}");
+            body
+        })
     }
 
     pub fn login(&self, email: &str, password: &str) -> String {
