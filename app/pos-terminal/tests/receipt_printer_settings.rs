@@ -434,7 +434,7 @@ fn a_printer_that_does_not_answer_is_named_and_its_receipt_waits_for_the_next_on
     terminal.type_into("Printer address or device", &silent);
     terminal.tap("Save hardware");
     terminal.wait_for_message(&format!(
-        "The printer at {silent} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
+        "The receipt printer at {silent} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
     ));
     terminal.leave();
 
@@ -450,7 +450,7 @@ fn a_printer_that_does_not_answer_is_named_and_its_receipt_waits_for_the_next_on
     terminal.type_into("Printer address or device", &address);
     terminal.tap("Save hardware");
     terminal.wait_for_message(&format!(
-        "The printer at {address} answers; receipts print there from now on."
+        "The receipt printer at {address} answers; receipts print there from now on."
     ));
     let text = printed.recv_timeout(Duration::from_secs(20)).unwrap();
     assert!(text.contains(&receipt), "{text}");
