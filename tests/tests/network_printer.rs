@@ -37,24 +37,13 @@ fn connect(emulator: &PrinterEmulator) -> TcpTransport {
     TcpTransport::connect(emulator.addr(), Duration::from_secs(2)).unwrap()
 }
 
-fn cuts(emulator: &PrinterEmulator) -> usize {
-    emulator
-        .state()
-        .events
-        .iter()
-        .filter(|e| matches!(e, Event::Cut(_)))
-        .count()
-}
-
 /// Waits (bounded) until the emulator has decoded `count` cuts.
 fn wait_for_cuts(emulator: &PrinterEmulator, count: usize) {
-    for _ in 0..200 {
-        if cuts(emulator) >= count {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("the printer saw {} cuts, expected {count}", cuts(emulator));
+    assert!(
+        emulator.wait_until(Duration::from_secs(1), |state| state.cuts() >= count),
+        "the printer saw {} cuts, expected {count}",
+        emulator.state().cuts()
+    );
 }
 
 #[test]
@@ -96,7 +85,7 @@ fn paper_out_on_the_network_printer_waits_then_prints_once() {
     queue.pump(&mut line, &settings()).unwrap();
     wait_for_cuts(&emulator, 1);
     std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(cuts(&emulator), 1);
+    assert_eq!(emulator.state().cuts(), 1);
 }
 
 #[test]
@@ -143,7 +132,7 @@ fn a_connection_dropped_mid_receipt_asks_the_cashier_and_prints_once_more_on_req
     let mut line = connect(&emulator);
     let report = queue.pump(&mut line, &settings()).unwrap();
     assert!(report.printed.is_empty() && report.waiting.is_none());
-    assert_eq!(cuts(&emulator), 0);
+    assert_eq!(emulator.state().cuts(), 0);
 
     queue
         .resolve("sale-T1-00001", Resolution::PrintAgain)
@@ -192,5 +181,5 @@ fn a_printer_switched_off_prints_the_queue_once_it_is_back_on() {
     assert_eq!(report.printed, vec!["sale-T1-00002"]);
     wait_for_cuts(&emulator, 1);
     std::thread::sleep(Duration::from_millis(30));
-    assert_eq!(cuts(&emulator), 1);
+    assert_eq!(emulator.state().cuts(), 1);
 }

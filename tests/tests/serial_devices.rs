@@ -2,27 +2,23 @@
 //! path as it would open `/dev/ttyUSB0`, and the test plays the device on the master side.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
-use std::sync::Mutex;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 use pos_core::money::{Currency, Money};
 use pos_core::receipt::{Align, Block, Document, Style};
 use pos_printer::codepage::CodePage;
-use pos_printer::decode::{Decoder, Event, to_text};
+use pos_printer::decode::to_text;
 use pos_printer::display::{PoleDisplay, Screen};
 use pos_printer::encode::{Paper, PrinterProfile};
 use pos_printer::queue::{PrintJob, PrintQueue, PumpSettings};
-use pos_printer::status::{DrawerSense, PrinterStatus};
+use pos_printer::status::DrawerSense;
 use pos_printer::transport::SerialTransport;
 use serialport::{SerialPort, TTYPort};
-
-/// `TTYPort::pair` is not thread-safe: one pty test at a time.
-static PTY: Mutex<()> = Mutex::new(());
+use tests::printer_emulator::SerialPrinterEmulator;
 
 fn pty() -> (TTYPort, String) {
-    let (master, slave) = TTYPort::pair().unwrap();
-    let path = slave.name().unwrap();
+    let (master, slave, path) = tests::printer_emulator::pty().unwrap();
     // The slave stays open in the test so the master does not see a hang-up between opens.
     std::mem::forget(slave);
     (master, path)
@@ -44,9 +40,6 @@ fn read_until(master: &mut TTYPort, mut done: impl FnMut(&[u8]) -> bool) -> Vec<
 
 #[test]
 fn the_pole_display_shows_the_item_then_the_change() {
-    let _one_at_a_time = PTY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (mut master, path) = pty();
     let transport = SerialTransport::open(&path, 9600).unwrap();
     let mut display = PoleDisplay::open(transport, CodePage::Pc858).unwrap();
@@ -81,41 +74,8 @@ fn the_pole_display_shows_the_item_then_the_change() {
 
 #[test]
 fn a_serial_receipt_printer_answers_status_and_prints_the_job() {
-    let _one_at_a_time = PTY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (mut master, path) = pty();
-    // The printer: decode what arrives and answer DLE EOT, until it has answered the four
-    // queries before the job and the four after it.
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let printer = std::thread::spawn(move || {
-        master.set_timeout(Duration::from_millis(20)).unwrap();
-        let mut decoder = Decoder::new();
-        let mut printed = Vec::new();
-        let mut answered = 0;
-        let deadline = Instant::now() + Duration::from_secs(3);
-        let mut buf = [0_u8; 1024];
-        while Instant::now() < deadline && answered < 8 {
-            let Ok(n) = master.read(&mut buf) else {
-                continue;
-            };
-            for event in decoder.feed(&buf[..n]).unwrap() {
-                if let Event::StatusQuery(kind) = event {
-                    let bytes = PrinterStatus::READY.to_bytes(DrawerSense::OpenWhenHigh);
-                    master.write_all(&[bytes[kind as usize - 1]]).unwrap();
-                    answered += 1;
-                } else {
-                    printed.push(event);
-                }
-            }
-        }
-        // Hold the line open until the driver has read the last answer: a pty whose
-        // master closes reports a hang-up before the bytes still in it.
-        let _ = done_rx.recv_timeout(Duration::from_secs(3));
-        printed
-    });
-
-    let mut transport = SerialTransport::open(&path, 19_200).unwrap();
+    let printer = SerialPrinterEmulator::start().unwrap();
+    let mut transport = SerialTransport::open(printer.path(), 19_200).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut queue = PrintQueue::open(dir.path()).unwrap();
     queue
@@ -140,20 +100,21 @@ fn a_serial_receipt_printer_answers_status_and_prints_the_job() {
         status_timeout: Duration::from_millis(500),
     };
     let report = queue.pump(&mut transport, &settings).unwrap();
-    done_tx.send(()).unwrap();
-    let printed = printer.join().unwrap();
     assert_eq!(report.printed, vec!["sale-1"], "{:?}", report.waiting);
+    assert!(
+        printer.wait_until(Duration::from_secs(3), |state| state.cuts() == 1),
+        "the printer never cut"
+    );
+    let state = printer.state();
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
     assert_eq!(
-        to_text(&printed, 32),
+        to_text(&state.events, 32),
         "         Serial receipt\n\n\n\n\n[partial cut]\n"
     );
 }
 
 #[test]
 fn a_serial_printer_that_never_answers_is_a_timeout_with_a_clear_message() {
-    let _one_at_a_time = PTY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (_master, path) = pty();
     let mut transport = SerialTransport::open(&path, 9600).unwrap();
     let err = pos_printer::transport::query_status(
@@ -177,9 +138,6 @@ fn a_serial_port_that_does_not_exist_is_not_found() {
 
 #[test]
 fn a_serial_cash_drawer_gets_its_open_command() {
-    let _one_at_a_time = PTY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let (mut master, path) = pty();
     let mut transport = SerialTransport::open(&path, 9600).unwrap();
     let drawer = pos_printer::drawer::DrawerConnection::Serial {

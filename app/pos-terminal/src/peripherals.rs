@@ -33,7 +33,7 @@ use pos_printer::error::{Error as PrinterError, ErrorKind as PrinterErrorKind};
 use pos_printer::queue::{Enqueued, PrintJob, PrintQueue, PumpReport, PumpSettings};
 use pos_printer::raster::Raster;
 use pos_printer::simulated::{HardwareEvent, SimulatedPrinter};
-use pos_printer::status::DrawerSense;
+use pos_printer::status::{DrawerSense, PrinterStatus};
 use pos_printer::transport::{
     DeviceFileTransport, Reconnecting, ReturnChannel, SerialTransport, TcpTransport, Transport,
     query_status,
@@ -167,6 +167,35 @@ impl PrinterState {
     pub fn is_ready(&self) -> bool {
         matches!(self, PrinterState::Ready | PrinterState::Warning(_))
     }
+
+    /// What a printer that answered `status` to its status queries is up to.
+    pub fn of_status(status: &PrinterStatus) -> PrinterState {
+        match (status.problem(), status.warning()) {
+            (Some(problem), _) => {
+                PrinterState::Problem(short_problem(&PrinterError::Printer(problem)))
+            }
+            (None, Some(warning)) => PrinterState::Warning(warning.to_owned()),
+            (None, None) => PrinterState::Ready,
+        }
+    }
+}
+
+/// What the printer on the line said when the worker asked it how it is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterAnswer {
+    /// No receipt printer is configured.
+    NotConfigured,
+    /// It answered the real-time status queries (`DLE EOT 1..4`).
+    Status {
+        printer: String,
+        status: PrinterStatus,
+    },
+    /// Its line carries no answers (a device file), and the line opened.
+    Connected { printer: String },
+    /// Nothing answered on the line; `error` says what the driver met, for the log.
+    Silent { printer: String, error: String },
+    /// The configured printer could not be set up at all (the simulated printer's folder).
+    CannotStart { printer: String },
 }
 
 /// What the worker tells the screen after each piece of work, and when the printer's state
@@ -193,9 +222,9 @@ pub struct PrinterReport {
 /// Whether the printer just set up answers, in a manager's words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PrinterCheck {
-    /// "The printer at 192.168.1.50:9100 answers; receipts print there from now on."
+    /// "The receipt printer at 192.168.1.50:9100 answers; receipts print there from now on."
     Ready(String),
-    /// "The printer at /dev/ttyUSB0 does not answer. …": receipts wait in the queue.
+    /// "The receipt printer at /dev/ttyUSB0 does not answer. …": receipts wait in the queue.
     NotReady(String),
 }
 
@@ -264,13 +293,35 @@ enum Command {
     Logo(Option<Vec<u8>>),
     /// New printer and drawer settings; the queue stays where it is.
     Apply(Box<PeripheralSettings>),
+    /// Ask the printer how it is and send its answer back.
+    AskStatus(mpsc::Sender<PrinterAnswer>),
+    /// Finish the work in hand and end the worker.
+    Stop,
 }
 
 /// The printer and drawer on their worker thread. Dropping it lets the worker finish what
-/// it is doing and stop.
+/// it is doing and stop, whether or not [`PrinterProbe`]s are still around.
 pub struct PeripheralService {
-    sender: Option<mpsc::Sender<Command>>,
+    sender: mpsc::Sender<Command>,
     worker: Option<JoinHandle<()>>,
+}
+
+/// Asks the printer worker, from any thread, how the printer is. The worker owns the line:
+/// a serial port is opened exclusively and many network printers take one connection at a
+/// time, so nobody else may open it to ask.
+#[derive(Clone)]
+pub struct PrinterProbe {
+    sender: mpsc::Sender<Command>,
+}
+
+impl PrinterProbe {
+    /// The printer's answer, or `None` when the worker did not send one within `wait`
+    /// (it was busy printing, or has stopped).
+    pub fn ask(&self, wait: Duration) -> Option<PrinterAnswer> {
+        let (reply, answer) = mpsc::channel();
+        self.sender.send(Command::AskStatus(reply)).ok()?;
+        answer.recv_timeout(wait).ok()
+    }
 }
 
 impl PeripheralService {
@@ -301,9 +352,16 @@ impl PeripheralService {
             })
             .map_err(PeripheralError::Thread)?;
         Ok(PeripheralService {
-            sender: Some(sender),
+            sender,
             worker: Some(worker),
         })
+    }
+
+    /// A handle that asks the worker how the printer is, usable from any thread.
+    pub fn probe(&self) -> PrinterProbe {
+        PrinterProbe {
+            sender: self.sender.clone(),
+        }
     }
 
     /// Prints `png` (the shop's logo, checked by the back office) at the top of every
@@ -330,8 +388,7 @@ impl PeripheralService {
     }
 
     fn send(&self, command: Command) {
-        let sent = self.sender.as_ref().map(|sender| sender.send(command));
-        if !matches!(sent, Some(Ok(()))) {
+        if self.sender.send(command).is_err() {
             eprintln!("pos-terminal: the printer worker has stopped; the job was not taken");
         }
     }
@@ -353,8 +410,9 @@ impl Peripherals for PeripheralService {
 
 impl Drop for PeripheralService {
     fn drop(&mut self) {
-        // Closing the channel ends the worker's loop after the job in hand.
-        self.sender = None;
+        // Probes hold the channel open, so the worker is told to stop rather than left to
+        // notice the channel close. It stops after the commands already sent.
+        self.send(Command::Stop);
         if let Some(worker) = self.worker.take()
             && worker.join().is_err()
         {
@@ -367,7 +425,9 @@ impl Drop for PeripheralService {
 enum Line {
     Simulated(Box<SimulatedPrinter>),
     Device(Box<dyn Transport + Send>),
+    /// Configured, but it could not be set up.
     Absent,
+    NotConfigured,
 }
 
 impl Line {
@@ -424,7 +484,7 @@ impl Line {
                     move || UsbTransport::open(selector, PRINTER_TIMEOUT),
                 )))
             }
-            PrinterLine::None => Line::Absent,
+            PrinterLine::None => Line::NotConfigured,
         }
     }
 
@@ -432,7 +492,7 @@ impl Line {
         match self {
             Line::Simulated(printer) => Some(printer.as_mut()),
             Line::Device(transport) => Some(transport.as_mut()),
-            Line::Absent => None,
+            Line::Absent | Line::NotConfigured => None,
         }
     }
 }
@@ -469,6 +529,8 @@ struct Worker {
     logo_png: Option<Vec<u8>>,
     /// What the last change of settings found, for the next report.
     check: Option<PrinterCheck>,
+    /// The printer on the line, as a manager recognises it.
+    printer: String,
 }
 
 impl Worker {
@@ -493,6 +555,7 @@ impl Worker {
             drawer_alert: None,
             logo_png: None,
             check: None,
+            printer: printer_name(&settings),
         }
     }
 
@@ -531,6 +594,12 @@ impl Worker {
                     Work::default()
                 }
                 Ok(Command::Apply(settings)) => self.apply(*settings),
+                Ok(Command::AskStatus(reply)) => {
+                    // An asker that stopped waiting needs the answer no more.
+                    reply.send(self.ask()).ok();
+                    self.collect(Work::default())
+                }
+                Ok(Command::Stop) => return,
                 Err(mpsc::RecvTimeoutError::Timeout) => self.idle(),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             };
@@ -633,27 +702,45 @@ impl Worker {
         if waiting {
             return self.pump_now();
         }
+        self.ask();
+        self.collect(Work::default())
+    }
+
+    /// Asks the printer on the line how it is (`DLE EOT 1..4`; on a line that carries no
+    /// answers, whether it opens) and notes its state and the drawer's.
+    fn ask(&mut self) -> PrinterAnswer {
+        let printer = self.printer.clone();
         let Some(transport) = self.line.transport() else {
             self.state = PrinterState::NoPrinter;
-            return Work::default();
+            return match self.line {
+                Line::NotConfigured => PrinterAnswer::NotConfigured,
+                _ => PrinterAnswer::CannotStart { printer },
+            };
         };
-        let answer = query_status(transport, self.pump.drawer_sense, self.pump.status_timeout);
-        if let Ok(Some(status)) = &answer {
-            self.observe_drawer(status.drawer_open);
-        }
-        self.state = match answer {
-            Ok(Some(status)) => match (status.problem(), status.warning()) {
-                (Some(problem), _) => {
-                    PrinterState::Problem(short_problem(&PrinterError::Printer(problem)))
+        let answer = match query_status(transport, self.pump.drawer_sense, self.pump.status_timeout)
+        {
+            // A write-only line cannot answer; opening it is all there is to check.
+            Ok(None) => transport.write_all(&[]).map(|()| None),
+            other => other,
+        };
+        match answer {
+            Ok(Some(status)) => {
+                self.observe_drawer(status.drawer_open);
+                self.state = PrinterState::of_status(&status);
+                PrinterAnswer::Status { printer, status }
+            }
+            Ok(None) => {
+                self.state = PrinterState::Ready;
+                PrinterAnswer::Connected { printer }
+            }
+            Err(error) => {
+                self.state = state_of(&error);
+                PrinterAnswer::Silent {
+                    printer,
+                    error: error.to_string(),
                 }
-                (None, Some(warning)) => PrinterState::Warning(warning.to_owned()),
-                (None, None) => PrinterState::Ready,
-            },
-            // A write-only line cannot say; it took the last job, so call it ready.
-            Ok(None) => PrinterState::Ready,
-            Err(error) => state_of(&error),
-        };
-        self.collect(Work::default())
+            }
+        }
     }
 
     /// Takes the shop's logo; a logo it already has is not dithered again.
@@ -691,7 +778,8 @@ impl Worker {
             self.drawer_alert = None;
         }
         self.watch_settings = settings.drawer_watch;
-        self.check = Some(self.check_line(&settings));
+        self.printer = printer_name(&settings);
+        self.check = Some(self.check_line());
         let waiting = self.queue.pending().map(|p| !p.is_empty()).unwrap_or(false);
         if waiting {
             self.pump_now()
@@ -700,55 +788,29 @@ impl Worker {
         }
     }
 
-    /// Asks the printer on the line whether it is there and ready, and notes its state.
-    fn check_line(&mut self, settings: &PeripheralSettings) -> PrinterCheck {
-        let printer = printer_name(settings);
-        let Some(transport) = self.line.transport() else {
-            self.state = PrinterState::NoPrinter;
-            return match settings.line {
-                PrinterLine::None => PrinterCheck::Ready(
-                    "No receipt printer is set: receipts wait in the print queue.".to_owned(),
-                ),
-                _ => PrinterCheck::NotReady(format!(
-                    "{printer} cannot start; receipts wait in the print queue."
+    /// Asks the printer on the line whether it is there and ready, in a manager's words.
+    fn check_line(&mut self) -> PrinterCheck {
+        match self.ask() {
+            PrinterAnswer::NotConfigured => PrinterCheck::Ready(
+                "No receipt printer is set: receipts wait in the print queue.".to_owned(),
+            ),
+            PrinterAnswer::CannotStart { printer } => PrinterCheck::NotReady(format!(
+                "{printer} cannot start; receipts wait in the print queue."
+            )),
+            PrinterAnswer::Status { printer, status } => match status.problem() {
+                Some(problem) => PrinterCheck::NotReady(format!(
+                    "{printer} answers but is not ready ({}); receipts wait in the print queue until it is.",
+                    short_problem(&PrinterError::Printer(problem)).to_lowercase()
                 )),
-            };
-        };
-        let answer = match query_status(transport, self.pump.drawer_sense, PRINTER_TIMEOUT) {
-            // A write-only line cannot answer; opening it is all there is to check.
-            Ok(None) => transport.write_all(&[]).map(|()| None),
-            other => other,
-        };
-        match answer {
-            Ok(Some(status)) => {
-                self.observe_drawer(status.drawer_open);
-                match status.problem() {
-                    Some(problem) => {
-                        let problem = short_problem(&PrinterError::Printer(problem));
-                        let check = PrinterCheck::NotReady(format!(
-                            "{printer} answers but is not ready ({}); receipts wait in the print queue until it is.",
-                            problem.to_lowercase()
-                        ));
-                        self.state = PrinterState::Problem(problem);
-                        check
-                    }
-                    None => {
-                        self.state = PrinterState::Ready;
-                        PrinterCheck::Ready(format!(
-                            "{printer} answers; receipts print there from now on."
-                        ))
-                    }
-                }
-            }
-            Ok(None) => {
-                self.state = PrinterState::Ready;
-                PrinterCheck::Ready(format!(
-                    "{printer} is connected; receipts print there from now on."
-                ))
-            }
-            Err(error) => {
+                None => PrinterCheck::Ready(format!(
+                    "{printer} answers; receipts print there from now on."
+                )),
+            },
+            PrinterAnswer::Connected { printer } => PrinterCheck::Ready(format!(
+                "{printer} is connected; receipts print there from now on."
+            )),
+            PrinterAnswer::Silent { printer, error } => {
                 eprintln!("pos-terminal: {printer} does not answer: {error}");
-                self.state = state_of(&error);
                 PrinterCheck::NotReady(format!(
                     "{printer} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
                 ))
@@ -798,22 +860,23 @@ impl Worker {
     }
 }
 
-/// "The printer at 192.168.1.50:9100", as a manager recognises it.
+/// "The receipt printer at 192.168.1.50:9100", as a manager or technician recognises it
+/// (the label printer is another).
 fn printer_name(settings: &PeripheralSettings) -> String {
     match &settings.line {
         PrinterLine::Simulated { folder } => format!(
-            "The simulated printer filing receipts in {}",
+            "The simulated receipt printer filing receipts in {}",
             folder.as_ref().unwrap_or(&settings.receipts_dir).display()
         ),
-        PrinterLine::Tcp { address } => format!("The printer at {address}"),
+        PrinterLine::Tcp { address } => format!("The receipt printer at {address}"),
         PrinterLine::Serial { path, .. } | PrinterLine::DeviceFile { path } => {
-            format!("The printer at {path}")
+            format!("The receipt printer at {path}")
         }
         PrinterLine::Usb {
             vendor_id,
             product_id,
-        } => format!("The USB printer {vendor_id:04x}:{product_id:04x}"),
-        PrinterLine::None => "No printer".to_owned(),
+        } => format!("The USB receipt printer {vendor_id:04x}:{product_id:04x}"),
+        PrinterLine::None => "No receipt printer".to_owned(),
     }
 }
 

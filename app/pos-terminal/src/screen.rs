@@ -311,8 +311,8 @@ pub fn start_till(
             back_office: back_office.clone(),
         })
     });
-    // The agent starts once the screen and the store are up: that is its health check after
-    // a restart into a new version.
+    // The agent starts once the screen, the store and the printer worker are up: that is its
+    // health check after a restart into a new version.
     let update_settings =
         crate::service::update_settings(data, config, Path::new(crate::service::RAUC_SYSTEM_CONF));
     let updates = match update_settings {
@@ -321,10 +321,13 @@ pub fn start_till(
             &data.root,
             utc_offset,
             crate::update_agent::health_check(
-                data.clone(),
-                DeviceId::new(&config.device),
-                sync_news.clone(),
-                crate::update_agent::FLEET_GRACE,
+                crate::update_agent::HealthParts {
+                    data: data.clone(),
+                    device: DeviceId::new(&config.device),
+                    printer: peripherals.probe(),
+                    sync: sync_news.clone(),
+                },
+                crate::update_agent::HealthGrace::APPLIANCE,
             ),
         )?),
         None => None,

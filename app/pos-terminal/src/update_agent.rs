@@ -652,22 +652,168 @@ fn remove_import(bundle: &Path) -> Result<(), String> {
 
 /// How long the health check after an update waits for the fleet to answer before it lets
 /// the new version go on without it (the shop's network may be down; that is no reason to
-/// roll back).
+/// roll back). Counted from the start of the check.
 pub const FLEET_GRACE: Duration = Duration::from_secs(120);
+/// How long the health check asks a configured receipt printer before it gives up: after the
+/// restart the printer may still be powering up, or its USB adapter still being found.
+pub const PRINTER_GRACE: Duration = Duration::from_secs(60);
+/// How long the check waits between two questions to a printer that did not answer.
+const PRINTER_ASK_INTERVAL: Duration = Duration::from_secs(2);
+/// How long one question may take at the least: the printer worker may be between two jobs,
+/// and the four status queries take up to [`crate::peripherals::PRINTER_TIMEOUT`] each.
+const PRINTER_ANSWER_WAIT_MIN: Duration = Duration::from_secs(5);
+
+// The agent gives the check HEALTH_CHECK_MS_MAX before it rolls back on its own; the check
+// must have said something by then.
+const _: () = assert!(
+    FLEET_GRACE.as_millis() < pos_update::agent::HEALTH_CHECK_MS_MAX as u128
+        && PRINTER_GRACE.as_millis() + PRINTER_ANSWER_WAIT_MIN.as_millis()
+            < pos_update::agent::HEALTH_CHECK_MS_MAX as u128
+);
+
+/// How long the health check waits for the parts that may still be coming up after a restart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HealthGrace {
+    pub printer: Duration,
+    pub fleet: Duration,
+}
+
+impl HealthGrace {
+    /// The appliance's: [`PRINTER_GRACE`] and [`FLEET_GRACE`].
+    pub const APPLIANCE: HealthGrace = HealthGrace {
+        printer: PRINTER_GRACE,
+        fleet: FLEET_GRACE,
+    };
+}
+
+/// What the health check found out about the receipt printer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PrinterHealth {
+    NotConfigured,
+    /// It answered its status queries. Any answer, "out of paper" or "cover open" too, proves
+    /// the new software drives it.
+    Answered {
+        printer: String,
+        status: pos_printer::status::PrinterStatus,
+    },
+    /// Its line carries no answers (a device file) and it opened: all there is to check.
+    Connected {
+        printer: String,
+    },
+    /// It did not answer within the grace.
+    Silent {
+        printer: String,
+        waited: Duration,
+    },
+    /// The printer worker took no question within the grace.
+    WorkerSilent {
+        waited: Duration,
+    },
+}
+
+impl PrinterHealth {
+    pub fn passed(&self) -> bool {
+        !matches!(
+            self,
+            PrinterHealth::Silent { .. } | PrinterHealth::WorkerSilent { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for PrinterHealth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PrinterHealth::NotConfigured => f.write_str("no receipt printer is configured"),
+            PrinterHealth::Answered { printer, status } => write!(
+                f,
+                "{printer} answered: {}",
+                crate::peripherals::PrinterState::of_status(status)
+                    .label()
+                    .to_lowercase()
+            ),
+            PrinterHealth::Connected { printer } => {
+                write!(f, "{printer} is connected (its line reports no status)")
+            }
+            PrinterHealth::Silent { printer, waited } => write!(
+                f,
+                "{printer} did not answer in {} s; check that it is switched on and its cable is in",
+                waited.as_secs()
+            ),
+            PrinterHealth::WorkerSilent { waited } => write!(
+                f,
+                "the receipt printer was not asked: the terminal's printer worker did not take the question in {} s",
+                waited.as_secs()
+            ),
+        }
+    }
+}
+
+/// Asks the printer through the printer worker until it answers or `grace` has passed.
+pub fn printer_health(
+    printer: &crate::peripherals::PrinterProbe,
+    grace: Duration,
+) -> PrinterHealth {
+    use crate::peripherals::PrinterAnswer;
+    let started = std::time::Instant::now();
+    let mut silent = None;
+    let asks_max = grace.as_millis() / PRINTER_ASK_INTERVAL.as_millis() + 1;
+    for _ in 0..asks_max {
+        let left = grace.saturating_sub(started.elapsed());
+        match printer.ask(left.max(PRINTER_ANSWER_WAIT_MIN)) {
+            Some(PrinterAnswer::NotConfigured) => return PrinterHealth::NotConfigured,
+            Some(PrinterAnswer::Status { printer, status }) => {
+                return PrinterHealth::Answered { printer, status };
+            }
+            Some(PrinterAnswer::Connected { printer }) => {
+                return PrinterHealth::Connected { printer };
+            }
+            Some(PrinterAnswer::Silent { printer, error }) => silent = Some((printer, error)),
+            Some(PrinterAnswer::CannotStart { printer }) => {
+                silent = Some((printer, "it cannot start".to_owned()));
+            }
+            None => {}
+        }
+        let left = grace.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        std::thread::sleep(PRINTER_ASK_INTERVAL.min(left));
+    }
+    match silent {
+        Some((printer, error)) => {
+            eprintln!("pos-terminal: health: {printer} does not answer: {error}");
+            PrinterHealth::Silent {
+                printer,
+                waited: grace,
+            }
+        }
+        None => PrinterHealth::WorkerSilent { waited: grace },
+    }
+}
+
+/// What the health check after a restart into a new version looks at.
+pub struct HealthParts {
+    pub data: crate::terminal::DataDir,
+    pub device: pos_core::id::DeviceId,
+    pub printer: crate::peripherals::PrinterProbe,
+    /// `None` when the terminal does not sync.
+    pub sync: Option<crate::sync_agent::SyncStatusHandle>,
+}
 
 /// The health check after a restart into a new version, run on the agent's thread once the
 /// screen is up: the store opens (and migrates) in a connection of its own, its journal
-/// verifies and its sales read back; and, when the terminal syncs, the fleet answers or
-/// `fleet_grace` passes. Returns the problems, in words for the fleet's operator.
+/// verifies and its sales read back; a configured receipt printer answers within
+/// `grace.printer` (asked through the printer worker, which owns its line); and, when the
+/// terminal syncs, the fleet answers or `grace.fleet` passes. Returns the problems, in words
+/// for the fleet's operator; what it found goes to the log, a line a part.
 pub fn health_check(
-    data: crate::terminal::DataDir,
-    device: pos_core::id::DeviceId,
-    sync: Option<crate::sync_agent::SyncStatusHandle>,
-    fleet_grace: Duration,
+    parts: HealthParts,
+    grace: HealthGrace,
 ) -> Box<dyn FnMut() -> Vec<String> + Send> {
     Box::new(move || {
+        let started = std::time::Instant::now();
         let mut problems = Vec::new();
-        match crate::terminal::check_store(&data, device.clone()) {
+        match crate::terminal::check_store(&parts.data, parts.device.clone()) {
             Ok(found) => {
                 if let Some(at) = found.journal_break {
                     problems.push(format!("the store's journal does not verify: {at}"));
@@ -675,9 +821,13 @@ pub fn health_check(
             }
             Err(error) => problems.push(error.to_string()),
         }
-        if let Some(sync) = &sync {
-            let waited = std::time::Instant::now();
-            while waited.elapsed() < fleet_grace {
+        let printer = printer_health(&parts.printer, grace.printer);
+        eprintln!("pos-terminal: health: {printer}");
+        if !printer.passed() {
+            problems.push(printer.to_string());
+        }
+        if let Some(sync) = &parts.sync {
+            while started.elapsed() < grace.fleet {
                 let status = sync.snapshot();
                 // A fleet that answers, even to refuse, is reachable.
                 if status.online || status.halted.is_some() {
@@ -993,8 +1143,30 @@ mod tests {
         let data = crate::terminal::DataDir::new(dir.path());
         let device = pos_core::id::DeviceId::new("T1");
         drop(pos_store::Store::open(dir.path(), device.clone()).unwrap());
-        let offline = crate::sync_agent::SyncStatusHandle::default();
-        let mut check = health_check(data, device.clone(), Some(offline), Duration::ZERO);
+        let no_printer = crate::peripherals::PeripheralService::start(
+            crate::peripherals::PeripheralSettings {
+                line: crate::config::PrinterLine::None,
+                ..crate::peripherals::PeripheralSettings::of(
+                    &data,
+                    &crate::config::TerminalConfig::default(),
+                )
+            },
+            |_| {},
+        )
+        .unwrap();
+        let no_wait = HealthGrace {
+            printer: Duration::ZERO,
+            fleet: Duration::ZERO,
+        };
+        let mut check = health_check(
+            HealthParts {
+                data,
+                device: device.clone(),
+                printer: no_printer.probe(),
+                sync: Some(crate::sync_agent::SyncStatusHandle::default()),
+            },
+            no_wait,
+        );
         assert_eq!(check(), Vec::<String>::new());
 
         let broken = tempfile::tempdir().unwrap();
@@ -1004,10 +1176,13 @@ mod tests {
         )
         .unwrap();
         let problems = health_check(
-            crate::terminal::DataDir::new(broken.path()),
-            device,
-            None,
-            Duration::ZERO,
+            HealthParts {
+                data: crate::terminal::DataDir::new(broken.path()),
+                device,
+                printer: no_printer.probe(),
+                sync: None,
+            },
+            no_wait,
         )();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert!(problems[0].contains("cannot be opened"), "{problems:?}");

@@ -7,186 +7,42 @@
 //! receipt waiting for it prints on the next printer set.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{Read, Write};
+mod support;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
-use pos_core::id::UserId;
 use pos_printer::decode::{Decoder, Event, to_text};
 use pos_printer::encode::Paper;
 use pos_printer::raster::Raster;
-use pos_printer::status::{DrawerSense, PrinterStatus};
-use pos_terminal::config::TerminalConfig;
-use pos_terminal::screen::{Running, start_till};
 use pos_terminal::terminal::DataDir;
-use pos_till::view::Screen;
-use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice};
-use pos_ui::{AppWindow, Office};
-use slint::ComponentHandle;
+use pos_till::{Intent, ReceiptIntent};
+use support::{MILK, OnScreen, Terminal, cut_receipts, printed};
+use tests::printer_emulator::PrinterEmulator;
 
-const MILK: &str = "4006381333931";
-
-/// The terminal in a window, as `pos-terminal` starts it with `terminal.toml` in `dir`.
-struct Terminal {
-    window: AppWindow,
-    running: Running,
+/// The terminal started with `config` as its `terminal.toml`.
+fn start_with(dir: &Path, config: &str) -> Terminal {
+    std::fs::write(DataDir::new(dir).config_file(), config).unwrap();
+    Terminal::start(dir)
 }
 
-/// The terminal on a platform whose event loop never runs: news from the printer's thread
-/// does not reach the screen.
-fn start(dir: &Path, config: &str) -> Terminal {
-    start_on(
-        TestingBackendOptions {
-            mock_time: true,
-            threading: false,
-            renderer_name: Some("software".into()),
-        },
-        dir,
-        config,
-    )
+/// From the till's login page into the back office's settings, signed in as Marc.
+fn settings(terminal: &Terminal) {
+    terminal.back_office("Marc", "9999");
+    terminal.tap("Settings");
 }
 
-/// The terminal on a platform whose event loop the test turns, so the printer thread's news
-/// reaches the screen. Slint takes work for the event loop from one thread of a process
-/// only: one test of this file at most may start this way.
-fn start_with_event_loop(dir: &Path, config: &str) -> Terminal {
-    start_on(
-        TestingBackendOptions {
-            mock_time: true,
-            threading: true,
-            renderer_name: Some("software".into()),
-        },
-        dir,
-        config,
-    )
+/// Sara, a supervisor who may refund, at the till with her shift open.
+fn sara(terminal: &Terminal) {
+    terminal.at_till("sara", "5555");
 }
 
-fn start_on(platform: TestingBackendOptions, dir: &Path, config: &str) -> Terminal {
-    slint::platform::set_platform(Box::new(TestingBackend::new(platform))).ok();
-    let data = DataDir::new(dir);
-    std::fs::write(data.config_file(), config).unwrap();
-    let window = AppWindow::new().unwrap();
-    let running = start_till(
-        &window,
-        &data,
-        &data.config_file(),
-        &TerminalConfig::load(&data.config_file()).unwrap(),
-    )
-    .unwrap();
-    window.show().unwrap();
-    // Tall enough for the longest settings tab: the testing backend finds only what is on
-    // screen.
-    window
-        .window()
-        .set_size(slint::PhysicalSize::new(1280, 1600));
-    Terminal { window, running }
-}
-
-impl Terminal {
-    fn tap(&self, label: &str) {
-        let found: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(&self.window, label)
-                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                .collect();
-        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-        found[0].invoke_accessible_default_action();
-    }
-
-    fn type_into(&self, label: &str, text: &str) {
-        let field = ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no field labelled {label:?} on screen"));
-        field.set_accessible_value(text);
-    }
-
-    fn message(&self) -> String {
-        self.window.global::<Office>().get_message().into()
-    }
-
-    /// Lets the event loop run what the printer worker handed to it, until the back office
-    /// says `wanted` (see [`start_with_event_loop`]).
-    fn wait_for_message(&self, wanted: &str) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            slint::quit_event_loop().unwrap();
-            slint::run_event_loop().unwrap();
-            if self.message() == wanted {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
-            "the back office never said {wanted:?}; it says {:?}",
-            self.message()
-        );
-    }
-
-    /// From the till's login page into the back office's settings, signed in as Marc.
-    fn settings(&self) {
-        self.window
-            .global::<pos_ui::SessionAdapter>()
-            .set_page(pos_ui::Page::Login);
-        self.tap("Back office");
-        self.tap("Marc");
-        self.type_into("PIN", "9999");
-        self.tap("Sign in");
-        assert_eq!(self.message(), "", "Marc is in");
-        self.tap("Settings");
-    }
-
-    fn leave(&self) {
-        self.tap("Sign out");
-        self.tap("Back to the till");
-    }
-
-    fn send(&self, intent: Intent) {
-        self.running
-            .screen()
-            .send(intent)
-            .unwrap_or_else(|e| panic!("the till refused: {e}"));
-    }
-
-    /// Sara, a supervisor who may refund, at the till with her shift open.
-    fn sara(&self) {
-        if self.running.screen().view().screen == Screen::Login {
-            self.send(Intent::Login {
-                user: UserId::new("sara"),
-                pin: "5555".to_owned(),
-            });
-        }
-        if self.running.screen().view().screen == Screen::ShiftOpen {
-            self.send(Intent::Shift(ShiftIntent::Open {
-                total: "150.00".to_owned(),
-            }));
-        }
-    }
-
-    /// Milk paid in cash; returns the receipt number.
-    fn sell_milk(&self) -> String {
-        self.sara();
-        self.send(Intent::Scan(MILK.to_owned()));
-        self.pay_cash()
-    }
-
-    fn pay_cash(&self) -> String {
-        self.send(Intent::StartPayment);
-        self.send(Intent::AddTender {
-            kind: TenderChoice::Cash,
-            amount: "5.00".to_owned(),
-            reference: String::new(),
-        });
-        self.running
-            .screen()
-            .view()
-            .payment
-            .and_then(|p| p.receipt_number)
-            .unwrap()
-    }
+/// Milk paid in cash; returns the receipt number.
+fn sell_milk(terminal: &Terminal) -> String {
+    sara(terminal);
+    terminal.send(Intent::Scan(MILK.to_owned()));
+    terminal.pay_cash()
 }
 
 /// A printer on a device file: an empty file the terminal writes ESC/POS into.
@@ -196,18 +52,12 @@ fn printer_file(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// The receipts cut so far in the bytes of `path`, once there are `count`: each the events
-/// the decoder read from it, up to its cut.
+/// The receipts cut so far in the bytes of `path`, once there are `count`.
 fn receipts(path: &Path, count: usize) -> Vec<Vec<Event>> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let mut decoder = Decoder::new();
-        let events = decoder.feed(&std::fs::read(path).unwrap()).unwrap();
-        let cut: Vec<Vec<Event>> = events
-            .split_inclusive(|event| matches!(event, Event::Cut(_)))
-            .filter(|receipt| matches!(receipt.last(), Some(Event::Cut(_))))
-            .map(<[Event]>::to_vec)
-            .collect();
+        let cut = cut_receipts(&decoder.feed(&std::fs::read(path).unwrap()).unwrap());
         if cut.len() >= count {
             return cut;
         }
@@ -255,16 +105,16 @@ fn the_logo_saved_with_the_receipt_is_printed_dithered_for_the_paper_on_every_re
         "[printer]\ntransport = \"device-file\"\npath = \"{}\"\npaper = \"58mm\"\n",
         printer.display()
     );
-    let terminal = start(dir.path(), &config);
+    let terminal = start_with(dir.path(), &config);
 
     // No logo set: the receipt has no picture.
-    terminal.sell_milk();
+    sell_milk(&terminal);
     terminal.send(Intent::Receipt(ReceiptIntent::Print));
     let first = receipts(&printer, 1);
     assert!(images(&first[0]).is_empty(), "{}", to_text(&first[0], 32));
 
     terminal.send(Intent::Lock);
-    terminal.settings();
+    settings(&terminal);
     terminal.tap("Receipt text");
     let logo = dir.path().join("logo.png");
     std::fs::write(&logo, logo_png()).unwrap();
@@ -287,7 +137,7 @@ fn the_logo_saved_with_the_receipt_is_printed_dithered_for_the_paper_on_every_re
     // The logo on 58 mm paper: scaled to its 384 dots and dithered, the printer's way.
     let expected = Raster::from_png(&logo_png(), Paper::MM58.width_dots).unwrap();
     assert_eq!((expected.width_dots, expected.height_dots), (384, 76));
-    let receipt = terminal.sell_milk();
+    let receipt = sell_milk(&terminal);
     terminal.send(Intent::Receipt(ReceiptIntent::Gift));
     terminal.send(Intent::Receipt(ReceiptIntent::Print));
     terminal.send(Intent::Receipt(ReceiptIntent::ReprintLast));
@@ -320,47 +170,13 @@ fn the_logo_saved_with_the_receipt_is_printed_dithered_for_the_paper_on_every_re
         "[printer]\ntransport = \"device-file\"\npath = \"{}\"\npaper = \"80mm\"\n",
         printer.display()
     );
-    let terminal = start(dir.path(), &config);
-    terminal.sell_milk();
+    let terminal = start_with(dir.path(), &config);
+    sell_milk(&terminal);
     terminal.send(Intent::Receipt(ReceiptIntent::Print));
     let after = receipts(&printer, 1);
     let on_80mm = Raster::from_png(&logo_png(), Paper::MM80_42.width_dots).unwrap();
     assert_eq!((on_80mm.width_dots, on_80mm.height_dots), (504, 100));
     assert_eq!(images(&after[0]), [&on_80mm]);
-}
-
-/// What the emulated network printer saw: each cut receipt's text.
-fn network_printer() -> (String, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let (sender, seen) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut decoder = Decoder::new();
-            let mut receipt = Vec::new();
-            let mut buffer = [0_u8; 4096];
-            while let Ok(count) = stream.read(&mut buffer) {
-                if count == 0 {
-                    break;
-                }
-                for event in decoder.feed(&buffer[..count]).unwrap() {
-                    match event {
-                        Event::StatusQuery(kind) => {
-                            let answers = PrinterStatus::READY.to_bytes(DrawerSense::OpenWhenHigh);
-                            stream.write_all(&[answers[kind as usize - 1]]).unwrap();
-                        }
-                        Event::Cut(_) => {
-                            sender.send(to_text(&receipt, 42)).ok();
-                            receipt.clear();
-                        }
-                        other => receipt.push(other),
-                    }
-                }
-            }
-        }
-    });
-    (address, seen)
 }
 
 /// A loopback address where nothing listens.
@@ -381,14 +197,14 @@ fn filed_receipts(folder: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_printer_changed_under_hardware_takes_the_next_receipt_without_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start(dir.path(), "");
+    let terminal = Terminal::start(dir.path());
 
     // Sara has milk in her cart as she steps away.
-    terminal.sara();
+    sara(&terminal);
     terminal.send(Intent::Scan(MILK.to_owned()));
     terminal.send(Intent::Lock);
 
-    terminal.settings();
+    settings(&terminal);
     terminal.tap("Hardware");
     let counter = dir.path().join("counter-2");
     terminal.type_into("Printer connection", "simulated");
@@ -403,7 +219,7 @@ fn a_printer_changed_under_hardware_takes_the_next_receipt_without_a_restart() {
     terminal.leave();
 
     // The sale under way finishes as it started; its receipt goes to the new printer.
-    terminal.sara();
+    sara(&terminal);
     assert_eq!(terminal.running.screen().view().cart.total, "1.19");
     let receipt = terminal.pay_cash();
     terminal.send(Intent::Receipt(ReceiptIntent::Print));
@@ -426,32 +242,33 @@ fn a_printer_changed_under_hardware_takes_the_next_receipt_without_a_restart() {
 #[test]
 fn a_printer_that_does_not_answer_is_named_and_its_receipt_waits_for_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start_with_event_loop(dir.path(), "");
-    terminal.settings();
+    let terminal = Terminal::start_with_event_loop(dir.path());
+    settings(&terminal);
     terminal.tap("Hardware");
     let silent = silent_address();
     terminal.type_into("Printer connection", "tcp");
     terminal.type_into("Printer address or device", &silent);
     terminal.tap("Save hardware");
     terminal.wait_for_message(&format!(
-        "The printer at {silent} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
+        "The receipt printer at {silent} does not answer. Check that it is switched on and its cable is in; receipts wait in the print queue until it answers."
     ));
     terminal.leave();
 
     // A sale while no printer answers: its receipt waits in the queue.
-    let receipt = terminal.sell_milk();
+    let receipt = sell_milk(&terminal);
     terminal.send(Intent::Receipt(ReceiptIntent::Print));
     terminal.send(Intent::Lock);
 
     // The manager sets the printer that does answer; the waiting receipt prints there.
-    let (address, printed) = network_printer();
-    terminal.settings();
+    let printer = PrinterEmulator::start().unwrap();
+    let address = printer.addr().to_string();
+    settings(&terminal);
     terminal.tap("Hardware");
     terminal.type_into("Printer address or device", &address);
     terminal.tap("Save hardware");
     terminal.wait_for_message(&format!(
-        "The printer at {address} answers; receipts print there from now on."
+        "The receipt printer at {address} answers; receipts print there from now on."
     ));
-    let text = printed.recv_timeout(Duration::from_secs(20)).unwrap();
+    let text = to_text(&printed(&printer, 1)[0], 42);
     assert!(text.contains(&receipt), "{text}");
 }

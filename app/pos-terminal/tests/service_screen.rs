@@ -6,141 +6,61 @@
 //! word and a manager's PIN, and asked for with both.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::cell::RefCell;
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::rc::Rc;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
-use pos_core::clock::Timestamp;
-use pos_core::id::DeviceId;
-use pos_printer::decode::{Decoder, Event, to_text};
+use pos_printer::decode::{Event, to_text};
 use pos_printer::drawer::DrawerPin;
-use pos_printer::status::{DrawerSense, PrinterStatus};
 use pos_service::ServiceScreen;
 use pos_service::logs::FileLog;
 use pos_service::maintenance::{FACTORY_RESET_REQUEST, RaucSlots};
 use pos_terminal::config::TerminalConfig;
-use pos_terminal::peripherals::{PeripheralService, PeripheralSettings};
-use pos_terminal::terminal::{DataDir, open_terminal};
+use pos_terminal::peripherals::PeripheralService;
+use pos_terminal::terminal::DataDir;
 use pos_ui::{AppWindow, ServiceAdapter, StatusAdapter, Tone};
 use slint::platform::WindowEvent;
 use slint::{ComponentHandle, Model};
-
-/// Monday 2026-03-02 10:00 UTC.
-const MONDAY_10AM: i64 = 1_772_445_600_000;
-
-fn monday() -> Timestamp {
-    Timestamp::from_unix_ms(MONDAY_10AM)
-}
-
-/// What the emulated printer saw.
-enum Seen {
-    Kick(DrawerPin),
-    /// Everything up to a cut, as text, with the barcodes' data.
-    Page {
-        text: String,
-        barcodes: Vec<String>,
-    },
-}
-
-/// A ready printer on a loopback port.
-fn printer(columns: usize) -> (String, mpsc::Receiver<Seen>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let (sender, seen) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut decoder = Decoder::new();
-            let mut page = Vec::new();
-            let mut barcodes = Vec::new();
-            let mut buffer = [0_u8; 4096];
-            while let Ok(count) = stream.read(&mut buffer) {
-                if count == 0 {
-                    break;
-                }
-                for event in decoder.feed(&buffer[..count]).unwrap() {
-                    match event {
-                        Event::StatusQuery(kind) => {
-                            let answers = PrinterStatus::READY.to_bytes(DrawerSense::OpenWhenHigh);
-                            stream.write_all(&[answers[kind as usize - 1]]).unwrap();
-                        }
-                        Event::DrawerKick(kick) => {
-                            sender.send(Seen::Kick(kick.pin)).ok();
-                        }
-                        Event::Cut(_) => {
-                            let text = to_text(&page, columns);
-                            page.clear();
-                            sender
-                                .send(Seen::Page {
-                                    text,
-                                    barcodes: std::mem::take(&mut barcodes),
-                                })
-                                .ok();
-                        }
-                        Event::Barcode { data, .. } => barcodes.push(data),
-                        other => page.push(other),
-                    }
-                }
-            }
-        }
-    });
-    (address, seen)
-}
+use support::{MONDAY_10AM, OnScreen, monday, open_till, printed, testing_backend};
+use tests::printer_emulator::PrinterEmulator;
 
 struct Ui {
     window: AppWindow,
     _service: ServiceScreen,
     data: DataDir,
     stick: tempfile::TempDir,
-    seen: mpsc::Receiver<Seen>,
+    printer: PrinterEmulator,
     _peripherals: Rc<PeripheralService>,
     _dir: tempfile::TempDir,
 }
 
+impl OnScreen for Ui {
+    fn window(&self) -> &AppWindow {
+        &self.window
+    }
+
+    /// The service screen's banner.
+    fn message(&self) -> String {
+        self.adapter().get_message().into()
+    }
+}
+
 fn start() -> Ui {
-    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })))
-    .unwrap();
-    let (address, seen) = printer(32);
+    testing_backend();
+    let printer = PrinterEmulator::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let data = DataDir::new(dir.path());
     let text = format!(
-        "device = \"T7\"\n[printer]\ntransport = \"tcp\"\naddress = \"{address}\"\npaper = \"58mm\"\n[drawer]\npin = 5\n"
+        "device = \"T7\"\n[printer]\ntransport = \"tcp\"\naddress = \"{}\"\npaper = \"58mm\"\n[drawer]\npin = 5\n",
+        printer.addr()
     );
     std::fs::write(data.config_file(), &text).unwrap();
     let config = TerminalConfig::parse(&text, Path::new("terminal.toml")).unwrap();
-    let peripherals = Rc::new(
-        PeripheralService::start(
-            PeripheralSettings {
-                queue_dir: data.print_queue(),
-                receipts_dir: data.receipts(),
-                line: config.printer.line.clone(),
-                paper: config.printer.paper,
-                drawer: config.drawer,
-                drawer_watch: config.drawer_watch,
-            },
-            |_report| {},
-        )
-        .unwrap(),
-    );
-    let opened = open_terminal(
-        &data.root,
-        DeviceId::new("T7"),
-        20,
-        peripherals.clone(),
-        monday,
-    )
-    .unwrap();
+    let (peripherals, opened) = open_till(&data.root, &config);
     let window = AppWindow::new().unwrap();
     let log = dir.path().join("terminal.log");
     std::fs::write(&log, "pos-terminal: data in /data/pos\n").unwrap();
@@ -169,7 +89,7 @@ fn start() -> Ui {
         _service: service,
         data,
         stick: tempfile::tempdir().unwrap(),
-        seen,
+        printer,
         _peripherals: peripherals,
         _dir: dir,
     }
@@ -178,32 +98,6 @@ fn start() -> Ui {
 impl Ui {
     fn adapter(&self) -> ServiceAdapter<'_> {
         self.window.global::<ServiceAdapter>()
-    }
-
-    fn tap(&self, label: &str) {
-        let found: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(&self.window, label)
-                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                .collect();
-        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-        found[0].invoke_accessible_default_action();
-    }
-
-    fn type_into(&self, label: &str, text: &str) {
-        let field = ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
-        field.set_accessible_value(text);
-    }
-
-    fn message(&self) -> String {
-        self.adapter().get_message().into()
-    }
-
-    fn wait_for(&self, what: &str) -> Seen {
-        self.seen
-            .recv_timeout(Duration::from_secs(10))
-            .unwrap_or_else(|_| panic!("the printer never saw {what}"))
     }
 }
 
@@ -419,21 +313,43 @@ fn a_manager_tests_the_hardware_and_resets_the_terminal() {
         "{}",
         ui.message()
     );
-    let Seen::Page { text, barcodes } = ui.wait_for("the test page") else {
-        panic!("a kick before the test page");
-    };
+    let page = printed(&ui.printer, 1).remove(0);
+    assert!(
+        !page.iter().any(|e| matches!(e, Event::DrawerKick(_))),
+        "a kick with the test page"
+    );
+    let text = to_text(&page, 32);
     assert!(text.contains("PRINTER TEST"), "{text}");
     assert!(text.contains("Corner Market"), "{text}");
     assert!(text.contains("Terminal  T7"), "{text}");
     assert!(text.contains("Printed   2026-03-02 10:00 UTC"), "{text}");
+    let barcodes: Vec<&str> = page
+        .iter()
+        .filter_map(|event| match event {
+            Event::Barcode { data, .. } => Some(data.as_str()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(barcodes, [pos_printer::test_page::TEST_BARCODE]);
 
     // The drawer kick, on the pin the configuration names.
     ui.tap("Open the drawer");
-    let Seen::Kick(pin) = ui.wait_for("the drawer kick") else {
-        panic!("a page instead of the kick");
+    let kicks = |state: &tests::printer_emulator::PrinterState| -> Vec<DrawerPin> {
+        state
+            .events
+            .iter()
+            .filter_map(|event| match event {
+                Event::DrawerKick(kick) => Some(kick.pin),
+                _ => None,
+            })
+            .collect()
     };
-    assert_eq!(pin, DrawerPin::Pin5);
+    assert!(
+        ui.printer
+            .wait_until(Duration::from_secs(10), |state| !kicks(state).is_empty()),
+        "the printer never saw the drawer kick"
+    );
+    assert_eq!(kicks(&ui.printer.state()), [DrawerPin::Pin5]);
 
     // Network and sync: the demo shop's journal has not gone to any fleet.
     ui.tap("Network");

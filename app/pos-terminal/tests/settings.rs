@@ -14,107 +14,12 @@ use std::time::{Duration, Instant};
 
 use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use pos_core::id::{DeviceId, UserId};
-use pos_store::Store;
-use pos_terminal::config::TerminalConfig;
-use pos_terminal::screen::{Running, start_till};
 use pos_terminal::seed::shop_setup;
-use pos_terminal::terminal::DataDir;
 use pos_till::view::Screen;
-use pos_till::{Intent, ReceiptIntent, ShiftIntent, TenderChoice};
-use pos_ui::{AppWindow, CartAdapter, Settings};
+use pos_till::{Intent, ReceiptIntent, TenderChoice};
+use pos_ui::{CartAdapter, Settings};
 use slint::ComponentHandle;
-use support::{MILK, OnScreen, testing_backend};
-
-/// The terminal in a window, as `pos-terminal` starts it on a desktop.
-struct Terminal {
-    window: AppWindow,
-    running: Running,
-    data: DataDir,
-}
-
-fn start(dir: &Path) -> Terminal {
-    testing_backend();
-    let data = DataDir::new(dir);
-    let window = AppWindow::new().unwrap();
-    let running = start_till(
-        &window,
-        &data,
-        &data.config_file(),
-        &TerminalConfig::default(),
-    )
-    .unwrap();
-    window.show().unwrap();
-    // Tall enough for the longest settings tab: the testing backend finds only what is on
-    // screen, and a finger would scroll.
-    window
-        .window()
-        .set_size(slint::PhysicalSize::new(1280, 1600));
-    Terminal {
-        window,
-        running,
-        data,
-    }
-}
-
-impl OnScreen for Terminal {
-    fn window(&self) -> &AppWindow {
-        &self.window
-    }
-}
-
-impl Terminal {
-    /// From the till's login page into the back office, signed in as `person`.
-    fn back_office(&self, person: &str, pin: &str) {
-        self.enter_back_office();
-        self.sign_in(person, pin);
-        assert_eq!(self.message(), "", "{person} is in");
-    }
-
-    fn leave(&self) {
-        self.tap("Sign out");
-        self.tap("Back to the till");
-    }
-
-    fn send(&self, intent: Intent) {
-        self.running
-            .screen()
-            .send(intent)
-            .unwrap_or_else(|e| panic!("the till refused: {e}"));
-    }
-
-    /// Anna at the till with her shift open.
-    fn anna(&self) {
-        if self.running.screen().view().screen == Screen::Login {
-            self.send(Intent::Login {
-                user: UserId::new("anna"),
-                pin: "1234".to_owned(),
-            });
-        }
-        if self.running.screen().view().screen == Screen::ShiftOpen {
-            self.send(Intent::Shift(ShiftIntent::Open {
-                total: "150.00".to_owned(),
-            }));
-        }
-    }
-
-    fn store(&self) -> Store {
-        Store::open(&self.data.root, DeviceId::new("T1")).unwrap()
-    }
-
-    fn journal_head(&self) -> u64 {
-        self.store().journal_tail(1).unwrap()[0].seq
-    }
-
-    fn kinds_since(&self, seq: u64) -> Vec<String> {
-        let head = self.journal_head();
-        self.store()
-            .journal_tail(u32::try_from(head - seq).unwrap())
-            .unwrap()
-            .into_iter()
-            .map(|entry| entry.kind)
-            .collect()
-    }
-}
+use support::{MILK, OnScreen, Terminal};
 
 /// Waits for the simulated printer to file `name` in the receipts folder, and reads it.
 fn filed(dir: &Path, name: &str) -> String {
@@ -132,11 +37,11 @@ fn filed(dir: &Path, name: &str) -> String {
 #[test]
 fn tax_mode_cash_rounding_and_receipt_header_changed_in_the_back_office_apply_to_the_next_sale() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start(dir.path());
+    let terminal = Terminal::start(dir.path());
 
     // Before: shelf prices include tax; milk is 1.19 at the till. Anna has one in her cart
     // as she steps away.
-    terminal.anna();
+    terminal.at_till("anna", "1234");
     terminal.send(Intent::Scan(MILK.to_owned()));
     assert_eq!(terminal.running.screen().view().cart.total, "1.19");
     terminal.send(Intent::Lock);
@@ -169,7 +74,7 @@ fn tax_mode_cash_rounding_and_receipt_header_changed_in_the_back_office_apply_to
     terminal.leave();
 
     // The sale under way finishes as it started.
-    terminal.anna();
+    terminal.at_till("anna", "1234");
     assert_eq!(terminal.running.screen().view().cart.total, "1.19");
     terminal.send(Intent::StartPayment);
     terminal.send(Intent::AddTender {
@@ -205,7 +110,7 @@ fn tax_mode_cash_rounding_and_receipt_header_changed_in_the_back_office_apply_to
 #[test]
 fn bad_settings_and_a_role_without_the_permission_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start(dir.path());
+    let terminal = Terminal::start(dir.path());
     let journal = terminal.journal_head();
     terminal.back_office("Marc", "9999");
     terminal.tap("Settings");
@@ -266,7 +171,7 @@ fn bad_settings_and_a_role_without_the_permission_change_nothing() {
 
     // Once the store has sold, its currency stays.
     terminal.leave();
-    terminal.anna();
+    terminal.at_till("anna", "1234");
     terminal.send(Intent::Scan(MILK.to_owned()));
     terminal.send(Intent::StartPayment);
     terminal.send(Intent::AddTender {
@@ -293,7 +198,7 @@ fn bad_settings_and_a_role_without_the_permission_change_nothing() {
 fn settings_are_there_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let terminal = start(dir.path());
+        let terminal = Terminal::start(dir.path());
         terminal.back_office("Olga", "2580");
         terminal.tap("Settings");
         terminal.tap("Store");
@@ -316,7 +221,7 @@ fn settings_are_there_after_a_restart() {
             "the switches are saved; the till follows them from the next sale"
         );
     }
-    let terminal = start(dir.path());
+    let terminal = Terminal::start(dir.path());
     let setup = shop_setup(&terminal.store(), DeviceId::new("T1")).unwrap();
     assert_eq!(setup.store.phone.as_deref(), Some("030 1234567"));
     assert_eq!(
@@ -345,7 +250,7 @@ fn settings_are_there_after_a_restart() {
 #[test]
 fn a_loyalty_programme_saved_in_the_back_office_counts_from_the_next_sale() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start(dir.path());
+    let terminal = Terminal::start(dir.path());
     terminal.back_office("Olga", "2580");
     terminal.tap("Customers");
     terminal.tap("Loyalty settings");
@@ -358,7 +263,7 @@ fn a_loyalty_programme_saved_in_the_back_office_counts_from_the_next_sale() {
     terminal.leave();
 
     // Mira has no points yet: 2 × milk earns her five points per euro now.
-    terminal.anna();
+    terminal.at_till("anna", "1234");
     terminal.send(Intent::AttachCustomer {
         card: "9900000000031".to_owned(),
     });
@@ -386,7 +291,7 @@ fn a_loyalty_programme_saved_in_the_back_office_counts_from_the_next_sale() {
 #[test]
 fn a_retired_person_is_brought_back_with_a_new_pin() {
     let dir = tempfile::tempdir().unwrap();
-    let terminal = start(dir.path());
+    let terminal = Terminal::start(dir.path());
     terminal.back_office("Olga", "2580");
     terminal.tap("People");
     terminal.tap("Tom");

@@ -4,12 +4,11 @@
 //! (read back by the config module) and the administrator into the real encrypted store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use i_slint_backend_testing::{
-    AccessibleRole, ElementHandle, TestingBackend, TestingBackendOptions,
-};
 use pos_core::id::{DeviceId, UserId};
 use pos_fleet::server::{self, FleetConfig, Transport};
 use pos_fleet::sqlite::SqliteStorage;
@@ -24,6 +23,7 @@ use pos_terminal::terminal::DataDir;
 use pos_ui::{AppWindow, SetupAdapter, SetupStep, Tone};
 use serde_json::{Value, json};
 use slint::{ComponentHandle, Model};
+use support::{OnScreen, testing_backend};
 
 /// A fleet on loopback with a tenant, a store and its owner logged in.
 struct Fleet {
@@ -142,15 +142,6 @@ struct Ui {
     _dir: tempfile::TempDir,
 }
 
-fn init_backend() {
-    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
-        mock_time: true,
-        threading: false,
-        renderer_name: Some("software".into()),
-    })))
-    .unwrap();
-}
-
 /// The setup screen over a new data directory at `/<tmp>/pos`, the provisioning file looked for
 /// at `/<tmp>/provisioning/incoming.json` as on the appliance.
 fn start() -> Ui {
@@ -181,34 +172,24 @@ fn start() -> Ui {
     }
 }
 
+impl OnScreen for Ui {
+    fn window(&self) -> &AppWindow {
+        &self.window
+    }
+
+    /// The setup screen's banner.
+    fn message(&self) -> String {
+        self.adapter().get_message().into()
+    }
+}
+
 impl Ui {
     fn adapter(&self) -> SetupAdapter<'_> {
         self.window.global::<SetupAdapter>()
     }
 
-    fn tap(&self, label: &str) {
-        let found: Vec<ElementHandle> =
-            ElementHandle::find_by_accessible_label(&self.window, label)
-                .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-                .collect();
-        assert!(!found.is_empty(), "no button labelled {label:?} on screen");
-        found[0].invoke_accessible_default_action();
-    }
-
-    /// Types into the text field labelled `label`, as a technician does.
-    fn type_into(&self, label: &str, text: &str) {
-        let field = ElementHandle::find_by_accessible_label(&self.window, label)
-            .find(|e| e.accessible_role() == Some(AccessibleRole::TextInput))
-            .unwrap_or_else(|| panic!("no text field labelled {label:?}"));
-        field.set_accessible_value(text);
-    }
-
     fn step(&self) -> SetupStep {
         self.adapter().get_step()
-    }
-
-    fn message(&self) -> String {
-        self.adapter().get_message().into()
     }
 
     fn state_written(&self) -> bool {
@@ -218,7 +199,7 @@ impl Ui {
 
 #[test]
 fn setup_through_the_screen() {
-    init_backend();
+    testing_backend();
     let fleet = Fleet::start();
     typed_setup_enrols_with_the_fleet(&fleet);
     a_provisioning_file_fills_the_screen(&fleet);
