@@ -336,7 +336,6 @@ pub fn start_till(
     let refresher = screen.clone();
     let status_bar = service.clone();
     let mut seconds = 0_u32;
-    let for_online = window.as_weak();
     ticker.start(
         slint::TimerMode::Repeated,
         std::time::Duration::from_secs(1),
@@ -344,10 +343,8 @@ pub fn start_till(
             refresher.refresh();
             if let Some(news) = &sync_news {
                 let now = news.snapshot().online;
-                if online.swap(now, Ordering::Relaxed) != now
-                    && let Some(window) = for_online.upgrade()
-                {
-                    window.global::<pos_ui::StatusAdapter>().set_online(now);
+                if online.swap(now, Ordering::Relaxed) != now {
+                    refresher.set_online(now);
                 }
             }
             if let Some(updates) = &updates {

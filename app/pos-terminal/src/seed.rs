@@ -141,7 +141,8 @@ pub fn seed_set_up_shop(
     shop.name = setup.store_name.clone();
     shop.address.clear();
     shop.tax_number = None;
-    shop.receipt.header = vec![setup.store_name.clone()];
+    // The receipt prints the shop's name above its header lines; a manager adds their own.
+    shop.receipt.header.clear();
     if let Some(enrolment) = &setup.enrolment {
         shop.id = pos_core::id::StoreId::new(&enrolment.store);
         shop.tenant = pos_core::id::TenantId::new(&enrolment.tenant);

@@ -463,7 +463,10 @@ fn a_provisioning_file_fills_the_screen(fleet: &Fleet) {
     let state = SetupState::load(&ui.data.root).unwrap().unwrap();
     assert_eq!(state.terminal_name, "Kasse 3");
     assert_eq!(state.time_zone, "Europe/Vienna");
-    assert_eq!(state.store_name, fleet.store, "the fleet named the store");
+    assert_eq!(
+        state.store_name, "Corner Market Mitte",
+        "no store name in the file: the fleet's name for the store, not its id"
+    );
     assert_eq!(ui.message(), "Die Kasse ist eingerichtet.");
     let config = TerminalConfig::load(&ui.data.config_file()).unwrap();
     assert_eq!(config.language, "de");

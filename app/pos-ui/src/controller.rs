@@ -142,6 +142,12 @@ impl TillScreen {
         self.refresh();
     }
 
+    /// Whether the fleet answers: kept with the rest of the status, which every redraw shows.
+    pub fn set_online(&self, online: bool) {
+        self.inner.status.borrow_mut().online = online;
+        self.refresh();
+    }
+
     /// The till's current view, for the terminal's readers outside the screen (the update
     /// agent asks whether a sale is under way).
     pub fn view(&self) -> TillView {

@@ -113,6 +113,21 @@ impl Ui {
 }
 
 #[test]
+fn the_header_says_online_until_the_fleet_stops_answering() {
+    let ui = start();
+    let bar = ui.window.global::<pos_ui::StatusAdapter>();
+    assert!(!bar.get_online(), "nobody has answered yet");
+    ui.screen.set_online(true);
+    // The till redraws every second; the header must stay as the sync agent last said.
+    ui.screen.refresh();
+    ui.screen.refresh();
+    assert!(bar.get_online());
+    ui.screen.set_online(false);
+    ui.screen.refresh();
+    assert!(!bar.get_online());
+}
+
+#[test]
 fn login_with_the_pin_pad() {
     let ui = start();
     assert_eq!(ui.page(), Page::Login);
