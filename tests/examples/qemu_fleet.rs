@@ -63,7 +63,8 @@ fn main() {
     );
     let code = fleet.enrolment_code(&store);
     let mut out = std::io::stdout().lock();
-    let ready = json!({"addr": fleet.addr.to_string(), "code": code, "tenant": tenant, "store": store});
+    let ready =
+        json!({"addr": fleet.addr.to_string(), "code": code, "tenant": tenant, "store": store});
     writeln!(out, "{ready}").unwrap();
     out.flush().unwrap();
     for line in std::io::stdin().lock().lines() {

@@ -109,7 +109,10 @@ impl HostFleet {
                     .as_str()
                     .map_or_else(|| amount.to_string(), str::to_owned);
                 (
-                    sale["receipt_number"].as_str().unwrap_or_default().to_owned(),
+                    sale["receipt_number"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
                     amount,
                 )
             })

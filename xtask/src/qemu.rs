@@ -304,8 +304,7 @@ impl Machine {
             // One wired port whose only way out is the fleet on the host: DHCP from QEMU, and
             // the fleet's guest address forwarded to it; nothing else leaves the machine.
             Some(fleet) => {
-                let guest = crate::host_fleet::GUEST_FLEET_URL
-                    .trim_start_matches("http://");
+                let guest = crate::host_fleet::GUEST_FLEET_URL.trim_start_matches("http://");
                 command
                     .arg("-netdev")
                     .arg(format!(
@@ -539,7 +538,9 @@ impl Machine {
                 Ok(shot) => return Ok(shot),
                 Err(error) if attempt == 3 => return Err(error),
                 Err(_) => {
-                    eprintln!("the tap at {point:?} did not lead to {name} (try {attempt}); tapping again");
+                    eprintln!(
+                        "the tap at {point:?} did not lead to {name} (try {attempt}); tapping again"
+                    );
                     attempt += 1;
                 }
             }
@@ -917,10 +918,17 @@ impl fmt::Display for Summary {
                 till.scanner_release.as_secs_f64(),
                 till.receipt.as_secs_f64()
             )?;
+            if let Some(setup) = till.setup {
+                writeln!(
+                    f,
+                    "  first-boot setup through the screen (provisioning file read to the till started, enrolled): {:.1} s",
+                    setup.as_secs_f64()
+                )?;
+            }
             if let Some(to_fleet) = till.to_fleet {
                 writeln!(
                     f,
-                    "  the sale reached the fleet on the host {:.1} s after the receipt",
+                    "  the fleet on the host held the sale {:.1} s after the receipt came out (0: before it)",
                     to_fleet.as_secs_f64()
                 )?;
             }
@@ -1068,9 +1076,11 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         );
     }
     let mut machine = machine;
-    if suite.expect_ui {
-        set_up_through_the_screen(suite, &mut machine)?;
-    }
+    let setup = if suite.expect_ui {
+        Some(set_up_through_the_screen(suite, &mut machine)?)
+    } else {
+        None
+    };
     let shot = machine.wait_for_screen(
         suite.work,
         "qemu-boot",
@@ -1087,6 +1097,7 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     let till = match fleet.as_mut() {
         Some(fleet) => {
             let mut till = sell_through_the_till(suite, &mut machine)?;
+            till.setup = setup;
             till.to_fleet = Some(wait_for_sale_in_fleet(fleet, FIRST_RECEIPT, SALE_TOTAL)?);
             cut_power_during_a_sale(suite, machine)?;
             Some(till)
@@ -1109,8 +1120,15 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         &installed_into_b(image::read_grubenv(&disk)?),
         suite.work,
     )?;
-    let (machine, report, figures) =
-        boot_and_check(suite, &disk, "2-update-slot-b", "B", &mut accel, None, fleet_addr)?;
+    let (machine, report, figures) = boot_and_check(
+        suite,
+        &disk,
+        "2-update-slot-b",
+        "B",
+        &mut accel,
+        None,
+        fleet_addr,
+    )?;
     if till.is_some() {
         let store = store_after_cut_problems(&report);
         if !store.is_empty() {
@@ -1160,8 +1178,15 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     )?;
 
     // 4. B has had its try and was never marked good: GRUB starts A.
-    let (machine, _, figures) =
-        boot_and_check(suite, &disk, "4-fallback-slot-a", "A", &mut accel, None, fleet_addr)?;
+    let (machine, _, figures) = boot_and_check(
+        suite,
+        &disk,
+        "4-fallback-slot-a",
+        "A",
+        &mut accel,
+        None,
+        fleet_addr,
+    )?;
     machine.power_off(power_off_timeout)?;
     boots.push(figures);
     expect_env(
@@ -1180,7 +1205,8 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
 /// The technician's first boot: the provisioning file from the stick read on the setup screen,
 /// the steps it filled in confirmed, the first administrator typed on a USB keyboard plugged in
 /// for that, and the till started. Enrolment with the host's fleet happens at Finish.
-fn set_up_through_the_screen(suite: &SuiteSpec<'_>, machine: &mut Machine) -> Result<()> {
+fn set_up_through_the_screen(suite: &SuiteSpec<'_>, machine: &mut Machine) -> Result<Duration> {
+    let started = Instant::now();
     // The import may have finished after the screen opened: read the file again, as a
     // technician would tap it (the screen looks the same if it had read it already).
     machine.tap_until_screen(
@@ -1210,9 +1236,14 @@ fn set_up_through_the_screen(suite: &SuiteSpec<'_>, machine: &mut Machine) -> Re
     machine.wait_for_screen(suite.work, "qemu-setup-admin", &[], SCREEN_TIMEOUT)?;
     machine.qmp(&[r#"{"execute":"device_del","arguments":{"id":"keyboard"}}"#.to_owned()])?;
     machine.tap_and_see(suite.work, SETUP_FINISH)?;
-    machine.wait_for_screen(suite.work, "qemu-setup-done", &[SETUP_FLEET_ID], SCREEN_TIMEOUT)?;
+    machine.wait_for_screen(
+        suite.work,
+        "qemu-setup-done",
+        &[SETUP_FLEET_ID],
+        SCREEN_TIMEOUT,
+    )?;
     machine.tap_and_see(suite.work, SETUP_START_TILL)?;
-    Ok(())
+    Ok(started.elapsed())
 }
 
 /// Waits until the host's fleet holds the sale with receipt `number` and `total`, which the
@@ -1305,6 +1336,8 @@ pub struct TillFigures {
     pub total: Duration,
     /// From the whole receipt to the sale in the fleet on the host.
     pub to_fleet: Option<Duration>,
+    /// The first-boot setup through the screen, reading the provisioning file to the till.
+    pub setup: Option<Duration>,
 }
 
 /// A cashier's sale in the booted terminal, through its screen and peripherals: Anna logs in
@@ -1382,6 +1415,7 @@ fn sell_through_the_till(suite: &SuiteSpec<'_>, machine: &mut Machine) -> Result
         receipt,
         total: started.elapsed(),
         to_fleet: None,
+        setup: None,
     })
 }
 
@@ -1511,16 +1545,15 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
         screenshot: None,
         pki: spec.pki,
     };
-    let (machine, _, mut figures) =
-        boot_and_check(
-            &suite,
-            &internal,
-            "installed-slot-a",
-            "A",
-            &mut accel,
-            None,
-            None,
-        )?;
+    let (machine, _, mut figures) = boot_and_check(
+        &suite,
+        &internal,
+        "installed-slot-a",
+        "A",
+        &mut accel,
+        None,
+        None,
+    )?;
     machine.power_off(Duration::from_secs(120))?;
     figures.name = format!("installed-slot-a (install {:.0} s)", install.as_secs_f64());
     Ok(Summary {
@@ -1546,8 +1579,7 @@ fn install(
             }
         }
         std::fs::File::create(disk)?.set_len(disk_bytes)?;
-        let mut machine =
-            Machine::start(disk, spec.work, name, *accel, Some(spec.stick), None)?;
+        let mut machine = Machine::start(disk, spec.work, name, *accel, Some(spec.stick), None)?;
         // Under KVM the installer must at least have started by the boot timeout; a guest
         // that has not is one of this host's KVM hangs.
         if *accel == Accel::Kvm {

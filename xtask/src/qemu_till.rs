@@ -258,7 +258,9 @@ pub fn typing_commands(text: &str) -> Result<Vec<String>> {
 /// One `input-send-event` that presses `held` keys and `key`, then lets them go in reverse.
 fn key_command(held: &[&str], key: &str) -> String {
     let event = |key: &str, down: bool| {
-        format!(r#"{{"type":"key","data":{{"down":{down},"key":{{"type":"qcode","data":"{key}"}}}}}}"#)
+        format!(
+            r#"{{"type":"key","data":{{"down":{down},"key":{{"type":"qcode","data":"{key}"}}}}}}"#
+        )
     };
     let mut events: Vec<String> = held.iter().map(|k| event(k, true)).collect();
     events.push(event(key, true));

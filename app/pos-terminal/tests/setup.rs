@@ -389,7 +389,11 @@ fn typed_setup_enrols_with_the_fleet(fleet: &Fleet) {
         pos_ui::system_now,
     )
     .unwrap();
-    let anna = reopened.store.borrow().pin_hash(&UserId::new("anna")).unwrap();
+    let anna = reopened
+        .store
+        .borrow()
+        .pin_hash(&UserId::new("anna"))
+        .unwrap();
     assert!(anna.is_some_and(|hash| verify_pin("1357", &hash)));
     drop(reopened);
 
