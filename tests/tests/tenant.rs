@@ -149,7 +149,10 @@ fn a_transfer_asks_another_store_of_the_tenant_by_name(backend: Backend) {
 
     let line = office.transfer_line(&coffee.sku.to_string(), "4").unwrap();
     let refused = office
-        .request_transfer(Some(&StoreId::new(rival.as_str())), &[line.clone()])
+        .request_transfer(
+            Some(&StoreId::new(rival.as_str())),
+            std::slice::from_ref(&line),
+        )
         .unwrap_err();
     assert_eq!(
         refused.to_string(),
