@@ -577,7 +577,8 @@ impl Machine {
         let taken = format!("pos-terminal: scanned {code} on ");
         const REFUSED: &str = "refused (";
         for attempt in 1..=3 {
-            let (taken_before, refused_before) = (self.log_lines(&taken), self.log_lines(REFUSED));
+            let (taken_before, refused_before) =
+                (self.log_lines(&taken), self.log_lines(REFUSED));
             self.qmp_paced(&qemu_till::barcode_commands(code)?, SCANNER_KEY_GAP)?;
             let deadline = Instant::now() + TAP_SEEN_TIMEOUT;
             loop {
