@@ -385,16 +385,6 @@ impl<B: Books> BackOffice<B> {
             .collect())
     }
 
-    /// A store's name as people know it, or its id when the fleet has not sent it.
-    pub fn store_name(&self, id: &StoreId) -> Result<String> {
-        Ok(self
-            .books()
-            .tenant_stores()?
-            .into_iter()
-            .find(|store| &store.id == id)
-            .map_or_else(|| id.to_string(), |store| store.name))
-    }
-
     /// This store asks the store `from`, one of [`BackOffice::other_stores`], for the
     /// `wanted` goods, one line per product. The fleet passes the request on.
     pub fn request_transfer(

@@ -14,6 +14,7 @@ use super::{BackOfficeScreen, model, quantity_text, text};
 use crate::books::Books;
 use crate::export::{Directory, ExportFormat};
 use crate::orders::{ArrivalLine, DeliveryLine};
+use pos_store::orders::TenantStore;
 use pos_ui::{
     AppWindow as Window, OrderLineRow, OrderRow, Orders, StoreChoice, TransferDraftRow,
     TransferLineRow, TransferRow,
@@ -364,18 +365,20 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         self.inner.borrow().shown.orders.stores.get(index).cloned()
     }
 
-    /// A store's name for the screen; its id when the name cannot be read.
-    fn store_name(&self, id: &StoreId) -> String {
+    /// The tenant's stores, to name them; none when they cannot be read (ids are shown).
+    fn tenant_stores(&self) -> Vec<TenantStore> {
         self.inner
             .borrow()
             .office
-            .store_name(id)
-            .unwrap_or_else(|_| id.to_string())
+            .books()
+            .tenant_stores()
+            .unwrap_or_default()
     }
 
     fn refresh_transfers(&self) {
         let listed = self.inner.borrow().office.transfers();
         let ours = self.inner.borrow().office.shop().id.clone();
+        let stores = self.tenant_stores();
         match listed {
             Ok(transfers) => {
                 let rows = transfers
@@ -383,7 +386,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     .map(|t| TransferRow {
                         id: text(t.id.as_str()),
                         direction: text(if t.to == ours { "in" } else { "out" }),
-                        other: text(self.store_name(t.other_store(&ours))),
+                        other: text(store_name(&stores, t.other_store(&ours))),
                         state: text(t.state.code()),
                         lines: text(t.lines.len().to_string()),
                     })
@@ -398,8 +401,14 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     fn show_open_transfer(&self, transfer: Option<&Transfer>) {
         let ours = self.inner.borrow().office.shop().id.clone();
-        let route =
-            transfer.map(|t| format!("{} → {}", self.store_name(&t.from), self.store_name(&t.to)));
+        let stores = self.tenant_stores();
+        let route = transfer.map(|t| {
+            format!(
+                "{} → {}",
+                store_name(&stores, &t.from),
+                store_name(&stores, &t.to)
+            )
+        });
         self.with_window(|w| {
             let o = w.global::<Orders>();
             o.set_transfer_open(transfer.is_some());
@@ -408,7 +417,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 return;
             };
             o.set_transfer_title(text(format!("{} · {}", transfer.id, transfer.state.code())));
-            o.set_transfer_route(text(route.clone().unwrap_or_default()));
+            o.set_transfer_route(text(route.unwrap_or_default()));
             o.set_transfer_note(text(transfer_note(transfer, &ours)));
             // What this store may do depends on which end it is; whether this person may is
             // checked when they try, and the refusal says why.
@@ -645,6 +654,14 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             .book_transfer_return(&transfer.id, &counted);
         self.transfer_done(booked, "return booked in");
     }
+}
+
+/// A store's name as people know it, or its id when the fleet has not sent it.
+fn store_name(stores: &[TenantStore], id: &StoreId) -> String {
+    stores
+        .iter()
+        .find(|store| &store.id == id)
+        .map_or_else(|| id.to_string(), |store| store.name.clone())
 }
 
 /// What the open transfer's page says beside its lines: why it ended, or what was sent back
