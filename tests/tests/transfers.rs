@@ -3,7 +3,9 @@
 //! sending store's till, which sends them by lot (its stock goes out), the fleet passes that
 //! on, and the receiving till takes them in with one missing (its stock comes in, in the same
 //! lot with its expiry, and the difference stays on the transfer). The fleet's stock per
-//! store is the sum of both sides' movements.
+//! store is the sum of both sides' movements. Goods that arrive damaged are partly sent back
+//! from the receiving store's back office; the sending store's back office books in what came
+//! back, and both stores' stock, the record and the journal say what happened and who did it.
 //!
 //! Each test runs on an SQLite fleet and, when `POS_FLEET_POSTGRES_URL` names a database, on a
 //! PostgreSQL one (`NAME::sqlite`, `NAME::postgres`): the routing lives in each backend.
@@ -22,11 +24,12 @@ use pos_core::stock::{Batch, pick_first_expiry};
 use pos_core::transfer::{SentLot, Transfer, TransferState};
 use pos_store::sample::product;
 use serde_json::json;
-use support::{Backend, Fleet, Terminal, now, quick_settings};
+use support::{Backend, Fleet, Terminal, back_office, now, quick_settings, set_up_till};
 
 backend_tests!(
     stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot,
     a_transfer_naming_a_store_the_tenant_does_not_have_goes_nowhere_and_is_flagged,
+    goods_refused_on_arrival_travel_back_and_the_sending_store_books_them_in,
 );
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -271,4 +274,145 @@ fn a_transfer_naming_a_store_the_tenant_does_not_have_goes_nowhere_and_is_flagge
         "{anomalies}"
     );
     till.stop_sync();
+}
+
+fn goods_refused_on_arrival_travel_back_and_the_sending_store_books_them_in(backend: Backend) {
+    let fleet_dir = tempfile::tempdir().unwrap();
+    let fleet = Fleet::start_on(fleet_dir.path(), &backend);
+    let (tenant, mitte) = fleet.tenant("Acme");
+    let altona = fleet.ok(
+        "POST",
+        &format!("/api/v1/tenants/{tenant}/stores"),
+        &fleet.operator,
+        Some(json!({"name": "Acme Altona", "currency": "EUR"})),
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let coffee = product(1);
+    fleet.save_product(&tenant, &coffee);
+    let mut sender = set_up_till(&fleet, "T-MITTE", &tenant, &mitte, LIMIT);
+    let mut receiver = set_up_till(&fleet, "T-ALTONA", &tenant, &altona, LIMIT);
+    let (mitte_id, altona_id) = (StoreId::new(mitte.as_str()), StoreId::new(altona.as_str()));
+    let mut at_mitte = back_office(&sender);
+    let mut at_altona = back_office(&receiver);
+
+    // Mitte has 20 on the shelf.
+    let receipt = GoodsReceipt {
+        id: GoodsReceiptId::new("gr-1"),
+        store: mitte_id.clone(),
+        order: None,
+        reference: None,
+        lines: vec![ReceivedLine {
+            product: coffee.id.clone(),
+            quantity: Quantity::pieces(20),
+            batch: None,
+            movement: MovementId::new("mv-in-1"),
+        }],
+        at: now(),
+        by: UserId::new("marc"),
+    };
+    let mut events = vec![DomainEvent::GoodsReceived(receipt.clone())];
+    events.extend(receipt.movements().into_iter().map(DomainEvent::StockMoved));
+    sender
+        .store
+        .record(&UserId::new("marc"), now(), &events)
+        .unwrap();
+
+    // Altona asks Mitte, picked by name, for 10; Mitte sends them.
+    let mitte_listed = at_altona.other_stores().unwrap();
+    assert_eq!(mitte_listed[0].name, "Acme Mitte");
+    let line = at_altona
+        .transfer_line(&coffee.sku.to_string(), "10")
+        .unwrap();
+    let id = at_altona
+        .request_transfer(Some(&mitte_listed[0].id), &[line])
+        .unwrap()
+        .id;
+    wait_until("the request reaching Mitte", || {
+        sender.store.transfer(&id).unwrap().is_some()
+    });
+    at_mitte.send_transfer(&id).unwrap();
+    assert_eq!(
+        sender.store.stock_level(&mitte_id, &coffee.id).unwrap(),
+        Quantity::pieces(10)
+    );
+
+    // Three arrive crushed: Altona takes seven in and sends three back, saying why.
+    wait_until("the goods reaching Altona", || {
+        receiver
+            .store
+            .transfer(&id)
+            .unwrap()
+            .is_some_and(|t| t.state == TransferState::Sent)
+    });
+    let refused = at_altona
+        .receive_transfer(
+            &id,
+            &[pos_backoffice::orders::ArrivalLine {
+                product: coffee.id.clone(),
+                accepted: String::new(),
+                refused: "3".to_owned(),
+                reason: "crushed boxes".to_owned(),
+            }],
+        )
+        .unwrap();
+    assert_eq!(refused.state, TransferState::ReturnSent);
+    assert_eq!(
+        receiver.store.stock_level(&altona_id, &coffee.id).unwrap(),
+        Quantity::pieces(7)
+    );
+
+    // Mitte learns what is coming back and why; its stock gets it only once booked in.
+    wait_until("the return reaching Mitte", || {
+        sender
+            .store
+            .transfer(&id)
+            .unwrap()
+            .is_some_and(|t| t.state == TransferState::ReturnSent)
+    });
+    let coming = sender.store.transfer(&id).unwrap().unwrap();
+    assert_eq!(
+        coming.lines[0].refusal_reason.as_deref(),
+        Some("crushed boxes")
+    );
+    assert_eq!(
+        sender.store.stock_level(&mitte_id, &coffee.id).unwrap(),
+        Quantity::pieces(10)
+    );
+    let booked = at_mitte.book_transfer_return(&id, &[]).unwrap();
+    assert_eq!(booked.state, TransferState::ReturnReceived);
+    assert_eq!(
+        sender.store.stock_level(&mitte_id, &coffee.id).unwrap(),
+        Quantity::pieces(13)
+    );
+    // Who booked what back in, and why it moved, is in Mitte's journal.
+    let journalled = sender
+        .store
+        .journal_events_since("transfer_return_received", started_day())
+        .unwrap();
+    assert_eq!(journalled.len(), 1);
+    assert_eq!(journalled[0].actor.as_str(), "marc");
+
+    // Both ends keep the same finished record; the fleet counts each store's own stock.
+    wait_until("the booking reaching Altona", || {
+        receiver
+            .store
+            .transfer(&id)
+            .unwrap()
+            .is_some_and(|t| t.state == TransferState::ReturnReceived)
+    });
+    assert_eq!(receiver.store.transfer(&id).unwrap().unwrap(), booked);
+    let product_id = coffee.id.to_string();
+    wait_until("the fleet's stock to count both sides", || {
+        fleet.stock(&mitte) == vec![(product_id.clone(), "13".to_owned())]
+            && fleet.stock(&altona) == vec![(product_id.clone(), "7".to_owned())]
+    });
+    sender.stop_sync();
+    receiver.stop_sync();
+}
+
+/// A time before anything of the test was journalled.
+fn started_day() -> pos_core::clock::Timestamp {
+    pos_core::clock::Timestamp::from_unix_ms(now().unix_ms() - 86_400_000)
 }

@@ -24,6 +24,7 @@ use pos_core::quantity::Quantity;
 use pos_core::transfer::Transfer;
 use pos_reports::{Period, ReportData, ReportError};
 use pos_store::inventory::{BatchLevel, ProductFilter, ProductListing};
+use pos_store::orders::TenantStore;
 use pos_store::read::{ExpiringBatch, LowStock, SaleSummary};
 use pos_store::{Store, StoreError};
 use time::Date;
@@ -100,6 +101,8 @@ pub trait Books {
     /// Transfers from or to `store`, unfinished ones first.
     fn transfers(&self, store: &StoreId, limit: u32) -> Result<Vec<Transfer>, StoreError>;
     fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError>;
+    /// The tenant's stores as the fleet sent them, by name (this one among them).
+    fn tenant_stores(&self) -> Result<Vec<TenantStore>, StoreError>;
     /// Journals `events` and applies them, all or nothing.
     fn record(
         &self,
@@ -275,6 +278,10 @@ impl Books for SharedStore {
 
     fn transfer(&self, id: &TransferId) -> Result<Option<Transfer>, StoreError> {
         self.borrow().transfer(id)
+    }
+
+    fn tenant_stores(&self) -> Result<Vec<TenantStore>, StoreError> {
+        self.borrow().tenant_stores()
     }
 
     fn record(

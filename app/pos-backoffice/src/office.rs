@@ -277,10 +277,13 @@ impl<B: Books> BackOffice<B> {
         self.count.clear();
     }
 
-    /// The signed-in person, if they hold `permission` and the store has it switched on.
+    /// The signed-in person, if they hold `permission` and both the tenant and the store have
+    /// it switched on. The tenant's switches are read at each action: the fleet may have
+    /// changed them since the back office opened.
     pub fn allow(&self, permission: &str) -> Result<UserId> {
         let actor = self.actor.as_ref().ok_or(BackOfficeError::SignedOut)?;
-        match authorize(&self.shop.features, actor, None, permission, self.now()) {
+        let features = self.books.tenant_features()?.combined(&self.shop.features);
+        match authorize(&features, actor, None, permission, self.now()) {
             Ok(_) => Ok(actor.user.clone()),
             Err(AccessError::FeatureDisabled { feature }) => {
                 Err(BackOfficeError::FeatureOff(feature))

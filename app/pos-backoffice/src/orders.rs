@@ -1,5 +1,6 @@
 //! Purchase orders, goods receipts against them, and transfers between stores in the back
-//! office.
+//! office: requested from another store picked by name, sent, received with part refused and
+//! sent back, and the return booked in.
 //!
 //! The rules are `pos-core`'s (`purchase` for orders and receipts, `transfer` for transfers,
 //! `stock::pick_first_expiry` for which lots leave); this module reads what was typed, asks
@@ -21,8 +22,9 @@ use pos_core::purchase::{
 };
 use pos_core::quantity::Quantity;
 use pos_core::stock::{Batch, pick_first_expiry};
-use pos_core::transfer::{SentLot, Transfer};
+use pos_core::transfer::{Arrival, SentLot, Transfer, TransferState};
 use pos_reports::{Cell, Column, ColumnKind, Table};
+use pos_store::orders::TenantStore;
 
 use crate::books::Books;
 use crate::export::{ExportFormat, ExportTarget};
@@ -370,17 +372,40 @@ impl<B: Books> BackOffice<B> {
         Ok((product, quantity))
     }
 
-    /// This store asks the store `from` (its id, as the fleet knows it, checked for typing
-    /// mistakes) for the `wanted` goods, one line per product. The fleet passes the request on.
+    /// The tenant's other stores, by name: the ones a transfer can ask. The fleet sends the
+    /// list down; a terminal that has not synced yet knows none.
+    pub fn other_stores(&self) -> Result<Vec<TenantStore>> {
+        self.allow(permission::STOCK_VIEW)?;
+        let ours = &self.shop().id;
+        Ok(self
+            .books()
+            .tenant_stores()?
+            .into_iter()
+            .filter(|store| &store.id != ours)
+            .collect())
+    }
+
+    /// This store asks the store `from`, one of [`BackOffice::other_stores`], for the
+    /// `wanted` goods, one line per product. The fleet passes the request on.
     pub fn request_transfer(
         &mut self,
-        from: &str,
+        from: Option<&StoreId>,
         wanted: &[(Product, Quantity)],
     ) -> Result<Transfer> {
         let by = self.allow(permission::TRANSFER)?;
+        let from = from.ok_or(pos_core::transfer::TransferError::NoStore)?;
+        if from == &self.shop().id {
+            return Err(pos_core::transfer::TransferError::SameStore(from.clone()).into());
+        }
+        if !self.other_stores()?.iter().any(|store| &store.id == from) {
+            return Err(BackOfficeError::Input(format!(
+                "store {from} is not one of the tenant's stores this terminal knows; \
+                 choose one from the list"
+            )));
+        }
         let transfer = Transfer::request(
             TransferId::new(self.new_id("tr")),
-            StoreId::new(from),
+            from.clone(),
             self.shop().id.clone(),
             wanted,
             self.now(),
@@ -443,10 +468,59 @@ impl<B: Books> BackOffice<B> {
         Ok(transfer)
     }
 
-    /// This store takes in a transfer sent to it: `counted` per product as typed (empty: as
-    /// sent). The stock comes in now, in the lots it was sent from; differences stay on the
-    /// transfer.
-    pub fn receive_transfer(
+    /// This store takes in a transfer sent to it, line by line as typed: what it accepts
+    /// (empty: what was sent, less what is refused) comes into its stock now, in the lots it
+    /// was sent from; what it refuses, with a reason, goes back to the sending store.
+    /// Differences stay on the transfer.
+    pub fn receive_transfer(&mut self, id: &TransferId, typed: &[ArrivalLine]) -> Result<Transfer> {
+        let by = self.allow(permission::TRANSFER)?;
+        let mut transfer = self.stored_transfer(id)?;
+        let mut arrivals = Vec::new();
+        for line in typed {
+            if [&line.accepted, &line.refused, &line.reason]
+                .iter()
+                .all(|text| text.trim().is_empty())
+            {
+                continue;
+            }
+            let product = self.transfer_product(&line.product)?;
+            let refused = match line.refused.trim() {
+                "" => Quantity::ZERO,
+                text => self.typed_quantity(text, &product)?,
+            };
+            let sent = transfer
+                .lines
+                .iter()
+                .find(|l| l.product == product.id)
+                .map_or(Quantity::ZERO, |l| l.sent_total());
+            let accepted = match line.accepted.trim() {
+                "" => (sent - refused).max(Quantity::ZERO),
+                text => self.typed_quantity(text, &product)?,
+            };
+            arrivals.push(Arrival {
+                product: product.id.clone(),
+                accepted,
+                refused,
+                reason: line.reason.clone(),
+            });
+        }
+        transfer.receive_with_returns(&self.shop().id, &arrivals, self.now())?;
+        let into = transfer.in_movements(&by, || MovementId::new(self.new_id("mv")));
+        let step = if transfer.state == TransferState::ReturnSent {
+            DomainEvent::TransferReturnSent(transfer.clone())
+        } else {
+            DomainEvent::TransferReceived(transfer.clone())
+        };
+        let mut events = vec![step];
+        events.extend(into.into_iter().map(DomainEvent::StockMoved));
+        self.record(&by, &events)?;
+        Ok(transfer)
+    }
+
+    /// This store books in what the other store refused and sent back: `counted` per product
+    /// as typed (empty: all that was refused). The stock comes back now, into the lots it
+    /// left from.
+    pub fn book_transfer_return(
         &mut self,
         id: &TransferId,
         counted: &[(ProductId, String)],
@@ -458,18 +532,32 @@ impl<B: Books> BackOffice<B> {
             if text.trim().is_empty() {
                 continue;
             }
-            let product = self.books().product(product_id)?.ok_or_else(|| {
-                BackOfficeError::Input(format!("product {product_id} is not in the catalogue"))
-            })?;
+            let product = self.transfer_product(product_id)?;
             quantities.push((product.id.clone(), self.typed_quantity(text, &product)?));
         }
-        transfer.receive(&self.shop().id, &quantities, self.now())?;
-        let into = transfer.in_movements(&by, || MovementId::new(self.new_id("mv")));
-        let mut events = vec![DomainEvent::TransferReceived(transfer.clone())];
-        events.extend(into.into_iter().map(DomainEvent::StockMoved));
+        transfer.book_return(&self.shop().id, &quantities, self.now())?;
+        let back = transfer.return_movements(&by, || MovementId::new(self.new_id("mv")));
+        let mut events = vec![DomainEvent::TransferReturnReceived(transfer.clone())];
+        events.extend(back.into_iter().map(DomainEvent::StockMoved));
         self.record(&by, &events)?;
         Ok(transfer)
     }
+
+    fn transfer_product(&self, id: &ProductId) -> Result<Product> {
+        self.books()
+            .product(id)?
+            .ok_or_else(|| BackOfficeError::Input(format!("product {id} is not in the catalogue")))
+    }
+}
+
+/// One line of a transfer as typed on arrival: how many are taken in, how many are refused
+/// and why (each may be empty).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArrivalLine {
+    pub product: ProductId,
+    pub accepted: String,
+    pub refused: String,
+    pub reason: String,
 }
 
 /// Bad orders and transfers are input mistakes, told as they are.

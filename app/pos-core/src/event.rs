@@ -174,6 +174,12 @@ pub enum DomainEvent {
     TransferCancelled(Transfer),
     /// The store asked turned the request down, with its reason; nothing was sent.
     TransferRefused(Transfer),
+    /// The receiving store took in part of what was sent (its stock came in by
+    /// `stock_moved`) and refused the rest, with a reason per line: it goes back.
+    TransferReturnSent(Transfer),
+    /// The sending store booked the refused goods back in (its stock came back by
+    /// `stock_moved`).
+    TransferReturnReceived(Transfer),
     /// The store's settings as they now are: details, currency, taxes, rounding, receipt
     /// text, discount limits and feature switches.
     StoreSettingsSaved(Store),
@@ -187,7 +193,9 @@ impl DomainEvent {
             | DomainEvent::TransferSent(t)
             | DomainEvent::TransferReceived(t)
             | DomainEvent::TransferCancelled(t)
-            | DomainEvent::TransferRefused(t) => Some(t),
+            | DomainEvent::TransferRefused(t)
+            | DomainEvent::TransferReturnSent(t)
+            | DomainEvent::TransferReturnReceived(t) => Some(t),
             _ => None,
         }
     }
@@ -224,6 +232,8 @@ impl DomainEvent {
             DomainEvent::TransferReceived(_) => "transfer_received",
             DomainEvent::TransferCancelled(_) => "transfer_cancelled",
             DomainEvent::TransferRefused(_) => "transfer_refused",
+            DomainEvent::TransferReturnSent(_) => "transfer_return_sent",
+            DomainEvent::TransferReturnReceived(_) => "transfer_return_received",
             DomainEvent::StoreSettingsSaved(_) => "store_settings_saved",
         }
     }

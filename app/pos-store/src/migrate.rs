@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "orders_and_transfers",
         sql: include_str!("../../../migrations/0004_orders_and_transfers.sql"),
     },
+    Migration {
+        version: 5,
+        name: "tenant_stores",
+        sql: include_str!("../../../migrations/0005_tenant_stores.sql"),
+    },
 ];
 
 /// The newest schema this software writes.

@@ -1,5 +1,6 @@
 //! Purchase orders, goods receipts and transfers between stores: how their events land in the
-//! read tables, and the back office's lists of them.
+//! read tables, and the back office's lists of them; and the tenant's stores a transfer can
+//! name, as the fleet sends them down.
 //!
 //! Each table keeps the whole record as its event last carried it. A goods receipt and a
 //! transfer also write the lots they carry into `batch`, so the expiring list knows a lot
@@ -46,7 +47,8 @@ impl Store {
     pub fn transfers(&self, store: &StoreId, limit: u32) -> Result<Vec<Transfer>> {
         self.records(
             "SELECT record FROM stock_transfer WHERE from_store = ?1 OR to_store = ?1 \
-             ORDER BY state IN ('received', 'cancelled', 'refused'), updated_ms DESC, id LIMIT ?2",
+             ORDER BY state IN ('received', 'cancelled', 'refused', 'return_received'), \
+             updated_ms DESC, id LIMIT ?2",
             params![store.as_str(), limit.min(LIST_ROWS_MAX)],
         )
     }
@@ -58,6 +60,20 @@ impl Store {
                 params![id.as_str()],
             )?
             .pop())
+    }
+
+    /// The tenant's stores the fleet sent down (this one among them), by name.
+    pub fn tenant_stores(&self) -> Result<Vec<TenantStore>> {
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT id, name FROM tenant_store ORDER BY name COLLATE NOCASE, id")?;
+        let rows = statement.query_map([], |row| {
+            Ok(TenantStore {
+                id: StoreId::new(row.get::<_, String>(0)?),
+                name: row.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     fn records<T: serde::de::DeserializeOwned>(
@@ -73,6 +89,27 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// A store of the tenant, as a transfer names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantStore {
+    pub id: StoreId,
+    pub name: String,
+}
+
+pub(crate) fn save_tenant_store(
+    transaction: &Transaction<'_>,
+    id: &StoreId,
+    name: &str,
+) -> Result<()> {
+    transaction
+        .prepare_cached(
+            "INSERT INTO tenant_store (id, name) VALUES (?1, ?2) \
+             ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+        )?
+        .execute(params![id.as_str(), name])?;
+    Ok(())
 }
 
 pub(crate) fn save_order(transaction: &Transaction<'_>, order: &PurchaseOrder) -> Result<()> {

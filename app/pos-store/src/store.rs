@@ -591,7 +591,9 @@ fn apply(transaction: &Transaction<'_>, event: &DomainEvent) -> Result<()> {
         | DomainEvent::TransferSent(transfer)
         | DomainEvent::TransferReceived(transfer)
         | DomainEvent::TransferCancelled(transfer)
-        | DomainEvent::TransferRefused(transfer) => {
+        | DomainEvent::TransferRefused(transfer)
+        | DomainEvent::TransferReturnSent(transfer)
+        | DomainEvent::TransferReturnReceived(transfer) => {
             crate::orders::save_transfer(transaction, transfer).map(|_| ())
         }
         DomainEvent::StoreSettingsSaved(shop) => {

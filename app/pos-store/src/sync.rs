@@ -49,8 +49,19 @@ pub struct Applied {
     pub transfers: u32,
     /// Goods receipts taken on another till of the store.
     pub goods_receipts: u32,
+    /// The tenant's feature switches, as the fleet operator set them.
+    pub tenant_features: u32,
+    /// Stores of the tenant, new or renamed.
+    pub stores: u32,
     /// Changes of a kind this version does not know, or for no record it can hold.
     pub skipped: u32,
+}
+
+impl Applied {
+    /// Whether the till must take up its shop's setup again: what the tenant allows changed.
+    pub fn changes_the_till(&self) -> bool {
+        self.tenant_features > 0
+    }
 }
 
 /// A scheduled price as the store keeps it.
@@ -271,7 +282,21 @@ fn apply_change(
                 applied.stock_movements += 1;
             }
         }
-        ChangeBody::Transfer { transfer, .. } | ChangeBody::TransferEnded { transfer, .. } => {
+        ChangeBody::TenantFeatures { features } => {
+            put_setting(
+                transaction,
+                crate::read::TENANT_FEATURES_SETTING,
+                &serde_json::to_string(features)?,
+            )?;
+            applied.tenant_features += 1;
+        }
+        ChangeBody::TenantStore { store } => {
+            crate::orders::save_tenant_store(transaction, &store.id, &store.name)?;
+            applied.stores += 1;
+        }
+        ChangeBody::Transfer { transfer, .. }
+        | ChangeBody::TransferEnded { transfer, .. }
+        | ChangeBody::TransferReturn { transfer, .. } => {
             if crate::orders::save_transfer(transaction, transfer)? {
                 applied.transfers += 1;
             }

@@ -1,11 +1,12 @@
 //! Sync against the real encrypted store: the journal read as the outbox in the wire's shape,
 //! and pages of changes pulled from the fleet applied with their cursor: products, scheduled
-//! prices, staff and PINs, settings, customers and points, other terminals' stock.
+//! prices, staff and PINs, settings, customers and points, other terminals' stock, the
+//! tenant's feature switches and its stores.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
-use pos_core::access::Role;
+use pos_core::access::{Features, Role};
 use pos_core::id::{CustomerId, DeviceId, EventId, MovementId, RoleId, StoreId, UserId};
 use pos_core::loyalty::{Customer, PointsMovement, PointsReason};
 use pos_core::money::{Currency, Money};
@@ -13,7 +14,7 @@ use pos_core::quantity::Quantity;
 use pos_core::stock::{MovementReason, StockMovement};
 use pos_store::sample::product;
 use pos_sync::hlc::HlcTime;
-use pos_sync::wire::{Change, ChangeBody, Scope, StaffMember};
+use pos_sync::wire::{Change, ChangeBody, Scope, StaffMember, TenantStore};
 use support::{at, open, sale};
 
 fn change(server_seq: u64, body: ChangeBody) -> Change {
@@ -371,4 +372,94 @@ fn people_pins_roles_and_the_loyalty_programme_from_other_tills_are_applied() {
     assert_eq!(store.pin_hash(&ben).unwrap(), None);
     // Nothing pulled went into the journal.
     assert_eq!(store.outbox_last_seq().unwrap(), 0);
+}
+
+#[test]
+fn the_tenants_switches_and_stores_from_the_fleet_replace_what_the_till_knew() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = open(dir.path());
+    assert_eq!(
+        store.tenant_features().unwrap(),
+        Features::all_enabled(),
+        "a tenant the fleet set nothing for allows everything"
+    );
+    let altona = TenantStore {
+        id: StoreId::new("str-altona"),
+        name: "Acme Altona".into(),
+    };
+    let applied = store
+        .apply_pulled(
+            &[
+                change(
+                    1,
+                    ChangeBody::TenantFeatures {
+                        features: Features::all_enabled().disable("loyalty"),
+                    },
+                ),
+                change(
+                    2,
+                    ChangeBody::TenantStore {
+                        store: altona.clone(),
+                    },
+                ),
+                change(
+                    3,
+                    ChangeBody::TenantStore {
+                        store: TenantStore {
+                            id: StoreId::new("S1"),
+                            name: "Acme Mitte".into(),
+                        },
+                    },
+                ),
+            ],
+            3,
+            at(4),
+        )
+        .unwrap();
+    assert_eq!((applied.tenant_features, applied.stores), (1, 2));
+    assert!(applied.changes_the_till());
+    assert!(store.tenant_features().unwrap().is_off("loyalty"));
+
+    // Switched on again and a store renamed: the newest wins.
+    let applied = store
+        .apply_pulled(
+            &[
+                change(
+                    4,
+                    ChangeBody::TenantFeatures {
+                        features: Features::all_enabled(),
+                    },
+                ),
+                change(
+                    5,
+                    ChangeBody::TenantStore {
+                        store: TenantStore {
+                            name: "Acme Altona (Ottensen)".into(),
+                            ..altona
+                        },
+                    },
+                ),
+            ],
+            5,
+            at(5),
+        )
+        .unwrap();
+    assert!(applied.changes_the_till());
+    assert_eq!(store.tenant_features().unwrap(), Features::all_enabled());
+    let names: Vec<(String, String)> = store
+        .tenant_stores()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id.to_string(), s.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("str-altona".to_owned(), "Acme Altona (Ottensen)".to_owned()),
+            ("S1".to_owned(), "Acme Mitte".to_owned()),
+        ]
+    );
+    // A page with nothing of the tenant's leaves the till as it is.
+    let applied = store.apply_pulled(&[], 5, at(6)).unwrap();
+    assert!(!applied.changes_the_till());
 }

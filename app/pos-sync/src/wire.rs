@@ -136,6 +136,8 @@ pub const KNOWN_EVENT_KINDS: &[&str] = &[
     "transfer_received",
     "transfer_cancelled",
     "transfer_refused",
+    "transfer_return_sent",
+    "transfer_return_received",
     "role_saved",
     "user_saved",
     "pin_reset",
@@ -320,6 +322,14 @@ pub struct StaffMember {
     pub active: bool,
 }
 
+/// A store of the tenant, as every terminal of the tenant knows it: where goods can be asked
+/// for or sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantStore {
+    pub id: StoreId,
+    pub name: String,
+}
+
 /// One change for a terminal's store, in the fleet's order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
@@ -347,6 +357,9 @@ const KNOWN_CHANGE_KINDS: &[&str] = &[
     "goods_received",
     "pin_reset",
     "loyalty_program",
+    "tenant_features",
+    "tenant_store",
+    "transfer_return",
 ];
 
 /// A change of a kind this version does not know (from a newer fleet) reads as
@@ -401,7 +414,7 @@ pub enum ChangeBody {
     LoyaltyProgram {
         program: LoyaltyProgram,
     },
-    /// A setting (store currency, feature switches, receipt header…) by key.
+    /// A setting (store name, currency, receipt header…) by key.
     Setting {
         scope: Scope,
         key: String,
@@ -438,6 +451,24 @@ pub enum ChangeBody {
     GoodsReceived {
         event_id: EventId,
         receipt: pos_core::purchase::GoodsReceipt,
+    },
+    /// A transfer whose receiving store refused part of it (`return_sent`), or whose sending
+    /// store booked the refused goods back in (`return_received`), routed like
+    /// [`ChangeBody::Transfer`]. A kind of its own for the same reason as
+    /// [`ChangeBody::TransferEnded`]: its states are new.
+    TransferReturn {
+        event_id: EventId,
+        transfer: pos_core::transfer::Transfer,
+    },
+    /// The feature switches the fleet operator set for the whole tenant: what every store
+    /// may switch on at most. Its own kind, not a [`ChangeBody::Setting`], so no setting a
+    /// tenant's owner may write can pass for it.
+    TenantFeatures {
+        features: pos_core::access::Features,
+    },
+    /// A store of the tenant, new or renamed: sent to every terminal of the tenant.
+    TenantStore {
+        store: TenantStore,
     },
     /// A kind of change from a newer fleet: skip it. Never sent.
     #[serde(skip_serializing)]
@@ -552,6 +583,35 @@ mod tests {
         ],"next_cursor":4,"more":false}"#;
         let response: PullResponse = decode(json).unwrap();
         assert_eq!(response.changes[0].body, ChangeBody::Unknown);
+    }
+
+    #[test]
+    fn the_tenants_switches_and_stores_travel_as_kinds_of_their_own() {
+        for body in [
+            ChangeBody::TenantFeatures {
+                features: pos_core::access::Features::all_enabled().disable("loyalty"),
+            },
+            ChangeBody::TenantStore {
+                store: TenantStore {
+                    id: StoreId::new("str-altona"),
+                    name: "Acme Altona".into(),
+                },
+            },
+        ] {
+            let change = Change {
+                server_seq: 9,
+                hlc: HlcTime::new(1, 0),
+                body,
+            };
+            let json = serde_json::to_string(&change).unwrap();
+            assert_eq!(serde_json::from_str::<Change>(&json).unwrap(), change);
+        }
+        let json = r#"{"server_seq":9,"hlc":{"wall_ms":1,"counter":0},
+            "body":{"type":"tenant_features","data":{"features":{"disabled":["loyalty"]}}}}"#;
+        let change: Change = serde_json::from_str(json).unwrap();
+        assert!(
+            matches!(change.body, ChangeBody::TenantFeatures { features } if features.is_off("loyalty"))
+        );
     }
 
     #[test]

@@ -332,6 +332,18 @@ pub fn start_till(
         )?),
         None => None,
     };
+    // What the tenant allows, changed by the fleet, holds from the till's next sale and on
+    // the back office's settings at once.
+    let (for_till, store, for_office) = (screen.clone(), opened.store.clone(), back_office.clone());
+    let device = DeviceId::new(&config.device);
+    let take_up_tenant = move || {
+        match crate::seed::shop_setup(&store.borrow(), device.clone()) {
+            Ok(setup) => for_till.update_shop(setup),
+            Err(error) => eprintln!("pos-terminal: the till keeps its switches: {error}"),
+        }
+        for_office.tenant_changed();
+    };
+    let mut tenant_changes_seen = 0_u64;
     let ticker = slint::Timer::default();
     let refresher = screen.clone();
     let status_bar = service.clone();
@@ -342,7 +354,12 @@ pub fn start_till(
         move || {
             refresher.refresh();
             if let Some(news) = &sync_news {
-                let now = news.snapshot().online;
+                let snapshot = news.snapshot();
+                if snapshot.tenant_changes != tenant_changes_seen {
+                    tenant_changes_seen = snapshot.tenant_changes;
+                    take_up_tenant();
+                }
+                let now = snapshot.online;
                 if online.swap(now, Ordering::Relaxed) != now {
                     refresher.set_online(now);
                 }

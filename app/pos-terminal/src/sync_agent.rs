@@ -120,6 +120,9 @@ pub struct SyncStatus {
     pub device: Option<DeviceId>,
     /// Sync stopped for a reason retrying cannot cure (revoked, another protocol): what to do.
     pub halted: Option<String>,
+    /// How many pulled pages changed what the tenant allows: the screen takes the new
+    /// switches up when this moves.
+    pub tenant_changes: u64,
 }
 
 /// A shared, always current [`SyncStatus`].
@@ -526,9 +529,13 @@ impl Worker {
                     changes,
                     next_cursor,
                 } => {
-                    self.store
+                    let applied = self
+                        .store
                         .apply_pulled(&changes, next_cursor, now())
                         .map_err(store_error)?;
+                    if applied.changes_the_till() {
+                        self.status.update(|s| s.tenant_changes += 1);
+                    }
                 }
                 Output::WaitUntil { at_ms } => {
                     if machine.is_caught_up() && machine.failures() == 0 {

@@ -3,9 +3,10 @@
 //! made from the reorder report in one step, one is sent and received in part with a lot and
 //! expiry, the stock and the expiring list follow, more than ordered needs confirming, a
 //! cancelled order takes nothing, and the order is exported for the vendor; a transfer of
-//! several products is requested line by line and cancelled, another store's request is
-//! refused with a reason or sent; a mistyped store id and a person without the permissions are
-//! refused with a message and change nothing.
+//! several products is requested line by line from a store picked by name and cancelled,
+//! another store's request is refused with a reason or sent; goods that arrive damaged are
+//! partly sent back with a reason and the sending store books the return in; a request to no
+//! store and a person without the permissions are refused with a message and change nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -14,14 +15,16 @@ use std::path::Path;
 
 use pos_core::access::Grant;
 use pos_core::event::DomainEvent;
-use pos_core::id::{ProductId, StoreId, TransferId, UserId};
+use pos_core::id::{EventId, ProductId, StoreId, TransferId, UserId};
 use pos_core::purchase::OrderState;
 use pos_core::quantity::Quantity;
-use pos_core::transfer::{Transfer, TransferState};
+use pos_core::transfer::{Arrival, SentLot, Transfer, TransferState};
 use pos_store::Store;
+use pos_sync::hlc::HlcTime;
+use pos_sync::wire::{Change, ChangeBody, TenantStore};
 use pos_ui::{Orders, Stock};
 use slint::{ComponentHandle, Model};
-use support::{BUTTER, COLA, Desk, MILK, OnScreen, monday, shop_id};
+use support::{BUTTER, COLA, Desk, MILK, MONDAY_10AM, OnScreen, monday, shop_id};
 
 /// The demo shop with the back office at its sign-in, `setup` done to the store first, in a
 /// window tall enough that every line of an order is on screen.
@@ -223,6 +226,31 @@ fn altona_asks_for_milk(store: &mut Store, id: &str, quantity: i64) {
         .unwrap();
 }
 
+/// The fleet has sent the tenant's stores down: this one, Altona and Ottensen.
+fn tenant_has_three_stores(store: &mut Store) {
+    let listed = |seq: u64, id: &str, name: &str| Change {
+        server_seq: seq,
+        hlc: HlcTime::new(MONDAY_10AM, 0),
+        body: ChangeBody::TenantStore {
+            store: TenantStore {
+                id: StoreId::new(id),
+                name: name.to_owned(),
+            },
+        },
+    };
+    store
+        .apply_pulled(
+            &[
+                listed(1, shop_id().as_str(), "Acme Mitte"),
+                listed(2, "str-altona", "Acme Altona"),
+                listed(3, "str-ottensen", "Acme Ottensen"),
+            ],
+            3,
+            monday(),
+        )
+        .unwrap();
+}
+
 fn open_transfers(office: &Desk) {
     office.tap("Stock");
     office.tap("Orders");
@@ -232,7 +260,7 @@ fn open_transfers(office: &Desk) {
 #[test]
 fn a_transfer_of_several_products_is_requested_line_by_line_and_cancelled_before_it_is_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let office = start(dir.path(), |_| {});
+    let office = start(dir.path(), tenant_has_three_stores);
     office.sign_in("Marc", "9999");
     open_transfers(&office);
     let before = office.journal_head();
@@ -266,22 +294,15 @@ fn a_transfer_of_several_products_is_requested_line_by_line_and_cancelled_before
         "the quantity of Whole milk 1 L must be more than zero, not 0"
     );
 
-    // A mistyped store id, and this store itself, are refused; nothing is recorded.
-    office.type_into("Ask store", "alt ona");
+    // The other stores are offered by name, this one left out; a request to none is refused
+    // and records nothing.
+    assert!(office.shows("Ask store Acme Altona") && office.shows("Ask store Acme Ottensen"));
+    assert!(!office.shows("Ask store Acme Mitte"));
     office.tap("Request transfer");
-    assert_eq!(
-        office.message(),
-        "“alt ona” is not a store id: type the other store's id as the fleet shows it, letters, digits and dashes only (for example str-4f2a9c01d3e5b677)"
-    );
-    office.type_into("Ask store", "berlin-mitte");
-    office.tap("Request transfer");
-    assert_eq!(
-        office.message(),
-        "a store cannot transfer goods to itself (berlin-mitte); choose another store"
-    );
+    assert_eq!(office.message(), "choose the store to ask for the goods");
     assert_eq!(office.journal_head(), before);
 
-    office.type_into("Ask store", " str-altona ");
+    office.tap("Ask store Acme Altona");
     office.tap("Request transfer");
     let transfers = office.store().transfers(&shop_id(), 10).unwrap();
     assert_eq!(transfers.len(), 1);
@@ -293,6 +314,18 @@ fn a_transfer_of_several_products_is_requested_line_by_line_and_cancelled_before
     assert_eq!(
         (transfer.from.as_str(), transfer.to.as_str()),
         ("str-altona", "berlin-mitte")
+    );
+    // The list and the open transfer name the store, not its id.
+    let row = office
+        .window
+        .global::<Orders>()
+        .get_transfers()
+        .row_data(0)
+        .unwrap();
+    assert_eq!(row.other, "Acme Altona");
+    assert_eq!(
+        office.window.global::<Orders>().get_transfer_route(),
+        "Acme Altona → Acme Mitte"
     );
     let lines: Vec<(&str, Quantity)> = transfer
         .lines
@@ -388,6 +421,7 @@ fn a_cashier_without_the_order_and_transfer_permissions_cannot_make_or_send_one_
     let dir = tempfile::tempdir().unwrap();
     let office = start(dir.path(), |store| {
         milk_runs_low(store);
+        tenant_has_three_stores(store);
         altona_asks_for_milk(store, "tr-altona-1", 12);
         // Anna's role lets her look at stock, nothing more in the back office.
         let mut cashier = store
@@ -419,7 +453,7 @@ fn a_cashier_without_the_order_and_transfer_permissions_cannot_make_or_send_one_
     );
 
     office.tap("Transfers");
-    office.type_into("Ask store", "str-altona");
+    office.tap("Ask store Acme Altona");
     office.type_into("Product to transfer", MILK);
     office.type_into("Quantity to transfer", "6");
     office.tap("Add line");
@@ -459,4 +493,165 @@ fn a_cashier_without_the_order_and_transfer_permissions_cannot_make_or_send_one_
             .state,
         TransferState::Requested
     );
+}
+
+/// Another store's transfer step as the fleet passes it on.
+fn pulled_step(store: &mut Store, seq: u64, body: ChangeBody) {
+    store
+        .apply_pulled(
+            &[Change {
+                server_seq: seq,
+                hlc: HlcTime::new(MONDAY_10AM, 0),
+                body,
+            }],
+            seq,
+            monday(),
+        )
+        .unwrap();
+}
+
+#[test]
+fn damaged_goods_are_sent_back_with_a_reason_and_the_sending_store_books_the_return_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let altona = StoreId::new("str-altona");
+    let office = start(dir.path(), |store| {
+        tenant_has_three_stores(store);
+        // Altona sent ten milk this store asked for.
+        let milk = store.product(&ProductId::new("milk")).unwrap().unwrap();
+        let mut arriving = Transfer::request(
+            TransferId::new("tr-in"),
+            altona.clone(),
+            shop_id(),
+            &[(milk, Quantity::pieces(10))],
+            monday(),
+            UserId::new("marc"),
+        )
+        .unwrap();
+        let lots = vec![SentLot {
+            batch: None,
+            quantity: Quantity::pieces(10),
+        }];
+        arriving
+            .send(&altona, vec![(ProductId::new("milk"), lots)], monday())
+            .unwrap();
+        pulled_step(
+            store,
+            4,
+            ChangeBody::Transfer {
+                event_id: EventId::new("ev-sent"),
+                transfer: arriving,
+            },
+        );
+        altona_asks_for_milk(store, "tr-out", 5);
+    });
+    office.sign_in("Marc", "9999");
+    open_transfers(&office);
+    let (before, milk_before) = (office.journal_head(), office.level("milk"));
+
+    // Three arrive crushed: sent back, but not without saying why.
+    office.tap("Open transfer tr-in");
+    office.type_into("Sent back", "3");
+    office.tap("Receive transfer");
+    assert_eq!(
+        office.message(),
+        "say why Whole milk 1 L is refused, so the sending store knows (for example: damaged, wrong goods)"
+    );
+    office.type_into("Sent back", "11");
+    office.type_into("Why sent back", "crushed boxes");
+    office.tap("Receive transfer");
+    assert_eq!(
+        office.message(),
+        "only 10 of Whole milk 1 L were sent, so no more than that can be refused, not 11"
+    );
+    assert_eq!(office.journal_head(), before, "nothing was recorded");
+    office.type_into("Sent back", "3");
+    office.tap("Receive transfer");
+    assert_eq!(
+        office.message(),
+        "transfer tr-in received, the rest sent back"
+    );
+    // The seven taken in are on the shelf; the three sent back never were.
+    assert_eq!(office.level("milk"), milk_before + Quantity::pieces(7));
+    assert_eq!(
+        office.kinds_since(before),
+        ["transfer_return_sent", "stock_moved"]
+    );
+    let received = office
+        .store()
+        .transfer(&TransferId::new("tr-in"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(received.state, TransferState::ReturnSent);
+    assert_eq!(received.lines[0].received, Some(Quantity::pieces(7)));
+    assert_eq!(received.lines[0].refused, Some(Quantity::pieces(3)));
+    assert_eq!(
+        office.window.global::<Orders>().get_transfer_note(),
+        "Sent back: 3 × Whole milk 1 L (crushed boxes). The sending store books them in when they arrive."
+    );
+    assert!(!office.shows("Receive transfer") && !office.shows("Book return in"));
+
+    // This store sends Altona five; Altona sends two back in the wrong size.
+    office.tap("Close transfer");
+    office.tap("Open transfer tr-out");
+    office.tap("Send transfer");
+    let after_sending = office.level("milk");
+    let mut returned = office
+        .store()
+        .transfer(&TransferId::new("tr-out"))
+        .unwrap()
+        .unwrap();
+    returned
+        .receive_with_returns(
+            &altona,
+            &[Arrival {
+                product: ProductId::new("milk"),
+                accepted: Quantity::pieces(3),
+                refused: Quantity::pieces(2),
+                reason: "wrong size".to_owned(),
+            }],
+            monday(),
+        )
+        .unwrap();
+    pulled_step(
+        &mut office.till.store.borrow_mut(),
+        5,
+        ChangeBody::TransferReturn {
+            event_id: EventId::new("ev-return"),
+            transfer: returned,
+        },
+    );
+    office.tap("Close transfer");
+    office.tap("Open transfer tr-out");
+    assert_eq!(
+        office.window.global::<Orders>().get_transfer_note(),
+        "Sent back: 2 × Whole milk 1 L (wrong size). Book them in when they arrive."
+    );
+    // One of the two came back: it goes back on the shelf, the other is kept as missing.
+    let head = office.journal_head();
+    office.type_into("Came back", "1");
+    office.tap("Book return in");
+    assert_eq!(office.message(), "transfer tr-out return booked in");
+    assert_eq!(office.level("milk"), after_sending + Quantity::pieces(1));
+    assert_eq!(
+        office.kinds_since(head),
+        ["transfer_return_received", "stock_moved"]
+    );
+    let booked = office
+        .store()
+        .transfer(&TransferId::new("tr-out"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(booked.state, TransferState::ReturnReceived);
+    assert_eq!(
+        booked.lines[0].return_difference(),
+        Some(Quantity::pieces(-1))
+    );
+    let row = office
+        .window
+        .global::<Orders>()
+        .get_transfer_lines()
+        .row_data(0)
+        .unwrap();
+    assert_eq!(row.refused, "2 (1 back)");
+    assert!(!office.shows("Book return in"));
 }

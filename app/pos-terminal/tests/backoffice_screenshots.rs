@@ -298,12 +298,36 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.shoot("stock-reorder");
     // Orders and transfers as a manager first finds them: the ids of new ones are ULIDs,
     // different at every run, so none is made here (the flow test makes them).
+    // The tenant's stores, as the fleet sends them down.
+    let listed = |seq: u64, id: &str, name: &str| pos_sync::wire::Change {
+        server_seq: seq,
+        hlc: pos_sync::hlc::HlcTime::new(MONDAY_10AM, 0),
+        body: pos_sync::wire::ChangeBody::TenantStore {
+            store: pos_sync::wire::TenantStore {
+                id: pos_core::id::StoreId::new(id),
+                name: name.to_owned(),
+            },
+        },
+    };
+    opened
+        .store
+        .borrow_mut()
+        .apply_pulled(
+            &[
+                listed(1, "berlin-mitte", "Corner Market Mitte"),
+                listed(2, "str-4f2a9c01d3e5b677", "Corner Market Altona"),
+                listed(3, "str-77c0e2a95b1d4f36", "Corner Market Ottensen"),
+            ],
+            3,
+            monday(),
+        )
+        .unwrap();
     shots.tap("Orders");
     shots.shoot("orders");
     shots.tap("Transfers");
     shots.shoot("transfers");
     // A request put together line by line, not made yet.
-    shots.type_into("Ask store", "str-4f2a9c01d3e5b677");
+    shots.tap("Ask store Corner Market Altona");
     for (code, quantity) in [("4006381333931", "12"), ("4008452011236", "6")] {
         shots.type_into("Product to transfer", code);
         shots.type_into("Quantity to transfer", quantity);
@@ -340,6 +364,59 @@ fn walk(dir: &Path, width: u32, height: u32) -> Vec<String> {
     shots.tap("Orders");
     shots.tap("Open transfer tr-altona-1");
     shots.shoot("transfer-incoming");
+    shots.tap("Close transfer");
+    // Goods from Altona arriving, two of them sent back as they came crushed.
+    let butter = opened
+        .store
+        .borrow()
+        .product_by_code("4008452011236")
+        .unwrap()
+        .unwrap();
+    let altona = pos_core::id::StoreId::new("str-4f2a9c01d3e5b677");
+    let mut arriving = pos_core::transfer::Transfer::request(
+        pos_core::id::TransferId::new("tr-altona-2"),
+        altona.clone(),
+        pos_core::id::StoreId::new("berlin-mitte"),
+        &[(butter.clone(), pos_core::quantity::Quantity::pieces(10))],
+        monday(),
+        UserId::new("marc"),
+    )
+    .unwrap();
+    arriving
+        .send(
+            &altona,
+            vec![(
+                butter.id,
+                vec![pos_core::transfer::SentLot {
+                    batch: None,
+                    quantity: pos_core::quantity::Quantity::pieces(10),
+                }],
+            )],
+            monday(),
+        )
+        .unwrap();
+    opened
+        .store
+        .borrow_mut()
+        .apply_pulled(
+            &[pos_sync::wire::Change {
+                server_seq: 4,
+                hlc: pos_sync::hlc::HlcTime::new(MONDAY_10AM, 0),
+                body: pos_sync::wire::ChangeBody::Transfer {
+                    event_id: pos_core::id::EventId::new("ev-altona-2"),
+                    transfer: arriving,
+                },
+            }],
+            4,
+            monday(),
+        )
+        .unwrap();
+    shots.tap("Stock");
+    shots.tap("Orders");
+    shots.tap("Open transfer tr-altona-2");
+    shots.type_into("Sent back", "2");
+    shots.type_into("Why sent back", "crushed boxes");
+    shots.shoot("transfer-receive");
     shots.tap("Close transfer");
     shots.tap("Purchase orders");
 

@@ -88,6 +88,10 @@ const MIGRATIONS: &[(i32, &str)] = &[
         8,
         include_str!("../migrations/postgres/0008_enrolment_retry.sql"),
     ),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_tenant_stores_and_features.sql"),
+    ),
 ];
 
 /// The advisory lock that two fleet processes starting at once take, so the schema is
@@ -954,7 +958,9 @@ fn take_in(
         | DomainEvent::TransferSent(transfer)
         | DomainEvent::TransferReceived(transfer)
         | DomainEvent::TransferCancelled(transfer)
-        | DomainEvent::TransferRefused(transfer) => {
+        | DomainEvent::TransferRefused(transfer)
+        | DomainEvent::TransferReturnSent(transfer)
+        | DomainEvent::TransferReturnReceived(transfer) => {
             // A step taken at one end is passed down to the store at the other end.
             let other = crate::storage::transfer_destination(transfer, &terminal.store);
             let known = match other {
@@ -1183,7 +1189,6 @@ impl FleetStorage for PostgresStorage {
         now: Timestamp,
     ) -> Result<(), StorageError> {
         let features_json = to_json(features)?;
-        let value = serde_json::to_value(features).map_err(json_err)?;
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, id, now)?;
             let updated = tx.execute(
@@ -1199,10 +1204,8 @@ impl FleetStorage for PostgresStorage {
                 None,
                 None,
                 stamp.hlc,
-                &ChangeBody::Setting {
-                    scope: Scope::Tenant,
-                    key: "features".into(),
-                    value: value.clone(),
+                &ChangeBody::TenantFeatures {
+                    features: features.clone(),
                 },
             )
         })
@@ -1242,6 +1245,14 @@ impl FleetStorage for PostgresStorage {
                     &store.time_zone,
                     &now.unix_ms(),
                 ],
+            )?;
+            publish(
+                tx,
+                tenant,
+                None,
+                None,
+                stamp.hlc,
+                &crate::storage::store_change(&store),
             )?;
             let scope = Scope::Store(store.id.clone());
             for (key, value) in [

@@ -128,6 +128,21 @@ CREATE INDEX login_failures_by_last ON login_failures (last_ms);
 ALTER TABLE enrolment_codes ADD COLUMN enrolment_key_hash TEXT;
 ALTER TABLE enrolment_codes ADD COLUMN terminal TEXT;
 "#,
+    r#"
+-- Version 7: the tenant's stores and feature switches travel down as changes of their own
+-- kinds (`tenant_store`, `tenant_features`). Tenants and stores made before are published
+-- once here, as they are now, so their terminals learn them too.
+INSERT INTO changes (tenant, store, origin_device, hlc_ms, hlc_counter, body)
+    SELECT tenant, NULL, NULL, created_at, 0,
+           json_object('type', 'tenant_store',
+                       'data', json_object('store', json_object('id', id, 'name', name)))
+    FROM stores ORDER BY created_at, id;
+INSERT INTO changes (tenant, store, origin_device, hlc_ms, hlc_counter, body)
+    SELECT id, NULL, NULL, created_at, 0,
+           json_object('type', 'tenant_features',
+                       'data', json_object('features', json(features)))
+    FROM tenants ORDER BY created_at, id;
+"#,
 ];
 
 pub const DATABASE_FILE: &str = "fleet.sqlite3";
@@ -818,7 +833,9 @@ fn take_in(
         | DomainEvent::TransferSent(transfer)
         | DomainEvent::TransferReceived(transfer)
         | DomainEvent::TransferCancelled(transfer)
-        | DomainEvent::TransferRefused(transfer) => {
+        | DomainEvent::TransferRefused(transfer)
+        | DomainEvent::TransferReturnSent(transfer)
+        | DomainEvent::TransferReturnReceived(transfer) => {
             // A step taken at one end is passed down to the store at the other end.
             let other = crate::storage::transfer_destination(transfer, &terminal.store);
             let known: Option<i64> = match other {
@@ -1112,17 +1129,14 @@ impl FleetStorage for SqliteStorage {
             return Err(StorageError::NotFound(format!("no tenant {id}")));
         }
         let stamp = fleet_stamp(&tx, clock, now)?;
-        let value = serde_json::to_value(features).map_err(json_err)?;
         publish(
             &tx,
             id,
             None,
             None,
             stamp.hlc,
-            &ChangeBody::Setting {
-                scope: Scope::Tenant,
-                key: "features".into(),
-                value,
+            &ChangeBody::TenantFeatures {
+                features: features.clone(),
             },
         )?;
         tx.commit().map_err(db)
@@ -1164,6 +1178,14 @@ impl FleetStorage for SqliteStorage {
         )
         .map_err(db)?;
         let stamp = fleet_stamp(&tx, clock, now)?;
+        publish(
+            &tx,
+            tenant,
+            None,
+            None,
+            stamp.hlc,
+            &crate::storage::store_change(&store),
+        )?;
         let scope = Scope::Store(store.id.clone());
         for (key, value) in [
             ("name", serde_json::json!(name)),
@@ -2048,6 +2070,55 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("schema version 99, newer than this fleet server")
+        );
+    }
+
+    #[test]
+    fn an_upgrade_publishes_the_stores_and_switches_of_tenants_made_before() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SqliteStorage::open(dir.path()).unwrap());
+        // A version-6 fleet's tenant with a switch off and a store, never sent down as such.
+        let conn = Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+        conn.execute_batch(
+            r#"INSERT INTO tenants (id, name, features, created_at)
+                   VALUES ('tnt-1', 'Acme', '{"disabled":["loyalty"]}', 1000);
+               INSERT INTO stores (id, tenant, name, currency, created_at)
+                   VALUES ('str-1', 'tnt-1', 'Acme Mitte', '"EUR"', 2000);
+               PRAGMA user_version = 6;"#,
+        )
+        .unwrap();
+        drop(conn);
+        let storage = SqliteStorage::open(dir.path()).unwrap();
+        let terminal = TerminalRecord {
+            id: DeviceId::new("term-1"),
+            tenant: TenantId::new("tnt-1"),
+            store: StoreId::new("str-1"),
+            name: "Till 1".into(),
+            enrolled_at: Timestamp::from_unix_ms(3_000),
+            revoked_at: None,
+            high_water_seq: 0,
+            relayed_by: None,
+        };
+        let bodies: Vec<ChangeBody> = storage
+            .pull(&terminal, 0, 100)
+            .unwrap()
+            .changes
+            .into_iter()
+            .map(|change| change.body)
+            .collect();
+        assert_eq!(
+            bodies,
+            [
+                ChangeBody::TenantStore {
+                    store: pos_sync::wire::TenantStore {
+                        id: StoreId::new("str-1"),
+                        name: "Acme Mitte".into(),
+                    },
+                },
+                ChangeBody::TenantFeatures {
+                    features: Features::all_enabled().disable("loyalty"),
+                },
+            ]
         );
     }
 

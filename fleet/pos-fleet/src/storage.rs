@@ -17,7 +17,7 @@ use pos_core::quantity::Quantity;
 use pos_core::sale::Sale;
 use pos_sync::ingest::BatchError;
 use pos_sync::wire::{
-    ChangeBody, JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope,
+    ChangeBody, JournalEntry, PullResponse, PushAck, PushBatch, RecordedBy, Scope, TenantStore,
 };
 use serde::{Deserialize, Serialize};
 use time::UtcOffset;
@@ -615,15 +615,30 @@ impl RecordKind {
     }
 }
 
+/// What every terminal of the tenant is sent of a store: its id and name, for the transfer
+/// screen's list of stores.
+pub fn store_change(store: &StoreRecord) -> ChangeBody {
+    ChangeBody::TenantStore {
+        store: TenantStore {
+            id: store.id.clone(),
+            name: store.name.clone(),
+        },
+    }
+}
+
 /// What the store at the other end is sent of a transfer step: the record as the step left
-/// it; a cancelled or refused request as a change kind of its own (`transfer_ended`), which a
-/// terminal that does not know those states skips instead of failing on them.
+/// it; a cancelled or refused request (`transfer_ended`) and a return (`transfer_return`) as
+/// change kinds of their own, which a terminal that does not know those states skips instead
+/// of failing on them.
 pub fn transfer_change(transfer: &pos_core::transfer::Transfer, event_id: EventId) -> ChangeBody {
     use pos_core::transfer::TransferState;
     let transfer = transfer.clone();
     match transfer.state {
         TransferState::Cancelled | TransferState::Refused => {
             ChangeBody::TransferEnded { event_id, transfer }
+        }
+        TransferState::ReturnSent | TransferState::ReturnReceived => {
+            ChangeBody::TransferReturn { event_id, transfer }
         }
         TransferState::Requested | TransferState::Sent | TransferState::Received => {
             ChangeBody::Transfer { event_id, transfer }

@@ -5,12 +5,13 @@
 
 mod common;
 
+use pos_core::access::Features;
 use pos_core::clock::Timestamp;
 use pos_core::id::{DeviceId, StoreId, TenantId};
 use pos_fleet::postgres::PostgresStorage;
 use pos_fleet::storage::{FleetStorage, TerminalRecord};
 use pos_sync::hlc::HlcTime;
-use pos_sync::wire::Scope;
+use pos_sync::wire::{ChangeBody, Scope, TenantStore};
 
 use common::Backend;
 
@@ -67,6 +68,57 @@ fn a_database_from_a_newer_server_is_refused_with_a_reason() {
 }
 
 #[test]
+fn an_upgrade_publishes_the_stores_and_switches_of_tenants_made_before() {
+    let Some((_schema, config)) = schema() else {
+        return;
+    };
+    drop(PostgresStorage::open_config(config.clone(), 2).unwrap());
+    // A version-8 fleet's tenant with a switch off and a store, never sent down as such.
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            r#"INSERT INTO tenants (id, name, features, created_at)
+                   VALUES ('tnt-1', 'Acme', '{"disabled":["loyalty"]}', 1000);
+               INSERT INTO stores (id, tenant, name, currency, created_at)
+                   VALUES ('str-1', 'tnt-1', 'Acme Mitte', '"EUR"', 2000);
+               DELETE FROM fleet_schema WHERE version = 9;"#,
+        )
+        .unwrap();
+    let storage = PostgresStorage::open_config(config, 2).unwrap();
+    let terminal = TerminalRecord {
+        id: DeviceId::new("term-1"),
+        tenant: TenantId::new("tnt-1"),
+        store: StoreId::new("str-1"),
+        name: "Till 1".into(),
+        enrolled_at: Timestamp::from_unix_ms(3_000),
+        revoked_at: None,
+        high_water_seq: 0,
+        relayed_by: None,
+    };
+    let bodies: Vec<ChangeBody> = storage
+        .pull(&terminal, 0, 100)
+        .unwrap()
+        .changes
+        .into_iter()
+        .map(|change| change.body)
+        .collect();
+    assert_eq!(
+        bodies,
+        [
+            ChangeBody::TenantStore {
+                store: TenantStore {
+                    id: StoreId::new("str-1"),
+                    name: "Acme Mitte".into(),
+                },
+            },
+            ChangeBody::TenantFeatures {
+                features: Features::all_enabled().disable("loyalty"),
+            },
+        ]
+    );
+}
+
+#[test]
 fn fleet_processes_started_at_once_migrate_the_schema_once_and_share_it() {
     let Some((_schema, config)) = schema() else {
         return;
@@ -84,7 +136,7 @@ fn fleet_processes_started_at_once_migrate_the_schema_once_and_share_it() {
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     let tenant = opened[0]
         .create_tenant("Acme", Timestamp::from_unix_ms(1_000))
         .unwrap();

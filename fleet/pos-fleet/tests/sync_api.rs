@@ -495,10 +495,12 @@ async fn pull_pages_through_the_fleets_changes_by_cursor(backend: Backend) {
         }
         assert!(pages < 20, "pull must end");
     }
-    // The store's name and currency, five products, one scheduled price.
+    // The store in the tenant's list, its name and currency, five products, one scheduled
+    // price.
     assert_eq!(
         kinds,
         [
+            "tenant_store",
             "setting",
             "setting",
             "product",
@@ -648,12 +650,23 @@ async fn tax_rates_staff_and_roles_reach_terminals_and_an_incomplete_record_chan
         .iter()
         .map(|c| c["body"]["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["setting", "setting", "tax_rate", "staff", "role"]);
-    let staff = &page["changes"][3]["body"]["data"]["member"];
+    assert_eq!(
+        kinds,
+        [
+            "tenant_store",
+            "setting",
+            "setting",
+            "tax_rate",
+            "staff",
+            "role"
+        ]
+    );
+    let staff = &page["changes"][4]["body"]["data"]["member"];
     assert_eq!(staff["role"], "cashier");
 }
 
-/// The bodies of the changes `device` pulls from the start, as JSON.
+/// The bodies of the changes `device` pulls from the start, as JSON, its store's settings and
+/// the tenant's list of stores left out.
 async fn pulled(fleet: &common::Fleet, device: &str, token: &str) -> Vec<Value> {
     let (status, page) = fleet
         .call(
@@ -669,7 +682,7 @@ async fn pulled(fleet: &common::Fleet, device: &str, token: &str) -> Vec<Value> 
         .unwrap()
         .iter()
         .map(|c| c["body"].clone())
-        .filter(|b| b["type"] != "setting")
+        .filter(|b| b["type"] != "setting" && b["type"] != "tenant_store")
         .collect()
 }
 

@@ -252,6 +252,17 @@ async fn a_bad_product_or_price_is_refused_with_the_reason(backend: Backend) {
 async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(backend: Backend) {
     let fleet = common::start(&backend).await;
     let acme = fleet.tenant("Acme").await;
+    // Another tenant's stores and switches are none of Acme's tills' business.
+    let bolt = fleet.tenant("Bolt").await;
+    let (status, _) = fleet
+        .call(
+            "PUT",
+            &format!("/api/v1/tenants/{}/features", bolt.id),
+            Some(&fleet.operator),
+            Some(json!({"disabled": ["transfers"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
     let (status, other) = fleet
         .call(
             "POST",
@@ -311,15 +322,21 @@ async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(bac
             Some(common::pull_body(till.device.as_str(), 0, 100)),
         )
         .await;
-    let settings: Vec<(String, serde_json::Value)> = page["changes"]
-        .as_array()
-        .unwrap()
+    let bodies_of = |kind: &str| -> Vec<serde_json::Value> {
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["body"]["type"] == kind)
+            .map(|c| c["body"]["data"].clone())
+            .collect()
+    };
+    let settings: Vec<(String, serde_json::Value)> = bodies_of("setting")
         .iter()
-        .filter(|c| c["body"]["type"] == "setting")
-        .map(|c| {
+        .map(|data| {
             (
-                c["body"]["data"]["key"].as_str().unwrap().to_owned(),
-                c["body"]["data"]["value"].clone(),
+                data["key"].as_str().unwrap().to_owned(),
+                data["value"].clone(),
             )
         })
         .collect();
@@ -328,8 +345,20 @@ async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(bac
         [
             ("name".to_owned(), json!("Acme Mitte")),
             ("currency".to_owned(), json!("EUR")),
-            ("features".to_owned(), json!({"disabled": ["loyalty"]})),
             ("receipt_footer".to_owned(), json!(["Danke!"])),
+        ]
+    );
+    // The switches travel as a kind of their own, which no setting can pass for.
+    assert_eq!(
+        bodies_of("tenant_features"),
+        [json!({"features": {"disabled": ["loyalty"]}})]
+    );
+    // Every store of the tenant, this one too, so a transfer can pick the other by name.
+    assert_eq!(
+        bodies_of("tenant_store"),
+        [
+            json!({"store": {"id": acme.store, "name": "Acme Mitte"}}),
+            json!({"store": {"id": other["id"], "name": "Acme Zürich"}}),
         ]
     );
 }

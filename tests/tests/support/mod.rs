@@ -537,6 +537,68 @@ impl Terminal {
     }
 }
 
+/// A terminal of `store` set up as a shop's own (its settings under the fleet's store id) with
+/// an administrator, Marc, syncing with `fleet`.
+pub fn set_up_till(
+    fleet: &Fleet,
+    device: &str,
+    tenant: &str,
+    store: &str,
+    limit: Duration,
+) -> Terminal {
+    let mut till = Terminal::open(device, store);
+    let setup = pos_service::complete::SetupState {
+        completed_at_ms: now().unix_ms(),
+        terminal_name: device.to_owned(),
+        device: device.to_owned(),
+        store_name: store.to_owned(),
+        time_zone: "UTC".to_owned(),
+        locale: "en".to_owned(),
+        fleet_url: fleet.base(),
+        enrolment: Some(pos_service::complete::Enrolment {
+            device: device.to_owned(),
+            tenant: tenant.to_owned(),
+            store: store.to_owned(),
+            token: String::new(),
+        }),
+        admin_user: "marc".to_owned(),
+    };
+    pos_terminal::seed::seed_set_up_shop(&mut till.store, now(), &setup).unwrap();
+    till.store
+        .save_user(
+            &pos_core::id::UserId::new("marc"),
+            "Marc",
+            &pos_core::id::RoleId::new("admin"),
+            Some(&pos_terminal::ports::hash_pin("9999").unwrap()),
+        )
+        .unwrap();
+    let started = now();
+    till.start_sync(quick_settings(
+        &fleet.base(),
+        device,
+        Some(fleet.enrolment_code(store)),
+    ));
+    till.wait_caught_up(limit, started);
+    till
+}
+
+/// The back office of `till`, on a connection of its own to the till's store, with Marc
+/// signed in.
+pub fn back_office(till: &Terminal) -> pos_backoffice::BackOffice<pos_backoffice::SharedStore> {
+    let store: pos_backoffice::SharedStore = std::rc::Rc::new(std::cell::RefCell::new(
+        Store::open(till.dir.path(), till.device.clone()).unwrap(),
+    ));
+    let mut office = pos_terminal::backoffice::back_office(store, &till.device, now).unwrap();
+    let admin = pos_core::access::Role::defaults()
+        .into_iter()
+        .find(|role| role.id.as_str() == "admin")
+        .unwrap();
+    office
+        .sign_in(pos_core::access::Actor::new("marc", "Marc", admin))
+        .unwrap();
+    office
+}
+
 /// Calls to any fleet server's API (a cloud fleet or a hub), with a session token.
 pub struct Api {
     pub base: String,

@@ -1,9 +1,10 @@
 //! The purchase orders and transfers page: orders and transfers copied into the `Orders`
 //! global, its callbacks turned into [`BackOffice`](crate::BackOffice) actions. A transfer
-//! request is put together here line by line and recorded whole when it is made.
+//! request is put together here line by line, to a store chosen from the tenant's others by
+//! name, and recorded whole when it is made.
 
 use pos_core::catalog::Product;
-use pos_core::id::{PurchaseOrderId, TransferId};
+use pos_core::id::{PurchaseOrderId, StoreId, TransferId};
 use pos_core::purchase::{OrderState, OverDelivery, PurchaseOrder};
 use pos_core::quantity::Quantity;
 use pos_core::transfer::{Transfer, TransferState};
@@ -12,10 +13,11 @@ use slint::{ComponentHandle, Model};
 use super::{BackOfficeScreen, model, quantity_text, text};
 use crate::books::Books;
 use crate::export::{Directory, ExportFormat};
-use crate::orders::DeliveryLine;
+use crate::orders::{ArrivalLine, DeliveryLine};
+use pos_store::orders::TenantStore;
 use pos_ui::{
-    AppWindow as Window, OrderLineRow, OrderRow, Orders, TransferDraftRow, TransferLineRow,
-    TransferRow,
+    AppWindow as Window, OrderLineRow, OrderRow, Orders, StoreChoice, TransferDraftRow,
+    TransferLineRow, TransferRow,
 };
 
 /// What the page remembers between callbacks.
@@ -27,6 +29,8 @@ pub(super) struct Shown {
     open_transfer: Option<Transfer>,
     /// The request being put together: each product once, with how many are asked for.
     transfer_draft: Vec<(Product, Quantity)>,
+    /// The tenant's other stores as listed, to ask one of them.
+    stores: Vec<StoreId>,
 }
 
 fn order_row(order: &PurchaseOrder) -> OrderRow {
@@ -59,6 +63,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         o.on_request(self.on(Self::request_transfer));
         o.on_send_transfer(self.on(Self::send_transfer));
         o.on_receive_transfer(self.on(Self::receive_transfer));
+        o.on_book_return(self.on(Self::book_return));
         o.on_cancel_transfer(self.on(Self::cancel_transfer));
         o.on_refuse_transfer(self.on(Self::refuse_transfer));
         o.on_close_transfer(self.on(|s| s.show_open_transfer(None)));
@@ -73,6 +78,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     /// The page opened from the navigation, with fresh lists.
     pub(super) fn show_orders(&self) {
         self.refresh_orders();
+        self.refresh_stores();
         self.refresh_transfers();
         self.show_transfer_draft();
     }
@@ -322,9 +328,57 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     // ---- Transfers --------------------------------------------------------------------------
 
+    /// The tenant's other stores to ask, the one chosen kept when it is still there.
+    fn refresh_stores(&self) {
+        let listed = self.inner.borrow().office.other_stores();
+        match listed {
+            Ok(stores) => {
+                let chosen = self.chosen_store();
+                let rows = stores
+                    .iter()
+                    .map(|store| StoreChoice {
+                        name: text(store.name.clone()),
+                    })
+                    .collect();
+                let position = chosen
+                    .and_then(|id| stores.iter().position(|store| store.id == id))
+                    .and_then(|i| i32::try_from(i).ok())
+                    .unwrap_or(-1);
+                self.inner.borrow_mut().shown.orders.stores =
+                    stores.into_iter().map(|store| store.id).collect();
+                self.with_window(|w| {
+                    let o = w.global::<Orders>();
+                    o.set_stores(model(rows));
+                    o.set_chosen_store(position);
+                });
+            }
+            Err(error) => self.problem(&error),
+        }
+    }
+
+    /// The store chosen to ask, if any.
+    fn chosen_store(&self) -> Option<StoreId> {
+        let index = self
+            .window
+            .upgrade()
+            .and_then(|w| usize::try_from(w.global::<Orders>().get_chosen_store()).ok())?;
+        self.inner.borrow().shown.orders.stores.get(index).cloned()
+    }
+
+    /// The tenant's stores, to name them; none when they cannot be read (ids are shown).
+    fn tenant_stores(&self) -> Vec<TenantStore> {
+        self.inner
+            .borrow()
+            .office
+            .books()
+            .tenant_stores()
+            .unwrap_or_default()
+    }
+
     fn refresh_transfers(&self) {
         let listed = self.inner.borrow().office.transfers();
         let ours = self.inner.borrow().office.shop().id.clone();
+        let stores = self.tenant_stores();
         match listed {
             Ok(transfers) => {
                 let rows = transfers
@@ -332,7 +386,7 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                     .map(|t| TransferRow {
                         id: text(t.id.as_str()),
                         direction: text(if t.to == ours { "in" } else { "out" }),
-                        other: text(t.other_store(&ours).as_str()),
+                        other: text(store_name(&stores, t.other_store(&ours))),
                         state: text(t.state.code()),
                         lines: text(t.lines.len().to_string()),
                     })
@@ -347,6 +401,14 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
 
     fn show_open_transfer(&self, transfer: Option<&Transfer>) {
         let ours = self.inner.borrow().office.shop().id.clone();
+        let stores = self.tenant_stores();
+        let route = transfer.map(|t| {
+            format!(
+                "{} → {}",
+                store_name(&stores, &t.from),
+                store_name(&stores, &t.to)
+            )
+        });
         self.with_window(|w| {
             let o = w.global::<Orders>();
             o.set_transfer_open(transfer.is_some());
@@ -355,12 +417,8 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                 return;
             };
             o.set_transfer_title(text(format!("{} · {}", transfer.id, transfer.state.code())));
-            o.set_transfer_route(text(format!("{} → {}", transfer.from, transfer.to)));
-            o.set_transfer_note(text(match (&transfer.state, &transfer.reason) {
-                (TransferState::Refused, Some(reason)) => format!("Refused: {reason}"),
-                (TransferState::Cancelled, _) => "Cancelled by the store that asked".to_owned(),
-                _ => String::new(),
-            }));
+            o.set_transfer_route(text(route.unwrap_or_default()));
+            o.set_transfer_note(text(transfer_note(transfer, &ours)));
             // What this store may do depends on which end it is; whether this person may is
             // checked when they try, and the refusal says why.
             let open = transfer.state == TransferState::Requested;
@@ -369,6 +427,9 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             o.set_can_cancel_transfer(open && transfer.to == ours);
             o.set_can_receive_transfer(
                 transfer.state == TransferState::Sent && transfer.to == ours,
+            );
+            o.set_can_book_return(
+                transfer.state == TransferState::ReturnSent && transfer.from == ours,
             );
             o.set_refusal(text(""));
             o.set_transfer_lines(model(
@@ -381,8 +442,18 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
                         requested: text(quantity_text(line.requested)),
                         sent: text(quantity_text(line.sent_total())),
                         received: text(line.received.map(quantity_text).unwrap_or_default()),
+                        refused: text(match (line.refused, line.returned) {
+                            (None, _) => String::new(),
+                            (Some(refused), None) => quantity_text(refused),
+                            (Some(refused), Some(back)) => {
+                                format!("{} ({} back)", quantity_text(refused), quantity_text(back))
+                            }
+                        }),
                         difference: text(line.difference().map(quantity_text).unwrap_or_default()),
-                        counted: text(""),
+                        accepted: text(""),
+                        refused_now: text(""),
+                        reason: text(""),
+                        returned: text(""),
                     })
                     .collect(),
             ));
@@ -478,15 +549,11 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
     }
 
     fn request_transfer(&self) {
-        let Some(window) = self.window.upgrade() else {
-            return;
-        };
-        let o = window.global::<Orders>();
-        let from = o.get_from_store().to_string();
+        let from = self.chosen_store();
         let requested = {
             let mut inner = self.inner.borrow_mut();
             let draft = inner.shown.orders.transfer_draft.clone();
-            inner.office.request_transfer(&from, &draft)
+            inner.office.request_transfer(from.as_ref(), &draft)
         };
         if requested.is_ok() {
             self.inner.borrow_mut().shown.orders.transfer_draft.clear();
@@ -542,17 +609,91 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
             return;
         };
         let rows = window.global::<Orders>().get_transfer_lines();
-        let counted: Vec<(pos_core::id::ProductId, String)> = transfer
+        let typed: Vec<ArrivalLine> = transfer
             .lines
             .iter()
             .zip(rows.iter())
-            .map(|(line, row)| (line.product.clone(), row.counted.to_string()))
+            .map(|(line, row)| ArrivalLine {
+                product: line.product.clone(),
+                accepted: row.accepted.to_string(),
+                refused: row.refused_now.to_string(),
+                reason: row.reason.to_string(),
+            })
             .collect();
         let received = self
             .inner
             .borrow_mut()
             .office
-            .receive_transfer(&transfer.id, &counted);
-        self.transfer_done(received, "received");
+            .receive_transfer(&transfer.id, &typed);
+        let what = match &received {
+            Ok(t) if t.state == TransferState::ReturnSent => "received, the rest sent back",
+            _ => "received",
+        };
+        self.transfer_done(received, what);
+    }
+
+    fn book_return(&self) {
+        let Some(window) = self.window.upgrade() else {
+            return;
+        };
+        let Some(transfer) = self.inner.borrow().shown.orders.open_transfer.clone() else {
+            return;
+        };
+        let rows = window.global::<Orders>().get_transfer_lines();
+        let counted: Vec<(pos_core::id::ProductId, String)> = transfer
+            .lines
+            .iter()
+            .zip(rows.iter())
+            .filter(|(line, _)| line.refused.is_some())
+            .map(|(line, row)| (line.product.clone(), row.returned.to_string()))
+            .collect();
+        let booked = self
+            .inner
+            .borrow_mut()
+            .office
+            .book_transfer_return(&transfer.id, &counted);
+        self.transfer_done(booked, "return booked in");
+    }
+}
+
+/// A store's name as people know it, or its id when the fleet has not sent it.
+fn store_name(stores: &[TenantStore], id: &StoreId) -> String {
+    stores
+        .iter()
+        .find(|store| &store.id == id)
+        .map_or_else(|| id.to_string(), |store| store.name.clone())
+}
+
+/// What the open transfer's page says beside its lines: why it ended, or what was sent back
+/// and why and who books it in.
+fn transfer_note(transfer: &Transfer, ours: &StoreId) -> String {
+    let sent_back = || {
+        transfer
+            .lines
+            .iter()
+            .filter_map(|line| {
+                let refused = line.refused?;
+                let reason = line.refusal_reason.as_deref().unwrap_or_default();
+                Some(format!(
+                    "{} × {} ({reason})",
+                    quantity_text(refused),
+                    line.name
+                ))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (&transfer.state, &transfer.reason) {
+        (TransferState::Refused, Some(reason)) => format!("Refused: {reason}"),
+        (TransferState::Cancelled, _) => "Cancelled by the store that asked".to_owned(),
+        (TransferState::ReturnSent, _) if &transfer.from == ours => {
+            format!("Sent back: {}. Book them in when they arrive.", sent_back())
+        }
+        (TransferState::ReturnSent, _) => format!(
+            "Sent back: {}. The sending store books them in when they arrive.",
+            sent_back()
+        ),
+        (TransferState::ReturnReceived, _) => format!("Sent back and booked in: {}.", sent_back()),
+        _ => String::new(),
     }
 }

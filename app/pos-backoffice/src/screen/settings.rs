@@ -395,6 +395,28 @@ impl<B: Books + 'static> BackOfficeScreen<B> {
         }
     }
 
+    /// The fleet changed what the tenant allows: the switches on screen follow at once (one
+    /// the tenant switched off shows off and locked), keeping the store's own unsaved choices
+    /// for the others. Nothing to do while nobody who may see the settings is signed in.
+    pub fn tenant_changed(&self) {
+        let read = self.inner.borrow().office.feature_switches();
+        let Ok(mut switches) = read else {
+            return;
+        };
+        let rows = {
+            let mut inner = self.inner.borrow_mut();
+            let shown = &mut inner.shown.settings.switches;
+            for switch in switches.iter_mut().filter(|s| !s.off_by_tenant) {
+                if let Some(before) = shown.iter().find(|b| b.feature == switch.feature) {
+                    switch.on = before.on;
+                }
+            }
+            *shown = switches;
+            shown.iter().map(feature_row).collect()
+        };
+        self.with_window(|w| w.global::<Settings>().set_features(model(rows)));
+    }
+
     /// Shows what the terminal found when it put saved hardware settings to use (whether the
     /// printer answers), in the words of `message`.
     pub fn hardware_checked(&self, message: &str, tone: Tone) {
