@@ -10,7 +10,7 @@
 #[macro_use]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pos_backoffice::{BackOffice, BackOfficeError, SharedStore};
 use pos_core::id::StoreId;
@@ -25,15 +25,9 @@ backend_tests!(
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < LIMIT,
-            "{what} did not happen within {LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until `done`, at most [`LIMIT`].
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    support::eventually(LIMIT, what, done);
 }
 
 fn the_tenants_switches_reach_its_terminals_and_narrow_what_they_offer(backend: Backend) {
@@ -80,7 +74,7 @@ fn the_tenants_switches_reach_its_terminals_and_narrow_what_they_offer(backend: 
     assert_eq!(refunds_switch(&office), (false, true));
     let refused = office.transfer_line(&coffee.sku.to_string(), "1");
     assert!(
-        matches!(&refused, Err(BackOfficeError::FeatureOff(f)) if f == "inventory.transfer"),
+        matches!(&refused, Err(BackOfficeError::FeatureOffByTenant(f)) if f == "inventory.transfer"),
         "{refused:?}"
     );
 
@@ -110,15 +104,7 @@ fn a_transfer_asks_another_store_of_the_tenant_by_name(backend: Backend) {
     let fleet = Fleet::start_on(fleet_dir.path(), &backend);
     let (tenant, mitte) = fleet.tenant("Acme");
     let (_, rival) = fleet.tenant("Rival");
-    let altona = fleet.ok(
-        "POST",
-        &format!("/api/v1/tenants/{tenant}/stores"),
-        &fleet.operator,
-        Some(json!({"name": "Acme Altona", "currency": "EUR"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let altona = fleet.add_store(&tenant, "Acme Altona");
     let coffee = product(1);
     fleet.save_product(&tenant, &coffee);
     let mut till = set_up_till(&fleet, "T-ALTONA", &tenant, &altona, LIMIT);
@@ -134,15 +120,7 @@ fn a_transfer_asks_another_store_of_the_tenant_by_name(backend: Backend) {
     assert_eq!(others, [(mitte.clone(), "Acme Mitte".to_owned())]);
 
     // A store opened later reaches the list too.
-    let ottensen = fleet.ok(
-        "POST",
-        &format!("/api/v1/tenants/{tenant}/stores"),
-        &fleet.operator,
-        Some(json!({"name": "Acme Ottensen", "currency": "EUR"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let ottensen = fleet.add_store(&tenant, "Acme Ottensen");
     wait_until("the new store reaching the till", || {
         office.other_stores().unwrap().len() == 2
     });

@@ -14,7 +14,7 @@
 #[macro_use]
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pos_core::event::DomainEvent;
 use pos_core::id::{BatchId, GoodsReceiptId, MovementId, ProductId, StoreId, TransferId, UserId};
@@ -23,7 +23,6 @@ use pos_core::quantity::Quantity;
 use pos_core::stock::{Batch, pick_first_expiry};
 use pos_core::transfer::{SentLot, Transfer, TransferState};
 use pos_store::sample::product;
-use serde_json::json;
 use support::{Backend, Fleet, Terminal, back_office, now, quick_settings, set_up_till};
 
 backend_tests!(
@@ -34,30 +33,16 @@ backend_tests!(
 
 const LIMIT: Duration = Duration::from_secs(30);
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < LIMIT,
-            "{what} did not happen within {LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+/// Waits until `done`, at most [`LIMIT`].
+fn wait_until(what: &str, done: impl FnMut() -> bool) {
+    support::eventually(LIMIT, what, done);
 }
 
 fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot(backend: Backend) {
     let fleet_dir = tempfile::tempdir().unwrap();
     let fleet = Fleet::start_on(fleet_dir.path(), &backend);
     let (tenant, mitte) = fleet.tenant("Acme");
-    let altona = fleet.ok(
-        "POST",
-        &format!("/api/v1/tenants/{tenant}/stores"),
-        &fleet.operator,
-        Some(json!({"name": "Acme Altona", "currency": "EUR"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let altona = fleet.add_store(&tenant, "Acme Altona");
     let coffee = product(1);
     fleet.save_product(&tenant, &coffee);
 
@@ -280,15 +265,7 @@ fn goods_refused_on_arrival_travel_back_and_the_sending_store_books_them_in(back
     let fleet_dir = tempfile::tempdir().unwrap();
     let fleet = Fleet::start_on(fleet_dir.path(), &backend);
     let (tenant, mitte) = fleet.tenant("Acme");
-    let altona = fleet.ok(
-        "POST",
-        &format!("/api/v1/tenants/{tenant}/stores"),
-        &fleet.operator,
-        Some(json!({"name": "Acme Altona", "currency": "EUR"})),
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let altona = fleet.add_store(&tenant, "Acme Altona");
     let coffee = product(1);
     fleet.save_product(&tenant, &coffee);
     let mut sender = set_up_till(&fleet, "T-MITTE", &tenant, &mitte, LIMIT);

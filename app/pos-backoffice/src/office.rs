@@ -92,8 +92,12 @@ pub enum BackOfficeError {
         role: String,
         permission: String,
     },
-    #[error("this is switched off for the store ({0})")]
+    #[error("this is switched off for the store ({0}); a manager can switch it on in Settings")]
     FeatureOff(String),
+    #[error(
+        "this is switched off for every store of the business ({0}); only the fleet's operator can switch it on"
+    )]
+    FeatureOffByTenant(String),
     #[error("{0}")]
     Form(#[from] FormError),
     #[error("{0}")]
@@ -282,9 +286,13 @@ impl<B: Books> BackOffice<B> {
     /// changed them since the back office opened.
     pub fn allow(&self, permission: &str) -> Result<UserId> {
         let actor = self.actor.as_ref().ok_or(BackOfficeError::SignedOut)?;
-        let features = self.books.tenant_features()?.combined(&self.shop.features);
+        let tenant = self.books.tenant_features()?;
+        let features = tenant.combined(&self.shop.features);
         match authorize(&features, actor, None, permission, self.now()) {
             Ok(_) => Ok(actor.user.clone()),
+            Err(AccessError::FeatureDisabled { feature }) if tenant.is_off(&feature) => {
+                Err(BackOfficeError::FeatureOffByTenant(feature))
+            }
             Err(AccessError::FeatureDisabled { feature }) => {
                 Err(BackOfficeError::FeatureOff(feature))
             }

@@ -364,13 +364,19 @@ impl Fleet {
             Some(json!({"name": name})),
         );
         let tenant = tenant["id"].as_str().unwrap().to_owned();
+        let store = self.add_store(&tenant, &format!("{name} Mitte"));
+        (tenant, store)
+    }
+
+    /// Another store of `tenant`, in EUR; returns its id.
+    pub fn add_store(&self, tenant: &str, name: &str) -> String {
         let store = self.ok(
             "POST",
             &format!("/api/v1/tenants/{tenant}/stores"),
             &self.operator,
-            Some(json!({"name": format!("{name} Mitte"), "currency": "EUR"})),
+            Some(json!({"name": name, "currency": "EUR"})),
         );
-        (tenant, store["id"].as_str().unwrap().to_owned())
+        store["id"].as_str().unwrap().to_owned()
     }
 
     pub fn enrolment_code(&self, store: &str) -> String {
@@ -559,6 +565,7 @@ pub fn set_up_till(
             device: device.to_owned(),
             tenant: tenant.to_owned(),
             store: store.to_owned(),
+            store_name: None,
             token: String::new(),
         }),
         admin_user: "marc".to_owned(),
