@@ -10,10 +10,7 @@
 //! JSON line `{"addr", "code", "tenant", "store"}` once it serves, then answers commands on
 //! standard input, one JSON line each, until standard input closes:
 //! - `sales`: the store's sales as the fleet holds them;
-//! - `terminals`: the store's terminals as `[id, name]` pairs;
-//! - `upload PATH`: uploads the bundle at `PATH`, as an operator would; its record;
-//! - `rollout BUNDLE`: rolls the uploaded bundle out to the whole tenant in one stage;
-//! - `updates`: the store's terminals' update state (version, slot, last feedback).
+//! - `terminals`: the store's terminals as `[id, name]` pairs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]
@@ -68,29 +65,9 @@ fn main() {
     writeln!(out, "{ready}").unwrap();
     out.flush().unwrap();
     for line in std::io::stdin().lock().lines() {
-        let line = line.unwrap();
-        let (command, argument) = line.trim().split_once(' ').unwrap_or((line.trim(), ""));
-        let answer = match command {
+        let answer = match line.unwrap().trim() {
             "sales" => json!(fleet.sales(&store)),
             "terminals" => json!(fleet.terminals(&store)),
-            "upload" => fleet.upload_bundle(&std::fs::read(argument).unwrap()),
-            "rollout" => fleet.ok(
-                "POST",
-                &format!("/api/v1/tenants/{tenant}/rollouts"),
-                &fleet.operator,
-                Some(json!({
-                    "bundle": argument,
-                    "target": "tenant",
-                    "stages": [100],
-                    "failure_threshold_percent": 100,
-                })),
-            ),
-            "updates" => fleet.ok(
-                "GET",
-                &format!("/api/v1/stores/{store}/updates"),
-                &fleet.operator,
-                None,
-            ),
             other => json!({"error": format!("unknown command {other:?}")}),
         };
         writeln!(out, "{answer}").unwrap();

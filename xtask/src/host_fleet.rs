@@ -119,29 +119,6 @@ impl HostFleet {
             .collect())
     }
 
-    /// Uploads the bundle at `path` as the operator; returns the fleet's id for it.
-    pub fn upload(&mut self, path: &Path) -> Result<String> {
-        let record = self.ask(&format!("upload {}", path.display()))?;
-        record["id"]
-            .as_str()
-            .map(str::to_owned)
-            .with_context(|| format!("the fleet did not take the bundle: {record}"))
-    }
-
-    /// Rolls the bundle `id` out to every terminal of the tenant at once.
-    pub fn roll_out(&mut self, id: &str) -> Result<()> {
-        let rollout = self.ask(&format!("rollout {id}"))?;
-        if rollout["id"].is_null() {
-            bail!("the fleet did not start the rollout: {rollout}");
-        }
-        Ok(())
-    }
-
-    /// The store's terminals' update state, as the fleet's API gives it.
-    pub fn updates(&mut self) -> Result<Value> {
-        self.ask("updates")
-    }
-
     /// The store's terminals as `(id, name)`.
     pub fn terminals(&mut self) -> Result<Vec<(String, String)>> {
         let terminals = self.ask("terminals")?;

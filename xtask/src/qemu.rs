@@ -1099,6 +1099,12 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
             let mut till = sell_through_the_till(suite, &mut machine)?;
             till.setup = setup;
             till.to_fleet = Some(wait_for_sale_in_fleet(fleet, FIRST_RECEIPT, SALE_TOTAL)?);
+            let terminals = fleet.terminals()?;
+            if terminals.len() != 1 || terminals[0].1 != "Till 1" {
+                bail!(
+                    "the fleet on the host lists {terminals:?}, not the one box set up as Till 1"
+                );
+            }
             cut_power_during_a_sale(suite, machine)?;
             Some(till)
         }

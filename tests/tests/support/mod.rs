@@ -328,23 +328,6 @@ impl Fleet {
         value
     }
 
-    /// Uploads a bundle as the operator; the fleet's record of it.
-    pub fn upload_bundle(&self, bundle: &[u8]) -> Value {
-        let url = format!("{}/api/v1/bundles", self.base());
-        let request = self
-            .client
-            .post(url)
-            .bearer_auth(&self.operator)
-            .body(bundle.to_vec());
-        self.client_runtime.block_on(async {
-            let response = request.send().await.unwrap();
-            let status = response.status();
-            let body: Value = response.json().await.unwrap();
-            assert!(status.is_success(), "uploading a bundle: {status} {body}");
-            body
-        })
-    }
-
     pub fn login(&self, email: &str, password: &str) -> String {
         let body = self.ok(
             "POST",
