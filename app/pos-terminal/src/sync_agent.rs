@@ -138,7 +138,15 @@ impl SyncStatusHandle {
     }
 
     fn update(&self, change: impl FnOnce(&mut SyncStatus)) {
-        change(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let mut status = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = (status.last_error.clone(), status.halted.clone());
+        change(&mut status);
+        // Each new trouble once in the log, for the technician who exports it.
+        for (was, now) in [(&before.0, &status.last_error), (&before.1, &status.halted)] {
+            if let Some(now) = now.as_ref().filter(|now| was.as_ref() != Some(*now)) {
+                eprintln!("pos-terminal: sync: {now}");
+            }
+        }
     }
 }
 
