@@ -151,14 +151,23 @@ impl FleetClient {
             Request::Pull(pull) => ("pull", serde_json::to_vec(pull)),
         };
         let body = body.unwrap_or_default();
-        let response = self
-            .client
-            .post(format!("{}/sync/v1/{path}", self.base_url))
-            .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await?;
+        let post = |body: Vec<u8>| {
+            self.client
+                .post(format!("{}/sync/v1/{path}", self.base_url))
+                .bearer_auth(&self.token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body)
+                .send()
+        };
+        let response = match post(body.clone()).await {
+            // Sent on a kept-alive connection that the fleet, or a router on the way, had
+            // already closed: once more at once, on a new connection, rather than after the
+            // backoff. Pushes and pulls are idempotent.
+            Err(error) if error.is_request() && !error.is_connect() && !error.is_timeout() => {
+                post(body).await?
+            }
+            answered => answered?,
+        };
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
         if !(200..300).contains(&status) {
