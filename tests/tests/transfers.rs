@@ -38,6 +38,35 @@ fn wait_until(what: &str, done: impl FnMut() -> bool) {
     support::eventually(LIMIT, what, done);
 }
 
+/// A supplier's delivery of 20 of `product` to `store`, in `lot` if given, taken in by `by`:
+/// the goods receipt and its stock movements, journalled on `till`.
+fn deliver_twenty(
+    till: &mut Terminal,
+    store: &StoreId,
+    product: &ProductId,
+    lot: Option<Batch>,
+    reference: Option<&str>,
+    by: &str,
+) {
+    let receipt = GoodsReceipt {
+        id: GoodsReceiptId::new("gr-1"),
+        store: store.clone(),
+        order: None,
+        reference: reference.map(str::to_owned),
+        lines: vec![ReceivedLine {
+            product: product.clone(),
+            quantity: Quantity::pieces(20),
+            batch: lot,
+            movement: MovementId::new("mv-in-1"),
+        }],
+        at: now(),
+        by: UserId::new(by),
+    };
+    let mut events = vec![DomainEvent::GoodsReceived(receipt.clone())];
+    events.extend(receipt.movements().into_iter().map(DomainEvent::StockMoved));
+    till.store.record(&UserId::new(by), now(), &events).unwrap();
+}
+
 fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot(backend: Backend) {
     let fleet_dir = tempfile::tempdir().unwrap();
     let fleet = Fleet::start_on(fleet_dir.path(), &backend);
@@ -71,26 +100,14 @@ fn stock_requested_by_one_store_leaves_the_other_and_arrives_by_lot(backend: Bac
         lot: "C-2207".to_owned(),
         expiry: Some(time::macros::date!(2027 - 01 - 31)),
     };
-    let receipt = GoodsReceipt {
-        id: GoodsReceiptId::new("gr-1"),
-        store: mitte_id.clone(),
-        order: None,
-        reference: Some("LS-1".to_owned()),
-        lines: vec![ReceivedLine {
-            product: coffee.id.clone(),
-            quantity: Quantity::pieces(20),
-            batch: Some(lot.clone()),
-            movement: MovementId::new("mv-in-1"),
-        }],
-        at: now(),
-        by: UserId::new("mia"),
-    };
-    let mut events = vec![DomainEvent::GoodsReceived(receipt.clone())];
-    events.extend(receipt.movements().into_iter().map(DomainEvent::StockMoved));
-    sender
-        .store
-        .record(&UserId::new("mia"), now(), &events)
-        .unwrap();
+    deliver_twenty(
+        &mut sender,
+        &mitte_id,
+        &coffee.id,
+        Some(lot.clone()),
+        Some("LS-1"),
+        "mia",
+    );
 
     // Altona asks Mitte for 5; the request reaches Mitte's till.
     let id = TransferId::new("tr-1");
@@ -275,26 +292,7 @@ fn goods_refused_on_arrival_travel_back_and_the_sending_store_books_them_in(back
     let mut at_altona = back_office(&receiver);
 
     // Mitte has 20 on the shelf.
-    let receipt = GoodsReceipt {
-        id: GoodsReceiptId::new("gr-1"),
-        store: mitte_id.clone(),
-        order: None,
-        reference: None,
-        lines: vec![ReceivedLine {
-            product: coffee.id.clone(),
-            quantity: Quantity::pieces(20),
-            batch: None,
-            movement: MovementId::new("mv-in-1"),
-        }],
-        at: now(),
-        by: UserId::new("marc"),
-    };
-    let mut events = vec![DomainEvent::GoodsReceived(receipt.clone())];
-    events.extend(receipt.movements().into_iter().map(DomainEvent::StockMoved));
-    sender
-        .store
-        .record(&UserId::new("marc"), now(), &events)
-        .unwrap();
+    deliver_twenty(&mut sender, &mitte_id, &coffee.id, None, None, "marc");
 
     // Altona asks Mitte, picked by name, for 10; Mitte sends them.
     let mitte_listed = at_altona.other_stores().unwrap();
