@@ -150,23 +150,24 @@ impl FleetClient {
             Request::Push(batch) => ("push", serde_json::to_vec(batch)),
             Request::Pull(pull) => ("pull", serde_json::to_vec(pull)),
         };
-        let body = body.unwrap_or_default();
-        let post = |body: Vec<u8>| {
-            self.client
-                .post(format!("{}/sync/v1/{path}", self.base_url))
-                .bearer_auth(&self.token)
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body)
-                .send()
-        };
-        let response = match post(body.clone()).await {
+        let post = self
+            .client
+            .post(format!("{}/sync/v1/{path}", self.base_url))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.unwrap_or_default());
+        // The body is shared, not copied: a bytes body clones by reference.
+        let again = post.try_clone();
+        let response = match (post.send().await, again) {
             // Sent on a kept-alive connection that the fleet, or a router on the way, had
             // already closed: once more at once, on a new connection, rather than after the
             // backoff. Pushes and pulls are idempotent.
-            Err(error) if error.is_request() && !error.is_connect() && !error.is_timeout() => {
-                post(body).await?
+            (Err(error), Some(again))
+                if error.is_request() && !error.is_connect() && !error.is_timeout() =>
+            {
+                again.send().await?
             }
-            answered => answered?,
+            (answered, _) => answered?,
         };
         let status = response.status().as_u16();
         let bytes = response.bytes().await?;
