@@ -20,7 +20,6 @@ pub struct HostFleet {
     pub addr: SocketAddr,
     /// A one-time enrolment code for the store.
     pub code: String,
-    pub store: String,
 }
 
 impl HostFleet {
@@ -57,13 +56,14 @@ impl HostFleet {
         let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
             bail!("the host's fleet has no pipes");
         };
+        // Made before its first answer, so that a fleet that answers nothing sensible is
+        // stopped on the way out.
         let mut fleet = HostFleet {
             child,
             stdin,
             stdout: BufReader::new(stdout),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             code: String::new(),
-            store: String::new(),
         };
         let ready = fleet.read_answer()?;
         let field = |name: &str| {
@@ -74,7 +74,6 @@ impl HostFleet {
         };
         fleet.addr = field("addr")?.parse()?;
         fleet.code = field("code")?;
-        fleet.store = field("store")?;
         eprintln!(
             "the host's fleet serves on {} (its log: {})",
             fleet.addr,
