@@ -472,7 +472,10 @@ impl Agent {
                         deployment,
                     }
                 } else {
-                    let reason = format!("the new version did not start; still running {version}");
+                    let reason = format!(
+                        "{} did not start; the box went back to the other slot",
+                        deployment.version
+                    );
                     rolled_back(&deployment, &version, &reason, out);
                     P::Idle
                 }
