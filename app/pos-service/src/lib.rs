@@ -42,5 +42,5 @@ pub use setup_screen::{Background, SetupScreen, SetupSettings};
 /// The permission that opens the service screen.
 pub const SERVICE_PERMISSION: &str = "service.open";
 
-/// The version of this build, as the service screen and the status bar show it.
+/// The version of this build: what the service screen shows where no system version is known.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -24,7 +24,7 @@ use crate::logs::{self, LogSource};
 use crate::maintenance::{self, RESET_PERMISSION, SlotControl};
 use crate::network_settings::{self, NETWORK_PERMISSION, NetworkForm};
 use crate::setup_screen::Background;
-use crate::{SERVICE_PERMISSION, VERSION, network};
+use crate::{SERVICE_PERMISSION, network};
 
 /// The printer and the drawer, as the terminal's printer service drives them.
 pub trait ServiceHardware {
@@ -60,6 +60,9 @@ pub struct ServiceSettings {
     /// Files exported, redacted, with the log.
     pub config_files: Vec<PathBuf>,
     pub clock: fn() -> Timestamp,
+    /// The installed software's version, as the fleet knows it (`VERSION_ID` of the system's
+    /// os-release on the appliance, which an update changes; [`crate::VERSION`] elsewhere).
+    pub software_version: String,
 }
 
 struct Inner {
@@ -304,7 +307,7 @@ impl ServiceScreen {
         let info = TestPageInfo {
             store: settings.store_name.clone(),
             terminal: settings.terminal.clone(),
-            software_version: VERSION.to_owned(),
+            software_version: settings.software_version.clone(),
             printed_at: format!(
                 "{:04}-{:02}-{:02} {:02}:{:02} UTC",
                 now.year(),
@@ -477,7 +480,7 @@ impl ServiceScreen {
     fn read_slots(&self) -> UpdateStatus {
         let status = match self.inner.settings.slots.status() {
             Ok((booted, slots)) => UpdateStatus {
-                installed_version: VERSION.to_owned(),
+                installed_version: self.inner.settings.software_version.clone(),
                 booted_slot: booted,
                 slots,
                 state: self.inner.agent.borrow().clone().unwrap_or_else(|| {
@@ -493,7 +496,7 @@ impl ServiceScreen {
                     format!("Slot-Status unbekannt: {error}"),
                 );
                 UpdateStatus {
-                    installed_version: VERSION.to_owned(),
+                    installed_version: self.inner.settings.software_version.clone(),
                     booted_slot: None,
                     slots: Vec::new(),
                     state: match self.inner.agent.borrow().as_deref() {

@@ -177,6 +177,7 @@ fn service_screen(window: &AppWindow, dir: &std::path::Path, locale: &str) -> Se
             log: Box::new(FileLog(log)),
             config_files: Vec::new(),
             clock: || Timestamp::from_unix_ms(MONDAY_10AM),
+            software_version: pos_service::VERSION.to_owned(),
         },
     )
 }

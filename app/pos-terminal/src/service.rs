@@ -278,6 +278,10 @@ pub fn service_settings(
         log: Box::new(pos_service::logs::JournalLog::default()),
         config_files: exported_config_files(data),
         clock: pos_ui::system_now,
+        software_version: crate::update_agent::running_version(config.update.as_ref().map_or(
+            Path::new(crate::update_agent::OS_RELEASE_DEFAULT),
+            |update| update.os_release.as_path(),
+        )),
     })
 }
 
