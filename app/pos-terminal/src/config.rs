@@ -43,6 +43,7 @@
 //! controller_id = "term-5c1e…"
 //! token_file = "/data/pos/fleet-token"
 //! window = "02:00-05:00"
+//! idle_before_restart_s = 30  # how long the till must be idle before it restarts into one
 //! [[barcodes.embedded]]      # scale labels; the defaults read 02, 20 (price), 21-29 (weight)
 //! prefix = "22"
 //! kind = "weight"

@@ -11,7 +11,7 @@
 //! - the till counts as busy (no restart) while a cart has lines, a payment is being taken,
 //!   a refund or exchange is open, an approval is awaited or the drawer is being counted,
 //!   until the screen has reported at all, and until it has been idle for
-//!   [`IDLE_BEFORE_RESTART`];
+//!   [`IDLE_BEFORE_RESTART`] (or `idle_before_restart_s`);
 //! - only a role allowed [`POSTPONE_PERMISSION`] (a manager, who also closes the day) puts a
 //!   restart off;
 //! - a USB bundle is installed only with the import's record, and is removed from the import
@@ -71,6 +71,9 @@ pub struct RawUpdate {
     pub os_release: Option<PathBuf>,
     /// "system" (the default) or a D-Bus address.
     pub bus: Option<String>,
+    /// Seconds the till must have been idle before it restarts into an update (30 when not
+    /// set; 5 to 3600).
+    pub idle_before_restart_s: Option<u64>,
 }
 
 /// The checked `[update]` settings.
@@ -82,6 +85,7 @@ pub struct UpdateSettings {
     pub os_release: PathBuf,
     /// `None` is the system bus.
     pub bus_address: Option<String>,
+    pub idle_before_restart: Duration,
 }
 
 /// Where the fleet's device API is and who this terminal is to it.
@@ -121,6 +125,7 @@ impl Default for UpdateSettings {
             imports: PathBuf::from(IMPORTS_DIR_DEFAULT),
             os_release: PathBuf::from(OS_RELEASE_DEFAULT),
             bus_address: None,
+            idle_before_restart: IDLE_BEFORE_RESTART,
         }
     }
 }
@@ -175,6 +180,15 @@ impl UpdateSettings {
                 ));
             }
         };
+        let idle_before_restart = match raw.idle_before_restart_s {
+            None => IDLE_BEFORE_RESTART,
+            Some(seconds @ 5..=3600) => Duration::from_secs(seconds),
+            Some(other) => {
+                return Err(format!(
+                    "update idle_before_restart_s = {other}: use 5 to 3600 seconds, like idle_before_restart_s = 30"
+                ));
+            }
+        };
         Ok(UpdateSettings {
             fleet,
             window,
@@ -185,6 +199,7 @@ impl UpdateSettings {
                 .os_release
                 .unwrap_or_else(|| PathBuf::from(OS_RELEASE_DEFAULT)),
             bus_address,
+            idle_before_restart,
         })
     }
 }
@@ -388,17 +403,18 @@ struct Shared {
     idle_since: Mutex<Option<std::time::Instant>>,
     shift_closed: AtomicBool,
     status: Mutex<UpdateStatus>,
+    idle_before_restart: Duration,
 }
 
 impl Shared {
-    /// Busy unless the screen has reported the till idle for [`IDLE_BEFORE_RESTART`].
+    /// Busy unless the screen has reported the till idle for `idle_before_restart`.
     fn till_busy(&self, now: std::time::Instant) -> bool {
         let idle_since = *self
             .idle_since
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.busy.load(Ordering::SeqCst)
-            || idle_since.is_none_or(|since| now.duration_since(since) < IDLE_BEFORE_RESTART)
+            || idle_since.is_none_or(|since| now.duration_since(since) < self.idle_before_restart)
     }
 
     fn status(&self) -> MutexGuard<'_, UpdateStatus> {
@@ -854,6 +870,7 @@ pub fn spawn(
         busy: AtomicBool::new(true),
         idle_since: Mutex::new(None),
         shift_closed: AtomicBool::new(false),
+        idle_before_restart: settings.idle_before_restart,
         status: Mutex::new(UpdateStatus {
             installed_version: running_version(&settings.os_release),
             stage: UpdateStage::Idle,
@@ -1110,6 +1127,9 @@ mod tests {
         assert_eq!(usb_only.fleet, None);
         assert_eq!(usb_only.imports, PathBuf::from(IMPORTS_DIR_DEFAULT));
         assert_eq!(usb_only.bus_address, None);
+        assert_eq!(usb_only.idle_before_restart, IDLE_BEFORE_RESTART);
+        let patient = UpdateSettings::from_raw(raw("idle_before_restart_s = 120")).unwrap();
+        assert_eq!(patient.idle_before_restart, Duration::from_secs(120));
         let fleet = UpdateSettings::from_raw(raw(
             "fleet = \"https://fleet.example.com\"\ntenant = \"t1\"\ncontroller_id = \"term-1\"\ntoken_file = \"/data/pos/fleet-token\"\n",
         ))
@@ -1130,6 +1150,7 @@ mod tests {
             ),
             ("window = \"2-5\"", "\"02:00-05:00\""),
             ("bus = \"session\"", "\"system\" or a D-Bus address"),
+            ("idle_before_restart_s = 1", "5 to 3600 seconds"),
         ];
         for (text, hint) in cases {
             let error = UpdateSettings::from_raw(raw(text)).unwrap_err();
@@ -1210,6 +1231,7 @@ mod tests {
                 busy: AtomicBool::new(true),
                 idle_since: Mutex::new(None),
                 shift_closed: AtomicBool::new(false),
+                idle_before_restart: IDLE_BEFORE_RESTART,
                 status: Mutex::new(UpdateStatus {
                     installed_version: "1.4.0".into(),
                     stage: UpdateStage::Idle,
@@ -1255,6 +1277,7 @@ mod tests {
                 busy: AtomicBool::new(true),
                 idle_since: Mutex::new(None),
                 shift_closed: AtomicBool::new(false),
+                idle_before_restart: IDLE_BEFORE_RESTART,
                 status: Mutex::new(UpdateStatus {
                     installed_version: "1.4.0".into(),
                     stage: UpdateStage::Idle,
