@@ -5,7 +5,9 @@
 //! root filesystem, which carries `pos-install.target` and `install-to-disk`
 //! (`image/rootfs`): its own GRUB (`image/installer/grub.cfg`) starts that target instead of
 //! the terminal, with none of the terminal's state mounted. The image itself rides on a third
-//! partition with its SHA-256. Owns the stick's layout; `image` owns the disk's.
+//! partition with its block map (`bmaptool create`: the mapped ranges and a SHA-256 of each),
+//! which tells the installer what to write and how to check it. Owns the stick's layout;
+//! `image` owns the disk's.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -82,7 +84,8 @@ pub struct InstallerSpec<'a> {
 pub struct BuiltInstaller {
     pub stick: PathBuf,
     pub stick_bytes: u64,
-    pub image_sha256: String,
+    /// The image's data: what the installer writes and reads back.
+    pub mapped_bytes: u64,
 }
 
 /// Builds the installer stick of `spec`.
@@ -110,9 +113,9 @@ pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
     let disk_layout = image::partitions();
     let slot_a = image::partition(&disk_layout, "root-a")?;
     let root = spec.work.join("root.ext4");
-    extract(spec.image, slot_a, &root)?;
+    image::extract_partition(spec.image, slot_a, &root)?;
 
-    // The payload: the image, its checksum and its version.
+    // The payload: the image, its block map and its version.
     let payload_dir = spec.work.join("payload");
     std::fs::create_dir_all(&payload_dir)?;
     let carried = payload_dir.join(IMAGE_NAME);
@@ -122,11 +125,14 @@ pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
             .arg(spec.image)
             .arg(&carried),
     )?;
-    let image_sha256 = sha256_of(&carried)?;
-    std::fs::write(
-        payload_dir.join(format!("{IMAGE_NAME}.sha256")),
-        format!("{image_sha256}  {IMAGE_NAME}\n"),
+    let bmap = carried.with_extension("bmap");
+    run_quiet(
+        Command::new("bmaptool")
+            .args(["create", "-o"])
+            .arg(&bmap)
+            .arg(&carried),
     )?;
+    let mapped_bytes = mapped_bytes(&std::fs::read_to_string(&bmap)?)?;
     std::fs::write(payload_dir.join("version"), format!("{}\n", spec.version))?;
     let payload = spec.work.join("payload.ext4");
     let payload_mib = image::partition(&layout, PAYLOAD_LABEL)?.size_mib;
@@ -162,43 +168,26 @@ pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
     Ok(BuiltInstaller {
         stick: spec.out.to_path_buf(),
         stick_bytes: std::fs::metadata(spec.out)?.len(),
-        image_sha256,
+        mapped_bytes,
     })
 }
 
-/// Copies one partition of `disk` into its own file, sparse.
-fn extract(disk: &Path, partition: &Partition, out: &Path) -> Result<()> {
-    run_quiet(
-        Command::new("dd")
-            .arg(format!("if={}", disk.display()))
-            .arg(format!("of={}", out.display()))
-            .arg("bs=1M")
-            .arg(format!("skip={}", partition.start_mib))
-            .arg(format!("count={}", partition.size_mib))
-            .arg("conv=sparse")
-            .arg("status=none"),
-    )
-    .with_context(|| format!("copying partition {} out of the image", partition.name))
-}
-
-/// The SHA-256 of a file, as `sha256sum` prints it.
-pub fn sha256_of(file: &Path) -> Result<String> {
-    let output = Command::new("sha256sum")
-        .arg(file)
-        .output()
-        .context("could not start sha256sum")?;
-    if !output.status.success() {
-        bail!(
-            "sha256sum {}: {}",
-            file.display(),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .next()
-        .map(str::to_owned)
-        .context("sha256sum printed nothing")
+/// The bytes a block map lists as data (`<MappedBlocksCount>` blocks of `<BlockSize>`).
+fn mapped_bytes(bmap: &str) -> Result<u64> {
+    let field = |name: &str| -> Result<u64> {
+        let open = format!("<{name}>");
+        // The last one: bmaptool's leading comment names the elements too.
+        let value = bmap
+            .rsplit_once(&open)
+            .and_then(|(_, rest)| rest.split_once(&format!("</{name}>")))
+            .with_context(|| format!("the block map has no {open}"))?
+            .0;
+        value
+            .trim()
+            .parse()
+            .with_context(|| format!("the block map's {open} is {value:?}"))
+    };
+    Ok(field("MappedBlocksCount")? * field("BlockSize")?)
 }
 
 #[cfg(test)]
@@ -215,6 +204,15 @@ mod tests {
         assert!(payload.size_mib * MIB > image_bytes + 32 * MIB);
         // GRUB starts the root filesystem as gpt2, as the product's slot A.
         assert_eq!(layout[1].size_mib, image::SLOT_MIB);
+    }
+
+    #[test]
+    fn the_block_map_tells_how_much_the_installer_writes() {
+        let bmap = "<bmap version=\"2.0\">\n<!-- copies <MappedBlocksCount> blocks instead -->\n    <ImageSize> 8388608 </ImageSize>\n    \
+                    <BlockSize> 4096 </BlockSize>\n    <BlocksCount> 2048 </BlocksCount>\n    \
+                    <MappedBlocksCount> 261 </MappedBlocksCount>\n</bmap>\n";
+        assert_eq!(mapped_bytes(bmap).unwrap(), 261 * 4096);
+        assert!(mapped_bytes("<bmap></bmap>").is_err());
     }
 
     #[test]
