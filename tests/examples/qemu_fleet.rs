@@ -10,7 +10,11 @@
 //! JSON line `{"addr", "code", "tenant", "store"}` once it serves, then answers commands on
 //! standard input, one JSON line each, until standard input closes:
 //! - `sales`: the store's sales as the fleet holds them;
-//! - `terminals`: the store's terminals as `[id, name]` pairs.
+//! - `terminals`: the store's terminals as `[id, name]` pairs;
+//! - `roll-out PATH`: uploads the bundle file at `PATH` as the operator and rolls it out to the
+//!   whole tenant in one stage; the rollout, or `{"error"}` when the fleet refused either;
+//! - `updates`: the store's terminals as the update service sees them (installed version,
+//!   slots, the last action's status and feedback).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]
@@ -65,12 +69,46 @@ fn main() {
     writeln!(out, "{ready}").unwrap();
     out.flush().unwrap();
     for line in std::io::stdin().lock().lines() {
-        let answer = match line.unwrap().trim() {
-            "sales" => json!(fleet.sales(&store)),
-            "terminals" => json!(fleet.terminals(&store)),
-            other => json!({"error": format!("unknown command {other:?}")}),
+        let line = line.unwrap();
+        let answer = match line.trim().split_once(' ') {
+            None if line.trim() == "sales" => json!(fleet.sales(&store)),
+            None if line.trim() == "terminals" => json!(fleet.terminals(&store)),
+            None if line.trim() == "updates" => answer(fleet.call(
+                "GET",
+                &format!("/api/v1/stores/{store}/updates"),
+                &fleet.operator,
+                None,
+            )),
+            Some(("roll-out", path)) => roll_out(&fleet, &tenant, std::path::Path::new(path)),
+            _ => json!({"error": format!("unknown command {line:?}")}),
         };
         writeln!(out, "{answer}").unwrap();
         out.flush().unwrap();
     }
+}
+
+/// The fleet's answer, or `{"error"}` with its status when it refused.
+fn answer((status, body): (u16, serde_json::Value)) -> serde_json::Value {
+    if (200..300).contains(&status) {
+        body
+    } else {
+        json!({"error": format!("{status}: {body}")})
+    }
+}
+
+/// Uploads `bundle` and rolls it out to every terminal of `tenant` at once.
+fn roll_out(fleet: &Fleet, tenant: &str, bundle: &std::path::Path) -> serde_json::Value {
+    let uploaded = answer(fleet.upload_bundle(bundle));
+    if uploaded.get("error").is_some() {
+        return uploaded;
+    }
+    answer(fleet.call(
+        "POST",
+        &format!("/api/v1/tenants/{tenant}/rollouts"),
+        &fleet.operator,
+        Some(json!({
+            "bundle": uploaded["id"], "target": "tenant", "stages": [100],
+            "failure_threshold_percent": 100,
+        })),
+    ))
 }

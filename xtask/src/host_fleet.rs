@@ -134,6 +134,32 @@ impl HostFleet {
             .collect())
     }
 
+    /// Uploads the bundle at `bundle` and rolls it out to every terminal at once, as a fleet
+    /// operator would.
+    pub fn roll_out(&mut self, bundle: &Path) -> Result<()> {
+        let rollout = self.ask(&format!("roll-out {}", bundle.display()))?;
+        if let Some(error) = rollout.get("error") {
+            bail!(
+                "the host's fleet refused the rollout of {}: {error}",
+                bundle.display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The store's terminals as the update service sees them: `installed_version`, `slots`,
+    /// and the last action's `status` and `last_feedback`.
+    pub fn updates(&mut self) -> Result<Vec<Value>> {
+        let updates = self.ask("updates")?;
+        if let Some(error) = updates.get("error") {
+            bail!("the host's fleet cannot say the store's updates: {error}");
+        }
+        updates
+            .as_array()
+            .cloned()
+            .with_context(|| format!("the fleet's updates are no list: {updates}"))
+    }
+
     /// The provisioning file a technician would bring on the stick for this fleet's store.
     pub fn provisioning_file(&self) -> String {
         format!(

@@ -294,8 +294,9 @@ pub const ENABLED_UNITS: &[&str] = &[
 /// Units enabled in the test image only (under `image/test-rootfs`).
 pub const TEST_UNITS: &[&str] = &["pos-diagnostics.service", "pos-diagnostics-log.service"];
 
-/// Units masked so that nothing offers a person a login or a shell, and no key combination
-/// (Ctrl+Alt+Del, Alt+Up) starts anything.
+/// Units masked so that nothing offers a person a login or a shell, no key combination
+/// (Ctrl+Alt+Del, Alt+Up) starts anything, and nothing tries to change the system behind
+/// the update's back.
 pub const MASKED_UNITS: &[&str] = &[
     "getty@.service",
     "serial-getty@.service",
@@ -310,6 +311,11 @@ pub const MASKED_UNITS: &[&str] = &[
     "ctrl-alt-del.target",
     // Alt+Up on the console asks init for kbrequest.target, which would start a rescue shell.
     "kbrequest.target",
+    // Debian's package housekeeping: the root filesystem is read-only and only a signed
+    // bundle changes it, so these would only wake the till up to fail.
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "dpkg-db-backup.timer",
 ];
 
 /// GRUB modules in the EFI program: enough to read the GPT, FAT and ext4, the environment
@@ -677,6 +683,21 @@ fn directory_bytes(dir: &Path) -> Result<u64> {
 pub fn allocated_bytes(file: &Path) -> Result<u64> {
     use std::os::unix::fs::MetadataExt;
     Ok(std::fs::metadata(file)?.blocks() * 512)
+}
+
+/// Copies one partition of `disk` into its own file, sparse.
+pub fn extract_partition(disk: &Path, partition: &Partition, out: &Path) -> Result<()> {
+    run_quiet(
+        Command::new("dd")
+            .arg(format!("if={}", disk.display()))
+            .arg(format!("of={}", out.display()))
+            .arg("bs=1M")
+            .arg(format!("skip={}", partition.start_mib))
+            .arg(format!("count={}", partition.size_mib))
+            .arg("conv=sparse")
+            .arg("status=none"),
+    )
+    .with_context(|| format!("copying partition {} out of the image", partition.name))
 }
 
 /// The image's os-release: Open POS at `version` (also what its update bundles are called),

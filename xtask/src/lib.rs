@@ -12,6 +12,7 @@ pub mod pki;
 pub mod postgres;
 pub mod qemu;
 pub mod qemu_till;
+pub mod qemu_update;
 pub mod yocto;
 
 use std::path::{Path, PathBuf};

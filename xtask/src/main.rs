@@ -28,7 +28,8 @@ use xtask::{bundle, image, installer, pki, postgres, qemu, workspace_root, yocto
 /// `systemd` (`systemctl --root` and `systemd-sysusers` on that root), `grub-efi-amd64-bin` and
 /// `grub-common` (GRUB's EFI program, `grub-editenv` in the tests), `dosfstools` and `mtools`
 /// (the EFI system partition in a file), `fdisk` (`sfdisk`), `bmap-tools` (the `.bmap` for
-/// flashing), and `qemu-system-x86` with `ovmf` (the UEFI firmware) to boot it.
+/// flashing), and `qemu-system-x86` with `ovmf` (the UEFI firmware) to boot it, with `socat`
+/// carrying each of the guest's connections to the fleet on the host.
 const APT_PACKAGES: &[&str] = &[
     "pkg-config",
     "libudev-dev",
@@ -60,6 +61,7 @@ const APT_PACKAGES: &[&str] = &[
     "bmap-tools",
     "qemu-system-x86",
     "ovmf",
+    "socat",
 ];
 
 const USAGE: &str = "\
@@ -332,11 +334,11 @@ fn make_installer(variant: image::Variant) -> Result<PathBuf> {
         version: &version,
     })?;
     println!(
-        "{}: installer stick of {} ({} MiB, image sha256 {}), built in {} s",
+        "{}: installer stick of {} ({} MiB; {} MiB of the image to write), built in {} s",
         built.stick.display(),
         disk.display(),
         built.stick_bytes / (1024 * 1024),
-        built.image_sha256,
+        built.mapped_bytes / (1024 * 1024),
         started.elapsed().as_secs()
     );
     Ok(out)

@@ -38,6 +38,9 @@ const TCG_BOOT_TIMEOUT: Duration = Duration::from_secs(420);
 /// KVM boots in seconds; a guest that has not reported by then is one of the hangs seen with
 /// KVM on this kind of host, and the boot is done again under TCG.
 const KVM_BOOT_TIMEOUT: Duration = Duration::from_secs(90);
+/// How much bigger than the image the suite's box's drive is (a sparse file: it costs
+/// nothing). The update downloads onto the data partition, which grows into it.
+const BOX_DISK_ROOM_MIB: u64 = 2048;
 
 /// The guest's report: its `key=value` lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,16 +56,27 @@ impl Report {
 /// The last complete report in the text of a serial port, if there is one.
 pub fn parse_report(serial: &str) -> Option<Report> {
     let begin = serial.rfind(REPORT_BEGIN)?;
-    let body = &serial[begin + REPORT_BEGIN.len()..];
-    let end = body.find(REPORT_END)?;
-    Some(Report(
-        body[..end]
-            .lines()
-            .map(|line| line.trim_end_matches('\r'))
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-            .collect(),
-    ))
+    parse_reports(&serial[begin..]).pop()
+}
+
+/// Every complete report in the text of a serial port, one per boot that got to its report,
+/// in order: a guest that restarts by itself stays in the same QEMU and writes on.
+pub fn parse_reports(serial: &str) -> Vec<Report> {
+    serial
+        .split(REPORT_BEGIN)
+        .skip(1)
+        .filter_map(|body| {
+            let end = body.find(REPORT_END)?;
+            Some(Report(
+                body[..end]
+                    .lines()
+                    .map(|line| line.trim_end_matches('\r'))
+                    .filter_map(|line| line.split_once('='))
+                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                    .collect(),
+            ))
+        })
+        .collect()
 }
 
 /// Everything about a booted terminal that is not as the product promises, in words; empty
@@ -238,6 +252,36 @@ impl Machine {
         usb_stick: Option<&Path>,
         fleet: Option<SocketAddr>,
     ) -> Result<Machine> {
+        Self::launch(
+            disk,
+            work,
+            name,
+            accel,
+            usb_stick.map(|stick| (stick, false)),
+            fleet,
+        )
+    }
+
+    /// Starts the guest from the USB stick at `stick`, as a technician picks it in the
+    /// firmware's boot menu, whatever the internal disk holds.
+    pub fn start_from_stick(
+        disk: &Path,
+        work: &Path,
+        name: &str,
+        accel: Accel,
+        stick: &Path,
+    ) -> Result<Machine> {
+        Self::launch(disk, work, name, accel, Some((stick, true)), None)
+    }
+
+    fn launch(
+        disk: &Path,
+        work: &Path,
+        name: &str,
+        accel: Accel,
+        usb_stick: Option<(&Path, bool)>,
+        fleet: Option<SocketAddr>,
+    ) -> Result<Machine> {
         std::fs::create_dir_all(work)?;
         let vars = work.join("OVMF_VARS.fd");
         if !vars.exists() {
@@ -303,12 +347,15 @@ impl Machine {
         match fleet {
             // One wired port whose only way out is the fleet on the host: DHCP from QEMU, and
             // the fleet's guest address forwarded to it; nothing else leaves the machine.
+            // `cmd:` starts socat for each connection the guest opens; a chardev target
+            // (`tcp:HOST:PORT`) would be one connection made once and shared by all of them,
+            // which breaks as soon as the sync and the update agent talk at once.
             Some(fleet) => {
                 let guest = crate::host_fleet::GUEST_FLEET_URL.trim_start_matches("http://");
                 command
                     .arg("-netdev")
                     .arg(format!(
-                        "user,id=wired,restrict=on,guestfwd=tcp:{guest}:80-tcp:{fleet}"
+                        "user,id=wired,restrict=on,guestfwd=tcp:{guest}:80-cmd:socat - TCP:{fleet}"
                     ))
                     .args(["-device", "virtio-net-pci,netdev=wired,addr=0x8"]);
             }
@@ -316,14 +363,19 @@ impl Machine {
                 command.args(["-net", "none"]);
             }
         }
-        if let Some(stick) = usb_stick {
+        if let Some((stick, boot)) = usb_stick {
             command
                 .arg("-drive")
                 .arg(format!(
                     "if=none,id=stick,format=raw,file={}",
                     stick.display()
                 ))
-                .args(["-device", "usb-storage,bus=usb.0,drive=stick"]);
+                .arg("-device")
+                .arg(if boot {
+                    "usb-storage,bus=usb.0,drive=stick,bootindex=0"
+                } else {
+                    "usb-storage,bus=usb.0,drive=stick"
+                });
         }
         eprintln!("$ {command:?}");
         let child = command
@@ -395,6 +447,31 @@ impl Machine {
         let timeout = self.accel.boot_timeout();
         let port = self.report_port.clone();
         self.wait_for(&port, timeout, "report from the guest", parse_report)
+    }
+
+    /// How many reports the guest has written since QEMU started.
+    pub fn reports_so_far(&self) -> usize {
+        parse_reports(&Self::read(&self.report_port)).len()
+    }
+
+    /// Waits for a report after the first `seen` for which `wanted` is true, the guest
+    /// restarting by itself as often as it does on the way (an update it installed, a slot it
+    /// gave up); the reports of the boots passed over are returned too, for a failure's story.
+    pub fn wait_for_later_report(
+        &mut self,
+        seen: usize,
+        timeout: Duration,
+        what: &str,
+        wanted: impl Fn(&Report) -> bool,
+    ) -> Result<(Report, Vec<Report>)> {
+        let port = self.report_port.clone();
+        self.wait_for(&port, timeout, what, |text| {
+            let mut later: Vec<Report> = parse_reports(text).into_iter().skip(seen).collect();
+            let at = later.iter().position(&wanted)?;
+            let report = later.remove(at);
+            later.truncate(at);
+            Some((report, later))
+        })
     }
 
     /// Waits until GRUB says which slot it starts, and returns that slot.
@@ -884,6 +961,8 @@ pub struct Summary {
     pub boots: Vec<BootFigures>,
     /// The sale through the till's screen, when the image has the full-screen UI.
     pub till: Option<TillFigures>,
+    /// The updates through the host's fleet, with the till.
+    pub update: Option<crate::qemu_update::UpdateFigures>,
     pub total: Duration,
 }
 
@@ -933,16 +1012,32 @@ impl fmt::Display for Summary {
                 )?;
             }
         }
+        if let Some(update) = &self.update {
+            writeln!(
+                f,
+                "  update from the fleet ({} MiB bundle): running in slot B {:.0} s after the boot \
+                 that found it, the fleet knew {:.0} s later; a broken update given up and the \
+                 box back on B {:.0} s after its rollout",
+                update.bundle_mib,
+                update.newer_running.as_secs_f64(),
+                update.newer_in_fleet.as_secs_f64(),
+                update.broken_rolled_back.as_secs_f64()
+            )?;
+        }
         Ok(())
     }
 }
 
-/// GRUB's environment right after RAUC installed an update into slot B: B first, good and
-/// untried; A as it was.
-fn installed_into_b(mut env: BTreeMap<String, String>) -> BTreeMap<String, String> {
-    env.insert("ORDER".to_owned(), "B A".to_owned());
-    env.insert("B_OK".to_owned(), "1".to_owned());
-    env.insert("B_TRY".to_owned(), "0".to_owned());
+/// GRUB's environment right after RAUC installed an update into `slot`: it first, good and
+/// untried; `other` as it was.
+fn installed_into(
+    mut env: BTreeMap<String, String>,
+    slot: &str,
+    other: &str,
+) -> BTreeMap<String, String> {
+    env.insert("ORDER".to_owned(), format!("{slot} {other}"));
+    env.insert(format!("{slot}_OK"), "1".to_owned());
+    env.insert(format!("{slot}_TRY"), "0".to_owned());
     env
 }
 
@@ -1010,11 +1105,16 @@ fn boot_and_check(
     Ok((machine, report, figures))
 }
 
-/// Boots the test image four times on a copy of it:
-/// 1. the factory state: slot A runs, locked down, and is marked good;
-/// 2. as after an update into B: B runs and marks itself good;
-/// 3. another update into B, and the power fails while B starts: B has had its try;
-/// 4. GRUB falls back to A.
+/// Boots the test image on a copy of it, on a drive 2 GiB bigger, with a fleet on the host:
+/// 1. the factory state: slot A runs, locked down, and is marked good; it is set up and
+///    enrolled through the screen, sells, the sale reaches the fleet, and the power is cut
+///    during the next sale;
+/// 2. A again, the cut sale whole or absent; the fleet rolls out a newer version, which the
+///    box installs into B, restarts into when idle, marks good and reports; then a broken
+///    version, which the box installs into A, starts once, gives up after its health check
+///    and reports, back on B with every sale (`qemu_update`);
+/// 3. as if another update had gone into A, the power fails while A starts: A has had its try;
+/// 4. GRUB starts B instead.
 pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     let started = Instant::now();
     std::fs::create_dir_all(suite.work)?;
@@ -1031,6 +1131,12 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
             .arg(suite.disk)
             .arg(&disk),
     )?;
+    // The box's drive is bigger than the image, as any drive is: the data partition grows.
+    let disk_bytes = std::fs::metadata(&disk)?.len() + BOX_DISK_ROOM_MIB * image::MIB;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&disk)?
+        .set_len(disk_bytes)?;
     let mut accel = if kvm_usable() { Accel::Kvm } else { Accel::Tcg };
     let mut boots = Vec::new();
     let power_off_timeout = Duration::from_secs(120);
@@ -1068,6 +1174,12 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         Some(&stick),
         fleet_addr,
     )?;
+    let data_mib: u64 = report.get("data_mib").parse().unwrap_or(0);
+    if data_mib < BOX_DISK_ROOM_MIB {
+        bail!(
+            "the data partition did not grow into the {BOX_DISK_ROOM_MIB} MiB behind the image: /data has {data_mib} MiB"
+        );
+    }
     let usb = usb_problems(&report);
     if !usb.is_empty() {
         bail!(
@@ -1120,29 +1232,36 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         "after slot A was marked good",
     )?;
 
-    // 2. An update was installed into B: B runs and is marked good.
-    image::write_grubenv(
+    let Some(fleet) = fleet.as_mut() else {
+        // A terminal without the full-screen UI has no till to update.
+        return Ok(Summary {
+            boots,
+            till,
+            update: None,
+            total: started.elapsed(),
+        });
+    };
+
+    // 2. The fleet offers a newer version; the box boots A after the power cut, with the cut
+    // sale whole or absent, then installs the update into B, restarts into it when idle, and
+    // falls back from a broken one.
+    let bundles = crate::qemu_update::make(
         &disk,
-        &installed_into_b(image::read_grubenv(&disk)?),
-        suite.work,
+        suite.pki,
+        &crate::bundle::system_compatible(&std::fs::read_to_string(
+            crate::workspace_root().join(crate::bundle::SYSTEM_CONF),
+        )?)?,
+        &suite.work.join("updates"),
     )?;
-    let (machine, report, figures) = boot_and_check(
-        suite,
-        &disk,
-        "2-update-slot-b",
-        "B",
-        &mut accel,
-        None,
-        fleet_addr,
-    )?;
-    if till.is_some() {
-        let store = store_after_cut_problems(&report);
-        if !store.is_empty() {
-            bail!(
-                "after the power cut during a sale, the store is not right:\n  - {}",
-                store.join("\n  - ")
-            );
-        }
+    fleet.roll_out(&bundles.newer.bundle)?;
+    let (mut machine, report, figures) =
+        boot_and_check(suite, &disk, "2-updates", "A", &mut accel, None, fleet_addr)?;
+    let store = store_after_cut_problems(&report);
+    if !store.is_empty() {
+        bail!(
+            "after the power cut during a sale, the store is not right:\n  - {}",
+            store.join("\n  - ")
+        );
     }
     let boots_logged: u32 = report.get("journal_boots").parse().unwrap_or(0);
     if boots_logged < 2 {
@@ -1150,24 +1269,57 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
             "the journal on /data holds {boots_logged} boot(s) after the second boot: logs were lost"
         );
     }
-    machine.power_off(power_off_timeout)?;
     boots.push(figures);
+    let seen = machine.reports_so_far();
+    let (report, update) =
+        crate::qemu_update::update_and_roll_back(&mut machine, fleet, &bundles, suite.work, seen)?;
+    // No sale was lost on the way.
+    let store = store_after_cut_problems(&report);
+    if !store.is_empty() {
+        bail!(
+            "after the updates, the store is not right:\n  - {}",
+            store.join("\n  - ")
+        );
+    }
+    machine.power_off(power_off_timeout)?;
     expect_env(
         &disk,
-        &[("ORDER", "B A"), ("B_OK", "1"), ("B_TRY", "0")],
-        "after slot B was marked good",
+        &[("A_OK", "0"), ("B_OK", "1"), ("B_TRY", "0")],
+        "after the broken update in A was given up for B",
     )?;
 
-    // 3. Another update into B; the power fails while B starts, before it is marked good.
+    // 3. As if another update had gone into A: the power fails while A starts, before it
+    // could be found healthy, so it has had its one try.
     image::write_grubenv(
         &disk,
-        &installed_into_b(image::read_grubenv(&disk)?),
+        &installed_into(image::read_grubenv(&disk)?, "A", "B"),
         suite.work,
     )?;
     let mut machine = Machine::start(
         &disk,
         suite.work,
-        "3-power-cut-slot-b",
+        "3-power-cut-slot-a",
+        accel,
+        None,
+        fleet_addr,
+    )?;
+    let chosen = machine.wait_for_grub(accel.boot_timeout())?;
+    machine.power_cut()?;
+    if chosen != "A" {
+        bail!("GRUB chose slot {chosen} for a fresh update in A");
+    }
+    expect_env(
+        &disk,
+        &[("ORDER", "A B"), ("A_TRY", "1")],
+        "after a boot of A that never became healthy",
+    )?;
+
+    // 4. A has had its try and was never marked good: GRUB starts B (which the updates above
+    // already showed boots whole).
+    let mut machine = Machine::start(
+        &disk,
+        suite.work,
+        "4-fallback-slot-b",
         accel,
         None,
         fleet_addr,
@@ -1175,35 +1327,18 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     let chosen = machine.wait_for_grub(accel.boot_timeout())?;
     machine.power_cut()?;
     if chosen != "B" {
-        bail!("GRUB chose slot {chosen} for a fresh update in B");
+        bail!("GRUB chose slot {chosen} after A had its try, not B");
     }
     expect_env(
         &disk,
-        &[("ORDER", "B A"), ("B_TRY", "1")],
-        "after a boot of B that never became healthy",
-    )?;
-
-    // 4. B has had its try and was never marked good: GRUB starts A.
-    let (machine, _, figures) = boot_and_check(
-        suite,
-        &disk,
-        "4-fallback-slot-a",
-        "A",
-        &mut accel,
-        None,
-        fleet_addr,
-    )?;
-    machine.power_off(power_off_timeout)?;
-    boots.push(figures);
-    expect_env(
-        &disk,
-        &[("B_TRY", "1"), ("A_OK", "1"), ("A_TRY", "0")],
-        "after falling back to A",
+        &[("A_TRY", "1"), ("B_OK", "1"), ("B_TRY", "1")],
+        "after falling back to B",
     )?;
 
     Ok(Summary {
         boots,
         till,
+        update: Some(update),
         total: started.elapsed(),
     })
 }
@@ -1325,7 +1460,7 @@ const SETUP_CODE: qemu_till::Rect = qemu_till::Rect::new(726, 92, 530, 48);
 const SETUP_FLEET_ID: qemu_till::Rect = qemu_till::Rect::new(12, 64, 1256, 32);
 /// The first administrator the technician types in.
 const ADMIN_NAME: &str = "Jana Roth";
-const ADMIN_PIN: &str = "2580";
+pub(crate) const ADMIN_PIN: &str = "2580";
 /// Between two keys a person types on the USB keyboard.
 const TYPING_KEY_GAP: Duration = Duration::from_millis(60);
 
@@ -1530,7 +1665,7 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
         bail!("the installer wrote to a disk it refused");
     }
 
-    // A blank disk somewhat bigger than the image, as a box's drive would be.
+    // A box that served a shop before, its drive somewhat bigger than the image.
     let (machine, outcome) = install(
         spec,
         &internal,
@@ -1542,8 +1677,17 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
     let install = machine.started.elapsed();
     eprintln!("installer: {said} ({:.1} s)", install.as_secs_f64());
     machine.wait_for_power_off(Duration::from_secs(120))?;
-    same_prefix(&internal, spec.image, image_bytes)?;
+    let layout = image::partitions();
+    let data = image::partition(&layout, "data")?;
+    same_prefix(&internal, spec.image, data.start_mib * image::MIB)?;
+    let left = filesystems_in(&internal, data, work)?;
+    if !left.is_empty() {
+        bail!("the previous shop's data partition survived the install: blkid finds {left}");
+    }
 
+    // The stick was picked for that one boot, as from the firmware's boot menu; QEMU's
+    // `bootindex` would otherwise leave OVMF's boot order holding nothing but the stick.
+    std::fs::remove_file(work.join("OVMF_VARS.fd"))?;
     let suite = SuiteSpec {
         disk: spec.image,
         work,
@@ -1565,12 +1709,14 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
     Ok(Summary {
         boots: vec![figures],
         till: None,
+        update: None,
         total: started.elapsed(),
     })
 }
 
-/// Boots the installer stick on a box with a blank disk of `disk_bytes` (made afresh at
-/// `disk`) until the installer says how it ended.
+/// Boots the installer stick on a box with a disk of `disk_bytes` (made afresh at `disk`) until
+/// the installer says how it ended. A disk big enough for the image is a used box's: an older
+/// copy of the image whose data partition holds a shop's files.
 fn install(
     spec: &InstallerSuiteSpec<'_>,
     disk: &Path,
@@ -1584,8 +1730,16 @@ fn install(
                 std::fs::remove_file(file)?;
             }
         }
-        std::fs::File::create(disk)?.set_len(disk_bytes)?;
-        let mut machine = Machine::start(disk, spec.work, name, *accel, Some(spec.stick), None)?;
+        if disk_bytes >= std::fs::metadata(spec.image)?.len() {
+            used_box_disk(spec.image, disk, spec.work)?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(disk)?
+            .set_len(disk_bytes)?;
+        let mut machine = Machine::start_from_stick(disk, spec.work, name, *accel, spec.stick)?;
         // Under KVM the installer must at least have started by the boot timeout; a guest
         // that has not is one of this host's KVM hangs.
         if *accel == Accel::Kvm {
@@ -1603,6 +1757,70 @@ fn install(
         }
         let outcome = machine.wait_for_installer(TCG_INSTALL_TIMEOUT)?;
         return Ok((machine, outcome));
+    }
+}
+
+/// Makes `disk` a box that sold with `image` before: the image, its data partition formatted
+/// and holding a shop's database.
+fn used_box_disk(image: &Path, disk: &Path, work: &Path) -> Result<()> {
+    crate::run_quiet(
+        Command::new("cp")
+            .arg("--sparse=always")
+            .arg(image)
+            .arg(disk),
+    )?;
+    let layout = image::partitions();
+    let data = image::partition(&layout, "data")?;
+    let shop = work.join("previous-shop");
+    std::fs::create_dir_all(shop.join("open-pos"))?;
+    std::fs::write(shop.join("open-pos/store.db"), "a previous shop's sales\n")?;
+    let filesystem = work.join("previous-shop.ext4");
+    crate::run_quiet(
+        Command::new("mkfs.ext4")
+            .args(["-q", "-F", "-L", "data", "-d"])
+            .arg(&shop)
+            .arg(&filesystem)
+            .arg(format!("{}M", data.size_mib)),
+    )?;
+    crate::run_quiet(
+        Command::new("dd")
+            .arg(format!("if={}", filesystem.display()))
+            .arg(format!("of={}", disk.display()))
+            .args(["bs=1M", "conv=notrunc,sparse", "status=none"])
+            .arg(format!("seek={}", data.start_mib)),
+    )?;
+    std::fs::remove_file(&filesystem)?;
+    if filesystems_in(disk, data, work)?.is_empty() {
+        bail!("the used box's data partition was not formatted");
+    }
+    Ok(())
+}
+
+/// What `blkid` finds on `partition` of `disk` (empty when nothing).
+fn filesystems_in(disk: &Path, partition: &image::Partition, work: &Path) -> Result<String> {
+    let copy = work.join("partition.img");
+    crate::run_quiet(
+        Command::new("dd")
+            .arg(format!("if={}", disk.display()))
+            .arg(format!("of={}", copy.display()))
+            .args(["bs=1M", "conv=sparse", "status=none"])
+            .arg(format!("skip={}", partition.start_mib))
+            .arg(format!("count={}", partition.size_mib)),
+    )?;
+    let probed = Command::new("blkid")
+        .arg("-p")
+        .arg(&copy)
+        .output()
+        .context("could not start blkid")?;
+    std::fs::remove_file(&copy)?;
+    match probed.status.code() {
+        Some(0) => Ok(String::from_utf8_lossy(&probed.stdout).trim().to_owned()),
+        Some(2) => Ok(String::new()),
+        _ => bail!(
+            "blkid -p on partition {}: {}",
+            partition.name,
+            String::from_utf8_lossy(&probed.stderr).trim()
+        ),
     }
 }
 
@@ -1796,10 +2014,26 @@ mod tests {
     }
 
     #[test]
-    fn an_update_into_b_puts_b_first_and_leaves_a_alone() {
-        let env = installed_into_b(image::factory_grubenv());
+    fn an_update_into_a_slot_puts_it_first_and_leaves_the_other_alone() {
+        let env = installed_into(image::factory_grubenv(), "B", "A");
         assert_eq!(env["ORDER"], "B A");
         assert_eq!(env["B_TRY"], "0");
         assert_eq!(env["A_OK"], "1");
+        let mut given_up = image::factory_grubenv();
+        given_up.insert("A_OK".to_owned(), "0".to_owned());
+        let env = installed_into(given_up, "A", "B");
+        assert_eq!((env["ORDER"].as_str(), env["A_OK"].as_str()), ("A B", "1"));
+    }
+
+    #[test]
+    fn every_boot_of_one_machine_has_its_report_in_order() {
+        let serial = format!(
+            "{REPORT_BEGIN}\nrauc_booted=A\n{REPORT_END}\nnoise\n{REPORT_BEGIN}\nrauc_booted=B\n{REPORT_END}\n{REPORT_BEGIN}\nrauc_booted=A\n"
+        );
+        let booted: Vec<String> = parse_reports(&serial)
+            .iter()
+            .map(|report| report.get("rauc_booted").to_owned())
+            .collect();
+        assert_eq!(booted, ["A", "B"]);
     }
 }

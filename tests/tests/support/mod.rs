@@ -319,6 +319,22 @@ impl Fleet {
         })
     }
 
+    /// Uploads the bundle file at `path` as the operator: the status and the fleet's answer.
+    pub fn upload_bundle(&self, path: &Path) -> (u16, Value) {
+        let bytes = std::fs::read(path).unwrap();
+        let request = self
+            .client
+            .post(format!("{}/api/v1/bundles", self.base()))
+            .bearer_auth(&self.operator)
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        self.client_runtime.block_on(async {
+            let response = request.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, response.json().await.unwrap_or(Value::Null))
+        })
+    }
+
     pub fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
         let (status, value) = self.call(method, path, token, body);
         assert!(
