@@ -39,8 +39,22 @@ pub fn system_compatible(system_conf: &str) -> Result<String> {
         .context("system.conf has no compatible= line")
 }
 
-/// Builds a signed verity bundle at `out` from `spec`, signed by `pki`.
+/// Builds a signed verity bundle at `out` from `spec`, signed by `pki`. A root filesystem
+/// whose os-release names a version must name the bundle's: a terminal reports the version
+/// its os-release names, and its update agent takes any other as an update that did not start.
 pub fn build(spec: &BundleSpec<'_>, pki: &Pki, work: &Path, out: &Path) -> Result<()> {
+    if let Some(inside) = os_release_of(spec.rootfs)?
+        .as_deref()
+        .and_then(|text| os_release_field(text, "VERSION_ID"))
+        && inside != spec.version
+    {
+        bail!(
+            "{} is version {inside} (VERSION_ID in its os-release), not {}: a terminal would \
+             report {inside} after installing it and count the update as failed",
+            spec.rootfs.display(),
+            spec.version
+        );
+    }
     let content = work.join("bundle-content");
     if content.exists() {
         std::fs::remove_dir_all(&content)?;
@@ -82,6 +96,66 @@ pub fn build(spec: &BundleSpec<'_>, pki: &Pki, work: &Path, out: &Path) -> Resul
     .context("rauc could not build the bundle")?;
     std::fs::remove_dir_all(&content)?;
     Ok(())
+}
+
+/// The os-release of the ext4 root filesystem image `rootfs` (`/etc/os-release`, else
+/// `/usr/lib/os-release`, where Debian's link points), if it has one.
+pub fn os_release_of(rootfs: &Path) -> Result<Option<String>> {
+    for path in ["/etc/os-release", "/usr/lib/os-release"] {
+        // `cat` of a missing file or of a link prints nothing on standard output.
+        if let Ok(text) = debugfs(rootfs, &[&format!("cat {path}")], false)
+            && !text.trim().is_empty()
+        {
+            return Ok(Some(text));
+        }
+    }
+    Ok(None)
+}
+
+/// The value of `name` in os-release `text`, without quotes.
+pub fn os_release_field(text: &str, name: &str) -> Option<String> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}=")))
+        .map(|value| value.trim().trim_matches('"').to_owned())
+}
+
+/// Runs `requests` with debugfs on `filesystem` (`-w`: writable); its standard output.
+pub fn debugfs(filesystem: &Path, requests: &[&str], writable: bool) -> Result<String> {
+    let mut command = Command::new("debugfs");
+    if writable {
+        command.arg("-w");
+    }
+    // One request as an argument, so that standard output is only its answer; several as a
+    // script (whose requests debugfs echoes).
+    let script = filesystem.with_extension("debugfs");
+    if let [request] = requests {
+        command.arg("-R").arg(request);
+    } else {
+        std::fs::write(&script, requests.join("\n") + "\n")?;
+        command.arg("-f").arg(&script);
+    }
+    let output = command.arg(filesystem).output();
+    if script.exists() {
+        std::fs::remove_file(&script)?;
+    }
+    let output = output.context("could not start debugfs (package e2fsprogs)")?;
+    let errors = String::from_utf8_lossy(&output.stderr);
+    // debugfs prints its banner on standard error, and reports a failed request there without
+    // failing.
+    let failed: Vec<&str> = errors
+        .lines()
+        .filter(|line| !line.starts_with("debugfs ") && !line.trim().is_empty())
+        .filter(|line| !line.starts_with("Allocated inode"))
+        .collect();
+    if !output.status.success() || !failed.is_empty() {
+        bail!(
+            "debugfs {} on {}: {}",
+            requests.join("; "),
+            filesystem.display(),
+            failed.join(" / ")
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 /// What a bundle that passed every check says about itself.
@@ -202,6 +276,39 @@ mod tests {
             let stranger = Pki::create(&dir.path().join("stranger"), "Someone Else").unwrap();
             (dir, trusted, stranger)
         })
+    }
+
+    #[test]
+    fn a_root_filesystem_of_another_version_is_not_bundled_under_this_one() {
+        let work = tempfile::tempdir().unwrap();
+        let rootfs = ext4_image(
+            &[(
+                "usr/lib/os-release",
+                b"NAME=\"Open POS\"\nVERSION_ID=1.4.0\n",
+            )],
+            8,
+            work.path(),
+            &work.path().join("rootfs.ext4"),
+        )
+        .unwrap();
+        assert_eq!(
+            os_release_of(&rootfs)
+                .unwrap()
+                .and_then(|text| os_release_field(&text, "VERSION_ID")),
+            Some("1.4.0".to_owned())
+        );
+        let spec = BundleSpec {
+            rootfs: &rootfs,
+            version: "1.5.0",
+            compatible: "open-pos-x86_64",
+            build: "test",
+            format: BundleFormat::Verity,
+        };
+        let signer = Pki::create(&work.path().join("pki"), "Test").unwrap();
+        let out = work.path().join("update.raucb");
+        let error = build(&spec, &signer, work.path(), &out).unwrap_err();
+        assert!(error.to_string().contains("is version 1.4.0"), "{error:#}");
+        assert!(!out.exists());
     }
 
     /// A bundle of a small root filesystem with enough data that squashfs cannot shrink it to

@@ -44,12 +44,10 @@ pub fn make(disk: &Path, pki: &Path, compatible: &str, work: &Path) -> Result<Su
     let layout = image::partitions();
     let slot_a = work.join("slot-a.ext4");
     image::extract_partition(disk, image::partition(&layout, "root-a")?, &slot_a)?;
-    let os_release = debugfs(&slot_a, &["cat /usr/lib/os-release"], false)?;
+    let os_release =
+        crate::bundle::os_release_of(&slot_a)?.context("the image's slot A has no os-release")?;
     let field = |name: &str| {
-        os_release
-            .lines()
-            .find_map(|line| line.strip_prefix(&format!("{name}=")))
-            .map(|value| value.trim_matches('"').to_owned())
+        crate::bundle::os_release_field(&os_release, name)
             .with_context(|| format!("the image's os-release has no {name}: {os_release}"))
     };
     let (version, build) = (field("VERSION_ID")?, field("BUILD_ID")?);
@@ -296,7 +294,7 @@ fn replace_file(
     let local = work.join("replacement");
     std::fs::write(&local, content)?;
     std::fs::set_permissions(&local, std::fs::Permissions::from_mode(mode))?;
-    debugfs(
+    crate::bundle::debugfs(
         filesystem,
         &[
             &format!("rm {path}"),
@@ -308,50 +306,11 @@ fn replace_file(
         true,
     )?;
     std::fs::remove_file(&local)?;
-    let written = debugfs(filesystem, &[&format!("cat {path}")], false)?;
+    let written = crate::bundle::debugfs(filesystem, &[&format!("cat {path}")], false)?;
     if written != content {
         bail!("debugfs did not put {path} into {}", filesystem.display());
     }
     Ok(())
-}
-
-/// Runs `requests` with debugfs on `filesystem` (`-w`: writable); its standard output.
-fn debugfs(filesystem: &Path, requests: &[&str], writable: bool) -> Result<String> {
-    let mut command = Command::new("debugfs");
-    if writable {
-        command.arg("-w");
-    }
-    // One request as an argument, so that standard output is only its answer; several as a
-    // script (whose requests debugfs echoes).
-    let script = filesystem.with_extension("debugfs");
-    if let [request] = requests {
-        command.arg("-R").arg(request);
-    } else {
-        std::fs::write(&script, requests.join("\n") + "\n")?;
-        command.arg("-f").arg(&script);
-    }
-    let output = command.arg(filesystem).output();
-    if script.exists() {
-        std::fs::remove_file(&script)?;
-    }
-    let output = output.context("could not start debugfs (package e2fsprogs)")?;
-    let errors = String::from_utf8_lossy(&output.stderr);
-    // debugfs prints its banner on standard error, and reports a failed request there without
-    // failing.
-    let failed: Vec<&str> = errors
-        .lines()
-        .filter(|line| !line.starts_with("debugfs ") && !line.trim().is_empty())
-        .filter(|line| !line.starts_with("Allocated inode"))
-        .collect();
-    if !output.status.success() || !failed.is_empty() {
-        bail!(
-            "debugfs {} on {}: {}",
-            requests.join("; "),
-            filesystem.display(),
-            failed.join(" / ")
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 #[cfg(test)]
@@ -379,11 +338,12 @@ mod tests {
             work.path(),
         )
         .unwrap();
-        let stat = debugfs(&filesystem, &["stat /usr/bin/pos-terminal"], false).unwrap();
+        let stat =
+            crate::bundle::debugfs(&filesystem, &["stat /usr/bin/pos-terminal"], false).unwrap();
         assert!(stat.contains("Mode:  0755"), "{stat}");
         assert!(stat.contains("User:     0   Group:     0"), "{stat}");
         assert_eq!(
-            debugfs(&filesystem, &["cat /usr/lib/os-release"], false).unwrap(),
+            crate::bundle::debugfs(&filesystem, &["cat /usr/lib/os-release"], false).unwrap(),
             "VERSION_ID=1.0.0\n"
         );
         assert!(replace_file(&filesystem, "/no/such/dir/file", "x", 0o644, work.path()).is_err());
