@@ -691,29 +691,42 @@ impl Machine {
     }
 
     /// Types `code` and Enter on the USB keyboard at a scanner's pace, and waits until the
-    /// terminal has logged the scan as taken. A loaded TCG guest can stretch the gap between
-    /// two keys beyond a scanner's; the terminal then says "scan incomplete" and takes nothing,
-    /// and the code is scanned again, as a cashier would (at most three times).
+    /// terminal has logged the scan as taken. A TCG guest that stalls can stretch the gap
+    /// between two keys beyond a scanner's (the terminal says "scan incomplete"), or let QEMU's
+    /// queue of 16 key events overflow so that keys are lost (a misread, or a shorter code);
+    /// either way the code is scanned again, as a cashier would, at most [`SCAN_ATTEMPTS`]
+    /// times.
     pub fn scan(&self, code: &str) -> Result<()> {
-        // A burst cut in two can leave a tail long enough to be taken as a code of its own.
         let taken = format!("pos-terminal: scanned {code} on ");
-        const REFUSED: &str = "refused (";
-        for attempt in 1..=3 {
-            let (taken_before, refused_before) = (self.log_lines(&taken), self.log_lines(REFUSED));
+        // A refusal, or a code that lost keys and was taken as another one: this scan is over.
+        let others = || {
+            self.log_lines(" refused (") + self.log_lines("pos-terminal: scanned ")
+                - self.log_lines(&taken)
+        };
+        for attempt in 1..=SCAN_ATTEMPTS {
+            let (taken_before, others_before) = (self.log_lines(&taken), others());
             self.qmp_paced(&qemu_till::barcode_commands(code)?, SCANNER_KEY_GAP)?;
             let deadline = Instant::now() + TAP_SEEN_TIMEOUT;
             loop {
                 if self.log_lines(&taken) > taken_before {
                     return Ok(());
                 }
-                if self.log_lines(REFUSED) > refused_before || Instant::now() >= deadline {
+                if others() > others_before {
+                    // A burst cut in two logs its tail too: let it arrive before the next scan.
+                    std::thread::sleep(Duration::from_secs(1));
+                    break;
+                }
+                if Instant::now() >= deadline {
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
             eprintln!("the terminal did not take scan {attempt} of {code}; scanning again");
         }
-        bail!("three scans of {code} were not taken; {}", self.log_tail())
+        bail!(
+            "{SCAN_ATTEMPTS} scans of {code} were not taken; {}",
+            self.log_tail()
+        )
     }
 
     /// Waits until the terminal's log, which the test image follows on the second serial port
@@ -1424,6 +1437,8 @@ const TAP_SEEN_TIMEOUT: Duration = Duration::from_secs(20);
 const HOTPLUG_TIMEOUT: Duration = Duration::from_secs(60);
 /// Between two keys of a scan: a scanner types a 13-digit code in well under half a second.
 const SCANNER_KEY_GAP: Duration = Duration::from_millis(15);
+/// How often a scan is made before the suite gives up on it.
+const SCAN_ATTEMPTS: u32 = 5;
 /// Where the till's buttons are on the 1280×800 screen (docs/screenshots/*-1280x800.png).
 const SCREEN: (u32, u32) = (1280, 800);
 const LOGIN_ANNA: (u32, u32) = (237, 245);
