@@ -239,6 +239,19 @@ pub struct Machine {
     pub accel: Accel,
     /// The receipt printer on the third serial port.
     pub printer: PrinterEmulator,
+    /// How it was started, to start it again when the guest restarts itself.
+    relaunch: Relaunch,
+}
+
+/// What [`Machine::launch`] needs to start the same machine again.
+#[derive(Clone)]
+struct Relaunch {
+    disk: PathBuf,
+    work: PathBuf,
+    name: String,
+    fleet: Option<SocketAddr>,
+    /// Restarts so far.
+    restarts: u32,
 }
 
 impl Machine {
@@ -303,6 +316,9 @@ impl Machine {
             .args(["-machine", "q35", "-smp", "2", "-m", "1024"])
             .args(accel.qemu_args())
             .args(["-nodefaults", "-no-user-config", "-display", "none"])
+            // A restart of the guest ends QEMU; `wait_for_later_report` starts it again. A
+            // reset inside one QEMU under TCG was seen to leave the serial ports silent.
+            .arg("-no-reboot")
             .args(["-vga", "std"])
             .args(["-device", "i6300esb"])
             .arg("-drive")
@@ -389,7 +405,37 @@ impl Machine {
             started: Instant::now(),
             accel,
             printer: PrinterEmulator::start(printer_socket, printer_capture),
+            relaunch: Relaunch {
+                disk: disk.to_path_buf(),
+                work: work.to_path_buf(),
+                name: name.to_owned(),
+                fleet,
+                restarts: 0,
+            },
         })
+    }
+
+    /// After the guest restarted itself (QEMU ran with `-no-reboot`, so it ended): the same
+    /// machine started again, as a box's reset would; its serial logs get the boot's number.
+    /// A USB stick is not plugged in again. `started` stays that of the first start.
+    fn start_again(&mut self) -> Result<()> {
+        let mut relaunch = self.relaunch.clone();
+        relaunch.restarts += 1;
+        let name = format!("{}-restart-{}", relaunch.name, relaunch.restarts);
+        let started = self.started;
+        let mut again = Self::launch(
+            &relaunch.disk,
+            &relaunch.work,
+            &name,
+            self.accel,
+            None,
+            relaunch.fleet,
+        )?;
+        again.started = started;
+        again.relaunch = relaunch;
+        // The old QEMU has ended; dropping it reaps it and stops its printer emulator.
+        *self = again;
+        Ok(())
     }
 
     fn read(path: &Path) -> String {
@@ -455,8 +501,9 @@ impl Machine {
     }
 
     /// Waits for a report after the first `seen` for which `wanted` is true, the guest
-    /// restarting by itself as often as it does on the way (an update it installed, a slot it
-    /// gave up); the reports of the boots passed over are returned too, for a failure's story.
+    /// restarting itself as often as it does on the way (an update it installed, a slot it
+    /// gave up): each restart ends QEMU (`-no-reboot`) and the machine is started again. The
+    /// reports of the boots passed over are returned too, for a failure's story.
     pub fn wait_for_later_report(
         &mut self,
         seen: usize,
@@ -464,14 +511,50 @@ impl Machine {
         what: &str,
         wanted: impl Fn(&Report) -> bool,
     ) -> Result<(Report, Vec<Report>)> {
-        let port = self.report_port.clone();
-        self.wait_for(&port, timeout, what, |text| {
-            let mut later: Vec<Report> = parse_reports(text).into_iter().skip(seen).collect();
-            let at = later.iter().position(&wanted)?;
-            let report = later.remove(at);
-            later.truncate(at);
-            Some((report, later))
-        })
+        let deadline = Instant::now() + timeout;
+        let mut seen = seen;
+        let mut passed = Vec::new();
+        loop {
+            for report in parse_reports(&Self::read(&self.report_port))
+                .into_iter()
+                .skip(seen)
+            {
+                seen += 1;
+                if wanted(&report) {
+                    return Ok((report, passed));
+                }
+                passed.push(report);
+            }
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    bail!(
+                        "QEMU stopped ({status}) before {what}: {}\nconsole:\n{}",
+                        self.stderr_text(),
+                        tail(&Self::read(&self.console), 3000)
+                    );
+                }
+                // The last words of the boot that ended may still be on their way to the file.
+                for report in parse_reports(&Self::read(&self.report_port))
+                    .into_iter()
+                    .skip(seen)
+                {
+                    if wanted(&report) {
+                        return Ok((report, passed));
+                    }
+                    passed.push(report);
+                }
+                self.start_again()?;
+                seen = 0;
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "no {what} after {} s; the console ended with:\n{}",
+                    timeout.as_secs(),
+                    tail(&Self::read(&self.console), 3000)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
     }
 
     /// Waits until GRUB says which slot it starts, and returns that slot.
