@@ -33,6 +33,8 @@ pub const MASKED_ON_STICK: &[&str] = &[
     "pos-data-format.service",
     "pos-data-layout.service",
     "pos-usb-import@.service",
+    // It grows the last partition of the disk the root is on: here the stick's own.
+    "systemd-repart.service",
 ];
 
 /// The stick's partitions for a disk image of `image_bytes`: GRUB, the root filesystem of
@@ -218,7 +220,12 @@ mod tests {
     #[test]
     fn the_stick_masks_everything_that_would_touch_an_installed_terminal() {
         let cmdline = kernel_cmdline(Variant::Product);
-        for unit in ["data.mount", "pos-data-format.service", "boot-efi.mount"] {
+        for unit in [
+            "data.mount",
+            "pos-data-format.service",
+            "boot-efi.mount",
+            "systemd-repart.service",
+        ] {
             assert!(
                 cmdline.contains(&format!("systemd.mask={unit}")),
                 "{cmdline}"
