@@ -1054,6 +1054,8 @@ pub struct BootFigures {
 
 /// What the suite found.
 pub struct Summary {
+    /// The `cargo xtask` task that ran.
+    pub suite: &'static str,
     pub boots: Vec<BootFigures>,
     /// The sale through the till's screen, when the image has the full-screen UI.
     pub till: Option<TillFigures>,
@@ -1064,7 +1066,7 @@ pub struct Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "qemu-test passed in {} s:", self.total.as_secs())?;
+        writeln!(f, "{} passed in {} s:", self.suite, self.total.as_secs())?;
         for boot in &self.boots {
             write!(
                 f,
@@ -1331,6 +1333,7 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     let Some(fleet) = fleet.as_mut() else {
         // A terminal without the full-screen UI has no till to update.
         return Ok(Summary {
+            suite: "qemu-test",
             boots,
             till,
             update: None,
@@ -1432,6 +1435,7 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     )?;
 
     Ok(Summary {
+        suite: "qemu-test",
         boots,
         till,
         update: Some(update),
@@ -1805,6 +1809,7 @@ pub fn run_installer_suite(spec: &InstallerSuiteSpec<'_>) -> Result<Summary> {
     machine.power_off(Duration::from_secs(120))?;
     figures.name = format!("installed-slot-a (install {:.0} s)", install.as_secs_f64());
     Ok(Summary {
+        suite: "qemu-installer-test",
         boots: vec![figures],
         till: None,
         update: None,
