@@ -39,6 +39,14 @@ pub fn system_compatible(system_conf: &str) -> Result<String> {
         .context("system.conf has no compatible= line")
 }
 
+/// The compatible string of the workspace's `system.conf`: every terminal's.
+pub fn terminals_compatible() -> Result<String> {
+    let path = crate::workspace_root().join(SYSTEM_CONF);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    system_compatible(&text)
+}
+
 /// Builds a signed verity bundle at `out` from `spec`, signed by `pki`. A root filesystem
 /// whose os-release names a version must name the bundle's: a terminal reports the version
 /// its os-release names, and its update agent takes any other as an update that did not start.

@@ -458,21 +458,31 @@ impl Machine {
                 return Ok(value);
             }
             if let Some(status) = self.child.try_wait()? {
-                bail!(
-                    "QEMU stopped ({status}) before {what}: {}\nconsole:\n{}",
-                    self.stderr_text(),
-                    tail(&Self::read(&self.console), 3000)
-                );
+                return Err(self.stopped(status, what));
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "no {what} after {} s; the console ended with:\n{}",
-                    timeout.as_secs(),
-                    tail(&Self::read(&self.console), 3000)
-                );
+                return Err(self.timed_out(what, timeout));
             }
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+
+    /// QEMU ended (`status`) while `what` was awaited: its own words and the console's last.
+    fn stopped(&mut self, status: std::process::ExitStatus, what: &str) -> anyhow::Error {
+        anyhow::anyhow!(
+            "QEMU stopped ({status}) before {what}: {}\nconsole:\n{}",
+            self.stderr_text(),
+            tail(&Self::read(&self.console), 3000)
+        )
+    }
+
+    /// `what` did not come within `timeout`: the console's last words.
+    fn timed_out(&self, what: &str, timeout: Duration) -> anyhow::Error {
+        anyhow::anyhow!(
+            "no {what} after {} s; the console ended with:\n{}",
+            timeout.as_secs(),
+            tail(&Self::read(&self.console), 3000)
+        )
     }
 
     fn stderr_text(&mut self) -> String {
@@ -515,6 +525,9 @@ impl Machine {
         let mut seen = seen;
         let mut passed = Vec::new();
         loop {
+            // Whether QEMU has ended is asked before the port is read, so that the last words
+            // of a boot that ended are read before the machine starts again.
+            let ended = self.child.try_wait()?;
             for report in parse_reports(&Self::read(&self.report_port))
                 .into_iter()
                 .skip(seen)
@@ -525,33 +538,16 @@ impl Machine {
                 }
                 passed.push(report);
             }
-            if let Some(status) = self.child.try_wait()? {
-                if !status.success() {
-                    bail!(
-                        "QEMU stopped ({status}) before {what}: {}\nconsole:\n{}",
-                        self.stderr_text(),
-                        tail(&Self::read(&self.console), 3000)
-                    );
+            match ended {
+                Some(status) if status.success() => {
+                    self.start_again()?;
+                    seen = 0;
                 }
-                // The last words of the boot that ended may still be on their way to the file.
-                for report in parse_reports(&Self::read(&self.report_port))
-                    .into_iter()
-                    .skip(seen)
-                {
-                    if wanted(&report) {
-                        return Ok((report, passed));
-                    }
-                    passed.push(report);
-                }
-                self.start_again()?;
-                seen = 0;
+                Some(status) => return Err(self.stopped(status, what)),
+                None => {}
             }
             if Instant::now() >= deadline {
-                bail!(
-                    "no {what} after {} s; the console ended with:\n{}",
-                    timeout.as_secs(),
-                    tail(&Self::read(&self.console), 3000)
-                );
+                return Err(self.timed_out(what, timeout));
             }
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -985,9 +981,7 @@ fn make_usb_stick(suite: &SuiteSpec<'_>, provisioning: &str) -> Result<PathBuf> 
         &work,
         &work.join("rootfs.ext4"),
     )?;
-    let system_conf =
-        std::fs::read_to_string(crate::workspace_root().join(crate::bundle::SYSTEM_CONF))?;
-    let compatible = crate::bundle::system_compatible(&system_conf)?;
+    let compatible = crate::bundle::terminals_compatible()?;
     let spec = crate::bundle::BundleSpec {
         rootfs: &rootfs,
         version: "9.9.1",
@@ -1246,13 +1240,12 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
         "the factory image",
     )?;
     // The fleet the box is provisioned for, on the host; the till's screens need the UI.
+    let compatible = crate::bundle::terminals_compatible()?;
     let mut fleet = if suite.expect_ui {
-        let system_conf =
-            std::fs::read_to_string(crate::workspace_root().join(crate::bundle::SYSTEM_CONF))?;
         Some(HostFleet::start(
             &suite.work.join("fleet"),
             &crate::pki::Pki::open(suite.pki)?.keyring(),
-            &crate::bundle::system_compatible(&system_conf)?,
+            &compatible,
         )?)
     } else {
         None
@@ -1344,14 +1337,8 @@ pub fn run_suite(suite: &SuiteSpec<'_>) -> Result<Summary> {
     // 2. The fleet offers a newer version; the box boots A after the power cut, with the cut
     // sale whole or absent, then installs the update into B, restarts into it when idle, and
     // falls back from a broken one.
-    let bundles = crate::qemu_update::make(
-        &disk,
-        suite.pki,
-        &crate::bundle::system_compatible(&std::fs::read_to_string(
-            crate::workspace_root().join(crate::bundle::SYSTEM_CONF),
-        )?)?,
-        &suite.work.join("updates"),
-    )?;
+    let bundles =
+        crate::qemu_update::make(&disk, suite.pki, &compatible, &suite.work.join("updates"))?;
     fleet.roll_out(&bundles.newer.bundle)?;
     let (mut machine, report, figures) =
         boot_and_check(suite, &disk, "2-updates", "A", &mut accel, None, fleet_addr)?;
