@@ -391,6 +391,8 @@ pub fn build(spec: &ImageSpec<'_>) -> Result<Built> {
             .arg(&root_image)
             .arg(format!("{SLOT_MIB}M")),
     )?;
+    // Packed into rootfs.ext4 (kept: a bundle is made from it); the tree is half a GiB.
+    std::fs::remove_dir_all(&rootfs).with_context(|| format!("removing {}", rootfs.display()))?;
 
     let esp_image = spec.work.join("esp.vfat");
     let template = std::fs::read_to_string(image_dir.join("grub/grub.cfg"))

@@ -167,6 +167,9 @@ pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
         ],
         spec.out,
     )?;
+    // The partitions are in the stick now; their files would hold two more GiB.
+    std::fs::remove_dir_all(spec.work)
+        .with_context(|| format!("removing {}", spec.work.display()))?;
     Ok(BuiltInstaller {
         stick: spec.out.to_path_buf(),
         stick_bytes: std::fs::metadata(spec.out)?.len(),

@@ -134,13 +134,68 @@ fn ci() -> Result<()> {
     ])?;
     lint_yocto()?;
     test()?;
-    // The whole box: the test image built from Debian packages and booted in QEMU.
+    // The whole box: the test image built from Debian packages and booted in QEMU. Disks,
+    // bundles and sticks take gigabytes, so what a passed step leaves behind goes first.
+    let root = workspace_root();
+    report_free_disk("after the tests");
+    remove_test_programs(&root.join("target/debug/deps"))?;
     let started = std::time::Instant::now();
     make_image(image::Variant::Test)?;
+    report_free_disk("after the image");
     qemu_test()?;
+    remove_scratch(&root.join("target/qemu"))?;
     make_installer(image::Variant::Test)?;
+    report_free_disk("after the installer stick");
     qemu_installer_test()?;
     eprintln!("image and qemu-test took {} s", started.elapsed().as_secs());
+    Ok(())
+}
+
+/// Prints the space left where the build writes, so a full disk is seen coming in the log.
+fn report_free_disk(when: &str) {
+    let target = workspace_root().join("target");
+    let free = Command::new("df")
+        .args(["--output=avail", "--block-size=M"])
+        .arg(&target)
+        .output()
+        .ok()
+        .and_then(|out| {
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .nth(1)
+                .map(|line| line.trim().to_owned())
+        });
+    eprintln!(
+        "free disk {when}: {}",
+        free.as_deref().unwrap_or("unknown (df failed)")
+    );
+}
+
+/// Removes the test programs `cargo test` linked (several GiB); what later steps run, the
+/// examples and the libraries, stays.
+fn remove_test_programs(deps: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut removed = 0u64;
+    for entry in std::fs::read_dir(deps).with_context(|| format!("reading {}", deps.display()))? {
+        let entry = entry?;
+        let metadata = entry.metadata()?;
+        let is_program = metadata.is_file()
+            && metadata.permissions().mode() & 0o111 != 0
+            && Path::new(&entry.file_name()).extension().is_none();
+        if is_program {
+            std::fs::remove_file(entry.path())?;
+            removed += metadata.len();
+        }
+    }
+    eprintln!("removed the passed test programs: {} MiB", removed >> 20);
+    Ok(())
+}
+
+/// Removes what a passed step left in `dir` (its disks, bundles and logs).
+fn remove_scratch(dir: &Path) -> Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
+    }
     Ok(())
 }
 
