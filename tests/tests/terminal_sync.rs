@@ -206,8 +206,11 @@ fn a_pin_reset_and_a_roles_new_rights_on_one_till_reach_the_other_till_of_the_st
         tills.push(till);
     }
 
-    // At till 1's back office: Anna gets a new PIN, and cashiers may now refund.
+    // At till 1's back office: Anna gets a new PIN, cashiers may now refund, and a point is
+    // worth two cents.
     let manager = UserId::new("mia");
+    let mut program = pos_core::demo::loyalty();
+    program.point_value = pos_core::money::Money::from_minor(2, pos_core::money::Currency::EUR);
     tills[0]
         .store
         .record(
@@ -223,6 +226,7 @@ fn a_pin_reset_and_a_roles_new_rights_on_one_till_reach_the_other_till_of_the_st
                     "Cashier",
                     &["sales.*", "refunds.create"],
                 )),
+                DomainEvent::LoyaltyProgramSaved(program.clone()),
             ],
         )
         .unwrap();
@@ -238,6 +242,11 @@ fn a_pin_reset_and_a_roles_new_rights_on_one_till_reach_the_other_till_of_the_st
     let signed_in = gate.check(&anna, "4321", now()).unwrap();
     assert!(signed_in.role.allows("refunds.create"), "{signed_in:?}");
     assert!(gate.check(&anna, "1111", now()).is_err());
+    // The programme came too, and the sync told till 2's screen to take it up for its next sale.
+    support::eventually(LIMIT, "the loyalty programme reaching till 2", || {
+        tills[1].status().tenant_changes > 0
+    });
+    assert_eq!(till_2.borrow().loyalty_program().unwrap(), Some(program));
     // What came down is the fleet's, not till 2's own business: nothing for it to send back.
     assert_eq!(till_2.borrow().outbox_last_seq().unwrap(), 0);
 }

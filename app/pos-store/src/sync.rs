@@ -58,9 +58,10 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// Whether the till must take up its shop's setup again: what the tenant allows changed.
+    /// Whether the till must take up its shop's setup again: what the tenant allows, the
+    /// loyalty programme or a setting changed.
     pub fn changes_the_till(&self) -> bool {
-        self.tenant_features > 0
+        self.tenant_features > 0 || self.settings > 0
     }
 }
 

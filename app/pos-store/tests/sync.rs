@@ -358,6 +358,8 @@ fn people_pins_roles_and_the_loyalty_programme_from_other_tills_are_applied() {
     assert_eq!(ben_now.name, "Benjamin");
     assert!(ben_now.role.allows("refunds.create"));
     assert_eq!(store.loyalty_program().unwrap(), Some(program));
+    // The till earns and redeems by the new programme from its next sale.
+    assert!(applied.changes_the_till());
     assert!(store.actor(&UserId::new("zoe")).unwrap().is_none());
 
     // Retired on another till: Ben can no longer sign in here, and his PIN is gone.
@@ -370,6 +372,11 @@ fn people_pins_roles_and_the_loyalty_programme_from_other_tills_are_applied() {
         .unwrap();
     assert!(store.actor(&ben).unwrap().is_none());
     assert_eq!(store.pin_hash(&ben).unwrap(), None);
+    // People are looked up at each sign-in: the till's setup stays as it is.
+    let applied = store
+        .apply_pulled(&[change(7, member(&ben, "Ben", None, false))], 7, at(7))
+        .unwrap();
+    assert!(!applied.changes_the_till());
     // Nothing pulled went into the journal.
     assert_eq!(store.outbox_last_seq().unwrap(), 0);
 }

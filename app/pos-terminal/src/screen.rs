@@ -332,8 +332,8 @@ pub fn start_till(
         )?),
         None => None,
     };
-    // What the tenant allows, changed by the fleet, holds from the till's next sale and on
-    // the back office's settings at once.
+    // What the tenant allows, the loyalty programme and settings, changed through the fleet,
+    // hold from the till's next sale and on the back office's settings at once.
     let (for_till, store, for_office) = (screen.clone(), opened.store.clone(), back_office.clone());
     let device = DeviceId::new(&config.device);
     let take_up_tenant = move || {

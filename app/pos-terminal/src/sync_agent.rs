@@ -120,8 +120,9 @@ pub struct SyncStatus {
     pub device: Option<DeviceId>,
     /// Sync stopped for a reason retrying cannot cure (revoked, another protocol): what to do.
     pub halted: Option<String>,
-    /// How many pulled pages changed what the tenant allows: the screen takes the new
-    /// switches up when this moves.
+    /// How many pulled pages changed what the till sells by (the tenant's switches, the
+    /// loyalty programme, settings the fleet publishes): the screen takes them up when this
+    /// moves.
     pub tenant_changes: u64,
 }
 
