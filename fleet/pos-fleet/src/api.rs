@@ -390,6 +390,7 @@ pub fn router(state: AppState, body_bytes_max: usize) -> Router {
             put(set_store_setting),
         )
         .route("/api/v1/stores/{store}/clock", put(set_store_clock))
+        .route("/api/v1/stores/{store}/name", put(rename_store))
         .route("/api/v1/stores/{store}/products", post(save_store_product))
         .route("/api/v1/stores/{store}/prices", post(schedule_store_price))
         .route(
@@ -707,6 +708,44 @@ struct StoreClock {
     time_zone: Option<String>,
 }
 
+/// A store's name as typed, trimmed; an empty one is refused.
+fn store_name(typed: &str) -> Result<String, ApiError> {
+    let name = typed.trim();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "the store needs a name (\"Acme Mitte\")",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+#[derive(Deserialize)]
+struct StoreName {
+    name: String,
+}
+
+/// Renames a store: the dashboard, the tenant's tills (transfers name it) and the store's own
+/// tills (their name setting) take the new name.
+async fn rename_store(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(store): Path<String>,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<StoreRecord>, ApiError> {
+    let account = operator(&state, &headers).await?;
+    let store = managed_store(&state, &account, &StoreId::new(store)).await?;
+    if account.role == AccountRole::StoreManager {
+        return Err(ApiError::forbidden(
+            "the tenant's owner renames its stores; a store manager cannot",
+        ));
+    }
+    let request: StoreName = parse(&body(raw)?)?;
+    let name = store_name(&request.name)?;
+    let now = now();
+    let renamed = blocking(&state, move |s| s.rename_store(&store.id, &name, now)).await?;
+    Ok(Json(renamed))
+}
+
 /// Sets a store's clock; its dashboard figures are counted again on it.
 async fn set_store_clock(
     State(state): State<AppState>,
@@ -739,17 +778,11 @@ async fn create_store(
     let tenant = TenantId::new(tenant);
     owned_tenant(&state, &account, &tenant).await?;
     let request: NewStore = parse(&body(raw)?)?;
+    let name = store_name(&request.name)?;
     let (offset, zone) = store_clock(request.utc_offset.as_deref(), request.time_zone.as_deref())?;
     let now = now();
     let store = blocking(&state, move |s| {
-        s.create_store(
-            &tenant,
-            request.name.trim(),
-            request.currency,
-            offset,
-            zone,
-            now,
-        )
+        s.create_store(&tenant, &name, request.currency, offset, zone, now)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(store)))

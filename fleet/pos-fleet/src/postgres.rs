@@ -536,6 +536,32 @@ fn load_record(
 
 /// Writes fields into a record by last-writer-wins; returns the merged record. The caller
 /// holds the tenant's lock, so no other write to the record can interleave.
+/// Writes a setting (last writer wins per key) and publishes it to the tills of its scope.
+fn put_setting(
+    tx: &mut Tx<'_>,
+    tenant: &TenantId,
+    scope: &Scope,
+    key: &str,
+    value: &serde_json::Value,
+    stamp: &Stamp,
+) -> Step<()> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("value".into(), value.clone());
+    write_record(tx, tenant, scope, "setting", key, &fields, stamp)?;
+    publish(
+        tx,
+        tenant,
+        scope_store_id(scope),
+        None,
+        stamp.hlc,
+        &ChangeBody::Setting {
+            scope: scope.clone(),
+            key: key.into(),
+            value: value.clone(),
+        },
+    )
+}
+
 fn write_record(
     tx: &mut Tx<'_>,
     tenant: &TenantId,
@@ -1259,25 +1285,56 @@ impl FleetStorage for PostgresStorage {
                 ("name", serde_json::json!(name)),
                 ("currency", currency_value.clone()),
             ] {
-                let mut fields = serde_json::Map::new();
-                fields.insert("value".into(), value.clone());
-                write_record(tx, tenant, &scope, "setting", key, &fields, &stamp)?;
-                publish(
-                    tx,
-                    tenant,
-                    Some(&store.id),
-                    None,
-                    stamp.hlc,
-                    &ChangeBody::Setting {
-                        scope: scope.clone(),
-                        key: key.into(),
-                        value,
-                    },
-                )?;
+                put_setting(tx, tenant, &scope, key, &value, &stamp)?;
             }
             Ok(())
         })?;
         Ok(store)
+    }
+
+    fn rename_store(
+        &self,
+        store: &StoreId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<StoreRecord, StorageError> {
+        self.transaction(UniqueRace::Refuse, |tx| {
+            let not_found = || StorageError::NotFound(format!("no store {store}"));
+            // The tenant is locked first, as every fleet write does.
+            let tenant: String = tx
+                .query_opt(
+                    "SELECT tenant FROM stores WHERE id = $1",
+                    &[&store.as_str()],
+                )?
+                .ok_or_else(not_found)?
+                .get(0);
+            let stamp = fleet_stamp(tx, &TenantId::new(tenant), now)?;
+            let row = tx
+                .query_opt(
+                    "UPDATE stores SET name = $2 WHERE id = $1
+                     RETURNING id, tenant, name, currency, utc_offset_seconds, time_zone",
+                    &[&store.as_str(), &name],
+                )?
+                .ok_or_else(not_found)?;
+            let record = store_from_row(&row)?;
+            publish(
+                tx,
+                &record.tenant,
+                None,
+                None,
+                stamp.hlc,
+                &crate::storage::store_change(&record),
+            )?;
+            put_setting(
+                tx,
+                &record.tenant,
+                &Scope::Store(record.id.clone()),
+                "name",
+                &serde_json::json!(name),
+                &stamp,
+            )?;
+            Ok(record)
+        })
     }
 
     fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError> {
@@ -1337,21 +1394,7 @@ impl FleetStorage for PostgresStorage {
     ) -> Result<(), StorageError> {
         self.transaction(UniqueRace::Refuse, |tx| {
             let stamp = fleet_stamp(tx, tenant, now)?;
-            let mut fields = serde_json::Map::new();
-            fields.insert("value".into(), value.clone());
-            write_record(tx, tenant, scope, "setting", key, &fields, &stamp)?;
-            publish(
-                tx,
-                tenant,
-                scope_store_id(scope),
-                None,
-                stamp.hlc,
-                &ChangeBody::Setting {
-                    scope: scope.clone(),
-                    key: key.into(),
-                    value: value.clone(),
-                },
-            )
+            put_setting(tx, tenant, scope, key, value, &stamp)
         })
     }
 

@@ -941,6 +941,36 @@ fn store_record(
     })
 }
 
+/// Writes a setting (last writer wins per key) and publishes it to the tills of its scope.
+fn put_setting(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    scope: &Scope,
+    key: &str,
+    value: &serde_json::Value,
+    stamp: &Stamp,
+) -> Result<(), StorageError> {
+    let mut fields = serde_json::Map::new();
+    fields.insert("value".into(), value.clone());
+    write_record(tx, tenant, scope, "setting", key, &fields, stamp)?;
+    let store = match scope {
+        Scope::Tenant => None,
+        Scope::Store(store) => Some(store),
+    };
+    publish(
+        tx,
+        tenant,
+        store,
+        None,
+        stamp.hlc,
+        &ChangeBody::Setting {
+            scope: scope.clone(),
+            key: key.into(),
+            value: value.clone(),
+        },
+    )
+}
+
 fn read_store(conn: &Connection, id: &StoreId) -> Result<Option<StoreRecord>, StorageError> {
     conn.query_row(
         &format!("SELECT {STORE_COLUMNS} FROM stores WHERE id = ?1"),
@@ -1194,24 +1224,51 @@ impl FleetStorage for SqliteStorage {
                 serde_json::to_value(currency).map_err(json_err)?,
             ),
         ] {
-            let mut fields = serde_json::Map::new();
-            fields.insert("value".into(), value.clone());
-            write_record(&tx, tenant, &scope, "setting", key, &fields, &stamp)?;
-            publish(
-                &tx,
-                tenant,
-                Some(&store.id),
-                None,
-                stamp.hlc,
-                &ChangeBody::Setting {
-                    scope: scope.clone(),
-                    key: key.into(),
-                    value,
-                },
-            )?;
+            put_setting(&tx, tenant, &scope, key, &value, &stamp)?;
         }
         tx.commit().map_err(db)?;
         Ok(store)
+    }
+
+    fn rename_store(
+        &self,
+        store: &StoreId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<StoreRecord, StorageError> {
+        let mut guard = self.lock()?;
+        let Inner { conn, clock } = &mut *guard;
+        let tx = conn.transaction().map_err(db)?;
+        let changed = tx
+            .execute(
+                "UPDATE stores SET name = ?2 WHERE id = ?1",
+                params![store.as_str(), name],
+            )
+            .map_err(db)?;
+        if changed == 0 {
+            return Err(StorageError::NotFound(format!("no store {store}")));
+        }
+        let record = read_store(&tx, store)?
+            .ok_or_else(|| StorageError::NotFound(format!("no store {store}")))?;
+        let stamp = fleet_stamp(&tx, clock, now)?;
+        publish(
+            &tx,
+            &record.tenant,
+            None,
+            None,
+            stamp.hlc,
+            &crate::storage::store_change(&record),
+        )?;
+        put_setting(
+            &tx,
+            &record.tenant,
+            &Scope::Store(record.id.clone()),
+            "name",
+            &serde_json::json!(name),
+            &stamp,
+        )?;
+        tx.commit().map_err(db)?;
+        Ok(record)
     }
 
     fn stores(&self, tenant: &TenantId) -> Result<Vec<StoreRecord>, StorageError> {
@@ -1272,25 +1329,7 @@ impl FleetStorage for SqliteStorage {
         let Inner { conn, clock } = &mut *guard;
         let tx = conn.transaction().map_err(db)?;
         let stamp = fleet_stamp(&tx, clock, now)?;
-        let mut fields = serde_json::Map::new();
-        fields.insert("value".into(), value.clone());
-        write_record(&tx, tenant, scope, "setting", key, &fields, &stamp)?;
-        let store = match scope {
-            Scope::Tenant => None,
-            Scope::Store(store) => Some(store),
-        };
-        publish(
-            &tx,
-            tenant,
-            store,
-            None,
-            stamp.hlc,
-            &ChangeBody::Setting {
-                scope: scope.clone(),
-                key: key.into(),
-                value: value.clone(),
-            },
-        )?;
+        put_setting(&tx, tenant, scope, key, value, &stamp)?;
         tx.commit().map_err(db)
     }
 

@@ -358,6 +358,14 @@ pub trait FleetStorage: Send + Sync + 'static {
         time_zone: Option<String>,
         now: Timestamp,
     ) -> Result<StoreRecord, StorageError>;
+    /// Renames the store and tells the tenant's terminals (the transfer screen's list) and
+    /// the store's own (its name setting), in one transaction.
+    fn rename_store(
+        &self,
+        store: &StoreId,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<StoreRecord, StorageError>;
     /// Sets the store's clock (a fixed offset, or a time zone with its current offset) and
     /// counts its dashboard figures again on it, in one transaction.
     fn set_store_clock(

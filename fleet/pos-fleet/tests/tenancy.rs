@@ -16,6 +16,7 @@ backend_tests!(
     a_store_manager_manages_their_store_but_not_the_tenants_catalogue,
     a_bad_product_or_price_is_refused_with_the_reason,
     feature_switches_and_store_settings_reach_the_stores_terminals_only,
+    an_owner_renames_a_store_and_every_till_of_the_tenant_learns_the_new_name,
     a_locked_login_stays_locked_when_the_fleet_restarts,
 );
 
@@ -360,6 +361,77 @@ async fn feature_switches_and_store_settings_reach_the_stores_terminals_only(bac
             json!({"store": {"id": acme.store, "name": "Acme Mitte"}}),
             json!({"store": {"id": other["id"], "name": "Acme Zürich"}}),
         ]
+    );
+}
+
+async fn an_owner_renames_a_store_and_every_till_of_the_tenant_learns_the_new_name(
+    backend: Backend,
+) {
+    let fleet = common::start(&backend).await;
+    let acme = fleet.tenant("Acme").await;
+    let bolt = fleet.tenant("Bolt").await;
+    let till = fleet.enrol(&acme.owner, &acme.store, "Till 1").await;
+    let path = format!("/api/v1/stores/{}/name", acme.store);
+    let rename = |by: &str, name: &str| {
+        let (by, body) = (by.to_owned(), json!({ "name": name }));
+        let (fleet, path) = (&fleet, &path);
+        async move { fleet.call("PUT", path, Some(&by), Some(body)).await }
+    };
+
+    // A blank name, another tenant's owner and the store's own manager are refused.
+    let (status, body) = rename(&acme.owner, "  ").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["message"], "the store needs a name (\"Acme Mitte\")");
+    let (status, _) = rename(&bolt.owner, "Bolt's now").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = fleet
+        .call("POST", &format!("/api/v1/tenants/{}/accounts", acme.id), Some(&acme.owner), Some(json!({"email": "kim@acme.example", "password": "manager-password", "role": "store_manager", "store": acme.store})))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let manager = fleet.login("kim@acme.example", "manager-password").await;
+    let (status, body) = rename(&manager, "Kim's shop").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+    let (status, renamed) = rename(&acme.owner, " Acme Mitte (Altbau) ").await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["name"], "Acme Mitte (Altbau)");
+    let (_, stores) = fleet
+        .call(
+            "GET",
+            &format!("/api/v1/tenants/{}/stores", acme.id),
+            Some(&acme.owner),
+            None,
+        )
+        .await;
+    assert_eq!(stores[0]["name"], "Acme Mitte (Altbau)");
+
+    // The till pulls the new name twice over: in the tenant's list of stores, and as its
+    // store's name setting; the newest of each is the new name.
+    let (_, page) = fleet
+        .call(
+            "POST",
+            "/sync/v1/pull",
+            Some(&till.token),
+            Some(common::pull_body(till.device.as_str(), 0, 100)),
+        )
+        .await;
+    let newest = |kind: &str, pick: &dyn Fn(&serde_json::Value) -> Option<serde_json::Value>| {
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["body"]["type"] == kind)
+            .filter_map(|c| pick(&c["body"]["data"]))
+            .next_back()
+    };
+    assert_eq!(
+        newest("tenant_store", &|data| Some(data["store"].clone())),
+        Some(json!({"id": acme.store, "name": "Acme Mitte (Altbau)"}))
+    );
+    assert_eq!(
+        newest("setting", &|data| (data["key"] == "name")
+            .then(|| data["value"].clone())),
+        Some(json!("Acme Mitte (Altbau)"))
     );
 }
 
