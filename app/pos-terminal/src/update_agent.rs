@@ -334,8 +334,22 @@ pub struct UpdateStatus {
 }
 
 impl UpdateStatus {
-    /// One line for the service screen's software page.
+    /// One line for the service screen's software page: the stage, the last news while idle
+    /// ("The update was undone …"), and the last problem until it is over.
     pub fn summary(&self) -> String {
+        let mut line = self.stage_summary();
+        if let (UpdateStage::Idle, Some(news)) = (&self.stage, &self.last_message) {
+            line.push_str(" · ");
+            line.push_str(news);
+        }
+        if let Some(problem) = &self.last_error {
+            line.push_str(" · Problem: ");
+            line.push_str(problem);
+        }
+        line
+    }
+
+    fn stage_summary(&self) -> String {
         match &self.stage {
             UpdateStage::Idle => format!("Version {}", self.installed_version),
             UpdateStage::Downloading { version, percent } => {
@@ -542,6 +556,10 @@ impl Host for TerminalHost {
         };
         eprintln!("pos-terminal: update: {text}");
         self.shared.status().last_message = Some(text);
+    }
+
+    fn phase_changed(&mut self, phase: &Phase) {
+        self.shared.status().stage = UpdateStage::of(phase);
     }
 }
 
@@ -989,13 +1007,19 @@ async fn run(
     loop {
         for imported in pending_imports(&settings.imports) {
             if let ImportOutcome::Refused(reason) = take_import(&mut adapter, imported).await {
-                report_error(reason);
+                // News rather than a problem: the next poll of the fleet must not hide it.
+                eprintln!("pos-terminal: update: {reason}");
+                shared.status().last_message = Some(reason);
             }
         }
         if polls_fleet && std::time::Instant::now() >= next_poll {
             next_poll = std::time::Instant::now()
                 + match adapter.poll().await {
-                    Ok(polled) => Duration::from_secs(polled.sleep_secs.max(10)),
+                    Ok(polled) => {
+                        // The fleet answered: what went wrong before is over.
+                        shared.status().last_error = None;
+                        Duration::from_secs(polled.sleep_secs.max(10))
+                    }
                     Err(error) => {
                         report_error(error.to_string());
                         POLL_RETRY
@@ -1092,6 +1116,32 @@ mod tests {
             version: "1.5.0".to_owned(),
         });
         assert_eq!(failed.status_bar().as_deref(), Some("Update 1.5.0 failed"));
+    }
+
+    #[test]
+    fn the_software_page_keeps_the_last_news_and_names_a_problem_until_it_is_over() {
+        let mut status = UpdateStatus {
+            installed_version: "1.4.0".to_owned(),
+            stage: UpdateStage::Idle,
+            last_error: None,
+            last_message: Some(
+                "The update was undone (health check failed); running 1.4.0".to_owned(),
+            ),
+        };
+        assert_eq!(
+            status.summary(),
+            "Version 1.4.0 · The update was undone (health check failed); running 1.4.0"
+        );
+        status.last_error = Some("the fleet could not be reached".to_owned());
+        status.stage = UpdateStage::Downloading {
+            version: "1.5.0".to_owned(),
+            percent: 40,
+        };
+        // Old news is not mixed into an update under way; the problem is.
+        assert_eq!(
+            status.summary(),
+            "Downloading update 1.5.0 (40%) · Problem: the fleet could not be reached"
+        );
     }
 
     #[test]

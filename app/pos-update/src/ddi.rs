@@ -90,6 +90,9 @@ pub trait Host: Send {
     /// Checks the running system after an update; the problems found.
     fn health_check(&mut self) -> Vec<String>;
     fn notice(&mut self, notice: Notice);
+    /// The agent moved on (a download's progress too), for the screen while a long step
+    /// runs: a download of minutes, an install.
+    fn phase_changed(&mut self, _phase: &Phase) {}
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -535,7 +538,12 @@ impl<H: Host> DdiAdapter<H> {
         while let Some((input, route)) = inputs.pop_front() {
             let outputs = self.agent.handle(self.host.now(), input);
             self.persist()?;
+            self.host.phase_changed(self.agent.record());
             for output in outputs {
+                if matches!(output, Output::Download { .. } | Output::Install) {
+                    // The fleet hears of a long step when it starts, not once it is over.
+                    self.flush_feedback_or_keep().await;
+                }
                 if let Some(next) = self.carry_out(output, route).await? {
                     inputs.extend(next.into_iter().map(|i| (i, Route::Deployment)));
                 }
@@ -682,6 +690,8 @@ impl<H: Host> DdiAdapter<H> {
         }
         let mut inputs = Vec::new();
         let mut so_far = from;
+        let total = self.offered_size().unwrap_or(0).max(1);
+        let mut percent_reported = so_far.saturating_mul(100) / total;
         loop {
             match response.chunk().await {
                 Ok(Some(bytes)) => {
@@ -693,9 +703,11 @@ impl<H: Host> DdiAdapter<H> {
                         return inputs;
                     }
                     so_far += bytes.len() as u64;
-                    inputs.push(Input::Downloaded {
-                        bytes_so_far: so_far,
-                    });
+                    let percent = so_far.saturating_mul(100) / total;
+                    if percent > percent_reported {
+                        percent_reported = percent;
+                        self.report_progress(so_far).await;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {
@@ -723,6 +735,44 @@ impl<H: Host> DdiAdapter<H> {
             )),
         }
         inputs
+    }
+
+    /// The size of the bundle being downloaded, as the fleet offered it.
+    fn offered_size(&self) -> Option<u64> {
+        match self.agent.record() {
+            Phase::Downloading { deployment, .. } => Some(deployment.size_bytes),
+            _ => None,
+        }
+    }
+
+    /// Sends what feedback it can now; what does not go stays queued for the next flush.
+    async fn flush_feedback_or_keep(&mut self) {
+        if let Err(e) = self.flush_feedback().await {
+            eprintln!("pos-update: feedback waits for the next contact: {e}");
+        }
+    }
+
+    /// Tells the agent how far a running download is, so that the screen and the fleet see it
+    /// move. Only feedback follows from progress.
+    async fn report_progress(&mut self, bytes_so_far: u64) {
+        let outputs = self
+            .agent
+            .handle(self.host.now(), Input::Downloaded { bytes_so_far });
+        if let Err(e) = self.persist() {
+            // Only progress is lost: a resumed download starts from what is on disk.
+            eprintln!("pos-update: {e}");
+        }
+        self.host.phase_changed(self.agent.record());
+        for output in outputs {
+            match output {
+                Output::Feedback(feedback) => {
+                    self.feedback_count += 1;
+                    self.unsent.push_back((Route::Deployment, feedback));
+                }
+                other => eprintln!("pos-update: not expected during a download: {other:?}"),
+            }
+        }
+        self.flush_feedback_or_keep().await;
     }
 
     async fn flush_feedback(&mut self) -> Result<(), DdiError> {

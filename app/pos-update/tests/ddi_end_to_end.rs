@@ -3,7 +3,8 @@
 //! DDI adapter downloads it through a TCP proxy that drops the connection mid-transfer,
 //! resumes with a Range request, verifies it, installs it through the real `rauc service` on a
 //! private D-Bus, restarts into it and reports success. A corrupted and a truncated bundle on
-//! the fleet are refused by the terminal and reported as failures.
+//! the fleet are refused by the terminal and reported as failures. A download held halfway shows
+//! its progress on the terminal's screen and at the fleet while it runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -31,6 +32,8 @@ struct TestHost {
     reboots: u32,
     notices: Vec<Notice>,
     shift_closed: bool,
+    /// The most bytes of a running download the host was told of (for the screen).
+    downloaded: Arc<AtomicU64>,
 }
 
 impl Host for TestHost {
@@ -69,14 +72,24 @@ impl Host for TestHost {
     fn notice(&mut self, notice: Notice) {
         self.notices.push(notice);
     }
+
+    fn phase_changed(&mut self, phase: &Phase) {
+        if let Phase::Downloading { bytes_so_far, .. } = phase {
+            self.downloaded.fetch_max(*bytes_so_far, Ordering::SeqCst);
+        }
+    }
 }
 
 /// A TCP proxy in front of the fleet that, once armed, cuts the first connection that has
-/// carried more than `cut_after` bytes towards the terminal.
+/// carried more than `cut_after` bytes towards the terminal; and, when `hold_after` is set,
+/// holds the first connection that has carried more than that until `release`.
 struct Proxy {
     addr: SocketAddr,
     armed: Arc<AtomicBool>,
     cuts: Arc<AtomicU64>,
+    hold_after: Arc<AtomicU64>,
+    holding: Arc<AtomicBool>,
+    release: Arc<tokio::sync::Notify>,
 }
 
 const CUT_AFTER_BYTES: u64 = 64 * 1024;
@@ -86,13 +99,23 @@ async fn proxy(upstream: SocketAddr) -> Proxy {
     let addr = listener.local_addr().unwrap();
     let armed = Arc::new(AtomicBool::new(false));
     let cuts = Arc::new(AtomicU64::new(0));
+    let hold_after = Arc::new(AtomicU64::new(0));
+    let holding = Arc::new(AtomicBool::new(false));
+    let release = Arc::new(tokio::sync::Notify::new());
     let (armed_task, cuts_task) = (armed.clone(), cuts.clone());
+    let (hold_task, holding_task, release_task) =
+        (hold_after.clone(), holding.clone(), release.clone());
     tokio::spawn(async move {
         loop {
             let Ok((client, _)) = listener.accept().await else {
                 return;
             };
             let (armed, cuts) = (armed_task.clone(), cuts_task.clone());
+            let (hold_after, holding, release) = (
+                hold_task.clone(),
+                holding_task.clone(),
+                release_task.clone(),
+            );
             tokio::spawn(async move {
                 let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
                 let (mut client_read, mut client_write) = client.into_split();
@@ -114,6 +137,11 @@ async fn proxy(upstream: SocketAddr) -> Proxy {
                         cuts.fetch_add(1, Ordering::SeqCst);
                         break;
                     }
+                    let hold = hold_after.load(Ordering::SeqCst);
+                    if hold > 0 && sent > hold && hold_after.swap(0, Ordering::SeqCst) > 0 {
+                        holding.store(true, Ordering::SeqCst);
+                        release.notified().await;
+                    }
                     if client_write.write_all(&buffer[..n]).await.is_err() {
                         break;
                     }
@@ -122,7 +150,14 @@ async fn proxy(upstream: SocketAddr) -> Proxy {
             });
         }
     });
-    Proxy { addr, armed, cuts }
+    Proxy {
+        addr,
+        armed,
+        cuts,
+        hold_after,
+        holding,
+        release,
+    }
 }
 
 struct Rig {
@@ -291,6 +326,7 @@ impl Rig {
             reboots: 0,
             notices: Vec::new(),
             shift_closed: false,
+            downloaded: Arc::new(AtomicU64::new(0)),
         };
         let rauc = self.service.client().await.unwrap();
         DdiAdapter::new(self.adapter_config(), rauc, host, 7).unwrap()
@@ -574,4 +610,50 @@ async fn a_download_finished_just_before_a_power_cut_is_verified_and_installed_a
     assert_eq!(b.bundle_version.as_deref(), Some("1.6.0"));
     let status = rig.status(&rollout).await;
     assert_eq!(status["terminals"][0]["status"], "running");
+}
+
+#[tokio::test]
+async fn a_download_shows_its_progress_on_the_screen_and_at_the_fleet_while_it_runs() {
+    let rig = rig().await;
+    let bundle = rig.service.bundle("1.7.0", &compatible(), &rig.service.pki);
+    let size = std::fs::metadata(&bundle).unwrap().len();
+    let uploaded = rig.upload(&bundle).await;
+    let rollout = rig.roll_out(&uploaded).await;
+    let mut adapter = rig.adapter("1.3.0").await;
+    adapter.start().await.unwrap();
+    let downloaded = adapter.host().downloaded.clone();
+    // The shop's line stalls halfway through the bundle.
+    rig.proxy.hold_after.store(size / 2, Ordering::SeqCst);
+
+    let watch = async {
+        let started = std::time::Instant::now();
+        while !rig.proxy.holding.load(Ordering::SeqCst) {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(60),
+                "the download never reached halfway"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The screen was told how far it got, and so was the fleet: before the end, not after.
+        let shown = downloaded.load(Ordering::SeqCst);
+        assert!(shown > 0 && shown < size, "{shown} of {size}");
+        let status = rig.status(&rollout).await;
+        let feedback = &status["terminals"][0]["last_feedback"];
+        assert_eq!(feedback["details"][0], "downloading", "{feedback}");
+        let (cnt, of) = (
+            feedback["progress"]["cnt"].as_u64().unwrap(),
+            feedback["progress"]["of"].as_u64().unwrap(),
+        );
+        assert_eq!(of, size);
+        assert!(cnt >= size / 10 && cnt < size, "{cnt} of {size}");
+        rig.proxy.release.notify_one();
+    };
+    let (polled, ()) = tokio::join!(adapter.poll(), watch);
+    polled.unwrap();
+    assert!(
+        matches!(adapter.phase(), Phase::Rebooting { .. }),
+        "{:?}",
+        adapter.phase()
+    );
+    assert_eq!(downloaded.load(Ordering::SeqCst), size);
 }
