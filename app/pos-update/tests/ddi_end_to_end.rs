@@ -626,26 +626,30 @@ async fn a_download_shows_its_progress_on_the_screen_and_at_the_fleet_while_it_r
     rig.proxy.hold_after.store(size / 2, Ordering::SeqCst);
 
     let watch = async {
+        // Held, the terminal has what the proxy let through: close to half of the bundle,
+        // certainly two fifths. The screen was told, and so was the fleet: before the end.
         let started = std::time::Instant::now();
-        while !rig.proxy.holding.load(Ordering::SeqCst) {
+        let mut last_feedback = Value::Null;
+        loop {
+            let shown = downloaded.load(Ordering::SeqCst);
+            if rig.proxy.holding.load(Ordering::SeqCst) && shown >= size * 2 / 5 {
+                assert!(shown < size, "{shown} of {size}");
+                last_feedback = rig.status(&rollout).await["terminals"][0]["last_feedback"].clone();
+                if last_feedback["details"][0] == "downloading"
+                    && last_feedback["progress"]["cnt"].as_u64() >= Some(size * 2 / 5)
+                {
+                    break;
+                }
+            }
             assert!(
                 started.elapsed() < std::time::Duration::from_secs(60),
-                "the download never reached halfway"
+                "no progress while the download is held: the screen saw {shown} of {size} \
+                 bytes, the fleet's last feedback is {last_feedback}"
             );
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        // The screen was told how far it got, and so was the fleet: before the end, not after.
-        let shown = downloaded.load(Ordering::SeqCst);
-        assert!(shown > 0 && shown < size, "{shown} of {size}");
-        let status = rig.status(&rollout).await;
-        let feedback = &status["terminals"][0]["last_feedback"];
-        assert_eq!(feedback["details"][0], "downloading", "{feedback}");
-        let (cnt, of) = (
-            feedback["progress"]["cnt"].as_u64().unwrap(),
-            feedback["progress"]["of"].as_u64().unwrap(),
-        );
-        assert_eq!(of, size);
-        assert!(cnt >= size / 10 && cnt < size, "{cnt} of {size}");
+        assert_eq!(last_feedback["progress"]["of"].as_u64(), Some(size));
+        assert!(last_feedback["progress"]["cnt"].as_u64() < Some(size));
         rig.proxy.release.notify_one();
     };
     let (polled, ()) = tokio::join!(adapter.poll(), watch);
