@@ -1028,12 +1028,12 @@ async fn run(
         } else if let Err(error) = adapter.run().await {
             report_error(error.to_string());
         }
-        shared.status().stage = UpdateStage::of(adapter.phase());
+        // The stage on the screen follows the agent through `TerminalHost::phase_changed`.
         if let Ok(Some(Command::Postpone { until_unix_ms })) =
             tokio::time::timeout(TICK, commands.recv()).await
         {
             match adapter.postpone(until_unix_ms).await {
-                Ok(true) => shared.status().stage = UpdateStage::of(adapter.phase()),
+                Ok(true) => {}
                 Ok(false) => report_error(PostponeError::NothingWaiting.to_string()),
                 Err(error) => report_error(error.to_string()),
             }

@@ -90,8 +90,8 @@ pub trait Host: Send {
     /// Checks the running system after an update; the problems found.
     fn health_check(&mut self) -> Vec<String>;
     fn notice(&mut self, notice: Notice);
-    /// The agent moved on (a download's progress too), for the screen while a long step
-    /// runs: a download of minutes, an install.
+    /// The agent moved on (a download's progress too): told after every step it takes, so
+    /// the screen follows a long one (a download of minutes, an install) while it runs.
     fn phase_changed(&mut self, _phase: &Phase) {}
 }
 
@@ -537,8 +537,8 @@ impl<H: Host> DdiAdapter<H> {
         let mut inputs = VecDeque::from([(input, route)]);
         while let Some((input, route)) = inputs.pop_front() {
             let outputs = self.agent.handle(self.host.now(), input);
-            self.persist()?;
             self.host.phase_changed(self.agent.record());
+            self.persist()?;
             for output in outputs {
                 if matches!(output, Output::Download { .. } | Output::Install) {
                     // The fleet hears of a long step when it starts, not once it is over.
@@ -758,11 +758,11 @@ impl<H: Host> DdiAdapter<H> {
         let outputs = self
             .agent
             .handle(self.host.now(), Input::Downloaded { bytes_so_far });
+        self.host.phase_changed(self.agent.record());
         if let Err(e) = self.persist() {
             // Only progress is lost: a resumed download starts from what is on disk.
             eprintln!("pos-update: {e}");
         }
-        self.host.phase_changed(self.agent.record());
         for output in outputs {
             match output {
                 Output::Feedback(feedback) => {
