@@ -64,10 +64,7 @@ pub fn build(spec: &BundleSpec<'_>, pki: &Pki, work: &Path, out: &Path) -> Resul
         );
     }
     let content = work.join("bundle-content");
-    if content.exists() {
-        std::fs::remove_dir_all(&content)?;
-    }
-    std::fs::create_dir_all(&content)?;
+    crate::empty_dir(&content)?;
     std::fs::copy(spec.rootfs, content.join("rootfs.ext4"))
         .with_context(|| format!("copying {}", spec.rootfs.display()))?;
     let format = match spec.format {
@@ -241,9 +238,7 @@ pub fn ext4_image(
     out: &Path,
 ) -> Result<PathBuf> {
     let tree = work.join("rootfs-tree");
-    if tree.exists() {
-        std::fs::remove_dir_all(&tree)?;
-    }
+    crate::remove_dir_if_present(&tree)?;
     for (path, content) in files {
         let file = tree.join(path);
         if let Some(parent) = file.parent() {

@@ -36,12 +36,9 @@ impl HostFleet {
             "--workspace",
             "--examples",
         ]))?;
-        if dir.exists() {
-            std::fs::remove_dir_all(dir)?;
-        }
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map_or_else(|| root.join("target"), std::path::PathBuf::from);
-        std::fs::create_dir_all(dir)?;
+        crate::empty_dir(dir)?;
         // Its own log (requests, audit lines) beside its data, out of the suite's output.
         let log = std::fs::File::create(dir.join("fleet.log"))?;
         let mut child = Command::new(target.join("debug/examples/qemu_fleet"))

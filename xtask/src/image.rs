@@ -372,11 +372,7 @@ pub struct Built {
 pub fn build(spec: &ImageSpec<'_>) -> Result<Built> {
     let root = crate::workspace_root();
     let image_dir = root.join(IMAGE_DIR);
-    if spec.work.exists() {
-        std::fs::remove_dir_all(spec.work)
-            .with_context(|| format!("emptying {}", spec.work.display()))?;
-    }
-    std::fs::create_dir_all(spec.work)?;
+    crate::empty_dir(spec.work)?;
     let rootfs = spec.work.join("rootfs");
 
     bootstrap(spec, &rootfs)?;
@@ -392,7 +388,7 @@ pub fn build(spec: &ImageSpec<'_>) -> Result<Built> {
             .arg(format!("{SLOT_MIB}M")),
     )?;
     // Packed into rootfs.ext4 (kept: a bundle is made from it); the tree is half a GiB.
-    std::fs::remove_dir_all(&rootfs).with_context(|| format!("removing {}", rootfs.display()))?;
+    crate::remove_dir_if_present(&rootfs)?;
 
     let esp_image = spec.work.join("esp.vfat");
     let template = std::fs::read_to_string(image_dir.join("grub/grub.cfg"))
@@ -471,11 +467,7 @@ fn customise(spec: &ImageSpec<'_>, image_dir: &Path, rootfs: &Path) -> Result<()
         std::fs::create_dir_all(rootfs.join(dir))?;
     }
     for dir in ["var/log", "var/lib/systemd"] {
-        let path = rootfs.join(dir);
-        if path.exists() {
-            std::fs::remove_dir_all(&path)?;
-        }
-        std::fs::create_dir_all(&path)?;
+        crate::empty_dir(&rootfs.join(dir))?;
     }
     // dbus reads the machine id here; tmpfiles cannot make the link on a read-only root.
     let dbus_id = rootfs.join("var/lib/dbus/machine-id");

@@ -92,11 +92,7 @@ pub struct BuiltInstaller {
 
 /// Builds the installer stick of `spec`.
 pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
-    if spec.work.exists() {
-        std::fs::remove_dir_all(spec.work)
-            .with_context(|| format!("emptying {}", spec.work.display()))?;
-    }
-    std::fs::create_dir_all(spec.work)?;
+    crate::empty_dir(spec.work)?;
     let image_bytes = std::fs::metadata(spec.image)
         .with_context(|| {
             format!(
@@ -168,8 +164,7 @@ pub fn build(spec: &InstallerSpec<'_>) -> Result<BuiltInstaller> {
         spec.out,
     )?;
     // The partitions are in the stick now; their files would hold two more GiB.
-    std::fs::remove_dir_all(spec.work)
-        .with_context(|| format!("removing {}", spec.work.display()))?;
+    crate::remove_dir_if_present(spec.work)?;
     Ok(BuiltInstaller {
         stick: spec.out.to_path_buf(),
         stick_bytes: std::fs::metadata(spec.out)?.len(),

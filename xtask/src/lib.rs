@@ -28,6 +28,22 @@ pub fn workspace_root() -> PathBuf {
         .unwrap_or_default()
 }
 
+/// Removes `dir` and everything in it, if it is there.
+pub fn remove_dir_if_present(dir: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("removing {}", dir.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Makes `dir` empty: what an earlier run left there is removed.
+pub fn empty_dir(dir: &Path) -> Result<()> {
+    remove_dir_if_present(dir)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+}
+
 /// Runs `command` with its output captured, shown only when it fails.
 pub fn run_quiet(command: &mut Command) -> Result<()> {
     let output = command

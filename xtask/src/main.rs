@@ -143,7 +143,7 @@ fn ci() -> Result<()> {
     make_image(image::Variant::Test)?;
     report_free_disk("after the image");
     qemu_test()?;
-    remove_scratch(&root.join("target/qemu"))?;
+    xtask::remove_dir_if_present(&root.join("target/qemu"))?;
     make_installer(image::Variant::Test)?;
     report_free_disk("after the installer stick");
     qemu_installer_test()?;
@@ -188,14 +188,6 @@ fn remove_test_programs(deps: &Path) -> Result<()> {
         }
     }
     eprintln!("removed the passed test programs: {} MiB", removed >> 20);
-    Ok(())
-}
-
-/// Removes what a passed step left in `dir` (its disks, bundles and logs).
-fn remove_scratch(dir: &Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).with_context(|| format!("removing {}", dir.display()))?;
-    }
     Ok(())
 }
 

@@ -957,10 +957,7 @@ pub const STICK_OTHER: &str = "autorun.sh";
 /// technician brings, and a script.
 fn make_usb_stick(suite: &SuiteSpec<'_>, provisioning: &str) -> Result<PathBuf> {
     let work = suite.work.join("usb");
-    if work.exists() {
-        std::fs::remove_dir_all(&work)?;
-    }
-    std::fs::create_dir_all(&work)?;
+    crate::empty_dir(&work)?;
     let stranger = crate::pki::Pki::create(&work.join("stranger-pki"), "Someone Else")?;
     // Enough data that squashfs cannot shrink the payload to one block (RAUC needs more).
     let mut state = 0x2545_f491_4f6c_dd1d_u64;

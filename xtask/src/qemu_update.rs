@@ -37,10 +37,7 @@ const BROKEN_TERMINAL: &str = "#!/bin/sh\n\
 
 /// Makes both bundles from slot A of `disk`, signed by the PKI in `pki` for `compatible`.
 pub fn make(disk: &Path, pki: &Path, compatible: &str, work: &Path) -> Result<SuiteBundles> {
-    if work.exists() {
-        std::fs::remove_dir_all(work)?;
-    }
-    std::fs::create_dir_all(work)?;
+    crate::empty_dir(work)?;
     let layout = image::partitions();
     let slot_a = work.join("slot-a.ext4");
     image::extract_partition(disk, image::partition(&layout, "root-a")?, &slot_a)?;
